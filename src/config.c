@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: ISC */
+/* config.c: parse and write DIR/config. Pure except hl_config_load. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+void
+hl_config_defaults(struct hl_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->heartbeat_ms = 500;
+	cfg->down_after_ms = 2000;
+	cfg->handshake_timeout_ms = 3000;
+	cfg->backoff_min_ms = 100;
+	cfg->backoff_max_ms = 1000;
+	cfg->probe_ms = 5000;
+	cfg->rekey_frames = 1u << 20;
+	cfg->rekey_s = 600;
+}
+
+static int
+parse_u64(const char *v, uint64_t lo, uint64_t hi, uint64_t *out)
+{
+	char *end;
+	unsigned long long x;
+
+	if (*v < '0' || *v > '9')
+		return HL_ERR_INVAL;
+	errno = 0;
+	x = strtoull(v, &end, 10);
+	if (errno || *end != '\0' || x < lo || x > hi)
+		return HL_ERR_INVAL;
+	*out = x;
+	return HL_OK;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'))
+		*--e = '\0';
+	return s;
+}
+
+struct num_key {
+	const char *key;
+	size_t off, size;
+	uint64_t lo, hi;
+};
+
+#define NUM(field, lo, hi)                                                                         \
+	{                                                                                          \
+		#field, offsetof(struct hl_config, field), sizeof(((struct hl_config *)0)->field), \
+			lo, hi                                                                     \
+	}
+static const struct num_key num_keys[] = {
+	NUM(heartbeat_ms, 10, 60000),        NUM(down_after_ms, 50, 600000),
+	NUM(handshake_timeout_ms, 50, 60000), NUM(backoff_min_ms, 10, 60000),
+	NUM(backoff_max_ms, 10, 600000),     NUM(probe_ms, 100, 3600000),
+	NUM(rekey_frames, 16, 1ull << 40),   NUM(rekey_s, 1, 86400),
+};
+
+static int
+set_key(struct hl_config *cfg, const char *k, const char *v, const char **why)
+{
+	if (strcmp(k, "name") == 0) {
+		if (!hl_name_valid(v)) {
+			*why = "name must be 1-32 of a-z 0-9 _ -";
+			return HL_ERR_INVAL;
+		}
+		snprintf(cfg->name, sizeof cfg->name, "%s", v);
+		return HL_OK;
+	}
+	if (strcmp(k, "listen") == 0) {
+		char host[HL_ADDR_MAX];
+		uint16_t port;
+		if (hl_addr_split(v, host, sizeof host, &port, true) < 0) {
+			*why = "listen must be HOST:PORT";
+			return HL_ERR_INVAL;
+		}
+		snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
+		return HL_OK;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(num_keys); i++) {
+		const struct num_key *nk = &num_keys[i];
+		uint64_t x;
+		if (strcmp(k, nk->key) != 0)
+			continue;
+		if (parse_u64(v, nk->lo, nk->hi, &x) < 0) {
+			*why = "value out of range";
+			return HL_ERR_INVAL;
+		}
+		if (nk->size == sizeof(uint32_t)) {
+			uint32_t x32 = (uint32_t)x;
+			memcpy((char *)cfg + nk->off, &x32, sizeof x32);
+		} else {
+			memcpy((char *)cfg + nk->off, &x, sizeof x);
+		}
+		return HL_OK;
+	}
+	*why = "unknown key";
+	return HL_ERR_INVAL;
+}
+
+int
+hl_config_parse(struct hl_config *cfg, const char *text, size_t len, char *err, size_t errcap)
+{
+	char line[512];
+	size_t pos = 0;
+	int lineno = 0;
+
+	if (errcap)
+		err[0] = '\0';
+	while (pos < len) {
+		size_t end = pos;
+		const char *why = NULL;
+		char *k, *v, *eq, *hash;
+
+		while (end < len && text[end] != '\n')
+			end++;
+		lineno++;
+		if (end - pos >= sizeof line || memchr(text + pos, '\0', end - pos)) {
+			snprintf(err, errcap, "line %d: too long or not text", lineno);
+			return HL_ERR_INVAL;
+		}
+		memcpy(line, text + pos, end - pos);
+		line[end - pos] = '\0';
+		pos = end + 1;
+		if ((hash = strchr(line, '#')) != NULL)
+			*hash = '\0';
+		k = trim(line);
+		if (*k == '\0')
+			continue;
+		eq = strchr(k, '=');
+		if (!eq) {
+			snprintf(err, errcap, "line %d: expected key = value", lineno);
+			return HL_ERR_INVAL;
+		}
+		*eq = '\0';
+		k = trim(k);
+		v = trim(eq + 1);
+		if (set_key(cfg, k, v, &why) < 0) {
+			snprintf(err, errcap, "line %d: %s: %s", lineno, k, why);
+			return HL_ERR_INVAL;
+		}
+	}
+	if (cfg->name[0] == '\0' || cfg->listen[0] == '\0') {
+		snprintf(err, errcap, "name and listen are required");
+		return HL_ERR_INVAL;
+	}
+	if (cfg->backoff_max_ms < cfg->backoff_min_ms || cfg->down_after_ms <= cfg->heartbeat_ms) {
+		snprintf(err, errcap, "need backoff_max_ms >= backoff_min_ms and down_after_ms > "
+				      "heartbeat_ms");
+		return HL_ERR_INVAL;
+	}
+	return HL_OK;
+}
+
+int
+hl_config_load(struct hl_config *cfg, const char *dir, char *err, size_t errcap)
+{
+	char path[4096], *text;
+	size_t len;
+	int rc;
+
+	hl_config_defaults(cfg);
+	if (hl_path(path, sizeof path, dir, "config") < 0) {
+		snprintf(err, errcap, "station directory path too long");
+		return HL_ERR_LIMIT;
+	}
+	rc = hl_file_read(path, 65536, &text, &len);
+	if (rc < 0) {
+		snprintf(err, errcap, "%s: %s", path, hl_strerror(rc));
+		return rc;
+	}
+	rc = hl_config_parse(cfg, text, len, err, errcap);
+	free(text);
+	return rc;
+}
+
+void
+hl_config_format(const struct hl_config *cfg, char *out, size_t cap)
+{
+	snprintf(out, cap,
+		 "# hotline station configuration (docs/operations.md lists every key)\n"
+		 "name = %s\n"
+		 "listen = %s\n",
+		 cfg->name, cfg->listen);
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: ISC */
+/* ctl.c: control socket server (libuv, loop thread) and blocking client; see ctl.h. */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "log.h"
+#include "util.h"
+
+struct hl_ctl {
+	uv_pipe_t pipe;
+	hl_ctl_handler *fn;
+	void *ctx;
+	int handles;
+	struct client *clients;
+};
+
+struct client {
+	uv_pipe_t pipe;
+	struct hl_ctl *ctl;
+	size_t len;
+	bool closing;
+	struct client *next, *prev;
+	char buf[HL_CTL_REQUEST_MAX];
+};
+
+static void
+ctl_unref(struct hl_ctl *ctl)
+{
+	if (--ctl->handles == 0)
+		free(ctl);
+}
+
+static void
+on_client_closed(uv_handle_t *h)
+{
+	struct client *cl = h->data;
+	struct hl_ctl *ctl = cl->ctl;
+
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		ctl->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	free(cl);
+	ctl_unref(ctl);
+}
+
+static void
+client_close(struct client *cl)
+{
+	if (cl->closing)
+		return;
+	cl->closing = true;
+	uv_close((uv_handle_t *)&cl->pipe, on_client_closed);
+}
+
+struct reply {
+	uv_write_t req;
+	char *text;
+};
+
+static void
+on_reply_written(uv_write_t *req, int status)
+{
+	struct reply *r = (struct reply *)(void *)req;
+	struct client *cl = req->data;
+
+	(void)status;
+	free(r->text);
+	free(r);
+	client_close(cl);
+}
+
+static void
+client_reply(struct client *cl, json_t *resp)
+{
+	struct reply *r = calloc(1, sizeof *r);
+	char *text = json_dumps(resp, JSON_COMPACT);
+	size_t n;
+
+	json_decref(resp);
+	if (!r || !text) {
+		free(r);
+		free(text);
+		client_close(cl);
+		return;
+	}
+	n = strlen(text);
+	text[n] = '\0';
+	char *line = realloc(text, n + 2);
+	if (!line) {
+		free(text);
+		free(r);
+		client_close(cl);
+		return;
+	}
+	line[n] = '\n';
+	r->text = line;
+	r->req.data = cl;
+	uv_buf_t buf = uv_buf_init(line, (unsigned)(n + 1));
+	if (uv_write(&r->req, (uv_stream_t *)&cl->pipe, &buf, 1, on_reply_written) < 0) {
+		free(line);
+		free(r);
+		client_close(cl);
+	}
+}
+
+static json_t *
+error_reply(const char *msg)
+{
+	return json_pack("{s:b, s:s}", "ok", 0, "error", msg);
+}
+
+int
+hl_ctl_parse_request(const char *buf, size_t len, json_t **req, const char **cmd)
+{
+	json_error_t jerr;
+	json_t *r, *c;
+
+	*req = NULL;
+	*cmd = NULL;
+	r = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!r)
+		return HL_ERR_PROTO;
+	c = json_object_get(r, "cmd");
+	if (!json_is_object(r) || !json_is_string(c)) {
+		json_decref(r);
+		return HL_ERR_PROTO;
+	}
+	*req = r;
+	*cmd = json_string_value(c);
+	return HL_OK;
+}
+
+static void
+client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	struct client *cl = h->data;
+
+	(void)suggested;
+	*buf = uv_buf_init(cl->buf + cl->len, (unsigned)(sizeof cl->buf - cl->len));
+}
+
+static void
+client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct client *cl = s->data;
+	char *nl;
+	json_t *req;
+	const char *cmd;
+
+	(void)buf;
+	if (nread < 0) {
+		client_close(cl);
+		return;
+	}
+	cl->len += (size_t)nread;
+	nl = memchr(cl->buf, '\n', cl->len);
+	if (!nl) {
+		if (cl->len == sizeof cl->buf) {
+			uv_read_stop(s);
+			client_reply(cl, error_reply("request too long"));
+		}
+		return;
+	}
+	uv_read_stop(s);
+	if (hl_ctl_parse_request(cl->buf, (size_t)(nl - cl->buf), &req, &cmd) < 0) {
+		log_warn("ctl_refused", "reason=bad_request");
+		client_reply(cl, error_reply("bad request: expected a JSON object with \"cmd\""));
+		return;
+	}
+	client_reply(cl, cl->ctl->fn(cl->ctl->ctx, cmd, req));
+	json_decref(req);
+}
+
+static void
+on_ctl_connection(uv_stream_t *server, int status)
+{
+	struct hl_ctl *ctl = server->data;
+	struct client *cl;
+
+	if (status < 0)
+		return;
+	cl = calloc(1, sizeof *cl);
+	if (!cl)
+		return;
+	cl->ctl = ctl;
+	uv_pipe_init(server->loop, &cl->pipe, 0);
+	cl->pipe.data = cl;
+	ctl->handles++;
+	cl->next = ctl->clients;
+	if (ctl->clients)
+		ctl->clients->prev = cl;
+	ctl->clients = cl;
+	if (uv_accept(server, (uv_stream_t *)&cl->pipe) != 0 ||
+	    uv_read_start((uv_stream_t *)&cl->pipe, client_alloc, client_read) != 0)
+		client_close(cl);
+}
+
+static void
+on_ctl_closed(uv_handle_t *h)
+{
+	ctl_unref(h->data);
+}
+
+int
+hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx,
+	     struct hl_ctl **out, char *err, size_t errcap)
+{
+	struct hl_ctl *ctl;
+	int rc;
+
+	*out = NULL;
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errcap, "control socket path %s is too long: use a shorter -d DIR",
+			 path);
+		return HL_ERR_LIMIT;
+	}
+	ctl = calloc(1, sizeof *ctl);
+	if (!ctl)
+		return HL_ERR_NOMEM;
+	ctl->fn = fn;
+	ctl->ctx = ctx;
+	ctl->handles = 1;
+	uv_pipe_init(loop, &ctl->pipe, 0);
+	ctl->pipe.data = ctl;
+	unlink(path); /* a stale socket; we hold the station lock, so no daemon owns it */
+	rc = uv_pipe_bind(&ctl->pipe, path);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&ctl->pipe, 16, on_ctl_connection);
+	if (rc < 0) {
+		snprintf(err, errcap, "cannot listen on %s: %s", path, uv_strerror(rc));
+		uv_close((uv_handle_t *)&ctl->pipe, on_ctl_closed);
+		return HL_ERR_IO;
+	}
+	*out = ctl;
+	return HL_OK;
+}
+
+void
+hl_ctl_stop(struct hl_ctl *ctl)
+{
+	for (struct client *cl = ctl->clients; cl; cl = cl->next)
+		client_close(cl);
+	uv_close((uv_handle_t *)&ctl->pipe, on_ctl_closed);
+}
+
+int
+hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char *text = NULL, buf[HL_CTL_REQUEST_MAX];
+	size_t got = 0, len;
+	uint64_t deadline = hl_now_ms() + (uint64_t)timeout_ms;
+	int fd, rc = HL_ERR_IO;
+	json_error_t jerr;
+
+	*resp = NULL;
+	if (strlen(path) >= sizeof sa.sun_path)
+		return HL_ERR_LIMIT;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return HL_ERR_IO;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		rc = (errno == ENOENT || errno == ECONNREFUSED) ? HL_ERR_CLOSED : HL_ERR_IO;
+		goto out;
+	}
+	text = json_dumps(req, JSON_COMPACT);
+	if (!text)
+		goto out;
+	len = strlen(text);
+	text[len] = '\n'; /* json_dumps leaves room: replace the NUL, send len+1 */
+	for (size_t off = 0; off < len + 1;) {
+		ssize_t w = send(fd, text + off, len + 1 - off, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			goto out;
+		off += (size_t)w;
+	}
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		uint64_t now = hl_now_ms();
+		if (now >= deadline) {
+			rc = HL_ERR_AGAIN;
+			goto out;
+		}
+		if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR)
+			goto out;
+		if (!(pfd.revents & (POLLIN | POLLHUP)))
+			continue;
+		ssize_t r = read(fd, buf + got, sizeof buf - got - 1);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto out;
+		got += (size_t)r;
+		if (r == 0 || memchr(buf, '\n', got) || got == sizeof buf - 1)
+			break;
+	}
+	*resp = json_loadb(buf, got, 0, &jerr);
+	rc = *resp ? HL_OK : HL_ERR_PROTO;
+out:
+	free(text);
+	close(fd);
+	return rc;
+}

@@ -1,0 +1,988 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * link.c: listener, dialer, sessions, heartbeats and standby probes on
+ * libuv; see link.h. A conn owns its uv_tcp_t and is freed only in that
+ * handle's close callback (and never while a getaddrinfo is pending). A
+ * write owns a copy of its bytes until its callback runs.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "backoff.h"
+#include "link.h"
+#include "log.h"
+#include "session.h"
+#include "wire.h"
+
+#define TICK_MS 100
+
+enum conn_kind { CONN_DIAL, CONN_ACCEPT, CONN_PROBE };
+
+struct peer;
+
+struct conn {
+	struct hl_net *net;
+	struct peer *peer; /* NULL until an inbound session authenticates */
+	enum conn_kind kind;
+	int addr_idx;      /* dial and probe: which of the peer's addresses */
+	char remote[80];   /* ip:port of the other end, for logs and status */
+	uv_tcp_t tcp;
+	uv_connect_t connect_req;
+	uv_getaddrinfo_t gai_req;
+	bool gai_pending, closing, tcp_open, uv_closed;
+	uint64_t started_ms, established_ms, closing_ms;
+	struct hl_session sess;
+	struct hl_frame_reader rd;
+	struct conn *next, *prev;
+};
+
+struct addr_state {
+	char addr[HL_ADDR_MAX];
+	bool known, ok;        /* known: tried at least once */
+	char last_error[64];
+	uint64_t last_ok_ns, next_probe_ms;
+};
+
+struct peer {
+	struct hl_net *net;
+	char name[HL_NAME_MAX + 1];
+	struct hl_pubkey key;
+	size_t naddr;
+	struct addr_state addrs[HL_LINKS_MAX];
+	struct conn *current, *dialing;
+	size_t next_addr, round_failures;
+	struct hl_backoff backoff;
+	uint64_t next_dial_ms;
+	uint8_t last_ts[HL_TS_LEN]; /* newest handshake accepted from this peer */
+	uint64_t last_rx_ms, last_rx_ns, last_ping_ms, rekeyed_ms, up_since_ns;
+	uint64_t ping_id;
+	double rtt_ms;
+	bool have_rtt;
+	char hello_name[33];
+};
+
+struct hl_net {
+	uv_loop_t *loop;
+	const struct hl_config *cfg;
+	const struct hl_identity *id;
+	uv_tcp_t listener;
+	uv_timer_t tick;
+	struct peer **peers;
+	size_t npeers;
+	struct conn *conns;
+	int open_handles;
+	bool stopping;
+	uint64_t stop_ms;
+	uint8_t scratch[HL_FRAME_MAX];
+	uint8_t out[HL_RECORD_MAX];
+};
+
+static void conn_close(struct conn *c, const char *why);
+static void dial(struct peer *p);
+static void net_unref(struct hl_net *net);
+
+/* ---- small helpers ---- */
+
+static void
+sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+	char ip[64] = "?";
+	int port = 0;
+
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+		uv_ip4_name(in, ip, sizeof ip);
+		port = ntohs(in->sin_port);
+		snprintf(out, cap, "%s:%d", ip, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+		uv_ip6_name(in6, ip, sizeof ip);
+		port = ntohs(in6->sin6_port);
+		snprintf(out, cap, "[%s]:%d", ip, port);
+	} else {
+		snprintf(out, cap, "?");
+	}
+}
+
+static struct peer *
+peer_by_x25519(struct hl_net *net, const uint8_t key[static 32])
+{
+	for (size_t i = 0; i < net->npeers; i++)
+		if (sodium_memcmp(net->peers[i]->key.x25519, key, 32) == 0)
+			return net->peers[i];
+	return NULL;
+}
+
+static bool
+we_are_larger(const struct peer *p)
+{
+	return memcmp(p->net->id->pub.x25519, p->key.x25519, 32) > 0;
+}
+
+/* Whether the session on c was initiated by the station with the larger key. */
+static bool
+initiated_by_larger(const struct conn *c)
+{
+	return c->kind == CONN_DIAL ? we_are_larger(c->peer) : !we_are_larger(c->peer);
+}
+
+/* ---- writing ---- */
+
+struct write_req {
+	uv_write_t req;
+	uint8_t data[];
+};
+
+static void
+on_write(uv_write_t *req, int status)
+{
+	struct write_req *w = (struct write_req *)(void *)req;
+	struct conn *c = req->data;
+
+	free(w);
+	if (status < 0 && status != UV_ECANCELED && !c->closing)
+		conn_close(c, uv_err_name(status));
+}
+
+static int
+conn_write(struct conn *c, const uint8_t *data, size_t len)
+{
+	struct write_req *w;
+	uv_buf_t buf;
+	int rc;
+
+	if (c->closing)
+		return HL_ERR_CLOSED;
+	w = malloc(sizeof *w + len);
+	if (!w)
+		return HL_ERR_NOMEM;
+	memcpy(w->data, data, len);
+	w->req.data = c;
+	buf = uv_buf_init((char *)w->data, (unsigned)len);
+	rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
+	if (rc < 0) {
+		free(w);
+		return HL_ERR_IO;
+	}
+	return HL_OK;
+}
+
+static int
+send_frame(struct conn *c, uint8_t type, const uint8_t *body, size_t len)
+{
+	struct hl_net *net = c->net;
+	size_t n = 0;
+	int rc = hl_session_seal(&c->sess, type, body, len, net->out, sizeof net->out, &n);
+
+	if (rc < 0)
+		return rc;
+	return conn_write(c, net->out, n);
+}
+
+/* ---- closing ---- */
+
+static void
+on_close(uv_handle_t *h)
+{
+	struct conn *c = h->data;
+	struct hl_net *net = c->net;
+
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		net->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	hl_session_wipe(&c->sess);
+	free(c);
+	net_unref(net);
+}
+
+/* Close the handle now, whatever is pending; once only. */
+static void
+force_close(struct conn *c)
+{
+	if (c->uv_closed || c->gai_pending)
+		return;
+	c->uv_closed = true;
+	uv_close((uv_handle_t *)&c->tcp, on_close);
+}
+
+static void
+on_shutdown(uv_shutdown_t *req, int status)
+{
+	struct conn *c = req->data;
+
+	(void)status;
+	free(req);
+	force_close(c);
+}
+
+static void
+addr_failed(struct peer *p, int idx, const char *why)
+{
+	struct addr_state *a = &p->addrs[idx];
+
+	a->known = true;
+	a->ok = false;
+	snprintf(a->last_error, sizeof a->last_error, "%s", why);
+}
+
+static void
+addr_ok(struct peer *p, int idx)
+{
+	struct addr_state *a = &p->addrs[idx];
+
+	a->known = true;
+	a->ok = true;
+	a->last_error[0] = '\0';
+	a->last_ok_ns = hl_wall_ns();
+}
+
+/* Decide when to dial next after a failed attempt at address idx. */
+static void
+dial_failed(struct peer *p, int idx, const char *why)
+{
+	uint64_t now = hl_now_ms();
+
+	if (idx >= 0 && (size_t)idx < p->naddr) {
+		addr_failed(p, idx, why);
+		log_info("dial_failed", "peer=%s address=%s reason=%s", p->name,
+			 p->addrs[idx].addr, why);
+	}
+	p->next_addr = p->naddr ? (p->next_addr + 1) % p->naddr : 0;
+	if (++p->round_failures < p->naddr) {
+		p->next_dial_ms = now; /* fail over to the next address at once */
+	} else {
+		p->round_failures = 0;
+		p->next_dial_ms = now + hl_backoff_next(&p->backoff, randombytes_random());
+	}
+}
+
+static void
+link_lost(struct peer *p, const char *why)
+{
+	log_warn("link_down", "peer=%s reason=%s", p->name, why);
+	p->current = NULL;
+	p->have_rtt = false;
+	p->up_since_ns = 0;
+	p->next_addr = 0;
+	p->round_failures = 0;
+	hl_backoff_reset(&p->backoff);
+	p->next_dial_ms = hl_now_ms() + hl_backoff_next(&p->backoff, randombytes_random());
+}
+
+/*
+ * Close a conn for a reason; the single place that detaches it from its
+ * peer. Safe to call twice. With a session, a CLOSE frame goes out first
+ * when the reason is ours to tell (shutdown, superseded).
+ */
+static void
+conn_close(struct conn *c, const char *why)
+{
+	struct peer *p = c->peer;
+
+	if (c->closing)
+		return;
+	c->closing = true;
+	c->closing_ms = hl_now_ms();
+	if (p && p->current == c)
+		link_lost(p, why);
+	if (p && p->dialing == c) {
+		p->dialing = NULL;
+		dial_failed(p, c->addr_idx, why);
+	}
+	if (c->gai_pending)
+		return; /* on_resolved finishes the close */
+	if (!c->tcp_open) {
+		force_close(c);
+		return;
+	}
+	/* Let queued frames (a CLOSE, say) leave first; the tick forces the close if they cannot. */
+	uv_read_stop((uv_stream_t *)&c->tcp);
+	uv_shutdown_t *sd = malloc(sizeof *sd);
+	if (sd) {
+		sd->data = c;
+		if (uv_shutdown(sd, (uv_stream_t *)&c->tcp, on_shutdown) == 0)
+			return;
+		free(sd);
+	}
+	force_close(c);
+}
+
+static void
+conn_say_goodbye(struct conn *c, enum hl_close_reason reason, const char *why)
+{
+	uint8_t body[1] = {(uint8_t)reason};
+
+	if (c->sess.state == HL_SS_ESTABLISHED && send_frame(c, HL_FT_CLOSE, body, 1) < 0)
+		log_debug("close_frame_failed", "peer=%s", c->peer ? c->peer->name : "?");
+	conn_close(c, why);
+}
+
+static struct conn *
+conn_new(struct hl_net *net, enum conn_kind kind)
+{
+	struct conn *c = calloc(1, sizeof *c);
+
+	if (!c)
+		return NULL;
+	if (uv_tcp_init(net->loop, &c->tcp) != 0) {
+		free(c);
+		return NULL;
+	}
+	net->open_handles++;
+	c->net = net;
+	c->kind = kind;
+	c->addr_idx = -1;
+	c->tcp.data = c;
+	c->started_ms = hl_now_ms();
+	hl_frame_reader_init(&c->rd);
+	c->next = net->conns;
+	if (net->conns)
+		net->conns->prev = c;
+	net->conns = c;
+	return c;
+}
+
+/* ---- sessions ---- */
+
+static void
+session_established(struct conn *c)
+{
+	struct peer *p = c->peer;
+	struct conn *old = p->current;
+	uint8_t hello[64];
+	size_t hlen = 0;
+
+	c->established_ms = hl_now_ms();
+	if (c->kind == CONN_DIAL) {
+		if (p->dialing == c)
+			p->dialing = NULL;
+		addr_ok(p, c->addr_idx);
+		p->round_failures = 0;
+		hl_backoff_reset(&p->backoff);
+	}
+	/* The initiator's HELLO is also the frame that confirms the session to the responder. */
+	if (hl_hello_encode(c->net->cfg->name, hello, sizeof hello, &hlen) < 0 ||
+	    send_frame(c, HL_FT_HELLO, hello, hlen) < 0) {
+		conn_close(c, "hello_failed");
+		return;
+	}
+	if (old && !initiated_by_larger(c) && initiated_by_larger(old)) {
+		log_info("session_superseded", "peer=%s kept=%s dropped=%s", p->name, old->remote,
+			 c->remote);
+		conn_say_goodbye(c, HL_CLOSE_SUPERSEDED, "superseded");
+		return;
+	}
+	p->current = c;
+	p->last_rx_ms = p->rekeyed_ms = p->last_ping_ms = hl_now_ms();
+	p->last_rx_ns = hl_wall_ns();
+	if (old) {
+		log_info("session_replaced", "peer=%s new=%s old=%s", p->name, c->remote,
+			 old->remote);
+		old->peer = p;
+		p->current = c; /* so that closing old is not a link loss */
+		conn_say_goodbye(old, HL_CLOSE_SUPERSEDED, "superseded");
+	} else {
+		p->up_since_ns = hl_wall_ns();
+		log_info("link_up", "peer=%s via=%s direction=%s", p->name, c->remote,
+			 c->kind == CONN_DIAL ? "outbound" : "inbound");
+	}
+}
+
+static int
+check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static HL_TS_LEN])
+{
+	struct conn *c = ctx;
+	struct peer *p = peer_by_x25519(c->net, rs);
+	char key[48];
+
+	if (!p) {
+		hl_x25519_b64(rs, key);
+		log_warn("handshake_refused", "reason=unpinned_key remote=%s x25519=%s", c->remote,
+			 key);
+		return HL_ERR_AUTH;
+	}
+	if (memcmp(ts, p->last_ts, HL_TS_LEN) <= 0) {
+		log_warn("handshake_refused", "reason=replayed_handshake peer=%s remote=%s",
+			 p->name, c->remote);
+		return HL_ERR_REPLAY;
+	}
+	memcpy(p->last_ts, ts, HL_TS_LEN);
+	c->peer = p;
+	return HL_OK;
+}
+
+static int
+on_frame(struct conn *c, const struct hl_session_event *ev)
+{
+	struct peer *p = c->peer;
+	uint8_t version;
+	char name[33];
+
+	if (p->current != c)
+		return HL_OK; /* a losing session may still drain; ignore it */
+	p->last_rx_ms = hl_now_ms();
+	p->last_rx_ns = hl_wall_ns();
+	switch (ev->type) {
+	case HL_FT_HELLO:
+		if (hl_hello_decode(ev->body, ev->len, &version, name) < 0)
+			return HL_ERR_PROTO;
+		snprintf(p->hello_name, sizeof p->hello_name, "%s", name);
+		log_debug("hello", "peer=%s calls_itself=%s version=%u", p->name, name, version);
+		return HL_OK;
+	case HL_FT_PING:
+		if (ev->len != 16)
+			return HL_ERR_PROTO;
+		return send_frame(c, HL_FT_PONG, ev->body, ev->len);
+	case HL_FT_PONG: {
+		uint64_t sent_us;
+		if (ev->len != 16)
+			return HL_ERR_PROTO;
+		sent_us = hl_get_u64(ev->body + 8);
+		uint64_t now_us = (uint64_t)(uv_hrtime() / 1000u);
+		if (hl_get_u64(ev->body) == p->ping_id && now_us >= sent_us) {
+			p->rtt_ms = (double)(now_us - sent_us) / 1000.0;
+			p->have_rtt = true;
+		}
+		return HL_OK;
+	}
+	case HL_FT_CLOSE:
+		conn_close(c, ev->len >= 1 && ev->body[0] == HL_CLOSE_SHUTDOWN
+				      ? "peer_shutting_down"
+				      : "peer_closed");
+		return HL_OK;
+	case HL_FT_REKEY:
+		return HL_OK;
+	default:
+		return HL_ERR_PROTO;
+	}
+}
+
+static void
+on_record(struct conn *c, const uint8_t *rec, size_t len)
+{
+	struct hl_net *net = c->net;
+	struct hl_session_event ev;
+	int rc;
+
+	rc = hl_session_on_record(&c->sess, rec, len, check_initiator, c, net->scratch, net->out,
+				  &ev);
+	if (rc < 0) {
+		if (rc != HL_ERR_AUTH && rc != HL_ERR_REPLAY)
+			log_warn("connection_dropped", "remote=%s peer=%s reason=\"%s\"", c->remote,
+				 c->peer ? c->peer->name : "-", hl_strerror(rc));
+		conn_close(c, hl_strerror(rc));
+		return;
+	}
+	if (ev.out_len && conn_write(c, net->out, ev.out_len) < 0) {
+		conn_close(c, "write_failed");
+		return;
+	}
+	if (ev.established)
+		session_established(c);
+	if (!c->closing && ev.frame && on_frame(c, &ev) < 0) {
+		log_warn("connection_dropped", "peer=%s reason=bad_frame type=%u", c->peer->name,
+			 ev.type);
+		conn_close(c, "bad_frame");
+	}
+}
+
+static void
+on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	static char slab[65536];
+
+	(void)h;
+	(void)suggested;
+	*buf = uv_buf_init(slab, sizeof slab);
+}
+
+static void
+on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+	struct conn *c = s->data;
+	const uint8_t *data = (const uint8_t *)buf->base;
+	size_t left = nread > 0 ? (size_t)nread : 0;
+
+	if (nread < 0) {
+		if (c->sess.state != HL_SS_ESTABLISHED && !c->peer && c->rd.have == 0 &&
+		    c->kind == CONN_ACCEPT)
+			log_debug("connection_closed", "remote=%s before=handshake", c->remote);
+		else if (c->sess.state != HL_SS_ESTABLISHED)
+			log_info("connection_dropped", "remote=%s reason=%s during=handshake",
+				 c->remote, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
+		conn_close(c, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
+		return;
+	}
+	while (left > 0 && !c->closing) {
+		const uint8_t *rec;
+		size_t reclen;
+		int used = hl_frame_feed(&c->rd, data, left, &rec, &reclen);
+		if (used < 0) {
+			log_warn("connection_dropped", "remote=%s peer=%s reason=bad_record_length",
+				 c->remote, c->peer ? c->peer->name : "-");
+			conn_close(c, "bad_record_length");
+			return;
+		}
+		data += used;
+		left -= (size_t)used;
+		if (rec)
+			on_record(c, rec, reclen);
+	}
+}
+
+/* ---- accepting ---- */
+
+static void
+on_connection(uv_stream_t *server, int status)
+{
+	struct hl_net *net = server->data;
+	struct sockaddr_storage ss;
+	int sslen = sizeof ss;
+	struct conn *c;
+
+	if (status < 0 || net->stopping)
+		return;
+	c = conn_new(net, CONN_ACCEPT);
+	if (!c)
+		return;
+	if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
+		conn_close(c, "accept_failed");
+		return;
+	}
+	c->tcp_open = true;
+	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
+		sockaddr_text((struct sockaddr *)&ss, c->remote, sizeof c->remote);
+	uv_tcp_nodelay(&c->tcp, 1);
+	if (hl_session_start_responder(&c->sess, net->id->x25519_sk) < 0 ||
+	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+		conn_close(c, "setup_failed");
+}
+
+/* ---- dialing and probing ---- */
+
+static void
+on_connected(uv_connect_t *req, int status)
+{
+	struct conn *c = req->data;
+	struct hl_net *net = c->net;
+	size_t n = 0;
+
+	if (c->closing)
+		return;
+	if (status < 0) {
+		if (c->kind == CONN_PROBE && c->peer)
+			addr_failed(c->peer, c->addr_idx, uv_err_name(status));
+		conn_close(c, uv_err_name(status));
+		return;
+	}
+	c->tcp_open = true;
+	if (c->kind == CONN_PROBE) {
+		if (c->peer)
+			addr_ok(c->peer, c->addr_idx);
+		conn_close(c, "probe_done");
+		return;
+	}
+	uv_tcp_nodelay(&c->tcp, 1);
+	if (hl_session_start_initiator(&c->sess, net->id->x25519_sk, c->peer->key.x25519,
+				       hl_wall_ns(), net->out, sizeof net->out, &n) < 0 ||
+	    conn_write(c, net->out, n) < 0 ||
+	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
+		conn_close(c, "setup_failed");
+}
+
+static void
+on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct conn *c = req->data;
+	int rc;
+
+	c->gai_pending = false;
+	if (c->closing) {
+		uv_freeaddrinfo(res);
+		force_close(c);
+		return;
+	}
+	if (status < 0 || !res) {
+		if (c->kind == CONN_PROBE && c->peer)
+			addr_failed(c->peer, c->addr_idx, "cannot_resolve");
+		uv_freeaddrinfo(res);
+		conn_close(c, "cannot_resolve");
+		return;
+	}
+	sockaddr_text(res->ai_addr, c->remote, sizeof c->remote);
+	c->connect_req.data = c;
+	rc = uv_tcp_connect(&c->connect_req, &c->tcp, res->ai_addr, on_connected);
+	uv_freeaddrinfo(res);
+	if (rc < 0) {
+		if (c->kind == CONN_PROBE && c->peer)
+			addr_failed(c->peer, c->addr_idx, uv_err_name(rc));
+		conn_close(c, uv_err_name(rc));
+	}
+}
+
+static struct conn *
+start_connect(struct peer *p, size_t idx, enum conn_kind kind)
+{
+	struct hl_net *net = p->net;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_family = AF_UNSPEC};
+	char host[HL_ADDR_MAX], port[8];
+	uint16_t portnum;
+	struct conn *c;
+
+	if (hl_addr_split(p->addrs[idx].addr, host, sizeof host, &portnum, false) < 0)
+		return NULL;
+	snprintf(port, sizeof port, "%u", portnum);
+	c = conn_new(net, kind);
+	if (!c)
+		return NULL;
+	c->peer = p;
+	c->addr_idx = (int)idx;
+	snprintf(c->remote, sizeof c->remote, "%s", p->addrs[idx].addr);
+	c->gai_req.data = c;
+	c->gai_pending = true;
+	if (uv_getaddrinfo(net->loop, &c->gai_req, on_resolved, host, port, &hints) < 0) {
+		c->gai_pending = false;
+		conn_close(c, "cannot_resolve");
+		return NULL;
+	}
+	return c;
+}
+
+static void
+dial(struct peer *p)
+{
+	size_t idx = p->next_addr % p->naddr;
+
+	log_debug("dial", "peer=%s address=%s", p->name, p->addrs[idx].addr);
+	p->dialing = start_connect(p, idx, CONN_DIAL);
+	if (!p->dialing)
+		dial_failed(p, (int)idx, "cannot_start");
+}
+
+/* ---- the tick: heartbeats, timeouts, dials, probes ---- */
+
+static void
+peer_tick(struct peer *p, uint64_t now)
+{
+	const struct hl_config *cfg = p->net->cfg;
+	struct conn *c = p->current;
+
+	if (c) {
+		if (now - p->last_rx_ms > cfg->down_after_ms) {
+			conn_close(c, "heartbeat_timeout");
+		} else if (now - p->last_ping_ms >= cfg->heartbeat_ms) {
+			uint8_t body[16];
+			hl_put_u64(body, ++p->ping_id);
+			hl_put_u64(body + 8, (uint64_t)(uv_hrtime() / 1000u));
+			p->last_ping_ms = now;
+			if (send_frame(c, HL_FT_PING, body, sizeof body) < 0)
+				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
+		}
+		if (!c->closing && (c->sess.sent_since_rekey >= cfg->rekey_frames ||
+				    now - p->rekeyed_ms >= (uint64_t)cfg->rekey_s * 1000u)) {
+			size_t n = 0;
+			p->rekeyed_ms = now;
+			if (hl_session_seal_rekey(&c->sess, p->net->out, sizeof p->net->out, &n) <
+				    0 ||
+			    conn_write(c, p->net->out, n) < 0)
+				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
+			else
+				log_debug("rekey", "peer=%s", p->name);
+		}
+	}
+	if (!p->current && !p->dialing && p->naddr && now >= p->next_dial_ms)
+		dial(p);
+	/* Standby addresses: a TCP connect tells whether they would carry the link. */
+	if (p->current) {
+		for (size_t i = 0; i < p->naddr; i++) {
+			struct addr_state *a = &p->addrs[i];
+			if (p->current->kind == CONN_DIAL && (size_t)p->current->addr_idx == i)
+				continue;
+			if (now >= a->next_probe_ms) {
+				a->next_probe_ms = now + cfg->probe_ms;
+				start_connect(p, i, CONN_PROBE);
+			}
+		}
+	}
+}
+
+static void
+on_tick(uv_timer_t *t)
+{
+	struct hl_net *net = t->data;
+	uint64_t now = hl_now_ms();
+
+	for (struct conn *c = net->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->closing) {
+			if (now - c->closing_ms > net->cfg->handshake_timeout_ms)
+				force_close(c); /* a shutdown the other end never let finish */
+			continue;
+		}
+		if (c->sess.state != HL_SS_ESTABLISHED &&
+		    now - c->started_ms > net->cfg->handshake_timeout_ms) {
+			if (c->kind == CONN_PROBE) {
+				if (c->peer)
+					addr_failed(c->peer, c->addr_idx, "timeout");
+			} else {
+				log_info("connection_dropped", "remote=%s reason=handshake_timeout",
+					 c->remote);
+			}
+			conn_close(c, "handshake_timeout");
+		}
+	}
+	for (size_t i = 0; i < net->npeers; i++)
+		peer_tick(net->peers[i], now);
+}
+
+/* ---- peers ---- */
+
+static struct peer *
+peer_new(struct hl_net *net, const struct hl_peer_rec *r)
+{
+	struct peer *p = calloc(1, sizeof *p);
+
+	if (!p)
+		return NULL;
+	p->net = net;
+	snprintf(p->name, sizeof p->name, "%s", r->name);
+	p->key = r->key;
+	p->naddr = r->nlinks;
+	for (size_t i = 0; i < r->nlinks; i++)
+		snprintf(p->addrs[i].addr, HL_ADDR_MAX, "%s", r->links[i]);
+	hl_backoff_init(&p->backoff, net->cfg->backoff_min_ms, net->cfg->backoff_max_ms);
+	return p;
+}
+
+static void
+peer_drop(struct hl_net *net, struct peer *p)
+{
+	for (struct conn *c = net->conns; c; c = c->next) {
+		if (c->peer != p)
+			continue;
+		if (p->current == c)
+			p->current = NULL;
+		if (p->dialing == c)
+			p->dialing = NULL;
+		conn_close(c, "peer_removed");
+		c->peer = NULL;
+	}
+	free(p);
+}
+
+int
+hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
+{
+	struct peer **np = calloc(n ? n : 1, sizeof *np);
+
+	if (!np)
+		return HL_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < net->npeers; j++) {
+			struct peer *old = net->peers[j];
+			if (old && strcmp(old->name, recs[i].name) == 0 &&
+			    memcmp(&old->key, &recs[i].key, sizeof old->key) == 0) {
+				np[i] = old;
+				net->peers[j] = NULL;
+				break;
+			}
+		}
+		if (!np[i] && !(np[i] = peer_new(net, &recs[i]))) {
+			for (size_t k = 0; k < i; k++)
+				free(np[k]);
+			free(np);
+			return HL_ERR_NOMEM;
+		}
+		/* Addresses may have changed: take the new list. */
+		np[i]->naddr = recs[i].nlinks;
+		for (size_t k = 0; k < recs[i].nlinks; k++)
+			if (strcmp(np[i]->addrs[k].addr, recs[i].links[k]) != 0) {
+				memset(&np[i]->addrs[k], 0, sizeof np[i]->addrs[k]);
+				snprintf(np[i]->addrs[k].addr, HL_ADDR_MAX, "%s", recs[i].links[k]);
+			}
+	}
+	for (size_t j = 0; j < net->npeers; j++)
+		if (net->peers[j]) {
+			log_info("peer_removed", "peer=%s", net->peers[j]->name);
+			peer_drop(net, net->peers[j]);
+		}
+	free(net->peers);
+	net->peers = np;
+	net->npeers = n;
+	return HL_OK;
+}
+
+/* ---- start, status, stop ---- */
+
+int
+hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
+	     const struct hl_peer_rec *peers, size_t npeers, struct hl_net **out, char *err,
+	     size_t errcap)
+{
+	struct hl_net *net;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
+	char host[HL_ADDR_MAX], port[8];
+	uint16_t portnum;
+	int rc;
+
+	*out = NULL;
+	if (hl_addr_split(cfg->listen, host, sizeof host, &portnum, true) < 0) {
+		snprintf(err, errcap, "listen address %s is not HOST:PORT", cfg->listen);
+		return HL_ERR_INVAL;
+	}
+	snprintf(port, sizeof port, "%u", portnum);
+	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
+		snprintf(err, errcap, "cannot resolve listen address %s: %s", cfg->listen,
+			 gai_strerror(rc));
+		return HL_ERR_INVAL;
+	}
+	net = calloc(1, sizeof *net);
+	if (!net) {
+		freeaddrinfo(res);
+		return HL_ERR_NOMEM;
+	}
+	net->loop = loop;
+	net->cfg = cfg;
+	net->id = id;
+	net->open_handles = 1; /* the net's own reference, dropped by hl_net_stop */
+	uv_tcp_init(loop, &net->listener);
+	net->listener.data = net;
+	net->open_handles++;
+	uv_timer_init(loop, &net->tick);
+	net->tick.data = net;
+	net->open_handles++;
+	rc = uv_tcp_bind(&net->listener, res->ai_addr, 0);
+	freeaddrinfo(res);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&net->listener, 64, on_connection);
+	if (rc < 0) {
+		snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, uv_strerror(rc));
+		hl_net_stop(net);
+		return HL_ERR_IO;
+	}
+	if (hl_net_set_peers(net, peers, npeers) < 0) {
+		snprintf(err, errcap, "out of memory");
+		hl_net_stop(net);
+		return HL_ERR_NOMEM;
+	}
+	uv_timer_start(&net->tick, on_tick, 0, TICK_MS);
+	log_info("listening", "address=%s peers=%zu", cfg->listen, npeers);
+	*out = net;
+	return HL_OK;
+}
+
+static json_t *
+iso_or_null(uint64_t ns)
+{
+	char buf[32];
+
+	if (!ns)
+		return json_null();
+	hl_iso_time(ns, buf);
+	return json_string(buf);
+}
+
+json_t *
+hl_net_status(struct hl_net *net)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; i < net->npeers; i++) {
+		struct peer *p = net->peers[i];
+		struct conn *c = p->current;
+		json_t *links = json_array(), *o;
+		bool any_down = false;
+		char via[128];
+
+		for (size_t k = 0; k < p->naddr; k++) {
+			struct addr_state *a = &p->addrs[k];
+			bool in_use = c && c->kind == CONN_DIAL && (size_t)c->addr_idx == k;
+			const char *st = in_use ? "up" : !a->known ? "unknown" : a->ok ? "up" : "down";
+			if (!strcmp(st, "down"))
+				any_down = true;
+			json_array_append_new(
+				links, json_pack("{s:s, s:s, s:b, s:o, s:o}", "address", a->addr,
+						 "state", st, "in_use", in_use, "last_error",
+						 a->last_error[0] ? json_string(a->last_error)
+								  : json_null(),
+						 "last_ok", iso_or_null(in_use ? hl_wall_ns()
+									       : a->last_ok_ns)));
+		}
+		if (c)
+			snprintf(via, sizeof via, "%s%s", c->kind == CONN_DIAL ? "" : "inbound from ",
+				 c->remote);
+		o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", p->name, "state",
+			      !c ? "down" : any_down ? "degraded" : "up", "link",
+			      c ? json_string(via) : json_null(), "direction",
+			      c ? json_string(c->kind == CONN_DIAL ? "outbound" : "inbound")
+				: json_null(),
+			      "rtt_ms", c && p->have_rtt ? json_real(p->rtt_ms) : json_null(),
+			      "last_contact", iso_or_null(p->last_rx_ns), "up_since",
+			      iso_or_null(p->up_since_ns), "links", links);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static void
+net_unref(struct hl_net *net)
+{
+	if (--net->open_handles == 0) {
+		free(net->peers);
+		free(net);
+	}
+}
+
+static void
+on_net_handle_closed(uv_handle_t *h)
+{
+	net_unref(h->data);
+}
+
+/* The last act of a stop: whatever did not close in time is closed now. */
+static void
+on_stop_tick(uv_timer_t *t)
+{
+	struct hl_net *net = t->data;
+
+	if (net->conns && hl_now_ms() - net->stop_ms < 1000)
+		return;
+	for (struct conn *c = net->conns; c; c = c->next)
+		force_close(c);
+	uv_timer_stop(t);
+	uv_close((uv_handle_t *)&net->tick, on_net_handle_closed);
+	net_unref(net);
+}
+
+void
+hl_net_stop(struct hl_net *net)
+{
+	if (net->stopping)
+		return;
+	net->stopping = true;
+	uv_timer_stop(&net->tick);
+	for (size_t i = 0; i < net->npeers; i++)
+		if (net->peers[i]->current)
+			conn_say_goodbye(net->peers[i]->current, HL_CLOSE_SHUTDOWN, "shutdown");
+	for (struct conn *c = net->conns; c; c = c->next)
+		conn_close(c, "shutdown");
+	for (size_t i = 0; i < net->npeers; i++) {
+		for (struct conn *c = net->conns; c; c = c->next)
+			if (c->peer == net->peers[i])
+				c->peer = NULL;
+		free(net->peers[i]);
+	}
+	net->npeers = 0;
+	/* Conns still shutting down get a grace period, then the close timer ends them. */
+	for (struct conn *c = net->conns; c; c = c->next)
+		if (c->sess.state != HL_SS_ESTABLISHED)
+			force_close(c);
+	net->stop_ms = hl_now_ms();
+	uv_timer_start(&net->tick, on_stop_tick, 10, 10);
+	uv_close((uv_handle_t *)&net->listener, on_net_handle_closed);
+}

@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * log.h: one logfmt line per event on stderr:
+ *   ts=2026-11-26T08:00:00.123Z level=info event=link_up peer=beijing ...
+ * Callers pass the event name and the key=value rest; values with spaces
+ * are quoted by the caller with log_q(). Never log secrets.
+ */
+#ifndef HL_LOG_H
+#define HL_LOG_H
+
+#include "hl.h"
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+void log_set_level(enum log_level lvl);
+void log_set_prefix(const char *station); /* adds station=NAME to each line */
+void log_event(enum log_level lvl, const char *event, const char *fmt, ...) HL_PRINTF(3, 4);
+
+#define log_debug(ev, ...) log_event(LOG_DEBUG, ev, __VA_ARGS__)
+#define log_info(ev, ...) log_event(LOG_INFO, ev, __VA_ARGS__)
+#define log_warn(ev, ...) log_event(LOG_WARN, ev, __VA_ARGS__)
+#define log_error(ev, ...) log_event(LOG_ERROR, ev, __VA_ARGS__)
+
+/* Quote a value for logfmt into buf (always NUL-terminated); returns buf. */
+const char *log_q(char *buf, size_t cap, const char *value);
+
+/* For broken invariants only: log and abort. */
+_Noreturn void fatalx(const char *what);
+
+#endif

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * station.h: a station directory and the daemon that runs it.
+ *
+ *   DIR/config        name, listen address, tuning      (0600)
+ *   DIR/identity.key  secret keys                       (0600, never printed)
+ *   DIR/station.db    the store (SQLite, WAL)
+ *   DIR/lock          held (flock) by the one running daemon; holds its pid
+ *   DIR/ctl.sock      control socket of the running daemon (0600)
+ */
+#ifndef HL_STATION_H
+#define HL_STATION_H
+
+#include "hl.h"
+
+#define HL_PATH_MAX 4096
+
+enum hl_station_file { HL_F_CONFIG, HL_F_IDENTITY, HL_F_STORE, HL_F_LOCK, HL_F_CTL };
+
+/* The path of one of the station's files; HL_ERR_LIMIT if it does not fit. */
+HL_MUST_CHECK int hl_station_path(const char *dir, enum hl_station_file f,
+				  char out[static HL_PATH_MAX]);
+
+/*
+ * Run the station in the foreground until SIGINT or SIGTERM (SIGHUP re-reads
+ * the peers). Returns HL_OK after a clean stop; on a start-up failure writes
+ * a one-line reason for the operator into err.
+ */
+HL_MUST_CHECK int hl_station_run(const char *dir, char *err, size_t errcap);
+
+#endif

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store.c: SQLite behind store.h. Every change is one transaction; with
+ * WAL and synchronous=FULL a COMMIT that returned is durable, which is the
+ * rule the later message path builds on: nothing is acknowledged before
+ * its COMMIT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+
+#include "log.h"
+#include "store.h"
+
+struct hl_store {
+	sqlite3 *db;
+};
+
+/* Migration N takes the schema from version N to N+1. Append only; never edit a released one. */
+static const char *const migrations[] = {
+	/* 0 -> 1: pinned peers and their addresses */
+	"CREATE TABLE peers ("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  x25519 BLOB NOT NULL UNIQUE CHECK (length(x25519) = 32),"
+	"  ed25519 BLOB NOT NULL UNIQUE CHECK (length(ed25519) = 32),"
+	"  added_ns INTEGER NOT NULL);"
+	"CREATE TABLE peer_links ("
+	"  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+	"  position INTEGER NOT NULL,"
+	"  address TEXT NOT NULL,"
+	"  PRIMARY KEY (peer_id, position));",
+};
+_Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
+
+static int
+exec(struct hl_store *st, const char *sql)
+{
+	char *msg = NULL;
+
+	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		log_warn("store_error", "op=exec err=\"%s\"", msg ? msg : "?");
+		sqlite3_free(msg);
+		return HL_ERR_IO;
+	}
+	return HL_OK;
+}
+
+static int
+user_version(struct hl_store *st, int *v)
+{
+	sqlite3_stmt *q;
+	int rc = HL_ERR_IO;
+
+	*v = -1;
+	if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &q, NULL) != SQLITE_OK)
+		return HL_ERR_IO;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		*v = sqlite3_column_int(q, 0);
+		rc = HL_OK;
+	}
+	sqlite3_finalize(q);
+	return rc;
+}
+
+static int
+migrate(struct hl_store *st, char *err, size_t errcap)
+{
+	char sql[64];
+	int v;
+
+	if (exec(st, "BEGIN IMMEDIATE") < 0 || user_version(st, &v) < 0) {
+		snprintf(err, errcap, "cannot read the store's schema version: %s",
+			 sqlite3_errmsg(st->db));
+		exec(st, "ROLLBACK");
+		return HL_ERR_IO;
+	}
+	if (v > HL_STORE_SCHEMA) {
+		snprintf(err, errcap,
+			 "the store has schema version %d but this hotline knows only up to %d: "
+			 "run a newer hotline",
+			 v, HL_STORE_SCHEMA);
+		exec(st, "ROLLBACK");
+		return HL_ERR_CORRUPT;
+	}
+	for (; v < HL_STORE_SCHEMA; v++) {
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
+		if (exec(st, migrations[v]) < 0 || exec(st, sql) < 0) {
+			snprintf(err, errcap, "schema migration to version %d failed", v + 1);
+			exec(st, "ROLLBACK");
+			return HL_ERR_IO;
+		}
+	}
+	if (exec(st, "COMMIT") < 0) {
+		snprintf(err, errcap, "cannot commit the schema: %s", sqlite3_errmsg(st->db));
+		return HL_ERR_IO;
+	}
+	return HL_OK;
+}
+
+int
+hl_store_open(const char *path, bool create, struct hl_store **out, char *err, size_t errcap)
+{
+	struct hl_store *st;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+	int rc;
+
+	*out = NULL;
+	st = calloc(1, sizeof *st);
+	if (!st)
+		return HL_ERR_NOMEM;
+	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errcap, "cannot open the store %s: %s", path,
+			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		rc = HL_ERR_IO;
+		goto fail;
+	}
+	sqlite3_busy_timeout(st->db, 10000);
+	if (exec(st, "PRAGMA journal_mode=WAL") < 0 || exec(st, "PRAGMA synchronous=FULL") < 0 ||
+	    exec(st, "PRAGMA foreign_keys=ON") < 0) {
+		snprintf(err, errcap, "cannot set up the store %s: %s", path,
+			 sqlite3_errmsg(st->db));
+		rc = HL_ERR_IO;
+		goto fail;
+	}
+	rc = migrate(st, err, errcap);
+	if (rc < 0)
+		goto fail;
+	*out = st;
+	return HL_OK;
+fail:
+	hl_store_close(st);
+	return rc;
+}
+
+void
+hl_store_close(struct hl_store *st)
+{
+	if (!st)
+		return;
+	sqlite3_close(st->db);
+	free(st);
+}
+
+static int
+step_done(struct hl_store *st, sqlite3_stmt *q)
+{
+	int rc = sqlite3_step(q);
+
+	if (rc == SQLITE_DONE)
+		return HL_OK;
+	if (rc == SQLITE_CONSTRAINT)
+		return HL_ERR_EXISTS;
+	log_warn("store_error", "err=\"%s\"", sqlite3_errmsg(st->db));
+	return HL_ERR_IO;
+}
+
+int
+hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
+{
+	sqlite3_stmt *q = NULL;
+	int64_t id;
+	int rc;
+
+	if (exec(st, "BEGIN IMMEDIATE") < 0)
+		return HL_ERR_IO;
+	rc = HL_ERR_IO;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO peers (name, x25519, ed25519, added_ns) VALUES (?,?,?,?)",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 2, p->key.x25519, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, p->key.ed25519, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)p->added_ns);
+	rc = step_done(st, q);
+	sqlite3_finalize(q);
+	q = NULL;
+	if (rc < 0)
+		goto out;
+	id = sqlite3_last_insert_rowid(st->db);
+	rc = HL_ERR_IO;
+	if (sqlite3_prepare_v2(st->db,
+			       "INSERT INTO peer_links (peer_id, position, address) VALUES (?,?,?)",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	for (size_t i = 0; i < p->nlinks; i++) {
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
+		sqlite3_bind_text(q, 3, p->links[i], -1, SQLITE_STATIC);
+		rc = step_done(st, q);
+		sqlite3_reset(q);
+		if (rc < 0)
+			goto out;
+	}
+	rc = exec(st, "COMMIT");
+out:
+	sqlite3_finalize(q);
+	if (rc < 0)
+		exec(st, "ROLLBACK");
+	return rc;
+}
+
+int
+hl_store_peer_remove(struct hl_store *st, const char *name)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if (sqlite3_prepare_v2(st->db, "DELETE FROM peers WHERE name = ?", -1, &q, NULL) !=
+	    SQLITE_OK)
+		return HL_ERR_IO;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	rc = step_done(st, q);
+	if (rc == HL_OK && sqlite3_changes(st->db) == 0)
+		rc = HL_ERR_NOTFOUND;
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int
+hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n)
+{
+	sqlite3_stmt *q = NULL;
+	struct hl_peer_rec *v = NULL;
+	size_t cnt = 0;
+	int rc = HL_ERR_IO, s;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(st->db,
+			       "SELECT p.id, p.name, p.x25519, p.ed25519, p.added_ns, l.address"
+			       " FROM peers p LEFT JOIN peer_links l ON l.peer_id = p.id"
+			       " ORDER BY p.name, l.position",
+			       -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t id = sqlite3_column_int64(q, 0);
+		struct hl_peer_rec *p = cnt ? &v[cnt - 1] : NULL;
+		if (!p || p->id != id) {
+			struct hl_peer_rec *nv = realloc(v, (cnt + 1) * sizeof *v);
+			if (!nv) {
+				rc = HL_ERR_NOMEM;
+				goto out;
+			}
+			v = nv;
+			p = &v[cnt++];
+			memset(p, 0, sizeof *p);
+			p->id = id;
+			snprintf(p->name, sizeof p->name, "%s", sqlite3_column_text(q, 1));
+			if (sqlite3_column_bytes(q, 2) != 32 || sqlite3_column_bytes(q, 3) != 32) {
+				rc = HL_ERR_CORRUPT;
+				goto out;
+			}
+			memcpy(p->key.x25519, sqlite3_column_blob(q, 2), 32);
+			memcpy(p->key.ed25519, sqlite3_column_blob(q, 3), 32);
+			p->added_ns = (uint64_t)sqlite3_column_int64(q, 4);
+		}
+		if (sqlite3_column_type(q, 5) != SQLITE_NULL && p->nlinks < HL_LINKS_MAX)
+			snprintf(p->links[p->nlinks++], HL_ADDR_MAX, "%s",
+				 sqlite3_column_text(q, 5));
+	}
+	if (s != SQLITE_DONE)
+		goto out;
+	*out = v;
+	*n = cnt;
+	v = NULL;
+	rc = HL_OK;
+out:
+	sqlite3_finalize(q);
+	free(v);
+	return rc;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: ISC */
+/* wire.c: record framing and the small frame bodies; bounds-checked, pure. */
+#include <string.h>
+
+#include "wire.h"
+
+void
+hl_frame_reader_init(struct hl_frame_reader *r)
+{
+	r->have = 0;
+	r->need = 0;
+}
+
+int
+hl_frame_feed(struct hl_frame_reader *r, const uint8_t *data, size_t len, const uint8_t **rec,
+	      size_t *reclen)
+{
+	size_t used = 0, take;
+
+	*rec = NULL;
+	*reclen = 0;
+	if (r->have < HL_FRAME_HDR) {
+		take = HL_FRAME_HDR - r->have;
+		if (take > len)
+			take = len;
+		memcpy(r->buf + r->have, data, take);
+		r->have += take;
+		used += take;
+		if (r->have < HL_FRAME_HDR)
+			return (int)used;
+		r->need = hl_get_u32(r->buf);
+		if (r->need == 0 || r->need > HL_FRAME_MAX)
+			return HL_ERR_PROTO;
+	}
+	take = HL_FRAME_HDR + r->need - r->have;
+	if (take > len - used)
+		take = len - used;
+	memcpy(r->buf + r->have, data + used, take);
+	r->have += take;
+	used += take;
+	if (r->have == HL_FRAME_HDR + r->need) {
+		*rec = r->buf + HL_FRAME_HDR;
+		*reclen = r->need;
+		r->have = 0;
+		r->need = 0;
+	}
+	return (int)used;
+}
+
+void
+hl_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+void
+hl_put_u64(uint8_t *p, uint64_t v)
+{
+	hl_put_u32(p, (uint32_t)(v >> 32));
+	hl_put_u32(p + 4, (uint32_t)v);
+}
+
+uint32_t
+hl_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+uint64_t
+hl_get_u64(const uint8_t *p)
+{
+	return (uint64_t)hl_get_u32(p) << 32 | hl_get_u32(p + 4);
+}
+
+int
+hl_hello_encode(const char *name, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = strlen(name);
+
+	*len = 0;
+	if (n > 32 || cap < 2 + n)
+		return HL_ERR_INVAL;
+	out[0] = HL_WIRE_VERSION;
+	out[1] = (uint8_t)n;
+	memcpy(out + 2, name, n);
+	*len = 2 + n;
+	return HL_OK;
+}
+
+int
+hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version, char name[static 33])
+{
+	name[0] = '\0';
+	if (len < 2 || body[1] > 32 || len != 2u + body[1])
+		return HL_ERR_PROTO;
+	for (size_t i = 0; i < body[1]; i++)
+		if (body[2 + i] < 0x21 || body[2 + i] > 0x7e)
+			return HL_ERR_PROTO;
+	*version = body[0];
+	memcpy(name, body + 2, body[1]);
+	name[body[1]] = '\0';
+	return HL_OK;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * wire.h: the bytes on the TCP stream (docs/protocol.md). Pure, no I/O.
+ *
+ * A stream is a sequence of records: a 4-byte big-endian length, then that
+ * many bytes (1..HL_FRAME_MAX). The first two records are the Noise IK
+ * handshake messages; every later record is one transport frame: a Noise
+ * ciphertext whose plaintext is [type u8][body].
+ */
+#ifndef HL_WIRE_H
+#define HL_WIRE_H
+
+#include "hl.h"
+
+#define HL_FRAME_MAX 65535 /* the Noise message limit, tag included */
+#define HL_FRAME_HDR 4
+#define HL_FRAME_BODY_MAX (HL_FRAME_MAX - 16 - 1) /* plaintext body after tag and type */
+
+enum hl_frame_type {
+	HL_FT_HELLO = 0x01, /* first frame each way: version and station name */
+	HL_FT_PING = 0x02,  /* heartbeat: id u64, sender's clock u64 */
+	HL_FT_PONG = 0x03,  /* echo of a ping's 16 bytes */
+	HL_FT_REKEY = 0x04, /* sender switched its sending key with Noise Rekey() */
+	HL_FT_CLOSE = 0x05, /* orderly close: reason u8, text */
+};
+
+enum hl_close_reason {
+	HL_CLOSE_SHUTDOWN = 1,   /* the station is stopping */
+	HL_CLOSE_SUPERSEDED = 2, /* another session to the same peer won */
+	HL_CLOSE_RENEW = 3,      /* nonces near their limit: new handshake follows */
+};
+
+/* Accumulates one record at a time out of a byte stream. */
+struct hl_frame_reader {
+	size_t have; /* bytes of header + body held */
+	uint32_t need; /* body length, once the header is complete */
+	uint8_t buf[HL_FRAME_HDR + HL_FRAME_MAX];
+};
+
+void hl_frame_reader_init(struct hl_frame_reader *r);
+/*
+ * Consume bytes from data (len) up to the end of at most one record.
+ * Returns the number of bytes consumed (>= 0) and sets *rec and *reclen when a
+ * record is complete (valid until the next call), or HL_ERR_PROTO for a
+ * length of 0 or more than HL_FRAME_MAX: the stream cannot be resynced.
+ */
+HL_MUST_CHECK int hl_frame_feed(struct hl_frame_reader *r, const uint8_t *data, size_t len,
+				const uint8_t **rec, size_t *reclen);
+
+/* Big-endian helpers. */
+void hl_put_u32(uint8_t *p, uint32_t v);
+void hl_put_u64(uint8_t *p, uint64_t v);
+uint32_t hl_get_u32(const uint8_t *p);
+uint64_t hl_get_u64(const uint8_t *p);
+
+/* HELLO body: version u8, name length u8, name. */
+#define HL_WIRE_VERSION 1
+HL_MUST_CHECK int hl_hello_encode(const char *name, uint8_t *out, size_t cap, size_t *len);
+HL_MUST_CHECK int hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version,
+				  char name[static 33]);
+
+#endif
