@@ -58,14 +58,14 @@ struct num_key {
 
 #define NUM(field, lo, hi)                                                                         \
 	{                                                                                          \
-		#field, offsetof(struct hl_config, field), sizeof(((struct hl_config *)0)->field), \
-			lo, hi                                                                     \
+#field, offsetof(struct hl_config, field), sizeof(((struct hl_config *)0)->field), \
+		    lo, hi                                                                         \
 	}
 static const struct num_key num_keys[] = {
-	NUM(heartbeat_ms, 10, 60000),        NUM(down_after_ms, 50, 600000),
-	NUM(handshake_timeout_ms, 50, 60000), NUM(backoff_min_ms, 10, 60000),
-	NUM(backoff_max_ms, 10, 600000),     NUM(probe_ms, 100, 3600000),
-	NUM(rekey_frames, 16, 1ull << 40),   NUM(rekey_s, 1, 86400),
+    NUM(heartbeat_ms, 10, 60000),         NUM(down_after_ms, 50, 600000),
+    NUM(handshake_timeout_ms, 50, 60000), NUM(backoff_min_ms, 10, 60000),
+    NUM(backoff_max_ms, 10, 600000),      NUM(probe_ms, 100, 3600000),
+    NUM(rekey_frames, 16, 1ull << 40),    NUM(rekey_s, 1, 86400),
 };
 
 static int
@@ -82,8 +82,8 @@ set_key(struct hl_config *cfg, const char *k, const char *v, const char **why)
 	if (strcmp(k, "listen") == 0) {
 		char host[HL_ADDR_MAX];
 		uint16_t port;
-		if (hl_addr_split(v, host, sizeof host, &port, true) < 0) {
-			*why = "listen must be HOST:PORT";
+		if (hl_addr_split(v, host, sizeof host, &port, false) < 0) {
+			*why = "listen must be HOST:PORT with a port from 1 to 65535";
 			return HL_ERR_INVAL;
 		}
 		snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
@@ -157,8 +157,9 @@ hl_config_parse(struct hl_config *cfg, const char *text, size_t len, char *err, 
 		return HL_ERR_INVAL;
 	}
 	if (cfg->backoff_max_ms < cfg->backoff_min_ms || cfg->down_after_ms <= cfg->heartbeat_ms) {
-		snprintf(err, errcap, "need backoff_max_ms >= backoff_min_ms and down_after_ms > "
-				      "heartbeat_ms");
+		snprintf(err, errcap,
+		         "need backoff_max_ms >= backoff_min_ms and down_after_ms > "
+		         "heartbeat_ms");
 		return HL_ERR_INVAL;
 	}
 	return HL_OK;
@@ -190,8 +191,8 @@ void
 hl_config_format(const struct hl_config *cfg, char *out, size_t cap)
 {
 	snprintf(out, cap,
-		 "# hotline station configuration (docs/operations.md lists every key)\n"
-		 "name = %s\n"
-		 "listen = %s\n",
-		 cfg->name, cfg->listen);
+	         "# hotline station configuration (docs/operations.md lists every key)\n"
+	         "name = %s\n"
+	         "listen = %s\n",
+	         cfg->name, cfg->listen);
 }

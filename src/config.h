@@ -13,13 +13,13 @@
 struct hl_config {
 	char name[HL_NAME_MAX + 1];
 	char listen[HL_ADDR_MAX];
-	uint32_t heartbeat_ms;         /* ping interval on an idle link */
-	uint32_t down_after_ms;        /* silence after which a link is down */
-	uint32_t handshake_timeout_ms; /* a handshake slower than this is dropped */
+	uint32_t heartbeat_ms;                   /* ping interval on an idle link */
+	uint32_t down_after_ms;                  /* silence after which a link is down */
+	uint32_t handshake_timeout_ms;           /* a handshake slower than this is dropped */
 	uint32_t backoff_min_ms, backoff_max_ms; /* reconnect schedule */
-	uint32_t probe_ms;             /* how often standby addresses are probed */
-	uint64_t rekey_frames;         /* Noise Rekey() after this many frames sent */
-	uint32_t rekey_s;              /* ... or after this many seconds */
+	uint32_t probe_ms;                       /* how often standby addresses are probed */
+	uint64_t rekey_frames;                   /* Noise Rekey() after this many frames sent */
+	uint32_t rekey_s;                        /* ... or after this many seconds */
 };
 
 void hl_config_defaults(struct hl_config *cfg);
@@ -28,7 +28,7 @@ void hl_config_defaults(struct hl_config *cfg);
  * On error returns HL_ERR_INVAL and writes "line N: why" into err.
  */
 HL_MUST_CHECK int hl_config_parse(struct hl_config *cfg, const char *text, size_t len, char *err,
-				  size_t errcap);
+                                  size_t errcap);
 /* Load DIR/config. */
 HL_MUST_CHECK int hl_config_load(struct hl_config *cfg, const char *dir, char *err, size_t errcap);
 /* Render the file for a new station (name and listen; tuning stays default). */

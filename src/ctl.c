@@ -212,8 +212,8 @@ on_ctl_closed(uv_handle_t *h)
 }
 
 int
-hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx,
-	     struct hl_ctl **out, char *err, size_t errcap)
+hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx, struct hl_ctl **out,
+             char *err, size_t errcap)
 {
 	struct hl_ctl *ctl;
 	int rc;
@@ -221,7 +221,7 @@ hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx,
 	*out = NULL;
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		snprintf(err, errcap, "control socket path %s is too long: use a shorter -d DIR",
-			 path);
+		         path);
 		return HL_ERR_LIMIT;
 	}
 	ctl = calloc(1, sizeof *ctl);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * ctl.h: the local control socket, DIR/ctl.sock (mode 0600, in a 0700
+ * ctl.h: the local control socket, DIR/ctl.sock (owner only, in a 0700
  * directory). One JSON object per line each way: the CLI sends a request
  * {"cmd": "status"} and reads one response, {"ok": true, ...} or
  * {"ok": false, "error": "..."}; docs/cli.md lists the commands.
@@ -21,7 +21,7 @@ struct hl_ctl;
 typedef json_t *hl_ctl_handler(void *ctx, const char *cmd, json_t *req);
 
 HL_MUST_CHECK int hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx,
-			       struct hl_ctl **out, char *err, size_t errcap);
+                               struct hl_ctl **out, char *err, size_t errcap);
 /* Close the socket and every client; frees itself once the handles are closed. */
 void hl_ctl_stop(struct hl_ctl *ctl);
 
@@ -29,8 +29,7 @@ void hl_ctl_stop(struct hl_ctl *ctl);
  * Parse one request line: a JSON object with a string "cmd". On success
  * *req is owned by the caller and *cmd points into it. HL_ERR_PROTO else.
  */
-HL_MUST_CHECK int hl_ctl_parse_request(const char *buf, size_t len, json_t **req,
-				       const char **cmd);
+HL_MUST_CHECK int hl_ctl_parse_request(const char *buf, size_t len, json_t **req, const char **cmd);
 
 /*
  * Client side (blocking, for the CLI): send req, wait up to timeout_ms for

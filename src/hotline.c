@@ -80,8 +80,8 @@ open_store(struct hl_store **st, bool create)
 		return fail("station directory path too long");
 	if (!create && stat(path, &sb) != 0)
 		return fail("%s is not a station (no station.db): create one with 'hotline -d %s "
-			    "init'",
-			    station_dir, station_dir);
+		            "init'",
+		            station_dir, station_dir);
 	if (hl_store_open(path, create, st, err, sizeof err) < 0)
 		return fail("%s", err);
 	return 0;
@@ -106,21 +106,22 @@ notify_daemon(const char *cmd)
 /* ---- init ---- */
 
 static const char init_help[] =
-	"usage: hotline -d DIR init --name NAME --listen HOST:PORT\n"
-	"\n"
-	"Create a new station in DIR (made if missing, mode 0700): fresh identity keys\n"
-	"(DIR/identity.key, mode 0600, never printed), DIR/config and the store.\n"
-	"Refuses to touch a directory that already holds a station.\n"
-	"\n"
-	"  --name NAME          this station's name (1-32 of a-z 0-9 _ -), e.g. washington\n"
-	"  --listen HOST:PORT   where peers reach this station, e.g. 0.0.0.0:7400\n";
+    "usage: hotline -d DIR init --name NAME --listen HOST:PORT\n"
+    "\n"
+    "Create a new station in DIR (made if missing, mode 0700): fresh identity keys\n"
+    "(DIR/identity.key, mode 0600, never printed), DIR/config and the store.\n"
+    "Refuses to touch a directory that already holds a station.\n"
+    "\n"
+    "  --name NAME          this station's name: 1-32 of a-z 0-9 _ -, starting with a\n"
+    "                       letter or digit, e.g. washington\n"
+    "  --listen HOST:PORT   where peers reach this station, e.g. 0.0.0.0:7400\n";
 
 static int
 cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
-					     {"listen", required_argument, NULL, 'l'},
-					     {NULL, 0, NULL, 0}};
+	                                     {"listen", required_argument, NULL, 'l'},
+	                                     {NULL, 0, NULL, 0}};
 	struct hl_config cfg;
 	struct hl_identity id;
 	struct hl_store *st = NULL;
@@ -135,7 +136,7 @@ cmd_init(int argc, char **argv)
 		else if (c == 'l')
 			listen = optarg;
 		else
-			return usage_error("init", "unknown option");
+			return usage_error("init", "unknown option \'%s\'", argv[optind - 1]);
 	}
 	if (optind != argc)
 		return usage_error("init", "unexpected argument '%s'", argv[optind]);
@@ -145,7 +146,7 @@ cmd_init(int argc, char **argv)
 		return usage_error("init", "init needs --name and --listen");
 	if (!hl_name_valid(name))
 		return usage_error("init", "bad name '%s': use 1-32 of a-z 0-9 _ -", name);
-	if (hl_addr_split(listen, host, sizeof host, &port, true) < 0)
+	if (hl_addr_split(listen, host, sizeof host, &port, false) < 0)
 		return usage_error("init", "bad --listen '%s': expected HOST:PORT", listen);
 	if (mkdir(station_dir, 0700) != 0 && errno != EEXIST)
 		return fail("cannot create %s: %s", station_dir, strerror(errno));
@@ -154,8 +155,8 @@ cmd_init(int argc, char **argv)
 			return fail("station directory path too long");
 		if (access(path, F_OK) == 0)
 			return fail("%s already holds a station (%s exists): refusing to overwrite "
-				    "it",
-				    station_dir, path);
+			            "it",
+			            station_dir, path);
 	}
 	hl_config_defaults(&cfg);
 	snprintf(cfg.name, sizeof cfg.name, "%s", name);
@@ -184,11 +185,11 @@ cmd_init(int argc, char **argv)
 /* ---- id ---- */
 
 static const char id_help[] =
-	"usage: hotline -d DIR id\n"
-	"\n"
-	"Print this station's name and public key on one line, for the peer's operator\n"
-	"to pin with 'hotline peer add'. Hand it over out of band (in person, signed\n"
-	"letter); the key ends in a checksum, so a mistyped copy is refused.\n";
+    "usage: hotline -d DIR id\n"
+    "\n"
+    "Print this station's name and public key on one line, for the peer's operator\n"
+    "to pin with 'hotline peer add'. Hand it over out of band (in person, signed\n"
+    "letter); the key ends in a checksum, so a mistyped copy is refused.\n";
 
 static int
 load_public(struct hl_config *cfg, char pk[static HL_PUBSTR_MAX])
@@ -230,20 +231,20 @@ cmd_id(int argc, char **argv)
 /* ---- peer ---- */
 
 static const char peer_help[] =
-	"usage: hotline -d DIR peer add NAME PUBLIC-KEY --link HOST:PORT [--link HOST:PORT ...]\n"
-	"       hotline -d DIR peer list [--json]\n"
-	"       hotline -d DIR peer remove NAME\n"
-	"\n"
-	"Pin a peer station by its public key (the line its operator's 'hotline id'\n"
-	"printed) and the addresses where it listens, tried in the order given: when\n"
-	"the first is unreachable the link comes up over the next. At most 8 links.\n"
-	"A running daemon picks the change up at once.\n";
+    "usage: hotline -d DIR peer add NAME PUBLIC-KEY --link HOST:PORT [--link HOST:PORT ...]\n"
+    "       hotline -d DIR peer list [--json]\n"
+    "       hotline -d DIR peer remove NAME\n"
+    "\n"
+    "Pin a peer station by its public key (the line its operator's 'hotline id'\n"
+    "printed) and the addresses where it listens, tried in the order given: when\n"
+    "the first is unreachable the link comes up over the next. At most 8 links.\n"
+    "A running daemon picks the change up at once.\n";
 
 static int
 peer_add(int argc, char **argv)
 {
 	static const struct option opts[] = {{"link", required_argument, NULL, 'l'},
-					     {NULL, 0, NULL, 0}};
+	                                     {NULL, 0, NULL, 0}};
 	struct hl_peer_rec p = {0};
 	struct hl_store *st;
 	char host[HL_ADDR_MAX];
@@ -252,7 +253,7 @@ peer_add(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'l')
-			return usage_error("peer", "unknown option");
+			return usage_error("peer", "unknown option \'%s\'", argv[optind - 1]);
 		if (hl_addr_split(optarg, host, sizeof host, &port, false) < 0)
 			return usage_error("peer", "bad --link '%s': expected HOST:PORT", optarg);
 		if (p.nlinks == HL_LINKS_MAX)
@@ -268,9 +269,9 @@ peer_add(int argc, char **argv)
 		return usage_error("peer", "bad name '%s': use 1-32 of a-z 0-9 _ -", argv[optind]);
 	if (hl_pubkey_decode(argv[optind + 1], &p.key) < 0)
 		return usage_error("peer",
-				   "'%s' is not a hotline public key (hl1:...) or its checksum "
-				   "is wrong: copy it again from the peer's 'hotline id'",
-				   argv[optind + 1]);
+		                   "'%s' is not a hotline public key (hl1:...) or its checksum "
+		                   "is wrong: copy it again from the peer's 'hotline id'",
+		                   argv[optind + 1]);
 	if (p.nlinks == 0)
 		return usage_error("peer", "peer add needs at least one --link HOST:PORT");
 	snprintf(p.name, sizeof p.name, "%s", argv[optind]);
@@ -289,8 +290,8 @@ peer_add(int argc, char **argv)
 	hl_store_close(st);
 	if (rc == HL_ERR_EXISTS)
 		return fail("a peer named %s or with that key is already pinned: 'hotline peer "
-			    "remove' it first",
-			    p.name);
+		            "remove' it first",
+		            p.name);
 	if (rc < 0)
 		return fail("cannot store the peer: %s", hl_strerror(rc));
 	printf("pinned peer %s with %zu link%s\n", p.name, p.nlinks, p.nlinks == 1 ? "" : "s");
@@ -310,7 +311,7 @@ peer_list(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
-			return usage_error("peer", "unknown option");
+			return usage_error("peer", "unknown option \'%s\'", argv[optind - 1]);
 		json = true;
 	}
 	if (optind != argc)
@@ -336,7 +337,7 @@ peer_list(int argc, char **argv)
 		for (size_t k = 0; k < peers[i].nlinks; k++)
 			json_array_append_new(links, json_string(peers[i].links[k]));
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "name", peers[i].name,
-						     "key", pk, "links", links));
+		                                     "key", pk, "links", links));
 	}
 	if (json) {
 		char *s = json_dumps(arr, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
@@ -391,23 +392,23 @@ cmd_peer(int argc, char **argv)
 /* ---- run ---- */
 
 static const char run_help[] =
-	"usage: hotline -d DIR run [--verbose]\n"
-	"\n"
-	"Run the station in the foreground: listen, link to every pinned peer, log one\n"
-	"line per event to stderr. SIGINT or SIGTERM stops it cleanly; SIGHUP re-reads\n"
-	"the peers. A second daemon on the same directory is refused.\n";
+    "usage: hotline -d DIR run [--verbose]\n"
+    "\n"
+    "Run the station in the foreground: listen, link to every pinned peer, log one\n"
+    "line per event to stderr. SIGINT or SIGTERM stops it cleanly; SIGHUP re-reads\n"
+    "the peers. A second daemon on the same directory is refused.\n";
 
 static int
 cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {{"verbose", no_argument, NULL, 'v'},
-					     {NULL, 0, NULL, 0}};
+	                                     {NULL, 0, NULL, 0}};
 	char err[1024] = "";
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'v')
-			return usage_error("run", "unknown option");
+			return usage_error("run", "unknown option \'%s\'", argv[optind - 1]);
 		log_set_level(LOG_DEBUG);
 	}
 	if (optind != argc)
@@ -423,11 +424,11 @@ cmd_run(int argc, char **argv)
 /* ---- status ---- */
 
 static const char status_help[] =
-	"usage: hotline -d DIR status [--json]\n"
-	"\n"
-	"For each peer: link state (up, degraded: some links down, down: no link),\n"
-	"the link in use, round-trip time and last contact. With the daemon stopped,\n"
-	"every peer is down. docs/status.md documents the JSON.\n";
+    "usage: hotline -d DIR status [--json]\n"
+    "\n"
+    "For each peer: link state (up, degraded: some links down, down: no link),\n"
+    "the link in use, round-trip time and last contact. With the daemon stopped,\n"
+    "every peer is down. docs/status.md documents the JSON.\n";
 
 static json_t *
 offline_status(struct hl_config *cfg)
@@ -445,18 +446,18 @@ offline_status(struct hl_config *cfg)
 	for (size_t i = 0; i < n; i++) {
 		json_t *links = json_array();
 		for (size_t k = 0; k < peers[i].nlinks; k++)
-			json_array_append_new(
-				links, json_pack("{s:s, s:s, s:b, s:n, s:n}", "address",
-						 peers[i].links[k], "state", "unknown", "in_use", 0,
-						 "last_error", "last_ok"));
+			json_array_append_new(links,
+			                      json_pack("{s:s, s:s, s:b, s:n, s:n}", "address",
+			                                peers[i].links[k], "state", "unknown",
+			                                "in_use", 0, "last_error", "last_ok"));
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:n, s:n, s:n, s:n, s:n, s:o}",
-						     "name", peers[i].name, "state", "down",
-						     "link", "direction", "rtt_ms", "last_contact",
-						     "up_since", "links", links));
+		                                     "name", peers[i].name, "state", "down", "link",
+		                                     "direction", "rtt_ms", "last_contact",
+		                                     "up_since", "links", links));
 	}
 	free(peers);
-	return json_pack("{s:b, s:s, s:b, s:n, s:s, s:o}", "ok", 1, "station", cfg->name,
-			 "running", 0, "pid", "listen", cfg->listen, "peers", arr);
+	return json_pack("{s:b, s:s, s:b, s:n, s:s, s:o}", "ok", 1, "station", cfg->name, "running",
+	                 0, "pid", "listen", cfg->listen, "peers", arr);
 }
 
 static void
@@ -504,7 +505,7 @@ cmd_status(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
-			return usage_error("status", "unknown option");
+			return usage_error("status", "unknown option \'%s\'", argv[optind - 1]);
 		json = true;
 	}
 	if (optind != argc)
@@ -542,21 +543,21 @@ cmd_status(int argc, char **argv)
 /* ---- main ---- */
 
 static const char main_help[] =
-	"usage: hotline [-d DIR] COMMAND [ARGS]\n"
-	"\n"
-	"hotline: a crisis-communication line between two stations.\n"
-	"\n"
-	"  -d DIR      the station directory (default: $HOTLINE_DIR)\n"
-	"  --version   print the version\n"
-	"\n"
-	"commands:\n"
-	"  init        create a station\n"
-	"  id          print this station's name and public key\n"
-	"  peer        pin, list or remove peer stations\n"
-	"  run         run the station daemon in the foreground\n"
-	"  status      show the link to every peer\n"
-	"\n"
-	"'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
+    "usage: hotline [-d DIR] COMMAND [ARGS]\n"
+    "\n"
+    "hotline: a crisis-communication line between two stations.\n"
+    "\n"
+    "  -d DIR      the station directory (default: $HOTLINE_DIR)\n"
+    "  --version   print the version\n"
+    "\n"
+    "commands:\n"
+    "  init        create a station\n"
+    "  id          print this station's name and public key\n"
+    "  peer        pin, list or remove peer stations\n"
+    "  run         run the station daemon in the foreground\n"
+    "  status      show the link to every peer\n"
+    "\n"
+    "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
 struct verb {
 	const char *name;
@@ -565,9 +566,9 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-	{"init", cmd_init, init_help}, {"id", cmd_id, id_help},
-	{"peer", cmd_peer, peer_help}, {"run", cmd_run, run_help},
-	{"status", cmd_status, status_help},
+    {"init", cmd_init, init_help},       {"id", cmd_id, id_help},
+    {"peer", cmd_peer, peer_help},       {"run", cmd_run, run_help},
+    {"status", cmd_status, status_help},
 };
 
 int
@@ -580,7 +581,12 @@ main(int argc, char **argv)
 	station_dir = getenv("HOTLINE_DIR");
 	if (sodium_init() < 0)
 		return fail("libsodium failed to initialise");
-	while ((c = getopt(argc, argv, "+d:hV")) != -1) {
+	static const struct option gopts[] = {{"help", no_argument, NULL, 'h'},
+	                                      {"version", no_argument, NULL, 'V'},
+	                                      {NULL, 0, NULL, 0}};
+
+	opterr = 0; /* our own one-line errors, not getopt's */
+	while ((c = getopt_long(argc, argv, "+d:hV", gopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			station_dir = optarg;
@@ -592,7 +598,8 @@ main(int argc, char **argv)
 			printf("hotline 0.1.0\n");
 			return 0;
 		default:
-			fputs(main_help, stderr);
+			fprintf(stderr, "hotline: unknown option '%s' (see 'hotline --help')\n",
+			        argv[optind - 1]);
 			return EXIT_USAGE;
 		}
 	}

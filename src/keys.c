@@ -13,6 +13,21 @@
 
 #define SECRET_HEADER "hotline-secret-key v1\n"
 #define B64 sodium_base64_VARIANT_URLSAFE_NO_PADDING
+#define B64_ALPHABET "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+/*
+ * libsodium 1.0.18 decodes bytes 0x80-0xff as '_' (it reads them as signed
+ * chars), so one key would have many spellings: check the alphabet first.
+ */
+static bool
+b64_clean(const char *s, size_t len, const char *extra)
+{
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\0' ||
+		    (!strchr(B64_ALPHABET, s[i]) && !(extra && strchr(extra, s[i]))))
+			return false;
+	return true;
+}
 
 static int
 alloc_secrets(struct hl_identity *id)
@@ -74,10 +89,11 @@ hl_identity_load(struct hl_identity *id, const char *path)
 	if (rc < 0)
 		return rc;
 	rc = HL_ERR_CORRUPT;
-	if (len < sizeof SECRET_HEADER || memcmp(text, SECRET_HEADER, strlen(SECRET_HEADER)) != 0)
+	if (len < sizeof SECRET_HEADER || memcmp(text, SECRET_HEADER, strlen(SECRET_HEADER)) != 0 ||
+	    !b64_clean(text + strlen(SECRET_HEADER), len - strlen(SECRET_HEADER), "\n"))
 		goto out;
 	if (sodium_base642bin(raw, sizeof raw, text + strlen(SECRET_HEADER),
-			      len - strlen(SECRET_HEADER), "\n", &binlen, &end, B64) != 0 ||
+	                      len - strlen(SECRET_HEADER), "\n", &binlen, &end, B64) != 0 ||
 	    binlen != sizeof raw)
 		goto out;
 	rc = alloc_secrets(id);
@@ -151,10 +167,11 @@ hl_pubkey_decode(const char *s, struct hl_pubkey *pk)
 	const char *end = NULL;
 	struct hl_pubkey tmp;
 
-	if (strncmp(s, "hl1:", 4) != 0 || strlen(s) > HL_PUBSTR_MAX)
+	if (strncmp(s, "hl1:", 4) != 0 || strlen(s) > HL_PUBSTR_MAX ||
+	    !b64_clean(s + 4, strlen(s + 4), NULL))
 		return HL_ERR_INVAL;
 	if (sodium_base642bin(raw, sizeof raw, s + 4, strlen(s + 4), NULL, &binlen, &end, B64) !=
-		    0 ||
+	        0 ||
 	    binlen != sizeof raw || *end != '\0')
 		return HL_ERR_INVAL;
 	memcpy(&tmp, raw, 64);

@@ -26,12 +26,13 @@ struct conn {
 	struct hl_net *net;
 	struct peer *peer; /* NULL until an inbound session authenticates */
 	enum conn_kind kind;
-	int addr_idx;      /* dial and probe: which of the peer's addresses */
-	char remote[80];   /* ip:port of the other end, for logs and status */
+	int addr_idx;    /* dial and probe: which of the peer's addresses */
+	char remote[80]; /* ip:port of the other end, for logs and status */
 	uv_tcp_t tcp;
 	uv_connect_t connect_req;
 	uv_getaddrinfo_t gai_req;
 	bool gai_pending, closing, tcp_open, uv_closed;
+	bool refusal_logged; /* check_initiator already said why */
 	uint64_t started_ms, established_ms, closing_ms;
 	struct hl_session sess;
 	struct hl_frame_reader rd;
@@ -40,7 +41,7 @@ struct conn {
 
 struct addr_state {
 	char addr[HL_ADDR_MAX];
-	bool known, ok;        /* known: tried at least once */
+	bool known, ok; /* known: tried at least once */
 	char last_error[64];
 	uint64_t last_ok_ns, next_probe_ms;
 };
@@ -249,8 +250,9 @@ dial_failed(struct peer *p, int idx, const char *why)
 
 	if (idx >= 0 && (size_t)idx < p->naddr) {
 		addr_failed(p, idx, why);
-		log_info("dial_failed", "peer=%s address=%s reason=%s", p->name,
-			 p->addrs[idx].addr, why);
+		char q[96];
+		log_info("dial_failed", "peer=%s address=%s reason=%s", p->name, p->addrs[idx].addr,
+		         log_q(q, sizeof q, why));
 	}
 	p->next_addr = p->naddr ? (p->next_addr + 1) % p->naddr : 0;
 	if (++p->round_failures < p->naddr) {
@@ -264,7 +266,9 @@ dial_failed(struct peer *p, int idx, const char *why)
 static void
 link_lost(struct peer *p, const char *why)
 {
-	log_warn("link_down", "peer=%s reason=%s", p->name, why);
+	char q[96];
+
+	log_warn("link_down", "peer=%s reason=%s", p->name, log_q(q, sizeof q, why));
 	p->current = NULL;
 	p->have_rtt = false;
 	p->up_since_ns = 0;
@@ -300,7 +304,8 @@ conn_close(struct conn *c, const char *why)
 		force_close(c);
 		return;
 	}
-	/* Let queued frames (a CLOSE, say) leave first; the tick forces the close if they cannot. */
+	/* Let queued frames (a CLOSE, say) leave first; the tick forces the close if they cannot.
+	 */
 	uv_read_stop((uv_stream_t *)&c->tcp);
 	uv_shutdown_t *sd = malloc(sizeof *sd);
 	if (sd) {
@@ -373,7 +378,7 @@ session_established(struct conn *c)
 	}
 	if (old && !initiated_by_larger(c) && initiated_by_larger(old)) {
 		log_info("session_superseded", "peer=%s kept=%s dropped=%s", p->name, old->remote,
-			 c->remote);
+		         c->remote);
 		conn_say_goodbye(c, HL_CLOSE_SUPERSEDED, "superseded");
 		return;
 	}
@@ -382,14 +387,16 @@ session_established(struct conn *c)
 	p->last_rx_ns = hl_wall_ns();
 	if (old) {
 		log_info("session_replaced", "peer=%s new=%s old=%s", p->name, c->remote,
-			 old->remote);
+		         old->remote);
 		old->peer = p;
 		p->current = c; /* so that closing old is not a link loss */
 		conn_say_goodbye(old, HL_CLOSE_SUPERSEDED, "superseded");
 	} else {
 		p->up_since_ns = hl_wall_ns();
+		for (size_t i = 0; i < p->naddr; i++)
+			p->addrs[i].next_probe_ms = 0; /* re-check what failed while we were down */
 		log_info("link_up", "peer=%s via=%s direction=%s", p->name, c->remote,
-			 c->kind == CONN_DIAL ? "outbound" : "inbound");
+		         c->kind == CONN_DIAL ? "outbound" : "inbound");
 	}
 }
 
@@ -403,12 +410,14 @@ check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static 
 	if (!p) {
 		hl_x25519_b64(rs, key);
 		log_warn("handshake_refused", "reason=unpinned_key remote=%s x25519=%s", c->remote,
-			 key);
+		         key);
+		c->refusal_logged = true;
 		return HL_ERR_AUTH;
 	}
 	if (memcmp(ts, p->last_ts, HL_TS_LEN) <= 0) {
 		log_warn("handshake_refused", "reason=replayed_handshake peer=%s remote=%s",
-			 p->name, c->remote);
+		         p->name, c->remote);
+		c->refusal_logged = true;
 		return HL_ERR_REPLAY;
 	}
 	memcpy(p->last_ts, ts, HL_TS_LEN);
@@ -452,8 +461,8 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 	}
 	case HL_FT_CLOSE:
 		conn_close(c, ev->len >= 1 && ev->body[0] == HL_CLOSE_SHUTDOWN
-				      ? "peer_shutting_down"
-				      : "peer_closed");
+		                  ? "peer_shutting_down"
+		                  : "peer_closed");
 		return HL_OK;
 	case HL_FT_REKEY:
 		return HL_OK;
@@ -470,11 +479,11 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 	int rc;
 
 	rc = hl_session_on_record(&c->sess, rec, len, check_initiator, c, net->scratch, net->out,
-				  &ev);
+	                          &ev);
 	if (rc < 0) {
-		if (rc != HL_ERR_AUTH && rc != HL_ERR_REPLAY)
+		if (!c->refusal_logged)
 			log_warn("connection_dropped", "remote=%s peer=%s reason=\"%s\"", c->remote,
-				 c->peer ? c->peer->name : "-", hl_strerror(rc));
+			         c->peer ? c->peer->name : "-", hl_strerror(rc));
 		conn_close(c, hl_strerror(rc));
 		return;
 	}
@@ -486,7 +495,7 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 		session_established(c);
 	if (!c->closing && ev.frame && on_frame(c, &ev) < 0) {
 		log_warn("connection_dropped", "peer=%s reason=bad_frame type=%u", c->peer->name,
-			 ev.type);
+		         ev.type);
 		conn_close(c, "bad_frame");
 	}
 }
@@ -514,7 +523,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 			log_debug("connection_closed", "remote=%s before=handshake", c->remote);
 		else if (c->sess.state != HL_SS_ESTABLISHED)
 			log_info("connection_dropped", "remote=%s reason=%s during=handshake",
-				 c->remote, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
+			         c->remote, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
 		conn_close(c, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
 		return;
 	}
@@ -524,7 +533,7 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		int used = hl_frame_feed(&c->rd, data, left, &rec, &reclen);
 		if (used < 0) {
 			log_warn("connection_dropped", "remote=%s peer=%s reason=bad_record_length",
-				 c->remote, c->peer ? c->peer->name : "-");
+			         c->remote, c->peer ? c->peer->name : "-");
 			conn_close(c, "bad_record_length");
 			return;
 		}
@@ -589,7 +598,7 @@ on_connected(uv_connect_t *req, int status)
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
 	if (hl_session_start_initiator(&c->sess, net->id->x25519_sk, c->peer->key.x25519,
-				       hl_wall_ns(), net->out, sizeof net->out, &n) < 0 ||
+	                               hl_wall_ns(), net->out, sizeof net->out, &n) < 0 ||
 	    conn_write(c, net->out, n) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
 		conn_close(c, "setup_failed");
@@ -684,11 +693,11 @@ peer_tick(struct peer *p, uint64_t now)
 				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
 		}
 		if (!c->closing && (c->sess.sent_since_rekey >= cfg->rekey_frames ||
-				    now - p->rekeyed_ms >= (uint64_t)cfg->rekey_s * 1000u)) {
+		                    now - p->rekeyed_ms >= (uint64_t)cfg->rekey_s * 1000u)) {
 			size_t n = 0;
 			p->rekeyed_ms = now;
 			if (hl_session_seal_rekey(&c->sess, p->net->out, sizeof p->net->out, &n) <
-				    0 ||
+			        0 ||
 			    conn_write(c, p->net->out, n) < 0)
 				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
 			else
@@ -731,7 +740,7 @@ on_tick(uv_timer_t *t)
 					addr_failed(c->peer, c->addr_idx, "timeout");
 			} else {
 				log_info("connection_dropped", "remote=%s reason=handshake_timeout",
-					 c->remote);
+				         c->remote);
 			}
 			conn_close(c, "handshake_timeout");
 		}
@@ -765,8 +774,11 @@ peer_drop(struct hl_net *net, struct peer *p)
 	for (struct conn *c = net->conns; c; c = c->next) {
 		if (c->peer != p)
 			continue;
-		if (p->current == c)
+		if (p->current == c) {
+			log_warn("link_down", "peer=%s reason=peer_removed", p->name);
 			p->current = NULL;
+			conn_say_goodbye(c, HL_CLOSE_UNPINNED, "peer_removed");
+		}
 		if (p->dialing == c)
 			p->dialing = NULL;
 		conn_close(c, "peer_removed");
@@ -821,8 +833,8 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 
 int
 hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
-	     const struct hl_peer_rec *peers, size_t npeers, struct hl_net **out, char *err,
-	     size_t errcap)
+             const struct hl_peer_rec *peers, size_t npeers, struct hl_net **out, char *err,
+             size_t errcap)
 {
 	struct hl_net *net;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
@@ -838,7 +850,7 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 	snprintf(port, sizeof port, "%u", portnum);
 	if ((rc = getaddrinfo(host, port, &hints, &res)) != 0) {
 		snprintf(err, errcap, "cannot resolve listen address %s: %s", cfg->listen,
-			 gai_strerror(rc));
+		         gai_strerror(rc));
 		return HL_ERR_INVAL;
 	}
 	net = calloc(1, sizeof *net);
@@ -902,28 +914,33 @@ hl_net_status(struct hl_net *net)
 		for (size_t k = 0; k < p->naddr; k++) {
 			struct addr_state *a = &p->addrs[k];
 			bool in_use = c && c->kind == CONN_DIAL && (size_t)c->addr_idx == k;
-			const char *st = in_use ? "up" : !a->known ? "unknown" : a->ok ? "up" : "down";
+			const char *st = in_use      ? "up"
+			                 : !a->known ? "unknown"
+			                 : a->ok     ? "up"
+			                             : "down";
 			if (!strcmp(st, "down"))
 				any_down = true;
 			json_array_append_new(
-				links, json_pack("{s:s, s:s, s:b, s:o, s:o}", "address", a->addr,
-						 "state", st, "in_use", in_use, "last_error",
-						 a->last_error[0] ? json_string(a->last_error)
-								  : json_null(),
-						 "last_ok", iso_or_null(in_use ? hl_wall_ns()
-									       : a->last_ok_ns)));
+			    links,
+			    json_pack("{s:s, s:s, s:b, s:o, s:o}", "address", a->addr, "state", st,
+			              "in_use", in_use, "last_error",
+			              a->last_error[0] ? json_string(a->last_error) : json_null(),
+			              "last_ok",
+			              iso_or_null(in_use ? hl_wall_ns() : a->last_ok_ns)));
 		}
 		if (c)
-			snprintf(via, sizeof via, "%s%s", c->kind == CONN_DIAL ? "" : "inbound from ",
-				 c->remote);
+			snprintf(via, sizeof via, "%s%s",
+			         c->kind == CONN_DIAL ? "" : "inbound from ", c->remote);
 		o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", p->name, "state",
-			      !c ? "down" : any_down ? "degraded" : "up", "link",
-			      c ? json_string(via) : json_null(), "direction",
-			      c ? json_string(c->kind == CONN_DIAL ? "outbound" : "inbound")
-				: json_null(),
-			      "rtt_ms", c && p->have_rtt ? json_real(p->rtt_ms) : json_null(),
-			      "last_contact", iso_or_null(p->last_rx_ns), "up_since",
-			      iso_or_null(p->up_since_ns), "links", links);
+		              !c         ? "down"
+		              : any_down ? "degraded"
+		                         : "up",
+		              "link", c ? json_string(via) : json_null(), "direction",
+		              c ? json_string(c->kind == CONN_DIAL ? "outbound" : "inbound")
+		                : json_null(),
+		              "rtt_ms", c && p->have_rtt ? json_real(p->rtt_ms) : json_null(),
+		              "last_contact", iso_or_null(p->last_rx_ns), "up_since",
+		              iso_or_null(p->up_since_ns), "links", links);
 		json_array_append_new(arr, o);
 	}
 	return arr;

@@ -29,11 +29,11 @@ struct hl_net;
  * outlive the net. On failure err says why (e.g. the address is in use).
  */
 HL_MUST_CHECK int hl_net_start(uv_loop_t *loop, const struct hl_config *cfg,
-			       const struct hl_identity *id, const struct hl_peer_rec *peers,
-			       size_t npeers, struct hl_net **out, char *err, size_t errcap);
+                               const struct hl_identity *id, const struct hl_peer_rec *peers,
+                               size_t npeers, struct hl_net **out, char *err, size_t errcap);
 /* Replace the pinned peers: new ones are dialled, removed ones dropped at once. */
 HL_MUST_CHECK int hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *peers,
-				   size_t npeers);
+                                   size_t npeers);
 /* Status of every peer as JSON (docs/status.md); caller owns the result. */
 json_t *hl_net_status(struct hl_net *net);
 /*

@@ -43,7 +43,7 @@ log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof line, "ts=%s.%03ldZ level=%s%s event=%s", ts,
-		     now.tv_nsec / 1000000, names[lvl], prefix, event);
+	             now.tv_nsec / 1000000, names[lvl], prefix, event);
 	if (fmt && *fmt && n > 0 && (size_t)n < sizeof line - 2) {
 		line[n++] = ' ';
 		va_start(ap, fmt);

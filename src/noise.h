@@ -55,10 +55,10 @@ struct hl_noise_hs {
  * secret; it is copied into the state.
  */
 HL_MUST_CHECK int hl_noise_init_initiator(struct hl_noise_hs *hs, const uint8_t *prologue,
-					  size_t prologue_len, const uint8_t s_sk[static 32],
-					  const uint8_t rs[static 32]);
+                                          size_t prologue_len, const uint8_t s_sk[static 32],
+                                          const uint8_t rs[static 32]);
 HL_MUST_CHECK int hl_noise_init_responder(struct hl_noise_hs *hs, const uint8_t *prologue,
-					  size_t prologue_len, const uint8_t s_sk[static 32]);
+                                          size_t prologue_len, const uint8_t s_sk[static 32]);
 
 /*
  * Test hook only: use this ephemeral secret instead of a random one. Reusing
@@ -73,8 +73,8 @@ void hl_noise_set_ephemeral(struct hl_noise_hs *hs, const uint8_t e_sk[static 32
  * out (capacity outcap, at most HL_NOISE_MAXMSG used). HL_ERR_INVAL when it
  * is not this side's turn or out is too small.
  */
-HL_MUST_CHECK int hl_noise_write(struct hl_noise_hs *hs, const uint8_t *payload,
-				 size_t payload_len, uint8_t *out, size_t outcap, size_t *outlen);
+HL_MUST_CHECK int hl_noise_write(struct hl_noise_hs *hs, const uint8_t *payload, size_t payload_len,
+                                 uint8_t *out, size_t outcap, size_t *outlen);
 /*
  * Read the peer's next handshake message; the decrypted payload goes to
  * payload (capacity cap). HL_ERR_PROTO for a wrong length, HL_ERR_AUTH for a
@@ -82,7 +82,7 @@ HL_MUST_CHECK int hl_noise_write(struct hl_noise_hs *hs, const uint8_t *payload,
  * against its pinned keys after message 0, before trusting the payload.
  */
 HL_MUST_CHECK int hl_noise_read(struct hl_noise_hs *hs, const uint8_t *msg, size_t len,
-				uint8_t *payload, size_t cap, size_t *payload_len);
+                                uint8_t *payload, size_t cap, size_t *payload_len);
 
 bool hl_noise_done(const struct hl_noise_hs *hs);
 /* The peer's static key: valid after message 0 (responder) or from init (initiator). */
@@ -96,7 +96,7 @@ const uint8_t *hl_noise_handshake_hash(const struct hl_noise_hs *hs);
  * initiator->responder). Wipes everything in hs except h.
  */
 HL_MUST_CHECK int hl_noise_split(struct hl_noise_hs *hs, struct hl_cipher *tx,
-				 struct hl_cipher *rx);
+                                 struct hl_cipher *rx);
 /* Wipe a handshake state (safe to call twice). */
 void hl_noise_wipe(struct hl_noise_hs *hs);
 
@@ -107,10 +107,11 @@ void hl_noise_wipe(struct hl_noise_hs *hs);
  * alone and returns HL_ERR_AUTH; a nonce at UINT64_MAX returns HL_ERR_LIMIT.
  */
 HL_MUST_CHECK int hl_cipher_encrypt(struct hl_cipher *c, const uint8_t *in, size_t inlen,
-				    uint8_t *out, size_t outcap, size_t *outlen);
+                                    uint8_t *out, size_t outcap, size_t *outlen);
 HL_MUST_CHECK int hl_cipher_decrypt(struct hl_cipher *c, const uint8_t *in, size_t inlen,
-				    uint8_t *out, size_t outcap, size_t *outlen);
-/* Noise REKEY(k) (section 11.3): k = first 32 bytes of ENCRYPT(k, 2^64-1, "", zeros). n unchanged. */
+                                    uint8_t *out, size_t outcap, size_t *outlen);
+/* Noise REKEY(k) (section 11.3): k = first 32 bytes of ENCRYPT(k, 2^64-1, "", zeros). n unchanged.
+ */
 void hl_cipher_rekey(struct hl_cipher *c);
 void hl_cipher_wipe(struct hl_cipher *c);
 

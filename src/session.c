@@ -13,8 +13,8 @@ put_record_header(uint8_t *out, size_t len)
 
 int
 hl_session_start_initiator(struct hl_session *s, const uint8_t s_sk[static 32],
-			   const uint8_t rs[static 32], uint64_t ts_ns, uint8_t *out, size_t cap,
-			   size_t *outlen)
+                           const uint8_t rs[static 32], uint64_t ts_ns, uint8_t *out, size_t cap,
+                           size_t *outlen)
 {
 	uint8_t ts[HL_TS_LEN];
 	size_t mlen = 0;
@@ -27,7 +27,7 @@ hl_session_start_initiator(struct hl_session *s, const uint8_t s_sk[static 32],
 	if (cap < HL_FRAME_HDR)
 		return HL_ERR_INVAL;
 	rc = hl_noise_init_initiator(&s->hs, (const uint8_t *)HL_PROLOGUE, strlen(HL_PROLOGUE),
-				     s_sk, rs);
+	                             s_sk, rs);
 	if (rc < 0)
 		goto fail;
 	hl_put_u64(ts, ts_ns / 1000000000u);
@@ -51,7 +51,7 @@ hl_session_start_responder(struct hl_session *s, const uint8_t s_sk[static 32])
 
 	memset(s, 0, sizeof *s);
 	rc = hl_noise_init_responder(&s->hs, (const uint8_t *)HL_PROLOGUE, strlen(HL_PROLOGUE),
-				     s_sk);
+	                             s_sk);
 	if (rc < 0) {
 		hl_session_wipe(s);
 		return rc;
@@ -61,8 +61,8 @@ hl_session_start_responder(struct hl_session *s, const uint8_t s_sk[static 32])
 }
 
 static int
-on_msg0(struct hl_session *s, const uint8_t *rec, size_t len, hl_session_check_fn *check,
-	void *ctx, uint8_t *scratch, uint8_t *out, struct hl_session_event *ev)
+on_msg0(struct hl_session *s, const uint8_t *rec, size_t len, hl_session_check_fn *check, void *ctx,
+        uint8_t *scratch, uint8_t *out, struct hl_session_event *ev)
 {
 	size_t plen = 0, mlen = 0;
 	int rc;
@@ -90,7 +90,7 @@ on_msg0(struct hl_session *s, const uint8_t *rec, size_t len, hl_session_check_f
 
 static int
 on_transport(struct hl_session *s, const uint8_t *rec, size_t len, uint8_t *scratch,
-	     struct hl_session_event *ev)
+             struct hl_session_event *ev)
 {
 	size_t plen = 0;
 	int rc;
@@ -123,8 +123,8 @@ on_transport(struct hl_session *s, const uint8_t *rec, size_t len, uint8_t *scra
 
 int
 hl_session_on_record(struct hl_session *s, const uint8_t *rec, size_t len,
-		     hl_session_check_fn *check, void *ctx, uint8_t *scratch, uint8_t *out,
-		     struct hl_session_event *ev)
+                     hl_session_check_fn *check, void *ctx, uint8_t *scratch, uint8_t *out,
+                     struct hl_session_event *ev)
 {
 	int rc = HL_ERR_PROTO;
 
@@ -169,7 +169,7 @@ hl_session_on_record(struct hl_session *s, const uint8_t *rec, size_t len,
 
 int
 hl_session_seal(struct hl_session *s, uint8_t type, const uint8_t *body, size_t len, uint8_t *out,
-		size_t cap, size_t *outlen)
+                size_t cap, size_t *outlen)
 {
 	size_t clen = 0;
 	int rc;
@@ -179,14 +179,14 @@ hl_session_seal(struct hl_session *s, uint8_t type, const uint8_t *body, size_t 
 		return HL_ERR_CLOSED;
 	if (len > HL_FRAME_BODY_MAX || cap < HL_FRAME_HDR + 1 + len + HL_NOISE_TAGLEN)
 		return HL_ERR_INVAL;
-	if (s->tx.n >= HL_NONCE_RENEW)
-		return HL_ERR_LIMIT;
+	if (s->tx.n >= HL_NONCE_RENEW && type != HL_FT_CLOSE)
+		return HL_ERR_LIMIT; /* a CLOSE may still say why we go */
 	/* Encrypt in place: build the plaintext where the ciphertext goes. */
 	out[HL_FRAME_HDR] = type;
 	if (len)
 		memmove(out + HL_FRAME_HDR + 1, body, len);
 	rc = hl_cipher_encrypt(&s->tx, out + HL_FRAME_HDR, 1 + len, out + HL_FRAME_HDR,
-			       cap - HL_FRAME_HDR, &clen);
+	                       cap - HL_FRAME_HDR, &clen);
 	if (rc < 0)
 		return rc;
 	put_record_header(out, clen);

@@ -41,7 +41,7 @@ enum hl_session_state {
  * 0 authenticated, so a forged message never moves the stored timestamp.
  */
 typedef int hl_session_check_fn(void *ctx, const uint8_t rs[static 32],
-				const uint8_t ts[static HL_TS_LEN]);
+                                const uint8_t ts[static HL_TS_LEN]);
 
 struct hl_session {
 	enum hl_session_state state;
@@ -63,8 +63,8 @@ struct hl_session_event {
 
 /* Initiator: writes message 0 as a record into out. ts_ns is the wall clock. */
 HL_MUST_CHECK int hl_session_start_initiator(struct hl_session *s, const uint8_t s_sk[static 32],
-					     const uint8_t rs[static 32], uint64_t ts_ns,
-					     uint8_t *out, size_t cap, size_t *outlen);
+                                             const uint8_t rs[static 32], uint64_t ts_ns,
+                                             uint8_t *out, size_t cap, size_t *outlen);
 HL_MUST_CHECK int hl_session_start_responder(struct hl_session *s, const uint8_t s_sk[static 32]);
 
 /*
@@ -74,18 +74,18 @@ HL_MUST_CHECK int hl_session_start_responder(struct hl_session *s, const uint8_t
  * wiped (HL_ERR_PROTO, HL_ERR_AUTH, HL_ERR_REPLAY).
  */
 HL_MUST_CHECK int hl_session_on_record(struct hl_session *s, const uint8_t *rec, size_t len,
-				       hl_session_check_fn *check, void *ctx, uint8_t *scratch,
-				       uint8_t *out, struct hl_session_event *ev);
+                                       hl_session_check_fn *check, void *ctx, uint8_t *scratch,
+                                       uint8_t *out, struct hl_session_event *ev);
 
 /*
  * Seal a frame (type, body) as a record into out (cap bytes). HL_ERR_LIMIT
  * once nonces reach HL_NONCE_RENEW: the caller closes and handshakes anew.
  */
 HL_MUST_CHECK int hl_session_seal(struct hl_session *s, uint8_t type, const uint8_t *body,
-				  size_t len, uint8_t *out, size_t cap, size_t *outlen);
+                                  size_t len, uint8_t *out, size_t cap, size_t *outlen);
 /* Seal a REKEY frame, then switch the sending key (Noise Rekey()). */
 HL_MUST_CHECK int hl_session_seal_rekey(struct hl_session *s, uint8_t *out, size_t cap,
-					size_t *outlen);
+                                        size_t *outlen);
 void hl_session_wipe(struct hl_session *s);
 
 #endif

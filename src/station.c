@@ -66,8 +66,8 @@ on_ctl(void *ctx, const char *cmd, json_t *req)
 	(void)req;
 	if (strcmp(cmd, "status") == 0)
 		return json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station", d->cfg.name,
-				 "running", 1, "pid", (int)getpid(), "listen", d->cfg.listen,
-				 "peers", hl_net_status(d->net));
+		                 "running", 1, "pid", (int)getpid(), "listen", d->cfg.listen,
+		                 "peers", hl_net_status(d->net));
 	if (strcmp(cmd, "reload") == 0) {
 		int rc = reload_peers(d);
 		if (rc < 0)
@@ -129,8 +129,8 @@ lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
 		pid[n > 0 ? n : 0] = '\0';
 		pid[strcspn(pid, "\n")] = '\0';
 		snprintf(err, errcap,
-			 "another hotline daemon (pid %s) is already running on %s: stop it first",
-			 pid[0] ? pid : "?", dir);
+		         "another hotline daemon (pid %s) is already running on %s: stop it first",
+		         pid[0] ? pid : "?", dir);
 		close(fd);
 		return HL_ERR_EXISTS;
 	}
@@ -163,8 +163,11 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 		return rc;
 	if ((rc = hl_station_path(dir, HL_F_IDENTITY, path)) < 0 ||
 	    (rc = hl_identity_load(&d.id, path)) < 0) {
-		snprintf(err, errcap, "%s: %s%s", path, hl_strerror(rc),
-			 rc == HL_ERR_AUTH ? " (readable by others: chmod 600 it)" : "");
+		if (rc == HL_ERR_AUTH)
+			snprintf(err, errcap, "%s is readable by group or others: chmod 600 it",
+			         path);
+		else
+			snprintf(err, errcap, "cannot load %s: %s", path, hl_strerror(rc));
 		goto out_lock;
 	}
 	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||

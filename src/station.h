@@ -6,7 +6,7 @@
  *   DIR/identity.key  secret keys                       (0600, never printed)
  *   DIR/station.db    the store (SQLite, WAL)
  *   DIR/lock          held (flock) by the one running daemon; holds its pid
- *   DIR/ctl.sock      control socket of the running daemon (0600)
+ *   DIR/ctl.sock      control socket of the running daemon (owner only)
  */
 #ifndef HL_STATION_H
 #define HL_STATION_H
@@ -19,7 +19,7 @@ enum hl_station_file { HL_F_CONFIG, HL_F_IDENTITY, HL_F_STORE, HL_F_LOCK, HL_F_C
 
 /* The path of one of the station's files; HL_ERR_LIMIT if it does not fit. */
 HL_MUST_CHECK int hl_station_path(const char *dir, enum hl_station_file f,
-				  char out[static HL_PATH_MAX]);
+                                  char out[static HL_PATH_MAX]);
 
 /*
  * Run the station in the foreground until SIGINT or SIGTERM (SIGHUP re-reads

@@ -19,18 +19,18 @@ struct hl_store {
 
 /* Migration N takes the schema from version N to N+1. Append only; never edit a released one. */
 static const char *const migrations[] = {
-	/* 0 -> 1: pinned peers and their addresses */
-	"CREATE TABLE peers ("
-	"  id INTEGER PRIMARY KEY,"
-	"  name TEXT NOT NULL UNIQUE,"
-	"  x25519 BLOB NOT NULL UNIQUE CHECK (length(x25519) = 32),"
-	"  ed25519 BLOB NOT NULL UNIQUE CHECK (length(ed25519) = 32),"
-	"  added_ns INTEGER NOT NULL);"
-	"CREATE TABLE peer_links ("
-	"  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
-	"  position INTEGER NOT NULL,"
-	"  address TEXT NOT NULL,"
-	"  PRIMARY KEY (peer_id, position));",
+    /* 0 -> 1: pinned peers and their addresses */
+    "CREATE TABLE peers ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE,"
+    "  x25519 BLOB NOT NULL UNIQUE CHECK (length(x25519) = 32),"
+    "  ed25519 BLOB NOT NULL UNIQUE CHECK (length(ed25519) = 32),"
+    "  added_ns INTEGER NOT NULL);"
+    "CREATE TABLE peer_links ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+    "  position INTEGER NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  PRIMARY KEY (peer_id, position));",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 
@@ -72,15 +72,15 @@ migrate(struct hl_store *st, char *err, size_t errcap)
 
 	if (exec(st, "BEGIN IMMEDIATE") < 0 || user_version(st, &v) < 0) {
 		snprintf(err, errcap, "cannot read the store's schema version: %s",
-			 sqlite3_errmsg(st->db));
+		         sqlite3_errmsg(st->db));
 		exec(st, "ROLLBACK");
 		return HL_ERR_IO;
 	}
 	if (v > HL_STORE_SCHEMA) {
 		snprintf(err, errcap,
-			 "the store has schema version %d but this hotline knows only up to %d: "
-			 "run a newer hotline",
-			 v, HL_STORE_SCHEMA);
+		         "the store has schema version %d but this hotline knows only up to %d: "
+		         "run a newer hotline",
+		         v, HL_STORE_SCHEMA);
 		exec(st, "ROLLBACK");
 		return HL_ERR_CORRUPT;
 	}
@@ -112,7 +112,7 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 		return HL_ERR_NOMEM;
 	if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
 		snprintf(err, errcap, "cannot open the store %s: %s", path,
-			 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+		         st->db ? sqlite3_errmsg(st->db) : "out of memory");
 		rc = HL_ERR_IO;
 		goto fail;
 	}
@@ -120,7 +120,7 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 	if (exec(st, "PRAGMA journal_mode=WAL") < 0 || exec(st, "PRAGMA synchronous=FULL") < 0 ||
 	    exec(st, "PRAGMA foreign_keys=ON") < 0) {
 		snprintf(err, errcap, "cannot set up the store %s: %s", path,
-			 sqlite3_errmsg(st->db));
+		         sqlite3_errmsg(st->db));
 		rc = HL_ERR_IO;
 		goto fail;
 	}
@@ -166,9 +166,9 @@ hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
 	if (exec(st, "BEGIN IMMEDIATE") < 0)
 		return HL_ERR_IO;
 	rc = HL_ERR_IO;
-	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO peers (name, x25519, ed25519, added_ns) VALUES (?,?,?,?)",
-			       -1, &q, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(
+	        st->db, "INSERT INTO peers (name, x25519, ed25519, added_ns) VALUES (?,?,?,?)", -1,
+	        &q, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(q, 1, p->name, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 2, p->key.x25519, 32, SQLITE_STATIC);
@@ -182,8 +182,8 @@ hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
 	id = sqlite3_last_insert_rowid(st->db);
 	rc = HL_ERR_IO;
 	if (sqlite3_prepare_v2(st->db,
-			       "INSERT INTO peer_links (peer_id, position, address) VALUES (?,?,?)",
-			       -1, &q, NULL) != SQLITE_OK)
+	                       "INSERT INTO peer_links (peer_id, position, address) VALUES (?,?,?)",
+	                       -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	for (size_t i = 0; i < p->nlinks; i++) {
 		sqlite3_bind_int64(q, 1, id);
@@ -230,10 +230,10 @@ hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(st->db,
-			       "SELECT p.id, p.name, p.x25519, p.ed25519, p.added_ns, l.address"
-			       " FROM peers p LEFT JOIN peer_links l ON l.peer_id = p.id"
-			       " ORDER BY p.name, l.position",
-			       -1, &q, NULL) != SQLITE_OK)
+	                       "SELECT p.id, p.name, p.x25519, p.ed25519, p.added_ns, l.address"
+	                       " FROM peers p LEFT JOIN peer_links l ON l.peer_id = p.id"
+	                       " ORDER BY p.name, l.position",
+	                       -1, &q, NULL) != SQLITE_OK)
 		goto out;
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		int64_t id = sqlite3_column_int64(q, 0);
@@ -259,7 +259,7 @@ hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n)
 		}
 		if (sqlite3_column_type(q, 5) != SQLITE_NULL && p->nlinks < HL_LINKS_MAX)
 			snprintf(p->links[p->nlinks++], HL_ADDR_MAX, "%s",
-				 sqlite3_column_text(q, 5));
+			         sqlite3_column_text(q, 5));
 	}
 	if (s != SQLITE_DONE)
 		goto out;

@@ -33,7 +33,7 @@ struct hl_peer_rec {
  * On failure *out is NULL and err says why in words for the operator.
  */
 HL_MUST_CHECK int hl_store_open(const char *path, bool create, struct hl_store **out, char *err,
-				size_t errcap);
+                                size_t errcap);
 void hl_store_close(struct hl_store *st);
 
 /* HL_ERR_EXISTS when the name or the key is already pinned. */

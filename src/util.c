@@ -87,6 +87,8 @@ hl_addr_split(const char *addr, char *host, size_t hostcap, uint16_t *port, bool
 	}
 	if (hlen == 0 || hlen >= hostcap)
 		return HL_ERR_INVAL;
+	if (colon[1] < '0' || colon[1] > '9')
+		return HL_ERR_INVAL; /* strtol would take " 80", "+80" and "-0" */
 	errno = 0;
 	p = strtol(colon + 1, &end, 10);
 	if (colon[1] == '\0' || *end != '\0' || errno || p < 0 || p > 65535 ||

@@ -5,8 +5,8 @@
 
 #include "hl.h"
 
-#define HL_NAME_MAX 32   /* station, peer and channel names */
-#define HL_ADDR_MAX 128  /* "host:port" as the operator wrote it */
+#define HL_NAME_MAX 32  /* station, peer and channel names */
+#define HL_ADDR_MAX 128 /* "host:port" as the operator wrote it */
 
 /* Milliseconds on the monotonic clock; for timers and intervals. */
 uint64_t hl_now_ms(void);
@@ -23,7 +23,7 @@ bool hl_name_valid(const char *name);
  * The port must be 0..65535 (0 only when allow_zero). HL_ERR_INVAL otherwise.
  */
 HL_MUST_CHECK int hl_addr_split(const char *addr, char *host, size_t hostcap, uint16_t *port,
-				bool allow_zero);
+                                bool allow_zero);
 
 /*
  * Read a whole file (at most max bytes) into a malloc'd, NUL-terminated
@@ -36,7 +36,7 @@ HL_MUST_CHECK int hl_file_read(const char *path, size_t max, char **out, size_t 
  * HL_ERR_EXISTS and is left alone.
  */
 HL_MUST_CHECK int hl_file_write(const char *path, const void *data, size_t len, unsigned mode,
-				bool exclusive);
+                                bool exclusive);
 
 /* snprintf into a fixed buffer; HL_ERR_LIMIT when the result does not fit. */
 HL_MUST_CHECK int hl_path(char *out, size_t cap, const char *dir, const char *file);

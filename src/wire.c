@@ -13,12 +13,14 @@ hl_frame_reader_init(struct hl_frame_reader *r)
 
 int
 hl_frame_feed(struct hl_frame_reader *r, const uint8_t *data, size_t len, const uint8_t **rec,
-	      size_t *reclen)
+              size_t *reclen)
 {
 	size_t used = 0, take;
 
 	*rec = NULL;
 	*reclen = 0;
+	if (r->have >= HL_FRAME_HDR && (r->need == 0 || r->need > HL_FRAME_MAX))
+		return HL_ERR_PROTO; /* sticky: a bad length cannot be resynced */
 	if (r->have < HL_FRAME_HDR) {
 		take = HL_FRAME_HDR - r->have;
 		if (take > len)

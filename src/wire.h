@@ -21,18 +21,19 @@ enum hl_frame_type {
 	HL_FT_PING = 0x02,  /* heartbeat: id u64, sender's clock u64 */
 	HL_FT_PONG = 0x03,  /* echo of a ping's 16 bytes */
 	HL_FT_REKEY = 0x04, /* sender switched its sending key with Noise Rekey() */
-	HL_FT_CLOSE = 0x05, /* orderly close: reason u8, text */
+	HL_FT_CLOSE = 0x05, /* orderly close: reason u8 */
 };
 
 enum hl_close_reason {
 	HL_CLOSE_SHUTDOWN = 1,   /* the station is stopping */
 	HL_CLOSE_SUPERSEDED = 2, /* another session to the same peer won */
 	HL_CLOSE_RENEW = 3,      /* nonces near their limit: new handshake follows */
+	HL_CLOSE_UNPINNED = 4,   /* the operator removed this peer */
 };
 
 /* Accumulates one record at a time out of a byte stream. */
 struct hl_frame_reader {
-	size_t have; /* bytes of header + body held */
+	size_t have;   /* bytes of header + body held */
 	uint32_t need; /* body length, once the header is complete */
 	uint8_t buf[HL_FRAME_HDR + HL_FRAME_MAX];
 };
@@ -45,7 +46,7 @@ void hl_frame_reader_init(struct hl_frame_reader *r);
  * length of 0 or more than HL_FRAME_MAX: the stream cannot be resynced.
  */
 HL_MUST_CHECK int hl_frame_feed(struct hl_frame_reader *r, const uint8_t *data, size_t len,
-				const uint8_t **rec, size_t *reclen);
+                                const uint8_t **rec, size_t *reclen);
 
 /* Big-endian helpers. */
 void hl_put_u32(uint8_t *p, uint32_t v);
@@ -57,6 +58,6 @@ uint64_t hl_get_u64(const uint8_t *p);
 #define HL_WIRE_VERSION 1
 HL_MUST_CHECK int hl_hello_encode(const char *name, uint8_t *out, size_t cap, size_t *len);
 HL_MUST_CHECK int hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version,
-				  char name[static 33]);
+                                  char name[static 33]);
 
 #endif

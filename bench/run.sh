@@ -1,0 +1,25 @@
+#!/bin/sh
+# run.sh BUILD: `make bench`. Starts a station on loopback, then prints
+# the link's figures beside the floor measured in the same run. Figures,
+# never a verdict: this exits 0 whatever the numbers are.
+set -eu
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+H="$ROOT/$BUILD/hotline"
+D=$(mktemp -d /tmp/hotline-bench.XXXXXX)
+PID=""
+trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT INT TERM
+
+while :; do
+	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+	ss -Htln "sport = :$p" | grep -q . || break
+done
+"$H" -d "$D/beijing" init --name beijing --listen "127.0.0.1:$p" >/dev/null
+"$H" -d "$D/bench" init --name bench --listen 127.0.0.1:1 >/dev/null
+"$H" -d "$D/beijing" peer add bench "$("$H" -d "$D/bench" id | cut -d' ' -f2)" \
+	--link 127.0.0.1:1 >/dev/null
+"$H" -d "$D/beijing" run 2>"$D/beijing.log" &
+PID=$!
+sleep 0.5
+echo "hotline link benchmark ($(nproc) cores, $(uname -r)); both ends on this machine"
+"$ROOT/$BUILD/bench_link" "$D/bench" "127.0.0.1:$p" "$("$H" -d "$D/beijing" id | cut -d' ' -f2)"

@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fuzz_wire.c: libFuzzer harness for src/wire.c. The input is a byte
+ * stream; its first byte seeds the chunk sizes. The stream is fed to
+ * hl_frame_feed twice, once whole and once in pseudo-random chunks, and
+ * both must give the same records and fail at the same point. Every record
+ * (and the whole input) also goes through hl_hello_decode, whose output
+ * must be a well-formed name when it succeeds.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "wire.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define MAX_RECORDS 4096
+
+struct digest {
+	size_t nrec;
+	size_t lens[MAX_RECORDS];
+	uint64_t sums[MAX_RECORDS];
+	int err;     /* 0 or the error */
+	size_t tail; /* bytes of an incomplete record at the end */
+};
+
+static struct hl_frame_reader reader;
+static struct digest whole, chunked;
+
+static uint64_t
+fnv(const uint8_t *p, size_t n)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= UINT64_C(1099511628211);
+	}
+	return h;
+}
+
+static void
+check_hello(const uint8_t *body, size_t len)
+{
+	uint8_t version = 0;
+	char name[33];
+	size_t n;
+
+	memset(name, 'x', sizeof name);
+	if (hl_hello_decode(body, len, &version, name) < 0) {
+		if (name[0] != '\0')
+			abort();
+		return;
+	}
+	n = strlen(name);
+	if (len != 2 + n || body[1] != n || version != body[0] || memcmp(name, body + 2, n) != 0)
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (name[i] < 0x21 || name[i] > 0x7e)
+			abort();
+	/* What decodes must encode back to the same bytes. */
+	{
+		uint8_t again[2 + 32];
+		size_t alen = 0;
+		if (hl_hello_encode(name, again, sizeof again, &alen) < 0 || alen != len ||
+		    memcmp(again + 1, body + 1, len - 1) != 0)
+			abort();
+	}
+}
+
+static void
+run(const uint8_t *data, size_t size, uint32_t seed, struct digest *d)
+{
+	size_t off = 0;
+
+	memset(d, 0, sizeof *d);
+	hl_frame_reader_init(&reader);
+	while (off < size) {
+		const uint8_t *rec = NULL;
+		size_t reclen = 0, chunk = size - off;
+		int used;
+
+		if (seed) {
+			seed = seed * 1103515245u + 12345u;
+			chunk = 1 + (seed >> 16) % 300;
+			if (chunk > size - off)
+				chunk = size - off;
+		}
+		used = hl_frame_feed(&reader, data + off, chunk, &rec, &reclen);
+		if (used < 0) {
+			d->err = used;
+			if (used != HL_ERR_PROTO)
+				abort();
+			/* The stream cannot be resynced: stop, as link.c does. */
+			return;
+		}
+		if ((size_t)used > chunk || (used == 0 && chunk > 0))
+			abort();
+		off += (size_t)used;
+		if (rec) {
+			if (reclen == 0 || reclen > HL_FRAME_MAX)
+				abort();
+			if (rec != reader.buf + HL_FRAME_HDR)
+				abort();
+			if (hl_get_u32(rec - HL_FRAME_HDR) != reclen)
+				abort();
+			if (d->nrec < MAX_RECORDS) {
+				d->lens[d->nrec] = reclen;
+				d->sums[d->nrec] = fnv(rec, reclen);
+			}
+			d->nrec++;
+			if (seed)
+				check_hello(rec, reclen);
+		} else if (reclen != 0) {
+			abort();
+		}
+	}
+	d->tail = reader.have;
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	uint32_t seed;
+
+	if (size < 1)
+		return 0;
+	seed = (uint32_t)data[0] | 0x100u;
+	data++;
+	size--;
+	check_hello(data, size);
+	run(data, size, 0, &whole);
+	run(data, size, seed, &chunked);
+	if (whole.nrec != chunked.nrec || whole.err != chunked.err || whole.tail != chunked.tail)
+		abort();
+	for (size_t i = 0; i < whole.nrec && i < MAX_RECORDS; i++)
+		if (whole.lens[i] != chunked.lens[i] || whole.sums[i] != chunked.sums[i])
+			abort();
+	return 0;
+}

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: ISC */
+/* test_keys.c: identities, their secret file and the hl1: public string (src/keys.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "keys.h"
+#include "t.h"
+#include "util.h"
+
+static char dir[] = "/tmp/hl-test-keys-XXXXXX";
+
+static void
+path_of(char *out, size_t cap, const char *file)
+{
+	if (hl_path(out, cap, dir, file) < 0) {
+		printf("Bail out! path too long\n");
+		exit(1);
+	}
+}
+
+static void
+test_generate(void)
+{
+	struct hl_identity a, b;
+	uint8_t pk[32];
+	int rc;
+
+	rc = hl_identity_generate(&a);
+	T_EQ_INT(rc, HL_OK, "generate a");
+	rc = hl_identity_generate(&b);
+	T_EQ_INT(rc, HL_OK, "generate b");
+	T_OK(memcmp(a.pub.x25519, b.pub.x25519, 32) != 0, "two identities differ (x25519)");
+	T_OK(memcmp(a.pub.ed25519, b.pub.ed25519, 32) != 0, "two identities differ (ed25519)");
+	T_OK(memcmp(a.pub.x25519, a.pub.ed25519, 32) != 0, "the two key pairs are independent");
+	T_OK(crypto_scalarmult_base(pk, a.x25519_sk) == 0 && memcmp(pk, a.pub.x25519, 32) == 0,
+	     "x25519 public matches secret");
+	T_EQ_MEM(a.ed25519_sk + 32, a.pub.ed25519, 32, "ed25519 secret carries its public key");
+	{
+		uint8_t sig[crypto_sign_BYTES];
+		static const uint8_t msg[] = "hotline";
+		crypto_sign_detached(sig, NULL, msg, sizeof msg, a.ed25519_sk);
+		T_OK(crypto_sign_verify_detached(sig, msg, sizeof msg, a.pub.ed25519) == 0,
+		     "ed25519 pair signs and verifies");
+	}
+	hl_identity_free(&a);
+	T_OK(a.x25519_sk == NULL && a.ed25519_sk == NULL, "free clears the pointers");
+	hl_identity_free(&a);
+	T_OK(1, "free twice is harmless");
+	hl_identity_free(&b);
+}
+
+static void
+test_file(void)
+{
+	struct hl_identity a, b;
+	char path[512], path2[512], *text = NULL;
+	struct stat st;
+	size_t len = 0;
+	int rc;
+
+	path_of(path, sizeof path, "secret");
+	rc = hl_identity_generate(&a);
+	T_EQ_INT(rc, HL_OK, "file: generate");
+	rc = hl_identity_save(&a, path);
+	T_EQ_INT(rc, HL_OK, "save");
+	T_OK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "saved with mode 0600");
+	rc = hl_identity_load(&b, path);
+	T_EQ_INT(rc, HL_OK, "load");
+	T_EQ_MEM(a.pub.x25519, b.pub.x25519, 32, "load round trip: x25519 public");
+	T_EQ_MEM(a.pub.ed25519, b.pub.ed25519, 32, "load round trip: ed25519 public");
+	T_EQ_MEM(a.x25519_sk, b.x25519_sk, 32, "load round trip: x25519 secret");
+	T_EQ_MEM(a.ed25519_sk, b.ed25519_sk, 64, "load round trip: ed25519 secret");
+	hl_identity_free(&b);
+
+	{
+		struct hl_identity c;
+		rc = hl_identity_generate(&c);
+		T_EQ_INT(rc, HL_OK, "file: generate another");
+		T_EQ_INT(hl_identity_save(&c, path), HL_ERR_EXISTS, "save refuses to overwrite");
+		hl_identity_free(&c);
+	}
+	rc = hl_identity_load(&b, path);
+	T_OK(rc == HL_OK && memcmp(a.pub.x25519, b.pub.x25519, 32) == 0,
+	     "the refused save left the file alone");
+	hl_identity_free(&b);
+
+	T_OK(chmod(path, 0644) == 0, "chmod 0644");
+	rc = hl_identity_load(&b, path);
+	T_EQ_INT(rc, HL_ERR_AUTH, "0644 secret file refused");
+	T_OK(b.x25519_sk == NULL, "nothing loaded from a refused file");
+	T_OK(chmod(path, 0640) == 0, "chmod 0640");
+	T_EQ_INT(hl_identity_load(&b, path), HL_ERR_AUTH, "0640 secret file refused");
+	T_OK(chmod(path, 0604) == 0, "chmod 0604");
+	T_EQ_INT(hl_identity_load(&b, path), HL_ERR_AUTH, "0604 secret file refused");
+	T_OK(chmod(path, 0400) == 0, "chmod 0400");
+	rc = hl_identity_load(&b, path);
+	T_EQ_INT(rc, HL_OK, "0400 secret file accepted");
+	if (rc == HL_OK)
+		hl_identity_free(&b);
+
+	path_of(path2, sizeof path2, "missing");
+	T_EQ_INT(hl_identity_load(&b, path2), HL_ERR_NOTFOUND, "missing file");
+
+	/* Corruptions of the file. */
+	rc = hl_file_read(path, 4096, &text, &len);
+	T_OK(rc == HL_OK && len > 40, "read the secret file");
+	if (rc == HL_OK) {
+		T_OK(strncmp(text, "hotline-secret-key v1\n", 22) == 0, "secret file header");
+		path_of(path2, sizeof path2, "truncated");
+		rc = hl_file_write(path2, text, len - 10, 0600, true);
+		T_EQ_INT(rc, HL_OK, "write a truncated copy");
+		T_EQ_INT(hl_identity_load(&b, path2), HL_ERR_CORRUPT, "truncated file is corrupt");
+
+		path_of(path2, sizeof path2, "header");
+		text[0] = 'H';
+		rc = hl_file_write(path2, text, len, 0600, true);
+		T_EQ_INT(rc, HL_OK, "write a copy with a bad header");
+		T_EQ_INT(hl_identity_load(&b, path2), HL_ERR_CORRUPT, "bad header is corrupt");
+		text[0] = 'h';
+
+		path_of(path2, sizeof path2, "garbage");
+		text[30] = '*';
+		rc = hl_file_write(path2, text, len, 0600, true);
+		T_EQ_INT(rc, HL_OK, "write a copy with a bad character");
+		T_EQ_INT(hl_identity_load(&b, path2), HL_ERR_CORRUPT, "bad base64 is corrupt");
+
+		path_of(path2, sizeof path2, "empty");
+		rc = hl_file_write(path2, "", 0, 0600, true);
+		T_EQ_INT(rc, HL_OK, "write an empty file");
+		T_EQ_INT(hl_identity_load(&b, path2), HL_ERR_CORRUPT, "empty file is corrupt");
+		T_OK(b.x25519_sk == NULL, "nothing loaded from a corrupt file");
+		free(text);
+	}
+	hl_identity_free(&a);
+}
+
+static void
+test_pubstr(void)
+{
+	struct hl_identity a;
+	struct hl_pubkey pk, back, sentinel;
+	char s[HL_PUBSTR_MAX], t[HL_PUBSTR_MAX + 8], b64[48];
+	size_t len;
+	int rc, refused = 0;
+
+	rc = hl_identity_generate(&a);
+	T_EQ_INT(rc, HL_OK, "pubstr: generate");
+	pk = a.pub;
+	hl_identity_free(&a);
+	hl_pubkey_encode(&pk, s);
+	len = strlen(s);
+	T_OK(strncmp(s, "hl1:", 4) == 0, "pubkey string starts with hl1:");
+	T_EQ_INT(len, 4 + 91, "pubkey string length");
+	T_OK(strspn(s + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+	         len - 4,
+	     "pubkey string is base64url without padding");
+	memset(&back, 0, sizeof back);
+	rc = hl_pubkey_decode(s, &back);
+	T_EQ_INT(rc, HL_OK, "decode");
+	T_EQ_MEM(&back, &pk, sizeof pk, "encode/decode round trip");
+
+	/* Every one-character change is refused (checksum or base64). */
+	memset(&sentinel, 0xa5, sizeof sentinel);
+	for (size_t i = 4; i < len; i++) {
+		memcpy(t, s, len + 1);
+		t[i] = t[i] == 'A' ? 'B' : 'A';
+		back = sentinel;
+		if (hl_pubkey_decode(t, &back) == HL_ERR_INVAL &&
+		    memcmp(&back, &sentinel, sizeof back) == 0)
+			refused++;
+	}
+	T_EQ_INT(refused, len - 4, "every one-character change refused, output untouched");
+
+	/* Swapping two adjacent different characters. */
+	memcpy(t, s, len + 1);
+	for (size_t i = 4; i + 1 < len; i++) {
+		if (t[i] != t[i + 1]) {
+			char c = t[i];
+			t[i] = t[i + 1];
+			t[i + 1] = c;
+			break;
+		}
+	}
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "transposed characters refused");
+
+	/* libsodium 1.0.18 reads bytes >= 0x80 as '_': such a key must not pass. */
+	{
+		/* A key whose string has a '_' to stand in for. */
+		struct hl_identity u;
+		char us[HL_PUBSTR_MAX], *at = NULL;
+		for (int tries = 0; tries < 100 && !at; tries++) {
+			if (hl_identity_generate(&u) < 0)
+				break;
+			hl_pubkey_encode(&u.pub, us);
+			hl_identity_free(&u);
+			at = strchr(us + 4, '_');
+		}
+		T_OK(at != NULL, "found a key string with '_'");
+		if (at)
+			*at = (char)0x9a;
+		T_EQ_INT(hl_pubkey_decode(us, &back), HL_ERR_INVAL,
+		         "a high byte in place of '_' refused");
+	}
+	memcpy(t, s, len + 1);
+	t[10] = (char)0xc3;
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "a UTF-8 byte in the key refused");
+
+	memcpy(t, s, len + 1);
+	t[0] = 'h';
+	t[2] = '2';
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "hl2: prefix refused");
+	T_EQ_INT(hl_pubkey_decode(s + 4, &back), HL_ERR_INVAL, "missing prefix refused");
+	memcpy(t, s, len + 1);
+	t[3] = '-';
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "hl1- prefix refused");
+	t[3] = ':';
+	t[1] = 'k';
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "hk1: prefix refused");
+	memcpy(t, s, len + 1);
+	t[0] = 'H';
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "HL1: prefix refused");
+	memcpy(t, s, len + 1);
+	t[len - 1] = '\0';
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "truncated string refused");
+	memcpy(t, s, len);
+	t[len] = 'A';
+	t[len + 1] = '\0';
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "extra character refused");
+	memcpy(t, s, len);
+	t[len] = '\n';
+	t[len + 1] = '\0';
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "trailing newline refused");
+	memcpy(t, s, len);
+	memcpy(t + len, "==", 3);
+	T_EQ_INT(hl_pubkey_decode(t, &back), HL_ERR_INVAL, "padding refused");
+	T_EQ_INT(hl_pubkey_decode("", &back), HL_ERR_INVAL, "empty string refused");
+	T_EQ_INT(hl_pubkey_decode("hl1:", &back), HL_ERR_INVAL, "bare prefix refused");
+
+	hl_x25519_b64(pk.x25519, b64);
+	T_EQ_INT(strlen(b64), 43, "short x25519 form is 43 characters");
+	T_OK(strncmp(b64, s + 4, 40) == 0, "short form matches the start of the string");
+}
+
+int
+main(void)
+{
+	if (sodium_init() < 0) {
+		printf("Bail out! sodium_init failed\n");
+		return 1;
+	}
+	if (!mkdtemp(dir)) {
+		printf("Bail out! mkdtemp failed\n");
+		return 1;
+	}
+	test_generate();
+	test_file();
+	test_pubstr();
+	{
+		static const char *const files[] = {"secret", "truncated", "header", "garbage",
+		                                    "empty"};
+		char path[512];
+		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+			path_of(path, sizeof path, files[i]);
+			unlink(path);
+		}
+		if (rmdir(dir) != 0)
+			printf("# could not remove %s\n", dir);
+	}
+	return t_done();
+}
