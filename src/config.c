@@ -19,6 +19,11 @@ hl_config_defaults(struct hl_config *cfg)
 	cfg->probe_ms = 5000;
 	cfg->rekey_frames = 1u << 20;
 	cfg->rekey_s = 600;
+	cfg->max_message_bytes = 16u << 20;
+	cfg->deadline_s[0] = 600;   /* FLASH: 10 minutes */
+	cfg->deadline_s[1] = 1800;  /* IMMEDIATE: 30 minutes */
+	cfg->deadline_s[2] = 10800; /* PRIORITY: 3 hours */
+	cfg->deadline_s[3] = 21600; /* ROUTINE: 6 hours */
 }
 
 static int
@@ -62,10 +67,19 @@ struct num_key {
 		    lo, hi                                                                         \
 	}
 static const struct num_key num_keys[] = {
-    NUM(heartbeat_ms, 10, 60000),         NUM(down_after_ms, 50, 600000),
-    NUM(handshake_timeout_ms, 50, 60000), NUM(backoff_min_ms, 10, 60000),
-    NUM(backoff_max_ms, 10, 600000),      NUM(probe_ms, 100, 3600000),
-    NUM(rekey_frames, 16, 1ull << 40),    NUM(rekey_s, 1, 86400),
+    NUM(heartbeat_ms, 10, 60000),
+    NUM(down_after_ms, 50, 600000),
+    NUM(handshake_timeout_ms, 50, 60000),
+    NUM(backoff_min_ms, 10, 60000),
+    NUM(backoff_max_ms, 10, 600000),
+    NUM(probe_ms, 100, 3600000),
+    NUM(rekey_frames, 16, 1ull << 40),
+    NUM(rekey_s, 1, 86400),
+    NUM(max_message_bytes, 1024, 256u << 20),
+    {"deadline_flash_s", offsetof(struct hl_config, deadline_s[0]), 4, 1, 604800},
+    {"deadline_immediate_s", offsetof(struct hl_config, deadline_s[1]), 4, 1, 604800},
+    {"deadline_priority_s", offsetof(struct hl_config, deadline_s[2]), 4, 1, 604800},
+    {"deadline_routine_s", offsetof(struct hl_config, deadline_s[3]), 4, 1, 604800},
 };
 
 static int

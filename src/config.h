@@ -20,6 +20,8 @@ struct hl_config {
 	uint32_t probe_ms;                       /* how often standby addresses are probed */
 	uint64_t rekey_frames;                   /* Noise Rekey() after this many frames sent */
 	uint32_t rekey_s;                        /* ... or after this many seconds */
+	uint32_t max_message_bytes; /* larger messages are refused at send and on receipt */
+	uint32_t deadline_s[4];     /* acknowledgment deadlines by precedence (ACP 121) */
 };
 
 void hl_config_defaults(struct hl_config *cfg);

@@ -25,6 +25,8 @@ enum hl_err {
 	HL_ERR_NOTFOUND = -10,
 	HL_ERR_REPLAY = -11, /* a handshake we have seen before */
 	HL_ERR_LIMIT = -12,  /* a size or count limit was hit */
+	HL_ERR_BUSY = -13,   /* refused: something depends on it */
+	HL_ERR_FULL = -14,   /* the disk is full */
 };
 
 #define HL_MUST_CHECK __attribute__((warn_unused_result))

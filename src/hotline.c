@@ -20,12 +20,12 @@
 #include "station.h"
 #include "store.h"
 #include "util.h"
+#include "cli.h"
 
-#define EXIT_USAGE 2
+const char *station_dir;
 
-static const char *station_dir;
-
-static int HL_PRINTF(1, 2) fail(const char *fmt, ...)
+int
+fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -37,7 +37,8 @@ static int HL_PRINTF(1, 2) fail(const char *fmt, ...)
 	return EXIT_FAILURE;
 }
 
-static int HL_PRINTF(2, 3) usage_error(const char *verb, const char *fmt, ...)
+int
+usage_error(const char *verb, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -62,7 +63,7 @@ wants_help(int argc, char **argv)
 	return false;
 }
 
-static int
+int
 need_dir(const char *verb)
 {
 	if (!station_dir || !*station_dir)
@@ -70,7 +71,7 @@ need_dir(const char *verb)
 	return 0;
 }
 
-static int
+int
 open_store(struct hl_store **st, bool create)
 {
 	char path[HL_PATH_MAX], err[512] = "";
@@ -88,19 +89,21 @@ open_store(struct hl_store **st, bool create)
 }
 
 /* Tell a running daemon that the store changed; quiet when none runs. */
-static void
+bool
 notify_daemon(const char *cmd)
 {
 	char path[HL_PATH_MAX];
 	json_t *req, *resp = NULL;
+	bool ok = false;
 
 	if (hl_station_path(station_dir, HL_F_CTL, path) < 0)
-		return;
+		return false;
 	req = json_pack("{s:s}", "cmd", cmd);
-	if (hl_ctl_call(path, req, &resp, 5000) == HL_OK)
-		fprintf(stderr, "hotline: the running daemon picked up the change\n");
+	ok = hl_ctl_call(path, req, &resp, 5000) == HL_OK &&
+	     json_is_true(json_object_get(resp, "ok"));
 	json_decref(req);
 	json_decref(resp);
+	return ok;
 }
 
 /* ---- init ---- */
@@ -294,8 +297,10 @@ peer_add(int argc, char **argv)
 		            p.name);
 	if (rc < 0)
 		return fail("cannot store the peer: %s", hl_strerror(rc));
-	printf("pinned peer %s with %zu link%s\n", p.name, p.nlinks, p.nlinks == 1 ? "" : "s");
-	notify_daemon("reload");
+	printf("pinned peer %s with %zu link%s and channel general\n", p.name, p.nlinks,
+	       p.nlinks == 1 ? "" : "s");
+	if (notify_daemon("reload"))
+		fprintf(stderr, "hotline: the running daemon picked up the change\n");
 	return 0;
 }
 
@@ -363,10 +368,15 @@ peer_remove(int argc, char **argv)
 	hl_store_close(st);
 	if (rc == HL_ERR_NOTFOUND)
 		return fail("no peer named %s: see 'hotline peer list'", argv[1]);
+	if (rc == HL_ERR_BUSY)
+		return fail("peer %s has messages on record, which are never thrown away: it stays "
+		            "pinned",
+		            argv[1]);
 	if (rc < 0)
 		return fail("cannot remove the peer: %s", hl_strerror(rc));
 	printf("removed peer %s\n", argv[1]);
-	notify_daemon("reload");
+	if (notify_daemon("reload"))
+		fprintf(stderr, "hotline: the running daemon picked up the change\n");
 	return 0;
 }
 
@@ -556,6 +566,12 @@ static const char main_help[] =
     "  peer        pin, list or remove peer stations\n"
     "  run         run the station daemon in the foreground\n"
     "  status      show the link to every peer\n"
+    "  channel     add or list channels to peers\n"
+    "  send        queue a message to a peer\n"
+    "  outbox      sent messages and their states\n"
+    "  inbox       received messages, unacknowledged first\n"
+    "  show        one message and its history\n"
+    "  ack         acknowledge a received message, by name\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -568,7 +584,10 @@ struct verb {
 static const struct verb verbs[] = {
     {"init", cmd_init, init_help},       {"id", cmd_id, id_help},
     {"peer", cmd_peer, peer_help},       {"run", cmd_run, run_help},
-    {"status", cmd_status, status_help},
+    {"status", cmd_status, status_help}, {"channel", cmd_channel, channel_help},
+    {"send", cmd_send, send_help},       {"outbox", cmd_outbox, outbox_help},
+    {"inbox", cmd_inbox, inbox_help},    {"show", cmd_show, show_help},
+    {"ack", cmd_ack, ack_help},
 };
 
 int

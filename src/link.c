@@ -11,6 +11,7 @@
 #include <sodium.h>
 
 #include "backoff.h"
+#include "deliver.h"
 #include "link.h"
 #include "log.h"
 #include "session.h"
@@ -48,6 +49,8 @@ struct addr_state {
 
 struct peer {
 	struct hl_net *net;
+	int64_t id; /* in the store */
+	struct hl_deliver *dl;
 	char name[HL_NAME_MAX + 1];
 	struct hl_pubkey key;
 	size_t naddr;
@@ -70,6 +73,7 @@ struct hl_net {
 	const struct hl_identity *id;
 	uv_tcp_t listener;
 	uv_timer_t tick;
+	struct hl_storeq *q;
 	struct peer **peers;
 	size_t npeers;
 	struct conn *conns;
@@ -145,6 +149,8 @@ on_write(uv_write_t *req, int status)
 	free(w);
 	if (status < 0 && status != UV_ECANCELED && !c->closing)
 		conn_close(c, uv_err_name(status));
+	else if (status == 0 && !c->closing && c->peer && c->peer->current == c)
+		hl_deliver_pump(c->peer->dl);
 }
 
 static int
@@ -270,6 +276,7 @@ link_lost(struct peer *p, const char *why)
 
 	log_warn("link_down", "peer=%s reason=%s", p->name, log_q(q, sizeof q, why));
 	p->current = NULL;
+	hl_deliver_down(p->dl);
 	p->have_rtt = false;
 	p->up_since_ns = 0;
 	p->next_addr = 0;
@@ -385,6 +392,7 @@ session_established(struct conn *c)
 	p->current = c;
 	p->last_rx_ms = p->rekeyed_ms = p->last_ping_ms = hl_now_ms();
 	p->last_rx_ns = hl_wall_ns();
+	hl_deliver_up(p->dl); /* everything without a receipt goes again */
 	if (old) {
 		log_info("session_replaced", "peer=%s new=%s old=%s", p->name, c->remote,
 		         old->remote);
@@ -466,6 +474,11 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 		return HL_OK;
 	case HL_FT_REKEY:
 		return HL_OK;
+	case HL_FT_DATA:
+	case HL_FT_RECEIPT:
+	case HL_FT_REFUSE:
+	case HL_FT_HEAD:
+		return hl_deliver_frame(p->dl, ev->type, ev->body, ev->len);
 	default:
 		return HL_ERR_PROTO;
 	}
@@ -751,6 +764,33 @@ on_tick(uv_timer_t *t)
 
 /* ---- peers ---- */
 
+/* deliver.c reaches the peer's current session through these. */
+static int
+io_send(void *ctx, uint8_t type, const uint8_t *body, size_t len)
+{
+	struct peer *p = ctx;
+
+	return p->current && !p->current->closing ? send_frame(p->current, type, body, len)
+	                                          : HL_ERR_CLOSED;
+}
+
+static size_t
+io_backlog(void *ctx)
+{
+	struct peer *p = ctx;
+
+	return p->current ? p->current->tcp.write_queue_size : 0;
+}
+
+static void
+io_drop(void *ctx, const char *why)
+{
+	struct peer *p = ctx;
+
+	if (p->current)
+		conn_close(p->current, why);
+}
+
 static struct peer *
 peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 {
@@ -759,6 +799,13 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	if (!p)
 		return NULL;
 	p->net = net;
+	p->id = r->id;
+	p->dl = hl_deliver_new(r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes,
+	                       net->q, (struct hl_deliver_io){io_send, io_backlog, io_drop, p});
+	if (!p->dl) {
+		free(p);
+		return NULL;
+	}
 	snprintf(p->name, sizeof p->name, "%s", r->name);
 	p->key = r->key;
 	p->naddr = r->nlinks;
@@ -784,6 +831,7 @@ peer_drop(struct hl_net *net, struct peer *p)
 		conn_close(c, "peer_removed");
 		c->peer = NULL;
 	}
+	hl_deliver_free(p->dl);
 	free(p);
 }
 
@@ -797,7 +845,7 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		for (size_t j = 0; j < net->npeers; j++) {
 			struct peer *old = net->peers[j];
-			if (old && strcmp(old->name, recs[i].name) == 0 &&
+			if (old && old->id == recs[i].id && strcmp(old->name, recs[i].name) == 0 &&
 			    memcmp(&old->key, &recs[i].key, sizeof old->key) == 0) {
 				np[i] = old;
 				net->peers[j] = NULL;
@@ -806,7 +854,7 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 		}
 		if (!np[i] && !(np[i] = peer_new(net, &recs[i]))) {
 			for (size_t k = 0; k < i; k++)
-				free(np[k]);
+				hl_deliver_free(np[k]->dl), free(np[k]);
 			free(np);
 			return HL_ERR_NOMEM;
 		}
@@ -831,10 +879,34 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 
 /* ---- start, status, stop ---- */
 
+/* A store job finished: hand it to its peer's deliver, if the peer is still pinned. */
+static void
+job_done(void *ctx, struct hl_job *job)
+{
+	struct hl_net *net = ctx;
+
+	for (size_t i = 0; i < net->npeers; i++) {
+		if (!job) {
+			hl_deliver_done(net->peers[i]->dl, NULL);
+		} else if (net->peers[i]->id == job->peer_id) {
+			hl_deliver_done(net->peers[i]->dl, job);
+			return;
+		}
+	}
+	hl_job_free(job);
+}
+
+void
+hl_net_poke(struct hl_net *net)
+{
+	for (size_t i = 0; i < net->npeers; i++)
+		hl_deliver_poke(net->peers[i]->dl);
+}
+
 int
 hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
-             const struct hl_peer_rec *peers, size_t npeers, struct hl_net **out, char *err,
-             size_t errcap)
+             const char *store_path, const struct hl_peer_rec *peers, size_t npeers,
+             struct hl_net **out, char *err, size_t errcap)
 {
 	struct hl_net *net;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
@@ -876,6 +948,10 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 		snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, uv_strerror(rc));
 		hl_net_stop(net);
 		return HL_ERR_IO;
+	}
+	if ((rc = hl_storeq_start(loop, store_path, job_done, net, &net->q, err, errcap)) < 0) {
+		hl_net_stop(net);
+		return rc;
 	}
 	if (hl_net_set_peers(net, peers, npeers) < 0) {
 		snprintf(err, errcap, "out of memory");
@@ -988,10 +1064,14 @@ hl_net_stop(struct hl_net *net)
 			conn_say_goodbye(net->peers[i]->current, HL_CLOSE_SHUTDOWN, "shutdown");
 	for (struct conn *c = net->conns; c; c = c->next)
 		conn_close(c, "shutdown");
+	if (net->q)
+		hl_storeq_stop(net->q); /* runs what is queued: "sent" marks are not lost */
+	net->q = NULL;
 	for (size_t i = 0; i < net->npeers; i++) {
 		for (struct conn *c = net->conns; c; c = c->next)
 			if (c->peer == net->peers[i])
 				c->peer = NULL;
+		hl_deliver_free(net->peers[i]->dl);
 		free(net->peers[i]);
 	}
 	net->npeers = 0;

@@ -29,8 +29,11 @@ struct hl_net;
  * outlive the net. On failure err says why (e.g. the address is in use).
  */
 HL_MUST_CHECK int hl_net_start(uv_loop_t *loop, const struct hl_config *cfg,
-                               const struct hl_identity *id, const struct hl_peer_rec *peers,
-                               size_t npeers, struct hl_net **out, char *err, size_t errcap);
+                               const struct hl_identity *id, const char *store_path,
+                               const struct hl_peer_rec *peers, size_t npeers, struct hl_net **out,
+                               char *err, size_t errcap);
+/* New events may be in the store (a CLI `send` or `ack`): load and send them. */
+void hl_net_poke(struct hl_net *net);
 /* Replace the pinned peers: new ones are dialled, removed ones dropped at once. */
 HL_MUST_CHECK int hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *peers,
                                    size_t npeers);

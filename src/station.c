@@ -68,6 +68,10 @@ on_ctl(void *ctx, const char *cmd, json_t *req)
 		return json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station", d->cfg.name,
 		                 "running", 1, "pid", (int)getpid(), "listen", d->cfg.listen,
 		                 "peers", hl_net_status(d->net));
+	if (strcmp(cmd, "poke") == 0) {
+		hl_net_poke(d->net);
+		return json_pack("{s:b}", "ok", 1);
+	}
 	if (strcmp(cmd, "reload") == 0) {
 		int rc = reload_peers(d);
 		if (rc < 0)
@@ -178,7 +182,7 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 		goto out_store;
 	}
 	uv_loop_init(&d.loop);
-	rc = hl_net_start(&d.loop, &d.cfg, &d.id, peers, npeers, &d.net, err, errcap);
+	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, &d.net, err, errcap);
 	free(peers);
 	if (rc < 0)
 		goto out_loop;

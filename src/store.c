@@ -13,9 +13,7 @@
 #include "log.h"
 #include "store.h"
 
-struct hl_store {
-	sqlite3 *db;
-};
+#include "store_impl.h"
 
 /* Migration N takes the schema from version N to N+1. Append only; never edit a released one. */
 static const char *const migrations[] = {
@@ -31,18 +29,55 @@ static const char *const migrations[] = {
     "  position INTEGER NOT NULL,"
     "  address TEXT NOT NULL,"
     "  PRIMARY KEY (peer_id, position));",
+    /* 1 -> 2: channels, both chains of events, their history and signed heads */
+    "CREATE TABLE channels ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+    "  name TEXT NOT NULL,"
+    "  created_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (peer_id, name));"
+    "INSERT INTO channels SELECT id, 'general', added_ns FROM peers;"
+    "CREATE TABLE events ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id),"
+    "  dir INTEGER NOT NULL CHECK (dir IN (0, 1))," /* 0: our chain, 1: the peer's */
+    "  seq INTEGER NOT NULL CHECK (seq > 0),"
+    "  msg_id TEXT NOT NULL,"
+    "  hash BLOB NOT NULL, prev BLOB NOT NULL,"
+    "  kind INTEGER NOT NULL, precedence INTEGER NOT NULL,"
+    "  created_ns INTEGER NOT NULL, deadline_ns INTEGER NOT NULL,"
+    "  channel TEXT NOT NULL, media_type TEXT NOT NULL, operator TEXT NOT NULL,"
+    "  ref_seq INTEGER NOT NULL, ref_hash BLOB NOT NULL,"
+    "  body BLOB NOT NULL,"
+    "  state INTEGER NOT NULL,"
+    "  received_ns INTEGER NOT NULL DEFAULT 0, sent_ns INTEGER NOT NULL DEFAULT 0,"
+    "  delivered_ns INTEGER NOT NULL DEFAULT 0, acked_ns INTEGER NOT NULL DEFAULT 0,"
+    "  acked_by TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
+    "  proof BLOB,"
+    "  PRIMARY KEY (peer_id, dir, seq));"
+    "CREATE INDEX events_msg_id ON events(msg_id);"
+    "CREATE INDEX events_state ON events(peer_id, dir, state);"
+    "CREATE TABLE history ("
+    "  msg_id TEXT NOT NULL, dir INTEGER NOT NULL, at_ns INTEGER NOT NULL,"
+    "  state TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX history_msg_id ON history(msg_id, at_ns);"
+    "CREATE TABLE heads ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id),"
+    "  dir INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL,"
+    "  at_ns INTEGER NOT NULL,"
+    "  PRIMARY KEY (peer_id, dir, seq));",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 
-static int
-exec(struct hl_store *st, const char *sql)
+int
+hl_store_exec(struct hl_store *st, const char *sql)
 {
 	char *msg = NULL;
 
-	if (sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
 		log_warn("store_error", "op=exec err=\"%s\"", msg ? msg : "?");
 		sqlite3_free(msg);
-		return HL_ERR_IO;
+		return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
 	}
 	return HL_OK;
 }
@@ -70,10 +105,10 @@ migrate(struct hl_store *st, char *err, size_t errcap)
 	char sql[64];
 	int v;
 
-	if (exec(st, "BEGIN IMMEDIATE") < 0 || user_version(st, &v) < 0) {
+	if (hl_store_exec(st, "BEGIN IMMEDIATE") < 0 || user_version(st, &v) < 0) {
 		snprintf(err, errcap, "cannot read the store's schema version: %s",
 		         sqlite3_errmsg(st->db));
-		exec(st, "ROLLBACK");
+		hl_store_exec(st, "ROLLBACK");
 		return HL_ERR_IO;
 	}
 	if (v > HL_STORE_SCHEMA) {
@@ -81,18 +116,18 @@ migrate(struct hl_store *st, char *err, size_t errcap)
 		         "the store has schema version %d but this hotline knows only up to %d: "
 		         "run a newer hotline",
 		         v, HL_STORE_SCHEMA);
-		exec(st, "ROLLBACK");
+		hl_store_exec(st, "ROLLBACK");
 		return HL_ERR_CORRUPT;
 	}
 	for (; v < HL_STORE_SCHEMA; v++) {
 		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v + 1);
-		if (exec(st, migrations[v]) < 0 || exec(st, sql) < 0) {
+		if (hl_store_exec(st, migrations[v]) < 0 || hl_store_exec(st, sql) < 0) {
 			snprintf(err, errcap, "schema migration to version %d failed", v + 1);
-			exec(st, "ROLLBACK");
+			hl_store_exec(st, "ROLLBACK");
 			return HL_ERR_IO;
 		}
 	}
-	if (exec(st, "COMMIT") < 0) {
+	if (hl_store_exec(st, "COMMIT") < 0) {
 		snprintf(err, errcap, "cannot commit the schema: %s", sqlite3_errmsg(st->db));
 		return HL_ERR_IO;
 	}
@@ -117,8 +152,9 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
-	if (exec(st, "PRAGMA journal_mode=WAL") < 0 || exec(st, "PRAGMA synchronous=FULL") < 0 ||
-	    exec(st, "PRAGMA foreign_keys=ON") < 0) {
+	if (hl_store_exec(st, "PRAGMA journal_mode=WAL") < 0 ||
+	    hl_store_exec(st, "PRAGMA synchronous=FULL") < 0 ||
+	    hl_store_exec(st, "PRAGMA foreign_keys=ON") < 0) {
 		snprintf(err, errcap, "cannot set up the store %s: %s", path,
 		         sqlite3_errmsg(st->db));
 		rc = HL_ERR_IO;
@@ -143,8 +179,8 @@ hl_store_close(struct hl_store *st)
 	free(st);
 }
 
-static int
-step_done(struct hl_store *st, sqlite3_stmt *q)
+int
+hl_store_step_done(struct hl_store *st, sqlite3_stmt *q)
 {
 	int rc = sqlite3_step(q);
 
@@ -153,7 +189,7 @@ step_done(struct hl_store *st, sqlite3_stmt *q)
 	if (rc == SQLITE_CONSTRAINT)
 		return HL_ERR_EXISTS;
 	log_warn("store_error", "err=\"%s\"", sqlite3_errmsg(st->db));
-	return HL_ERR_IO;
+	return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
 }
 
 int
@@ -163,7 +199,7 @@ hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
 	int64_t id;
 	int rc;
 
-	if (exec(st, "BEGIN IMMEDIATE") < 0)
+	if (hl_store_exec(st, "BEGIN IMMEDIATE") < 0)
 		return HL_ERR_IO;
 	rc = HL_ERR_IO;
 	if (sqlite3_prepare_v2(
@@ -174,12 +210,24 @@ hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
 	sqlite3_bind_blob(q, 2, p->key.x25519, 32, SQLITE_STATIC);
 	sqlite3_bind_blob(q, 3, p->key.ed25519, 32, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)p->added_ns);
-	rc = step_done(st, q);
+	rc = hl_store_step_done(st, q);
 	sqlite3_finalize(q);
 	q = NULL;
 	if (rc < 0)
 		goto out;
 	id = sqlite3_last_insert_rowid(st->db);
+	rc = HL_ERR_IO;
+	/* Every peer starts with one channel, "general". */
+	if (sqlite3_prepare_v2(
+	        st->db, "INSERT INTO channels (peer_id, name, created_ns) VALUES (?, 'general', ?)",
+	        -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)p->added_ns);
+	if ((rc = hl_store_step_done(st, q)) < 0)
+		goto out;
+	sqlite3_finalize(q);
+	q = NULL;
 	rc = HL_ERR_IO;
 	if (sqlite3_prepare_v2(st->db,
 	                       "INSERT INTO peer_links (peer_id, position, address) VALUES (?,?,?)",
@@ -189,16 +237,16 @@ hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
 		sqlite3_bind_int64(q, 1, id);
 		sqlite3_bind_int64(q, 2, (sqlite3_int64)i);
 		sqlite3_bind_text(q, 3, p->links[i], -1, SQLITE_STATIC);
-		rc = step_done(st, q);
+		rc = hl_store_step_done(st, q);
 		sqlite3_reset(q);
 		if (rc < 0)
 			goto out;
 	}
-	rc = exec(st, "COMMIT");
+	rc = hl_store_exec(st, "COMMIT");
 out:
 	sqlite3_finalize(q);
 	if (rc < 0)
-		exec(st, "ROLLBACK");
+		hl_store_exec(st, "ROLLBACK");
 	return rc;
 }
 
@@ -208,11 +256,21 @@ hl_store_peer_remove(struct hl_store *st, const char *name)
 	sqlite3_stmt *q;
 	int rc;
 
+	if (sqlite3_prepare_v2(st->db,
+	                       "SELECT count(*) FROM events e JOIN peers p ON p.id = e.peer_id"
+	                       " WHERE p.name = ?",
+	                       -1, &q, NULL) != SQLITE_OK)
+		return HL_ERR_IO;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	rc = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : -1;
+	sqlite3_finalize(q);
+	if (rc != 0)
+		return rc < 0 ? HL_ERR_IO : HL_ERR_BUSY; /* the record is never thrown away */
 	if (sqlite3_prepare_v2(st->db, "DELETE FROM peers WHERE name = ?", -1, &q, NULL) !=
 	    SQLITE_OK)
 		return HL_ERR_IO;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-	rc = step_done(st, q);
+	rc = hl_store_step_done(st, q);
 	if (rc == HL_OK && sqlite3_changes(st->db) == 0)
 		rc = HL_ERR_NOTFOUND;
 	sqlite3_finalize(q);
@@ -270,5 +328,24 @@ hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n)
 out:
 	sqlite3_finalize(q);
 	free(v);
+	return rc;
+}
+
+int
+hl_store_peer_get(struct hl_store *st, const char *name, struct hl_peer_rec *out)
+{
+	struct hl_peer_rec *all;
+	size_t n;
+	int rc = hl_store_peer_list(st, &all, &n);
+
+	if (rc < 0)
+		return rc;
+	rc = HL_ERR_NOTFOUND;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(all[i].name, name) == 0) {
+			*out = all[i];
+			rc = HL_OK;
+		}
+	free(all);
 	return rc;
 }

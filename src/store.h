@@ -12,10 +12,11 @@
 
 #include "hl.h"
 #include "keys.h"
+#include "msg.h"
 #include "util.h"
 
 #define HL_LINKS_MAX 8
-#define HL_STORE_SCHEMA 1
+#define HL_STORE_SCHEMA 2
 
 struct hl_store;
 
@@ -41,5 +42,122 @@ HL_MUST_CHECK int hl_store_peer_add(struct hl_store *st, const struct hl_peer_re
 HL_MUST_CHECK int hl_store_peer_remove(struct hl_store *st, const char *name);
 /* All peers by name; *out is malloc'd (free it), possibly NULL when *n is 0. */
 HL_MUST_CHECK int hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n);
+/* One peer by name; HL_ERR_NOTFOUND. */
+HL_MUST_CHECK int hl_store_peer_get(struct hl_store *st, const char *name, struct hl_peer_rec *out);
+
+/* ---- channels (store_msg.c) ---- */
+
+struct hl_channel_rec {
+	char peer[HL_NAME_MAX + 1];
+	char name[HL_NAME_MAX + 1];
+	uint64_t created_ns;
+};
+/* HL_ERR_NOTFOUND (no such peer), HL_ERR_EXISTS. */
+HL_MUST_CHECK int hl_store_channel_add(struct hl_store *st, const char *peer, const char *name);
+/* Channels of one peer, or of all peers when peer is NULL; *out malloc'd. */
+HL_MUST_CHECK int hl_store_channel_list(struct hl_store *st, const char *peer,
+                                        struct hl_channel_rec **out, size_t *n);
+
+/* ---- events: the two chains (store_msg.c) ---- */
+
+enum hl_dir { HL_DIR_OUT = 0, HL_DIR_IN = 1 };
+
+/*
+ * States. Outgoing: queued, sent, delivered, acknowledged, refused.
+ * Incoming: received (not yet acknowledged here), acknowledged, refused
+ * (we refused it: the sender was told why).
+ */
+enum hl_state {
+	HL_ST_QUEUED = 0,
+	HL_ST_SENT = 1,
+	HL_ST_DELIVERED = 2,
+	HL_ST_ACKED = 3,
+	HL_ST_REFUSED = 4,
+	HL_ST_RECEIVED = 5,
+};
+const char *hl_state_name(int state);
+
+struct hl_event_row {
+	char peer[HL_NAME_MAX + 1];
+	int64_t peer_id;
+	int dir, state;
+	char msg_id[HL_MSGID_LEN + 1];
+	uint8_t hash[HL_HASH_LEN];
+	struct hl_event ev; /* ev.body points at body below */
+	uint8_t *body;      /* malloc'd; freed by hl_event_rows_free */
+	uint64_t received_ns, sent_ns, delivered_ns, acked_ns;
+	char acked_by[HL_OPERATOR_MAX + 1];
+	char reason[HL_REASON_MAX + 1];
+	bool overdue; /* computed when read: no acknowledgment past the deadline */
+};
+void hl_event_rows_free(struct hl_event_row *rows, size_t n);
+
+/*
+ * Append an event to our chain towards peer_id, in one transaction: seq
+ * and prev are taken from the chain, the hash computed and returned. The
+ * event is durable when this returns HL_OK. HL_ERR_FULL on a full disk.
+ */
+HL_MUST_CHECK int hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+                                  uint8_t hash[static HL_HASH_LEN]);
+/*
+ * The operator's acknowledgment of an incoming message, in one
+ * transaction: the message is marked and an ACK event appended to our
+ * chain. HL_ERR_NOTFOUND, or HL_ERR_INVAL with err saying why (outgoing,
+ * already acknowledged, refused). ack_id receives the new event's id.
+ */
+HL_MUST_CHECK int hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name,
+                               char *err, size_t errcap, char ack_id[static HL_MSGID_LEN + 1],
+                               char peer[static HL_NAME_MAX + 1]);
+
+/* Outbox (dir OUT) or inbox (dir IN) listings; see docs/cli.md for the order. */
+HL_MUST_CHECK int hl_store_list(struct hl_store *st, enum hl_dir dir, bool all,
+                                struct hl_event_row **rows, size_t *n);
+/* The events with this id (normally one). */
+HL_MUST_CHECK int hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **rows,
+                                size_t *n);
+/* One event's history, oldest first: calls fn for each state change. */
+HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int dir,
+                                   void (*fn)(void *ctx, uint64_t at_ns, const char *state,
+                                              const char *detail),
+                                   void *ctx);
+
+/* ---- the daemon's side: called inside hl_store_begin/commit ---- */
+
+HL_MUST_CHECK int hl_store_begin(struct hl_store *st);
+HL_MUST_CHECK int hl_store_commit(struct hl_store *st);
+void hl_store_rollback(struct hl_store *st);
+/* Nested undo inside a transaction: one failed job does not spoil its batch. */
+void hl_store_savepoint(struct hl_store *st);
+void hl_store_savepoint_release(struct hl_store *st);
+void hl_store_savepoint_rollback(struct hl_store *st);
+
+/* Our events towards peer_id not yet receipted or refused, seq > after, in seq order. */
+HL_MUST_CHECK int hl_store_pending(struct hl_store *st, int64_t peer_id, uint64_t after,
+                                   struct hl_event_row **rows, size_t *n);
+HL_MUST_CHECK int hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq);
+/* The peer's signed receipt for our event (seq, hash): delivered. */
+HL_MUST_CHECK int hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
+                                          const uint8_t hash[static HL_HASH_LEN],
+                                          const uint8_t sig[static HL_SIG_LEN]);
+HL_MUST_CHECK int hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
+                                        const uint8_t hash[static HL_HASH_LEN], const char *reason,
+                                        const uint8_t sig[static HL_SIG_LEN]);
+
+enum hl_recv_outcome { HL_RECV_NEW, HL_RECV_DUPLICATE, HL_RECV_REFUSED };
+/*
+ * Store an event of the peer's chain (its hash already checked). A seq seen
+ * before with the same hash is a duplicate (outcome repeats the first
+ * answer); with another hash it is HL_ERR_CORRUPT: the peer rewrote its
+ * chain. A message on a channel we do not have is stored as refused, with
+ * the reason; so is any event when reason is not empty on entry (the
+ * daemon's own refusal, e.g. too large). An ACK marks our acknowledged event.
+ */
+HL_MUST_CHECK int hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
+                                   const uint8_t hash[static HL_HASH_LEN], int *outcome,
+                                   char reason[static HL_REASON_MAX + 1]);
+/* A signed chain head: dir OUT for a receipt-backed head of ours, IN for the peer's. */
+HL_MUST_CHECK int hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                    uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+                                    const uint8_t sig[static HL_SIG_LEN]);
 
 #endif

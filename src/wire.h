@@ -17,11 +17,15 @@
 #define HL_FRAME_BODY_MAX (HL_FRAME_MAX - 16 - 1) /* plaintext body after tag and type */
 
 enum hl_frame_type {
-	HL_FT_HELLO = 0x01, /* first frame each way: version and station name */
-	HL_FT_PING = 0x02,  /* heartbeat: id u64, sender's clock u64 */
-	HL_FT_PONG = 0x03,  /* echo of a ping's 16 bytes */
-	HL_FT_REKEY = 0x04, /* sender switched its sending key with Noise Rekey() */
-	HL_FT_CLOSE = 0x05, /* orderly close: reason u8 */
+	HL_FT_HELLO = 0x01,   /* first frame each way: version and station name */
+	HL_FT_PING = 0x02,    /* heartbeat: id u64, sender's clock u64 */
+	HL_FT_PONG = 0x03,    /* echo of a ping's 16 bytes */
+	HL_FT_REKEY = 0x04,   /* sender switched its sending key with Noise Rekey() */
+	HL_FT_CLOSE = 0x05,   /* orderly close: reason u8 */
+	HL_FT_DATA = 0x10,    /* a chunk of an event (msg.h) */
+	HL_FT_RECEIPT = 0x11, /* signed: these events are on the receiver's disk */
+	HL_FT_REFUSE = 0x12,  /* signed: this event is refused, and why */
+	HL_FT_HEAD = 0x13,    /* signed: the sender's chain head */
 };
 
 enum hl_close_reason {

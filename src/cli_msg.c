@@ -1,0 +1,627 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cli_msg.c: the messaging verbs: channel, send, outbox, inbox, show, ack.
+ * They work on the store directly, daemon running or not (SQLite in WAL
+ * mode serves both), and then poke the daemon so it sends at once.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "cli.h"
+#include "config.h"
+#include "msg.h"
+
+static bool
+want_json(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--json") == 0)
+			return true;
+	return false;
+}
+
+static void
+print_json(json_t *v)
+{
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
+
+	printf("%s\n", s ? s : "null");
+	free(s);
+	json_decref(v);
+}
+
+static json_t *
+iso_or_null(uint64_t ns)
+{
+	char buf[32];
+
+	if (!ns)
+		return json_null();
+	hl_iso_time(ns, buf);
+	return json_string(buf);
+}
+
+/* The state a person should see: the stored one, with overdue beside it. */
+static const char *
+shown_state(const struct hl_event_row *r)
+{
+	if (r->dir == HL_DIR_IN && r->state == HL_ST_RECEIVED)
+		return "unacknowledged";
+	return hl_state_name(r->state);
+}
+
+static json_t *
+row_json(const struct hl_event_row *r, bool with_body)
+{
+	json_t *o = json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
+	    "id", r->msg_id, "direction", r->dir == HL_DIR_OUT ? "out" : "in", "peer", r->peer,
+	    "channel", r->ev.channel, "precedence", hl_prec_name(r->ev.precedence), "state",
+	    shown_state(r), "overdue", r->overdue, "seq", (json_int_t)r->ev.seq, "created",
+	    iso_or_null(r->ev.created_ns), "deadline", iso_or_null(r->ev.deadline_ns), "received",
+	    iso_or_null(r->received_ns), "sent", iso_or_null(r->sent_ns), "delivered",
+	    iso_or_null(r->delivered_ns), "acknowledged", iso_or_null(r->acked_ns),
+	    "acknowledged_by", r->acked_by[0] ? json_string(r->acked_by) : json_null(),
+	    "refused_reason", r->reason[0] ? json_string(r->reason) : json_null(), "size",
+	    (json_int_t)r->ev.body_len);
+	char hash[2 * HL_HASH_LEN + 1];
+
+	sodium_bin2hex(hash, sizeof hash, r->hash, HL_HASH_LEN);
+	json_object_set_new(o, "hash", json_string(hash));
+	json_object_set_new(o, "media_type",
+	                    json_string(r->ev.media_type[0] ? r->ev.media_type : "text/plain"));
+	if (with_body) {
+		if (!r->ev.media_type[0]) {
+			json_object_set_new(o, "text",
+			                    json_stringn((const char *)r->body, r->ev.body_len));
+		} else {
+			size_t cap = sodium_base64_encoded_len(r->ev.body_len,
+			                                       sodium_base64_VARIANT_ORIGINAL);
+			char *b64 = malloc(cap);
+			if (b64) {
+				sodium_bin2base64(b64, cap, r->body, r->ev.body_len,
+				                  sodium_base64_VARIANT_ORIGINAL);
+				json_object_set_new(o, "body_base64", json_string(b64));
+				free(b64);
+			}
+		}
+	}
+	return o;
+}
+
+/* ---- channel ---- */
+
+const char channel_help[] =
+    "usage: hotline -d DIR channel add PEER NAME\n"
+    "       hotline -d DIR channel list [PEER] [--json]\n"
+    "\n"
+    "A channel is a named line to a peer (e.g. leaders, defense, maritime). Every\n"
+    "peer starts with 'general'. Both stations must have a channel for messages to\n"
+    "travel on it: a message on a channel the receiving station lacks is refused,\n"
+    "with the reason, signed.\n";
+
+int
+cmd_channel(int argc, char **argv)
+{
+	struct hl_store *st;
+	int rc;
+
+	if (argc < 2)
+		return usage_error("channel", "channel needs add or list");
+	if ((rc = need_dir("channel")))
+		return rc;
+	if (strcmp(argv[1], "add") == 0) {
+		if (argc != 4)
+			return usage_error("channel", "channel add needs PEER and NAME");
+		if (!hl_name_valid(argv[3]))
+			return usage_error(
+			    "channel", "bad channel name '%s': use 1-32 of a-z 0-9 _ -", argv[3]);
+		if ((rc = open_store(&st, false)))
+			return rc;
+		rc = hl_store_channel_add(st, argv[2], argv[3]);
+		hl_store_close(st);
+		if (rc == HL_ERR_NOTFOUND)
+			return fail("no peer named %s: see 'hotline peer list'", argv[2]);
+		if (rc == HL_ERR_EXISTS)
+			return fail("peer %s already has a channel %s", argv[2], argv[3]);
+		if (rc < 0)
+			return fail("cannot add the channel: %s", hl_strerror(rc));
+		printf("added channel %s to peer %s\n", argv[3], argv[2]);
+		return 0;
+	}
+	if (strcmp(argv[1], "list") == 0) {
+		bool json = want_json(argc, argv);
+		const char *peer = NULL;
+		struct hl_channel_rec *v;
+		size_t n;
+		for (int i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--json") == 0)
+				continue;
+			if (argv[i][0] == '-' || peer)
+				return usage_error("channel", "unexpected argument '%s'", argv[i]);
+			peer = argv[i];
+		}
+		if ((rc = open_store(&st, false)))
+			return rc;
+		rc = hl_store_channel_list(st, peer, &v, &n);
+		hl_store_close(st);
+		if (rc < 0)
+			return fail("cannot read channels: %s", hl_strerror(rc));
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++) {
+			if (json)
+				json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "peer",
+				                                     v[i].peer, "name", v[i].name,
+				                                     "created",
+				                                     iso_or_null(v[i].created_ns)));
+			else
+				printf("%s %s\n", v[i].peer, v[i].name);
+		}
+		free(v);
+		if (json)
+			print_json(arr);
+		else
+			json_decref(arr);
+		return 0;
+	}
+	return usage_error("channel", "unknown channel command '%s'", argv[1]);
+}
+
+/* ---- send ---- */
+
+const char send_help[] =
+    "usage: hotline -d DIR send --to PEER [--channel CH] [--precedence P]\n"
+    "                           (--text TEXT | --file PATH [--media-type TYPE] | < stdin)\n"
+    "\n"
+    "Queue a message and print its id. It is on disk when this returns, whether\n"
+    "or not the daemon runs; a running daemon sends it at once.\n"
+    "\n"
+    "  --to PEER          the peer station\n"
+    "  --channel CH       the channel (default general)\n"
+    "  --precedence P     flash, immediate, priority or routine (default routine):\n"
+    "                     the order on the wire and the acknowledgment deadline\n"
+    "  --text TEXT        the message, UTF-8\n"
+    "  --file PATH        the message from a file (UTF-8 text unless --media-type)\n"
+    "  --media-type TYPE  send the file as a binary attachment of this type\n"
+    "\n"
+    "Text must be valid UTF-8. The size limit is max_message_bytes (16 MiB).\n";
+
+/* Read all of fd into a malloc'd buffer, refusing more than max bytes. */
+static int
+read_all(int fd, uint32_t max, uint8_t **out, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	uint8_t *buf = malloc(cap);
+
+	*out = NULL;
+	*len = 0;
+	if (!buf)
+		return HL_ERR_NOMEM;
+	for (;;) {
+		if (n == cap) {
+			uint8_t *nb;
+			cap *= 2;
+			if (!(nb = realloc(buf, cap))) {
+				free(buf);
+				return HL_ERR_NOMEM;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return HL_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max) {
+			free(buf);
+			return HL_ERR_LIMIT;
+		}
+	}
+	*out = buf;
+	*len = n;
+	return HL_OK;
+}
+
+int
+cmd_send(int argc, char **argv)
+{
+	static const struct option opts[] = {{"to", required_argument, NULL, 't'},
+	                                     {"channel", required_argument, NULL, 'c'},
+	                                     {"precedence", required_argument, NULL, 'p'},
+	                                     {"text", required_argument, NULL, 'x'},
+	                                     {"file", required_argument, NULL, 'f'},
+	                                     {"media-type", required_argument, NULL, 'm'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *to = NULL, *channel = "general", *text = NULL, *file = NULL, *media = NULL;
+	unsigned prec = HL_PREC_ROUTINE;
+	struct hl_config cfg;
+	struct hl_peer_rec peer;
+	struct hl_channel_rec *chans = NULL;
+	struct hl_event ev = {0};
+	struct hl_store *st = NULL;
+	uint8_t *body = NULL, hash[HL_HASH_LEN];
+	char err[512], id[HL_MSGID_LEN + 1];
+	size_t len = 0, nchans = 0;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			to = optarg;
+			break;
+		case 'c':
+			channel = optarg;
+			break;
+		case 'x':
+			text = optarg;
+			break;
+		case 'f':
+			file = optarg;
+			break;
+		case 'm':
+			media = optarg;
+			break;
+		case 'p':
+			if (hl_prec_parse(optarg, &prec) < 0)
+				return usage_error(
+				    "send",
+				    "bad precedence '%s': flash, immediate, priority or "
+				    "routine",
+				    optarg);
+			break;
+		default:
+			return usage_error("send", "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc)
+		return usage_error("send", "unexpected argument '%s'", argv[optind]);
+	if ((rc = need_dir("send")))
+		return rc;
+	if (!to)
+		return usage_error("send", "send needs --to PEER");
+	if (text && file)
+		return usage_error("send", "give --text or --file, not both");
+	if (media && !file)
+		return usage_error("send", "--media-type goes with --file");
+	if (media && (strlen(media) > HL_MEDIA_MAX || !strchr(media, '/') ||
+	              !hl_utf8_valid((const uint8_t *)media, strlen(media))))
+		return usage_error("send", "bad --media-type '%s': e.g. application/pdf", media);
+	if (hl_config_load(&cfg, station_dir, err, sizeof err) < 0)
+		return fail("%s: create a station with 'hotline -d DIR init'", err);
+
+	/* The body, within the limit, and text only if it is UTF-8. */
+	if (text) {
+		len = strlen(text);
+		if (len > cfg.max_message_bytes)
+			rc = HL_ERR_LIMIT;
+		else if ((body = malloc(len ? len : 1)) != NULL)
+			memcpy(body, text, len), rc = HL_OK;
+		else
+			rc = HL_ERR_NOMEM;
+	} else {
+		int fd = file ? open(file, O_RDONLY | O_CLOEXEC) : STDIN_FILENO;
+		if (fd < 0)
+			return fail("cannot read %s: %s", file, strerror(errno));
+		rc = read_all(fd, cfg.max_message_bytes, &body, &len);
+		if (file)
+			close(fd);
+	}
+	if (rc == HL_ERR_LIMIT)
+		return fail("the message is larger than max_message_bytes (%u bytes): nothing was "
+		            "sent",
+		            cfg.max_message_bytes);
+	if (rc < 0)
+		return fail("cannot read the message: %s", hl_strerror(rc));
+	if (!media && !hl_utf8_valid(body, len)) {
+		free(body);
+		return fail("the text is not valid UTF-8: fix its encoding, or send it as an "
+		            "attachment with --file and --media-type");
+	}
+
+	if ((rc = open_store(&st, false))) {
+		free(body);
+		return rc;
+	}
+	rc = hl_store_peer_get(st, to, &peer);
+	if (rc == HL_OK)
+		rc = hl_store_channel_list(st, to, &chans, &nchans);
+	if (rc == HL_ERR_NOTFOUND) {
+		rc = fail("no peer named %s: see 'hotline peer list'", to);
+		goto out;
+	}
+	if (rc < 0) {
+		rc = fail("cannot read the store: %s", hl_strerror(rc));
+		goto out;
+	}
+	rc = 1;
+	for (size_t i = 0; i < nchans; i++)
+		if (strcmp(chans[i].name, channel) == 0)
+			rc = 0;
+	if (rc) {
+		rc = fail("peer %s has no channel '%s': see 'hotline channel list %s'", to, channel,
+		          to);
+		goto out;
+	}
+	ev.kind = HL_EV_MESSAGE;
+	ev.precedence = (uint8_t)prec;
+	ev.created_ns = hl_wall_ns();
+	ev.deadline_ns = ev.created_ns + (uint64_t)cfg.deadline_s[prec] * 1000000000u;
+	snprintf(ev.channel, sizeof ev.channel, "%s", channel);
+	snprintf(ev.media_type, sizeof ev.media_type, "%s", media ? media : "");
+	ev.body = body;
+	ev.body_len = (uint32_t)len;
+	rc = hl_store_append(st, peer.id, &ev, hash);
+	if (rc == HL_ERR_FULL) {
+		rc =
+		    fail("the disk is full: the message was NOT stored; free space and send again");
+		goto out;
+	}
+	if (rc < 0) {
+		rc = fail("the message was NOT stored: %s", hl_strerror(rc));
+		goto out;
+	}
+	hl_event_id(hash, id);
+	printf("%s\n", id);
+	notify_daemon("poke");
+	rc = 0;
+out:
+	free(chans);
+	free(body);
+	hl_store_close(st);
+	return rc;
+}
+
+/* ---- outbox, inbox ---- */
+
+const char outbox_help[] = "usage: hotline -d DIR outbox [--json]\n"
+                           "\n"
+                           "Sent messages and their states: queued (not yet on the wire), sent\n"
+                           "(no receipt yet), delivered (the peer station's signed receipt),\n"
+                           "acknowledged (by a named operator), refused (with the peer's signed\n"
+                           "reason); 'overdue' when unacknowledged past the deadline.\n";
+
+const char inbox_help[] = "usage: hotline -d DIR inbox [--json] [--all]\n"
+                          "\n"
+                          "Received messages: unacknowledged first, then by precedence (FLASH\n"
+                          "first) and time. --all adds acknowledged and refused ones.\n";
+
+/* A one-line preview of a message body for tables. */
+static void
+preview(const struct hl_event_row *r, char *out, size_t cap)
+{
+	size_t o = 0;
+
+	if (r->ev.media_type[0]) {
+		snprintf(out, cap, "[%s, %u bytes]", r->ev.media_type, r->ev.body_len);
+		return;
+	}
+	for (uint32_t i = 0; i < r->ev.body_len && o + 4 < cap; i++) {
+		uint8_t ch = r->body[i];
+		out[o++] = ch == '\n' || ch == '\t' ? ' ' : (char)ch;
+		if (o > 60 && (ch & 0xc0) != 0x80 &&
+		    (i + 1 >= r->ev.body_len || (r->body[i + 1] & 0xc0) != 0x80)) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+			break;
+		}
+	}
+	out[o] = '\0';
+}
+
+static int
+list(int argc, char **argv, enum hl_dir dir)
+{
+	static const struct option opts[] = {
+	    {"json", no_argument, NULL, 'j'}, {"all", no_argument, NULL, 'a'}, {NULL, 0, NULL, 0}};
+	const char *verb = dir == HL_DIR_OUT ? "outbox" : "inbox";
+	struct hl_event_row *rows;
+	struct hl_store *st;
+	bool json = false, all = false;
+	size_t n;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'j')
+			json = true;
+		else if (c == 'a' && dir == HL_DIR_IN)
+			all = true;
+		else
+			return usage_error(verb, "unknown option '%s'", argv[optind - 1]);
+	}
+	if (optind != argc)
+		return usage_error(verb, "unexpected argument '%s'", argv[optind]);
+	if ((rc = need_dir(verb)) || (rc = open_store(&st, false)))
+		return rc;
+	rc = hl_store_list(st, dir, all, &rows, &n);
+	hl_store_close(st);
+	if (rc < 0)
+		return fail("cannot read the store: %s", hl_strerror(rc));
+	if (json) {
+		json_t *arr = json_array();
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(arr, row_json(&rows[i], true));
+		print_json(arr);
+	} else {
+		printf("%-12s %-12s %-10s %-9s %-22s %-24s %s\n", "ID",
+		       dir == HL_DIR_OUT ? "TO" : "FROM", "CHANNEL", "PREC", "STATE",
+		       dir == HL_DIR_OUT ? "CREATED" : "RECEIVED", "TEXT");
+		for (size_t i = 0; i < n; i++) {
+			struct hl_event_row *r = &rows[i];
+			char state[96], at[32], text[256];
+			if (r->state == HL_ST_ACKED)
+				snprintf(state, sizeof state, "acknowledged(%s)", r->acked_by);
+			else
+				snprintf(state, sizeof state, "%s%s", shown_state(r),
+				         r->overdue ? ",OVERDUE" : "");
+			hl_iso_time(dir == HL_DIR_OUT ? r->ev.created_ns : r->received_ns, at);
+			preview(r, text, sizeof text);
+			printf("%-12s %-12s %-10s %-9s %-22s %-24s %s\n", r->msg_id, r->peer,
+			       r->ev.channel, hl_prec_name(r->ev.precedence), state, at, text);
+		}
+	}
+	hl_event_rows_free(rows, n);
+	return 0;
+}
+
+int
+cmd_outbox(int argc, char **argv)
+{
+	return list(argc, argv, HL_DIR_OUT);
+}
+
+int
+cmd_inbox(int argc, char **argv)
+{
+	return list(argc, argv, HL_DIR_IN);
+}
+
+/* ---- show ---- */
+
+const char show_help[] = "usage: hotline -d DIR show MSGID [--json]\n"
+                         "\n"
+                         "One message, in full, with every state change and its time.\n";
+
+struct hist_ctx {
+	json_t *arr;
+	bool json;
+};
+
+static void
+on_history(void *ctx, uint64_t at_ns, const char *state, const char *detail)
+{
+	struct hist_ctx *h = ctx;
+	char at[32];
+
+	hl_iso_time(at_ns, at);
+	if (h->json)
+		json_array_append_new(h->arr, json_pack("{s:s, s:s, s:s}", "at", at, "state", state,
+		                                        "detail", detail ? detail : ""));
+	else
+		printf("  %s  %-13s %s\n", at, state, detail ? detail : "");
+}
+
+int
+cmd_show(int argc, char **argv)
+{
+	struct hl_event_row *rows;
+	struct hl_store *st;
+	const char *id = NULL;
+	bool json = want_json(argc, argv);
+	size_t n;
+	int rc;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			continue;
+		if (argv[i][0] == '-' || id)
+			return usage_error("show", "unexpected argument '%s'", argv[i]);
+		id = argv[i];
+	}
+	if (!id)
+		return usage_error("show", "show needs a MSGID");
+	if ((rc = need_dir("show")) || (rc = open_store(&st, false)))
+		return rc;
+	rc = hl_store_find(st, id, &rows, &n);
+	if (rc == HL_OK && n == 0)
+		rc = HL_ERR_NOTFOUND;
+	if (rc < 0) {
+		hl_store_close(st);
+		if (rc == HL_ERR_NOTFOUND)
+			return fail("no message %s: see 'hotline outbox' and 'hotline inbox'", id);
+		return fail("cannot read the store: %s", hl_strerror(rc));
+	}
+	json_t *out = json_array();
+	for (size_t i = 0; i < n; i++) {
+		struct hl_event_row *r = &rows[i];
+		struct hist_ctx h = {json_array(), json};
+		if (!json) {
+			printf("message %s  %s %s  channel %s  %s%s\n", r->msg_id,
+			       r->dir == HL_DIR_OUT ? "to" : "from", r->peer, r->ev.channel,
+			       hl_prec_name(r->ev.precedence),
+			       r->ev.kind == HL_EV_ACK ? "  (acknowledgment)" : "");
+			printf("state: %s%s\n", shown_state(r), r->overdue ? " (OVERDUE)" : "");
+			if (r->reason[0])
+				printf("refused: %s\n", r->reason);
+			printf("history:\n");
+		}
+		if (hl_store_history(st, r->msg_id, r->dir, on_history, &h) < 0)
+			rc = HL_ERR_IO;
+		if (json) {
+			json_t *o = row_json(r, true);
+			json_object_set_new(o, "history", h.arr);
+			json_array_append_new(out, o);
+		} else {
+			json_decref(h.arr);
+			if (r->ev.kind == HL_EV_MESSAGE && !r->ev.media_type[0])
+				printf("text:\n%.*s\n", (int)r->ev.body_len, (const char *)r->body);
+			else if (r->ev.kind == HL_EV_MESSAGE)
+				printf("attachment: %s, %u bytes\n", r->ev.media_type,
+				       r->ev.body_len);
+		}
+	}
+	hl_store_close(st);
+	hl_event_rows_free(rows, n);
+	if (json)
+		print_json(json_array_size(out) == 1 ? json_incref(json_array_get(out, 0))
+		                                     : json_incref(out));
+	json_decref(out);
+	return rc < 0 ? fail("cannot read the history") : 0;
+}
+
+/* ---- ack ---- */
+
+const char ack_help[] = "usage: hotline -d DIR ack MSGID --operator NAME\n"
+                        "\n"
+                        "Acknowledge a received message as the named operator: this person has\n"
+                        "read it. The acknowledgment is signed by this station and carried back\n"
+                        "to the sender, who sees 'acknowledged' with the name.\n";
+
+int
+cmd_ack(int argc, char **argv)
+{
+	static const struct option opts[] = {{"operator", required_argument, NULL, 'o'},
+	                                     {NULL, 0, NULL, 0}};
+	const char *op = NULL, *id;
+	char err[512] = "", ack_id[HL_MSGID_LEN + 1], peer[HL_NAME_MAX + 1];
+	struct hl_store *st;
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'o')
+			return usage_error("ack", "unknown option '%s'", argv[optind - 1]);
+		op = optarg;
+	}
+	if (argc - optind != 1)
+		return usage_error("ack", "ack needs exactly one MSGID");
+	id = argv[optind];
+	if (!op || !*op)
+		return usage_error("ack", "ack needs --operator NAME: who read it");
+	if (strlen(op) > HL_OPERATOR_MAX || !hl_utf8_valid((const uint8_t *)op, strlen(op)) ||
+	    strpbrk(op, "\n\r\t"))
+		return usage_error("ack", "bad operator name: at most %d characters, one line",
+		                   HL_OPERATOR_MAX);
+	if ((rc = need_dir("ack")) || (rc = open_store(&st, false)))
+		return rc;
+	rc = hl_store_ack(st, id, op, err, sizeof err, ack_id, peer);
+	hl_store_close(st);
+	if (rc == HL_ERR_FULL)
+		return fail("the disk is full: the acknowledgment was NOT stored; free space and "
+		            "try again");
+	if (rc < 0)
+		return fail("%s", err[0] ? err : hl_strerror(rc));
+	printf("acknowledged %s as %s (acknowledgment %s to %s)\n", id, op, ack_id, peer);
+	notify_daemon("poke");
+	return 0;
+}

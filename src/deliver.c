@@ -1,0 +1,589 @@
+/* SPDX-License-Identifier: ISC */
+/* deliver.c: outbound scheduling and inbound reassembly for one peer; see deliver.h. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+#include "deliver.h"
+#include "log.h"
+#include "wire.h"
+
+#define BACKLOG_MAX 65536 /* bytes queued on the socket before we stop and wait */
+#define PARTIALS_MAX 8    /* events being reassembled at once (one per precedence is normal) */
+#define HEAD_EVERY 1024   /* sign the chain head at least this often while sending */
+
+struct item {
+	struct hl_event ev;
+	uint8_t hash[HL_HASH_LEN];
+	uint8_t *body;
+	uint32_t offset; /* body bytes sent in this session */
+	bool sent;       /* all of it on the wire in this session */
+	bool done;       /* receipted or refused: gone from the queue */
+};
+
+struct partial {
+	bool used;
+	struct hl_event ev;
+	crypto_generichash_state hs;
+	uint8_t *body; /* NULL when the event exceeds our limit: hashed, not kept */
+	uint32_t got;
+};
+
+struct hl_deliver {
+	int64_t peer_id;
+	char name[HL_NAME_MAX + 1];
+	const struct hl_identity *id;
+	const uint8_t *peer_ed;
+	uint32_t max_bytes;
+	struct hl_storeq *q;
+	struct hl_deliver_io io;
+	bool up;
+	uint64_t gen; /* bumped at every up and down; stale loads are ignored */
+
+	/* outbound: pointers sorted by seq */
+	struct item **items;
+	size_t n, cap, ndone;
+	size_t cursor[HL_PREC_COUNT];
+	uint64_t max_loaded;
+	uint8_t max_loaded_hash[HL_HASH_LEN];
+	bool loading, load_again;
+	uint64_t *sent_seqs;
+	size_t nsent, sent_cap;
+	uint64_t sent_since_head;
+
+	/* inbound */
+	struct partial partials[PARTIALS_MAX];
+	struct hl_receipt_entry *receipts;
+	size_t nreceipts, receipts_cap;
+
+	uint8_t buf[HL_FRAME_BODY_MAX];
+};
+
+struct hl_deliver *
+hl_deliver_new(int64_t peer_id, const char *peer_name, const struct hl_identity *id,
+               const uint8_t peer_ed25519[static 32], uint32_t max_message_bytes,
+               struct hl_storeq *q, struct hl_deliver_io io)
+{
+	struct hl_deliver *d = calloc(1, sizeof *d);
+
+	if (!d)
+		return NULL;
+	d->peer_id = peer_id;
+	snprintf(d->name, sizeof d->name, "%s", peer_name);
+	d->id = id;
+	d->peer_ed = peer_ed25519;
+	d->max_bytes = max_message_bytes;
+	d->q = q;
+	d->io = io;
+	return d;
+}
+
+static void
+clear_items(struct hl_deliver *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		free(d->items[i]->body);
+		free(d->items[i]);
+	}
+	d->n = d->ndone = 0;
+	memset(d->cursor, 0, sizeof d->cursor);
+	d->max_loaded = 0;
+}
+
+static void
+clear_partials(struct hl_deliver *d)
+{
+	for (size_t i = 0; i < PARTIALS_MAX; i++) {
+		free(d->partials[i].body);
+		memset(&d->partials[i], 0, sizeof d->partials[i]);
+	}
+}
+
+void
+hl_deliver_free(struct hl_deliver *d)
+{
+	if (!d)
+		return;
+	clear_items(d);
+	clear_partials(d);
+	free(d->items);
+	free(d->sent_seqs);
+	free(d->receipts);
+	free(d);
+}
+
+static void
+submit_load(struct hl_deliver *d)
+{
+	struct hl_job *j;
+
+	if (d->loading) {
+		d->load_again = true;
+		return;
+	}
+	j = hl_job_new(HL_JOB_LOAD, d->peer_id);
+	if (!j)
+		return;
+	j->after = d->max_loaded;
+	j->tag = d->gen;
+	d->loading = true;
+	d->load_again = false;
+	hl_storeq_submit(d->q, j);
+}
+
+static void
+flush_sent(struct hl_deliver *d)
+{
+	struct hl_job *j;
+
+	if (d->nsent == 0)
+		return;
+	j = hl_job_new(HL_JOB_SENT, d->peer_id);
+	if (!j)
+		return;
+	j->seqs = d->sent_seqs;
+	j->nseqs = d->nsent;
+	d->sent_seqs = NULL;
+	d->nsent = d->sent_cap = 0;
+	hl_storeq_submit(d->q, j);
+}
+
+static void
+note_sent(struct hl_deliver *d, uint64_t seq)
+{
+	if (d->nsent == d->sent_cap) {
+		size_t ncap = d->sent_cap ? d->sent_cap * 2 : 64;
+		uint64_t *nv = realloc(d->sent_seqs, ncap * sizeof *nv);
+		if (!nv)
+			return; /* the state stays "queued" in the store: cosmetic, not a loss */
+		d->sent_seqs = nv;
+		d->sent_cap = ncap;
+	}
+	d->sent_seqs[d->nsent++] = seq;
+}
+
+void
+hl_deliver_up(struct hl_deliver *d)
+{
+	d->up = true;
+	d->gen++;
+	clear_items(d);
+	clear_partials(d);
+	d->loading = false;
+	submit_load(d);
+}
+
+void
+hl_deliver_down(struct hl_deliver *d)
+{
+	d->up = false;
+	d->gen++;
+	flush_sent(d);
+	clear_partials(d);
+	d->nreceipts = 0;
+	for (size_t i = 0; i < d->n; i++) {
+		d->items[i]->offset = 0;
+		d->items[i]->sent = false;
+	}
+	memset(d->cursor, 0, sizeof d->cursor);
+}
+
+void
+hl_deliver_poke(struct hl_deliver *d)
+{
+	submit_load(d);
+}
+
+/* The most urgent item with something left to send, or NULL. */
+static struct item *
+pick(struct hl_deliver *d)
+{
+	for (unsigned p = 0; p < HL_PREC_COUNT; p++) {
+		size_t *c = &d->cursor[p];
+		while (*c < d->n) {
+			struct item *it = d->items[*c];
+			if (it->ev.precedence == p && !it->sent && !it->done)
+				return it;
+			(*c)++;
+		}
+	}
+	return NULL;
+}
+
+static void
+send_head(struct hl_deliver *d)
+{
+	size_t len = 0;
+
+	if (d->sent_since_head == 0 || d->max_loaded == 0)
+		return;
+	if (hl_head_encode(d->max_loaded, d->max_loaded_hash, d->id->ed25519_sk, d->id->pub.ed25519,
+	                   d->peer_ed, d->buf, sizeof d->buf, &len) == 0 &&
+	    d->io.send(d->io.ctx, HL_FT_HEAD, d->buf, len) == 0)
+		d->sent_since_head = 0;
+}
+
+void
+hl_deliver_pump(struct hl_deliver *d)
+{
+	while (d->up && d->io.backlog(d->io.ctx) < BACKLOG_MAX) {
+		struct item *it = pick(d);
+		size_t len = 0;
+		uint32_t taken = 0;
+
+		if (!it) {
+			/* Everything loaded is on the wire: vouch for the chain so far. */
+			send_head(d);
+			break;
+		}
+		if (hl_data_encode(&it->ev, it->offset, d->buf, sizeof d->buf, &len, &taken) < 0 ||
+		    d->io.send(d->io.ctx, HL_FT_DATA, d->buf, len) < 0)
+			break;
+		it->offset += taken;
+		if (it->offset >= it->ev.body_len) {
+			it->sent = true;
+			note_sent(d, it->ev.seq);
+			if (++d->sent_since_head >= HEAD_EVERY)
+				send_head(d);
+		}
+	}
+	flush_sent(d);
+}
+
+static struct item *
+find_item(struct hl_deliver *d, uint64_t seq)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (d->items[mid]->ev.seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < d->n && d->items[lo]->ev.seq == seq ? d->items[lo] : NULL;
+}
+
+/* Drop finished items once they are half the queue; cursors restart (they skip sent ones). */
+static void
+compact(struct hl_deliver *d)
+{
+	size_t w = 0;
+
+	if (d->ndone < 64 || d->ndone * 2 < d->n)
+		return;
+	for (size_t i = 0; i < d->n; i++) {
+		if (d->items[i]->done) {
+			free(d->items[i]->body);
+			free(d->items[i]);
+		} else {
+			d->items[w++] = d->items[i];
+		}
+	}
+	d->n = w;
+	d->ndone = 0;
+	memset(d->cursor, 0, sizeof d->cursor);
+}
+
+static void
+finish_item(struct hl_deliver *d, struct item *it)
+{
+	if (it && !it->done) {
+		it->done = true;
+		d->ndone++;
+	}
+}
+
+/* ---- inbound ---- */
+
+static int
+on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
+{
+	struct hl_event hdr;
+	const uint8_t *chunk;
+	size_t clen;
+	uint64_t seq;
+	uint32_t offset;
+	struct partial *p = NULL;
+
+	if (hl_data_decode(body, len, &seq, &offset, &hdr, &chunk, &clen) < 0)
+		return HL_ERR_PROTO;
+	for (size_t i = 0; i < PARTIALS_MAX; i++)
+		if (d->partials[i].used && d->partials[i].ev.seq == seq)
+			p = &d->partials[i];
+	if (offset == 0) {
+		if (p) { /* restarted: forget the first attempt */
+			free(p->body);
+			memset(p, 0, sizeof *p);
+		}
+		for (size_t i = 0; !p && i < PARTIALS_MAX; i++)
+			if (!d->partials[i].used)
+				p = &d->partials[i];
+		if (!p)
+			return HL_ERR_PROTO; /* more interleaved events than any sender needs */
+		p->used = true;
+		p->ev = hdr;
+		p->got = 0;
+		if (hdr.body_len <= d->max_bytes) {
+			p->body = malloc(hdr.body_len ? hdr.body_len : 1);
+			if (!p->body)
+				return HL_ERR_NOMEM;
+		}
+		hl_event_hash_begin(&p->hs, &p->ev);
+	} else if (!p || p->got != offset) {
+		return HL_ERR_PROTO; /* chunks of one event come in order */
+	}
+	if (clen > p->ev.body_len - p->got)
+		return HL_ERR_PROTO;
+	hl_event_hash_update(&p->hs, chunk, clen);
+	if (p->body && clen)
+		memcpy(p->body + p->got, chunk, clen);
+	p->got += (uint32_t)clen;
+	if (p->got < p->ev.body_len)
+		return HL_OK;
+
+	/* Complete: the store thread commits it, then we answer. */
+	struct hl_job *j = hl_job_new(HL_JOB_RECEIVE, d->peer_id);
+	if (!j)
+		return HL_ERR_NOMEM;
+	hl_event_hash_final(&p->hs, j->hash);
+	j->ev = p->ev;
+	if (p->body) {
+		j->body = p->body;
+		j->ev.body = p->body;
+	} else {
+		snprintf(j->reason, sizeof j->reason,
+		         "message of %u bytes exceeds this station's limit of %u bytes",
+		         p->ev.body_len, d->max_bytes);
+		j->ev.body = NULL;
+		j->ev.body_len = 0; /* not kept; its hash is */
+	}
+	j->tag = d->gen;
+	memset(p, 0, sizeof *p);
+	hl_storeq_submit(d->q, j);
+	return HL_OK;
+}
+
+static void
+flush_receipts(struct hl_deliver *d)
+{
+	size_t off = 0;
+
+	while (d->up && off < d->nreceipts) {
+		size_t n = d->nreceipts - off, len = 0;
+		if (n > HL_RECEIPT_MAX)
+			n = HL_RECEIPT_MAX;
+		if (hl_receipt_encode(d->receipts + off, n, d->id->ed25519_sk, d->id->pub.ed25519,
+		                      d->peer_ed, d->buf, sizeof d->buf, &len) < 0 ||
+		    d->io.send(d->io.ctx, HL_FT_RECEIPT, d->buf, len) < 0)
+			break;
+		off += n;
+	}
+	d->nreceipts = 0;
+}
+
+static void
+add_receipt(struct hl_deliver *d, uint64_t seq, const uint8_t hash[static HL_HASH_LEN])
+{
+	if (d->nreceipts == d->receipts_cap) {
+		size_t ncap = d->receipts_cap ? d->receipts_cap * 2 : 64;
+		struct hl_receipt_entry *nv = realloc(d->receipts, ncap * sizeof *nv);
+		if (!nv)
+			return; /* no receipt now: the sender retransmits, we answer then */
+		d->receipts = nv;
+		d->receipts_cap = ncap;
+	}
+	d->receipts[d->nreceipts].seq = seq;
+	memcpy(d->receipts[d->nreceipts].hash, hash, HL_HASH_LEN);
+	d->nreceipts++;
+}
+
+static void
+send_refusal(struct hl_deliver *d, uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+             const char *reason)
+{
+	size_t len = 0;
+
+	if (d->up && hl_refuse_encode(seq, hash, reason, d->id->ed25519_sk, d->id->pub.ed25519,
+	                              d->peer_ed, d->buf, sizeof d->buf, &len) == 0)
+		(void)d->io.send(d->io.ctx, HL_FT_REFUSE, d->buf, len);
+}
+
+static int
+on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
+{
+	const uint8_t *entries, *sig;
+	struct hl_job *j;
+	size_t n;
+
+	if (hl_receipt_decode(body, len, d->peer_ed, d->id->pub.ed25519, &n, &entries, &sig) < 0)
+		return HL_ERR_PROTO;
+	j = hl_job_new(HL_JOB_RECEIPT, d->peer_id);
+	if (!j || !(j->entries = calloc(n, sizeof *j->entries))) {
+		hl_job_free(j);
+		return HL_ERR_NOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct item *it;
+		hl_receipt_entry_get(entries, i, &j->entries[i]);
+		it = find_item(d, j->entries[i].seq);
+		if (it && sodium_memcmp(it->hash, j->entries[i].hash, HL_HASH_LEN) == 0)
+			finish_item(d, it);
+	}
+	j->nentries = n;
+	memcpy(j->sig, sig, HL_SIG_LEN);
+	hl_storeq_submit(d->q, j);
+	compact(d);
+	return HL_OK;
+}
+
+static int
+on_refuse(struct hl_deliver *d, const uint8_t *body, size_t len)
+{
+	struct hl_job *j = hl_job_new(HL_JOB_REFUSED, d->peer_id);
+	const uint8_t *sig;
+	struct item *it;
+
+	if (!j)
+		return HL_ERR_NOMEM;
+	if (hl_refuse_decode(body, len, d->peer_ed, d->id->pub.ed25519, &j->seq, j->hash, j->reason,
+	                     &sig) < 0) {
+		hl_job_free(j);
+		return HL_ERR_PROTO;
+	}
+	memcpy(j->sig, sig, HL_SIG_LEN);
+	it = find_item(d, j->seq);
+	if (it && sodium_memcmp(it->hash, j->hash, HL_HASH_LEN) == 0)
+		finish_item(d, it);
+	log_warn("refused_by_peer", "peer=%s seq=%llu reason=\"%s\"", d->name,
+	         (unsigned long long)j->seq, j->reason);
+	hl_storeq_submit(d->q, j);
+	return HL_OK;
+}
+
+static int
+on_head(struct hl_deliver *d, const uint8_t *body, size_t len)
+{
+	struct hl_job *j = hl_job_new(HL_JOB_HEAD, d->peer_id);
+	const uint8_t *sig;
+
+	if (!j)
+		return HL_ERR_NOMEM;
+	if (hl_head_decode(body, len, d->peer_ed, d->id->pub.ed25519, &j->seq, j->hash, &sig) < 0) {
+		hl_job_free(j);
+		return HL_ERR_PROTO;
+	}
+	memcpy(j->sig, sig, HL_SIG_LEN);
+	hl_storeq_submit(d->q, j);
+	return HL_OK;
+}
+
+int
+hl_deliver_frame(struct hl_deliver *d, uint8_t type, const uint8_t *body, size_t len)
+{
+	switch (type) {
+	case HL_FT_DATA:
+		return on_data(d, body, len);
+	case HL_FT_RECEIPT:
+		return on_receipt(d, body, len);
+	case HL_FT_REFUSE:
+		return on_refuse(d, body, len);
+	case HL_FT_HEAD:
+		return on_head(d, body, len);
+	default:
+		return HL_ERR_PROTO;
+	}
+}
+
+/* ---- store results ---- */
+
+static void
+loaded(struct hl_deliver *d, struct hl_job *j)
+{
+	d->loading = false;
+	if (j->tag != d->gen || j->rc < 0) {
+		if (j->rc < 0)
+			log_error("store_load_failed", "peer=%s err=\"%s\"", d->name,
+			          hl_strerror(j->rc));
+		if (d->up)
+			submit_load(d); /* a newer session wants its own load */
+		return;
+	}
+	if (d->n + j->nrows > d->cap) {
+		size_t ncap = d->cap ? d->cap : 64;
+		while (ncap < d->n + j->nrows)
+			ncap *= 2;
+		struct item **nv = realloc(d->items, ncap * sizeof *nv);
+		if (!nv)
+			return;
+		d->items = nv;
+		d->cap = ncap;
+	}
+	for (size_t i = 0; i < j->nrows; i++) {
+		struct hl_event_row *r = &j->rows[i];
+		struct item *it;
+		if (r->ev.seq <= d->max_loaded)
+			continue;
+		it = calloc(1, sizeof *it);
+		if (!it)
+			break;
+		it->ev = r->ev;
+		it->body = r->body;
+		r->body = NULL; /* the item owns it now */
+		memcpy(it->hash, r->hash, HL_HASH_LEN);
+		d->items[d->n++] = it;
+		d->max_loaded = r->ev.seq;
+		memcpy(d->max_loaded_hash, r->hash, HL_HASH_LEN);
+	}
+	if (d->load_again)
+		submit_load(d);
+	hl_deliver_pump(d);
+}
+
+void
+hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
+{
+	if (!j) {
+		flush_receipts(d);
+		return;
+	}
+	switch (j->kind) {
+	case HL_JOB_LOAD:
+		loaded(d, j);
+		break;
+	case HL_JOB_RECEIVE:
+		if (j->rc == HL_ERR_CORRUPT) {
+			log_error("chain_conflict",
+			          "peer=%s seq=%llu what=\"the peer sent a different "
+			          "event for a seq already stored\"",
+			          d->name, (unsigned long long)j->ev.seq);
+			d->io.drop(d->io.ctx, "chain_conflict");
+		} else if (j->rc < 0) {
+			/* Not stored, so no receipt: a new session makes the peer send it again. */
+			log_error("store_failed", "peer=%s seq=%llu err=\"%s\"", d->name,
+			          (unsigned long long)j->ev.seq, hl_strerror(j->rc));
+			if (d->up)
+				d->io.drop(d->io.ctx, "store_failed");
+		} else if (j->tag == d->gen) {
+			if (j->outcome == HL_RECV_REFUSED)
+				send_refusal(d, j->ev.seq, j->hash, j->reason);
+			else
+				add_receipt(d, j->ev.seq, j->hash);
+			if (j->outcome == HL_RECV_NEW)
+				log_info("received", "peer=%s seq=%llu kind=%s precedence=%s%s",
+				         d->name, (unsigned long long)j->ev.seq,
+				         j->ev.kind == HL_EV_ACK ? "ack" : "message",
+				         hl_prec_name(j->ev.precedence),
+				         j->outcome == HL_RECV_REFUSED ? " refused=1" : "");
+		}
+		break;
+	default:
+		if (j->rc < 0)
+			log_error("store_failed", "peer=%s job=%d err=\"%s\"", d->name,
+			          (int)j->kind, hl_strerror(j->rc));
+		break;
+	}
+	hl_job_free(j);
+}

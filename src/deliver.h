@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * deliver.h: moving events to and from one peer over its session, on the
+ * loop thread. Outbound: our pending events, loaded from the store, go out
+ * most urgent first, in chunks of HL_CHUNK bytes, so a FLASH message waits
+ * at most one chunk behind a large ROUTINE one; what has no receipt is sent
+ * again on the next session. Inbound: chunks are reassembled and hashed as
+ * they come, each complete event is committed by the store thread, and
+ * only then is its signed receipt (or signed refusal) sent back.
+ */
+#ifndef HL_DELIVER_H
+#define HL_DELIVER_H
+
+#include "keys.h"
+#include "msg.h"
+#include "storeq.h"
+
+/* How deliver reaches the session; link.c implements it. */
+struct hl_deliver_io {
+	/* Seal and queue one frame; < 0 when there is no session. */
+	int (*send)(void *ctx, uint8_t type, const uint8_t *body, size_t len);
+	/* Bytes queued for the socket and not yet written. */
+	size_t (*backlog)(void *ctx);
+	/* Drop the session (the peer will retransmit on the next one). */
+	void (*drop)(void *ctx, const char *why);
+	void *ctx;
+};
+
+struct hl_deliver;
+
+/* All arguments are borrowed and must outlive the deliver. */
+struct hl_deliver *hl_deliver_new(int64_t peer_id, const char *peer_name,
+                                  const struct hl_identity *id,
+                                  const uint8_t peer_ed25519[static 32], uint32_t max_message_bytes,
+                                  struct hl_storeq *q, struct hl_deliver_io io);
+void hl_deliver_free(struct hl_deliver *d);
+
+/* The session came up (load and send everything pending) or went down. */
+void hl_deliver_up(struct hl_deliver *d);
+void hl_deliver_down(struct hl_deliver *d);
+/* New events may be in the store: load them. */
+void hl_deliver_poke(struct hl_deliver *d);
+/* The socket drained a little: send more. */
+void hl_deliver_pump(struct hl_deliver *d);
+/* A DATA, RECEIPT, REFUSE or HEAD frame; < 0 is a protocol violation. */
+HL_MUST_CHECK int hl_deliver_frame(struct hl_deliver *d, uint8_t type, const uint8_t *body,
+                                   size_t len);
+/* A finished store job of this peer (takes it), or NULL at the end of a batch. */
+void hl_deliver_done(struct hl_deliver *d, struct hl_job *job);
+
+#endif

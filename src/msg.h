@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * msg.h: events and the frames that carry them (docs/protocol.md,
+ * "Messages"). Pure: no I/O, no allocation.
+ *
+ * An event is what one station originates towards one peer: a message or
+ * an operator's acknowledgment. Each direction between two stations is one
+ * hash chain: event seq N (from 1) carries the hash of event N-1 (zeros
+ * for N = 1), and its own hash is BLAKE2b-256 over "hotline-event-v1" and
+ * the canonical encoding of every field, the body included. The sender
+ * signs chain heads (HEAD frames), the receiver signs receipts; nothing
+ * else is signed, the Noise link already authenticates every frame.
+ */
+#ifndef HL_MSG_H
+#define HL_MSG_H
+
+#include "hl.h"
+
+#define HL_HASH_LEN 32
+#define HL_SIG_LEN 64
+#define HL_MSGID_LEN 12 /* hex characters of the hash that name an event */
+#define HL_CHUNK 16384  /* body bytes per DATA frame */
+#define HL_MEDIA_MAX 127
+#define HL_OPERATOR_MAX 64
+#define HL_REASON_MAX 512
+#define HL_RECEIPT_MAX 512 /* entries in one RECEIPT frame */
+
+enum hl_event_kind { HL_EV_MESSAGE = 1, HL_EV_ACK = 2 };
+/* ACP 121 precedence; lower is more urgent and always goes first. */
+enum hl_prec { HL_PREC_FLASH = 0, HL_PREC_IMMEDIATE, HL_PREC_PRIORITY, HL_PREC_ROUTINE };
+#define HL_PREC_COUNT 4
+
+struct hl_event {
+	uint64_t seq;
+	uint8_t prev[HL_HASH_LEN];
+	uint8_t kind, precedence;
+	uint64_t created_ns, deadline_ns; /* sender's wall clock */
+	char channel[33];
+	char media_type[HL_MEDIA_MAX + 1];       /* "" for UTF-8 text */
+	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK: who read it */
+	uint64_t ref_seq; /* ACK: the acknowledged event of the peer's chain */
+	uint8_t ref_hash[HL_HASH_LEN];
+	uint32_t body_len;
+	const uint8_t *body; /* borrowed */
+};
+
+const char *hl_prec_name(unsigned prec);
+/* "flash" etc. (any case) to enum; HL_ERR_INVAL else. */
+HL_MUST_CHECK int hl_prec_parse(const char *s, unsigned *prec);
+
+/* The event's chain hash (body included). */
+void hl_event_hash(const struct hl_event *ev, uint8_t out[static HL_HASH_LEN]);
+/*
+ * The same, fed in pieces: begin with the header (ev->body unused), update
+ * with the body bytes in order, then final. state is a
+ * crypto_generichash_state (passed as void to keep sodium.h out of here).
+ */
+void hl_event_hash_begin(void *state, const struct hl_event *ev);
+void hl_event_hash_update(void *state, const uint8_t *chunk, size_t len);
+void hl_event_hash_final(void *state, uint8_t out[static HL_HASH_LEN]);
+/* The 12-character id shown to people: hex of the hash's first 6 bytes. */
+void hl_event_id(const uint8_t hash[static HL_HASH_LEN], char out[static HL_MSGID_LEN + 1]);
+
+/* Is this valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF)? */
+bool hl_utf8_valid(const uint8_t *s, size_t len);
+
+/*
+ * DATA frame body: seq u64, offset u32, then at offset 0 the event header,
+ * then body bytes [offset, offset + n). hl_data_encode writes at most cap
+ * bytes and reports how many body bytes it took.
+ */
+HL_MUST_CHECK int hl_data_encode(const struct hl_event *ev, uint32_t offset, uint8_t *out,
+                                 size_t cap, size_t *len, uint32_t *taken);
+/*
+ * Parse a DATA frame. At offset 0, ev receives the header (ev->body is NULL);
+ * chunk/chunk_len point into buf. HL_ERR_PROTO on any malformation.
+ */
+HL_MUST_CHECK int hl_data_decode(const uint8_t *buf, size_t len, uint64_t *seq, uint32_t *offset,
+                                 struct hl_event *ev, const uint8_t **chunk, size_t *chunk_len);
+
+/* Signed statements. The keys are Ed25519; "from" signs, "to" receives. */
+struct hl_receipt_entry {
+	uint64_t seq;
+	uint8_t hash[HL_HASH_LEN];
+};
+/*
+ * RECEIPT body: count u16, entries (seq u64, hash), signature over
+ * "hotline-receipt-v1" || from_pk || to_pk || entries.
+ */
+HL_MUST_CHECK int hl_receipt_encode(const struct hl_receipt_entry *e, size_t n,
+                                    const uint8_t *from_sk, const uint8_t from_pk[static 32],
+                                    const uint8_t to_pk[static 32], uint8_t *out, size_t cap,
+                                    size_t *len);
+/* Checks the signature; entries and sig point into buf. */
+HL_MUST_CHECK int hl_receipt_decode(const uint8_t *buf, size_t len,
+                                    const uint8_t from_pk[static 32],
+                                    const uint8_t to_pk[static 32], size_t *n,
+                                    const uint8_t **entries, const uint8_t **sig);
+/* Entry i of a decoded receipt. */
+void hl_receipt_entry_get(const uint8_t *entries, size_t i, struct hl_receipt_entry *e);
+
+/*
+ * REFUSE body: seq u64, hash, reason length u16, reason (UTF-8), signature
+ * over "hotline-refuse-v1" || from_pk || to_pk || seq || hash || reason.
+ */
+HL_MUST_CHECK int hl_refuse_encode(uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+                                   const char *reason, const uint8_t *from_sk,
+                                   const uint8_t from_pk[static 32], const uint8_t to_pk[static 32],
+                                   uint8_t *out, size_t cap, size_t *len);
+HL_MUST_CHECK int hl_refuse_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32],
+                                   const uint8_t to_pk[static 32], uint64_t *seq,
+                                   uint8_t hash[static HL_HASH_LEN],
+                                   char reason[static HL_REASON_MAX + 1], const uint8_t **sig);
+
+/*
+ * HEAD body: seq u64, hash, signature over "hotline-head-v1" || from_pk ||
+ * to_pk || seq || hash: the sender's word for its chain up to seq.
+ */
+HL_MUST_CHECK int hl_head_encode(uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+                                 const uint8_t *from_sk, const uint8_t from_pk[static 32],
+                                 const uint8_t to_pk[static 32], uint8_t *out, size_t cap,
+                                 size_t *len);
+HL_MUST_CHECK int hl_head_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32],
+                                 const uint8_t to_pk[static 32], uint64_t *seq,
+                                 uint8_t hash[static HL_HASH_LEN], const uint8_t **sig);
+
+#endif

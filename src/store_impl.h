@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: ISC */
+/* store_impl.h: what the SQLite store's own files share; nobody else includes it. */
+#ifndef HL_STORE_IMPL_H
+#define HL_STORE_IMPL_H
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct hl_store {
+	sqlite3 *db;
+};
+
+/* Run SQL with no result; logs and returns HL_ERR_IO (HL_ERR_FULL on a full disk). */
+int hl_store_exec(struct hl_store *st, const char *sql);
+/* Step a statement expected to finish: HL_OK, HL_ERR_EXISTS on a constraint, HL_ERR_FULL,
+ * HL_ERR_IO. */
+int hl_store_step_done(struct hl_store *st, sqlite3_stmt *q);
+
+#endif

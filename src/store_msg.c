@@ -1,0 +1,725 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store_msg.c: channels and the two chains of events, behind store.h.
+ *
+ * Commit points (why nothing is lost or doubled):
+ * - hl_store_append commits the event before `send` returns: durable at the
+ *   sender before it can reach the wire.
+ * - hl_store_receive runs inside the daemon's batch transaction, and the
+ *   receipt for it leaves only after that COMMIT returned.
+ * - A seq is stored once per direction (primary key); a retransmission is
+ *   answered from what is stored, never stored again.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "store_impl.h"
+
+static const char *const state_names[] = {"queued",       "sent",    "delivered",
+                                          "acknowledged", "refused", "received"};
+
+const char *
+hl_state_name(int state)
+{
+	return state >= 0 && state < (int)ARRAY_SIZE(state_names) ? state_names[state] : "?";
+}
+
+static int
+prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q)
+{
+	if (sqlite3_prepare_v2(st->db, sql, -1, q, NULL) != SQLITE_OK) {
+		log_warn("store_error", "op=prepare err=\"%s\"", sqlite3_errmsg(st->db));
+		*q = NULL;
+		return HL_ERR_IO;
+	}
+	return HL_OK;
+}
+
+static int64_t
+peer_id_of(struct hl_store *st, const char *name)
+{
+	sqlite3_stmt *q;
+	int64_t id = -1;
+
+	if (prepare(st, "SELECT id FROM peers WHERE name = ?", &q) < 0)
+		return -1;
+	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		id = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	return id;
+}
+
+int
+hl_store_channel_add(struct hl_store *st, const char *peer, const char *name)
+{
+	sqlite3_stmt *q;
+	int64_t id = peer_id_of(st, peer);
+	int rc;
+
+	if (id < 0)
+		return HL_ERR_NOTFOUND;
+	if ((rc = prepare(st, "INSERT INTO channels (peer_id, name, created_ns) VALUES (?,?,?)",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)hl_wall_ns());
+	rc = hl_store_step_done(st, q);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+int
+hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_rec **out, size_t *n)
+{
+	sqlite3_stmt *q;
+	struct hl_channel_rec *v = NULL;
+	size_t cnt = 0;
+	int rc, s;
+
+	*out = NULL;
+	*n = 0;
+	if ((rc = prepare(st,
+	                  "SELECT p.name, c.name, c.created_ns FROM channels c"
+	                  " JOIN peers p ON p.id = c.peer_id WHERE ?1 IS NULL OR p.name = ?1"
+	                  " ORDER BY p.name, c.name",
+	                  &q)) < 0)
+		return rc;
+	if (peer)
+		sqlite3_bind_text(q, 1, peer, -1, SQLITE_STATIC);
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		struct hl_channel_rec *nv = realloc(v, (cnt + 1) * sizeof *v);
+		if (!nv) {
+			free(v);
+			sqlite3_finalize(q);
+			return HL_ERR_NOMEM;
+		}
+		v = nv;
+		snprintf(v[cnt].peer, sizeof v[cnt].peer, "%s", sqlite3_column_text(q, 0));
+		snprintf(v[cnt].name, sizeof v[cnt].name, "%s", sqlite3_column_text(q, 1));
+		v[cnt].created_ns = (uint64_t)sqlite3_column_int64(q, 2);
+		cnt++;
+	}
+	sqlite3_finalize(q);
+	if (s != SQLITE_DONE) {
+		free(v);
+		return HL_ERR_IO;
+	}
+	*out = v;
+	*n = cnt;
+	return HL_OK;
+}
+
+static bool
+channel_exists(struct hl_store *st, int64_t peer_id, const char *name)
+{
+	sqlite3_stmt *q;
+	bool found = false;
+
+	if (prepare(st, "SELECT 1 FROM channels WHERE peer_id = ? AND name = ?", &q) < 0)
+		return false;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	found = sqlite3_step(q) == SQLITE_ROW;
+	sqlite3_finalize(q);
+	return found;
+}
+
+static int
+history_add(struct hl_store *st, const char *msg_id, int dir, uint64_t at, const char *state,
+            const char *detail)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prepare(
+	         st, "INSERT INTO history (msg_id, dir, at_ns, state, detail) VALUES (?,?,?,?,?)",
+	         &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, dir);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)at);
+	sqlite3_bind_text(q, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 5, detail ? detail : "", -1, SQLITE_STATIC);
+	rc = hl_store_step_done(st, q);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+/* Insert one event row; fields from ev, the rest as given. */
+static int
+insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
+             const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
+             const char *reason)
+{
+	sqlite3_stmt *q;
+	char id[HL_MSGID_LEN + 1];
+	int rc;
+
+	hl_event_id(hash, id);
+	if ((rc = prepare(st,
+	                  "INSERT INTO events (peer_id, dir, seq, msg_id, hash, prev, kind,"
+	                  " precedence, created_ns, deadline_ns, channel, media_type, operator,"
+	                  " ref_seq, ref_hash, body, state, received_ns, reason)"
+	                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int(q, 2, dir);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)ev->seq);
+	sqlite3_bind_text(q, 4, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_blob(q, 5, hash, HL_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 6, ev->prev, HL_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(q, 7, ev->kind);
+	sqlite3_bind_int(q, 8, ev->precedence);
+	sqlite3_bind_int64(q, 9, (sqlite3_int64)ev->created_ns);
+	sqlite3_bind_int64(q, 10, (sqlite3_int64)ev->deadline_ns);
+	sqlite3_bind_text(q, 11, ev->channel, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 12, ev->media_type, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 13, ev->operator_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 14, (sqlite3_int64)ev->ref_seq);
+	sqlite3_bind_blob(q, 15, ev->ref_hash, HL_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 16, ev->body_len ? (const void *)ev->body : "", (int)ev->body_len,
+	                  SQLITE_STATIC);
+	sqlite3_bind_int(q, 17, state);
+	sqlite3_bind_int64(q, 18, (sqlite3_int64)received_ns);
+	sqlite3_bind_text(q, 19, reason ? reason : "", -1, SQLITE_STATIC);
+	rc = hl_store_step_done(st, q);
+	sqlite3_finalize(q);
+	if (rc == HL_OK)
+		rc = history_add(st, id, dir, dir == HL_DIR_OUT ? ev->created_ns : received_ns,
+		                 hl_state_name(state), reason);
+	return rc;
+}
+
+/* Append inside an open transaction. */
+static int
+append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+              uint8_t hash[static HL_HASH_LEN])
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prepare(st,
+	                  "SELECT seq, hash FROM events WHERE peer_id = ? AND dir = 0"
+	                  " ORDER BY seq DESC LIMIT 1",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	ev->seq = 1;
+	memset(ev->prev, 0, HL_HASH_LEN);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		ev->seq = (uint64_t)sqlite3_column_int64(q, 0) + 1;
+		if (sqlite3_column_bytes(q, 1) == HL_HASH_LEN)
+			memcpy(ev->prev, sqlite3_column_blob(q, 1), HL_HASH_LEN);
+	}
+	sqlite3_finalize(q);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return HL_ERR_IO;
+	hl_event_hash(ev, hash);
+	return insert_event(st, peer_id, HL_DIR_OUT, ev, hash, HL_ST_QUEUED, 0, NULL);
+}
+
+int
+hl_store_begin(struct hl_store *st)
+{
+	return hl_store_exec(st, "BEGIN IMMEDIATE");
+}
+
+int
+hl_store_commit(struct hl_store *st)
+{
+	int rc = hl_store_exec(st, "COMMIT");
+
+	if (rc < 0)
+		hl_store_rollback(st);
+	return rc;
+}
+
+void
+hl_store_rollback(struct hl_store *st)
+{
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int
+hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+                uint8_t hash[static HL_HASH_LEN])
+{
+	int rc = hl_store_begin(st);
+
+	if (rc < 0)
+		return rc;
+	rc = append_locked(st, peer_id, ev, hash);
+	if (rc < 0) {
+		hl_store_rollback(st);
+		return rc;
+	}
+	return hl_store_commit(st);
+}
+
+#define ROW_COLUMNS                                                                                \
+	"p.name, e.peer_id, e.dir, e.state, e.msg_id, e.hash, e.seq, e.prev, e.kind,"              \
+	" e.precedence, e.created_ns, e.deadline_ns, e.channel, e.media_type, e.operator,"         \
+	" e.ref_seq, e.ref_hash, e.body, e.received_ns, e.sent_ns, e.delivered_ns, e.acked_ns,"    \
+	" e.acked_by, e.reason FROM events e JOIN peers p ON p.id = e.peer_id "
+
+static void
+blob32(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN])
+{
+	memset(out, 0, HL_HASH_LEN);
+	if (sqlite3_column_bytes(q, col) == HL_HASH_LEN)
+		memcpy(out, sqlite3_column_blob(q, col), HL_HASH_LEN);
+}
+
+static void
+text(sqlite3_stmt *q, int col, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(q, col);
+	snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+static int
+read_row(sqlite3_stmt *q, struct hl_event_row *r, uint64_t now)
+{
+	int blen;
+
+	memset(r, 0, sizeof *r);
+	text(q, 0, r->peer, sizeof r->peer);
+	r->peer_id = sqlite3_column_int64(q, 1);
+	r->dir = sqlite3_column_int(q, 2);
+	r->state = sqlite3_column_int(q, 3);
+	text(q, 4, r->msg_id, sizeof r->msg_id);
+	blob32(q, 5, r->hash);
+	r->ev.seq = (uint64_t)sqlite3_column_int64(q, 6);
+	blob32(q, 7, r->ev.prev);
+	r->ev.kind = (uint8_t)sqlite3_column_int(q, 8);
+	r->ev.precedence = (uint8_t)sqlite3_column_int(q, 9);
+	r->ev.created_ns = (uint64_t)sqlite3_column_int64(q, 10);
+	r->ev.deadline_ns = (uint64_t)sqlite3_column_int64(q, 11);
+	text(q, 12, r->ev.channel, sizeof r->ev.channel);
+	text(q, 13, r->ev.media_type, sizeof r->ev.media_type);
+	text(q, 14, r->ev.operator_name, sizeof r->ev.operator_name);
+	r->ev.ref_seq = (uint64_t)sqlite3_column_int64(q, 15);
+	blob32(q, 16, r->ev.ref_hash);
+	blen = sqlite3_column_bytes(q, 17);
+	r->body = malloc((size_t)blen + 1);
+	if (!r->body)
+		return HL_ERR_NOMEM;
+	if (blen)
+		memcpy(r->body, sqlite3_column_blob(q, 17), (size_t)blen);
+	r->body[blen] = '\0';
+	r->ev.body = r->body;
+	r->ev.body_len = (uint32_t)blen;
+	r->received_ns = (uint64_t)sqlite3_column_int64(q, 18);
+	r->sent_ns = (uint64_t)sqlite3_column_int64(q, 19);
+	r->delivered_ns = (uint64_t)sqlite3_column_int64(q, 20);
+	r->acked_ns = (uint64_t)sqlite3_column_int64(q, 21);
+	text(q, 22, r->acked_by, sizeof r->acked_by);
+	text(q, 23, r->reason, sizeof r->reason);
+	r->overdue =
+	    r->ev.kind == HL_EV_MESSAGE && r->ev.deadline_ns && now > r->ev.deadline_ns &&
+	    (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED);
+	return HL_OK;
+}
+
+static int
+read_rows(sqlite3_stmt *q, struct hl_event_row **rows, size_t *n)
+{
+	struct hl_event_row *v = NULL;
+	size_t cnt = 0, cap = 0;
+	uint64_t now = hl_wall_ns();
+	int s, rc = HL_OK;
+
+	*rows = NULL;
+	*n = 0;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct hl_event_row *nv = realloc(v, ncap * sizeof *v);
+			if (!nv) {
+				rc = HL_ERR_NOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		if ((rc = read_row(q, &v[cnt], now)) < 0)
+			break;
+		cnt++;
+	}
+	if (rc == HL_OK && s != SQLITE_DONE)
+		rc = HL_ERR_IO;
+	sqlite3_finalize(q);
+	if (rc < 0) {
+		hl_event_rows_free(v, cnt);
+		return rc;
+	}
+	*rows = v;
+	*n = cnt;
+	return HL_OK;
+}
+
+void
+hl_event_rows_free(struct hl_event_row *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(rows[i].body);
+	free(rows);
+}
+
+int
+hl_store_list(struct hl_store *st, enum hl_dir dir, bool all, struct hl_event_row **rows, size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	/* Inbox: unacknowledged first, then precedence, then time; acks are not messages. */
+	if ((rc = prepare(st,
+	                  dir == HL_DIR_OUT
+	                      ? "SELECT " ROW_COLUMNS "WHERE e.dir = 0 AND e.kind = 1"
+	                        " ORDER BY e.created_ns, e.seq"
+	                      : "SELECT " ROW_COLUMNS "WHERE e.dir = 1 AND e.kind = 1"
+	                        " AND (?1 OR e.state = 5)"
+	                        " ORDER BY e.state != 5, e.precedence, e.created_ns, e.seq",
+	                  &q)) < 0)
+		return rc;
+	if (dir == HL_DIR_IN)
+		sqlite3_bind_int(q, 1, all);
+	return read_rows(q, rows, n);
+}
+
+int
+hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **rows, size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prepare(st, "SELECT " ROW_COLUMNS "WHERE e.msg_id = ? ORDER BY e.dir", &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
+	return read_rows(q, rows, n);
+}
+
+int
+hl_store_history(struct hl_store *st, const char *msg_id, int dir,
+                 void (*fn)(void *ctx, uint64_t at_ns, const char *state, const char *detail),
+                 void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc, s;
+
+	if ((rc = prepare(st,
+	                  "SELECT at_ns, state, detail FROM history WHERE msg_id = ? AND dir = ?"
+	                  " ORDER BY at_ns, rowid",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 2, dir);
+	while ((s = sqlite3_step(q)) == SQLITE_ROW)
+		fn(ctx, (uint64_t)sqlite3_column_int64(q, 0),
+		   (const char *)sqlite3_column_text(q, 1),
+		   (const char *)sqlite3_column_text(q, 2));
+	sqlite3_finalize(q);
+	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
+}
+
+int
+hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name, char *err,
+             size_t errcap, char ack_id[static HL_MSGID_LEN + 1], char peer[static HL_NAME_MAX + 1])
+{
+	struct hl_event_row *rows = NULL, *m = NULL;
+	struct hl_event ack = {0};
+	uint8_t hash[HL_HASH_LEN];
+	sqlite3_stmt *q;
+	uint64_t now = hl_wall_ns();
+	size_t n = 0;
+	int rc;
+
+	ack_id[0] = '\0';
+	peer[0] = '\0';
+	if ((rc = hl_store_begin(st)) < 0)
+		return rc;
+	if ((rc = hl_store_find(st, msg_id, &rows, &n)) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		if (rows[i].dir == HL_DIR_IN && rows[i].ev.kind == HL_EV_MESSAGE)
+			m = &rows[i];
+	rc = HL_ERR_INVAL;
+	if (!m && n == 0) {
+		snprintf(err, errcap, "no message %s: see 'hotline inbox'", msg_id);
+		rc = HL_ERR_NOTFOUND;
+		goto out;
+	}
+	if (!m) {
+		snprintf(err, errcap,
+		         "%s is an outgoing message: only the receiving side acknowledges", msg_id);
+		goto out;
+	}
+	if (m->state == HL_ST_ACKED) {
+		char at[32];
+		hl_iso_time(m->acked_ns, at);
+		snprintf(err, errcap, "%s was already acknowledged by %s at %s", msg_id,
+		         m->acked_by, at);
+		goto out;
+	}
+	if (m->state == HL_ST_REFUSED) {
+		snprintf(err, errcap, "%s was refused by this station (%s): nothing to acknowledge",
+		         msg_id, m->reason);
+		goto out;
+	}
+	if ((rc = prepare(st,
+	                  "UPDATE events SET state = 3, acked_ns = ?, acked_by = ?"
+	                  " WHERE peer_id = ? AND dir = 1 AND seq = ?",
+	                  &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
+	sqlite3_bind_text(q, 2, operator_name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 3, m->peer_id);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)m->ev.seq);
+	rc = hl_store_step_done(st, q);
+	sqlite3_finalize(q);
+	if (rc < 0 ||
+	    (rc = history_add(st, msg_id, HL_DIR_IN, now, "acknowledged", operator_name)) < 0)
+		goto out;
+	ack.kind = HL_EV_ACK;
+	ack.precedence = m->ev.precedence; /* an answer travels as fast as the message */
+	ack.created_ns = now;
+	snprintf(ack.channel, sizeof ack.channel, "%s", m->ev.channel);
+	snprintf(ack.operator_name, sizeof ack.operator_name, "%s", operator_name);
+	ack.ref_seq = m->ev.seq;
+	memcpy(ack.ref_hash, m->hash, HL_HASH_LEN);
+	if ((rc = append_locked(st, m->peer_id, &ack, hash)) < 0)
+		goto out;
+	rc = hl_store_commit(st);
+	if (rc == HL_OK) {
+		hl_event_id(hash, ack_id);
+		snprintf(peer, HL_NAME_MAX + 1, "%s", m->peer);
+	}
+out:
+	if (rc < 0)
+		hl_store_rollback(st);
+	hl_event_rows_free(rows, n);
+	return rc;
+}
+
+int
+hl_store_pending(struct hl_store *st, int64_t peer_id, uint64_t after, struct hl_event_row **rows,
+                 size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prepare(st,
+	                  "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
+	                  " AND e.state IN (0, 1) AND e.seq > ? ORDER BY e.seq",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
+	return read_rows(q, rows, n);
+}
+
+/* Update our event (peer, seq) if its hash matches; the msg_id for history. */
+static int
+update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *hash,
+           const char *sql_set, int from_max_state, uint64_t now, const char *text_arg,
+           const uint8_t *proof, char id[static HL_MSGID_LEN + 1])
+{
+	char sql[512];
+	sqlite3_stmt *q;
+	int rc;
+
+	id[0] = '\0';
+	snprintf(sql, sizeof sql,
+	         "UPDATE events SET %s WHERE peer_id = ?1 AND dir = 0 AND seq = ?2"
+	         " AND hash = ?3 AND state <= %d RETURNING msg_id",
+	         sql_set, from_max_state);
+	if ((rc = prepare(st, sql, &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	sqlite3_bind_blob(q, 3, hash, HL_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)now);
+	if (text_arg)
+		sqlite3_bind_text(q, 5, text_arg, -1, SQLITE_STATIC);
+	if (proof)
+		sqlite3_bind_blob(q, 6, proof, HL_SIG_LEN, SQLITE_STATIC);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		text(q, 0, id, HL_MSGID_LEN + 1);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	return rc == SQLITE_DONE ? HL_OK : rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
+}
+
+int
+hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
+{
+	char sql[] = "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
+	             " AND seq = ?2 AND state = 0 RETURNING msg_id";
+	char id[HL_MSGID_LEN + 1] = "";
+	uint64_t now = hl_wall_ns();
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prepare(st, sql, &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)now);
+	rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		text(q, 0, id, sizeof id);
+	while (rc == SQLITE_ROW)
+		rc = sqlite3_step(q);
+	sqlite3_finalize(q);
+	if (rc != SQLITE_DONE)
+		return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
+	return id[0] ? history_add(st, id, HL_DIR_OUT, now, "sent", NULL) : HL_OK;
+}
+
+int
+hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
+                        const uint8_t hash[static HL_HASH_LEN],
+                        const uint8_t sig[static HL_SIG_LEN])
+{
+	char id[HL_MSGID_LEN + 1];
+	uint64_t now = hl_wall_ns();
+	int rc = update_out(st, peer_id, seq, hash, "state = 2, delivered_ns = ?4, proof = ?6",
+	                    HL_ST_SENT, now, NULL, sig, id);
+
+	if (rc == HL_OK && id[0])
+		rc = history_add(st, id, HL_DIR_OUT, now, "delivered", NULL);
+	return rc;
+}
+
+int
+hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
+                      const uint8_t hash[static HL_HASH_LEN], const char *reason,
+                      const uint8_t sig[static HL_SIG_LEN])
+{
+	char id[HL_MSGID_LEN + 1];
+	uint64_t now = hl_wall_ns();
+	int rc = update_out(st, peer_id, seq, hash,
+	                    "state = 4, delivered_ns = ?4, reason = ?5, proof = ?6", HL_ST_SENT,
+	                    now, reason, sig, id);
+
+	if (rc == HL_OK && id[0])
+		rc = history_add(st, id, HL_DIR_OUT, now, "refused", reason);
+	return rc;
+}
+
+/* The peer acknowledged our event (seq, hash): by whom, when (its clock). */
+static int
+mark_acked(struct hl_store *st, int64_t peer_id, const struct hl_event *ack)
+{
+	char id[HL_MSGID_LEN + 1];
+	uint64_t now = hl_wall_ns();
+	int rc =
+	    update_out(st, peer_id, ack->ref_seq, ack->ref_hash,
+	               "state = 3, acked_ns = ?4, acked_by = ?5,"
+	               " delivered_ns = CASE delivered_ns WHEN 0 THEN ?4 ELSE delivered_ns END",
+	               HL_ST_DELIVERED, ack->created_ns, ack->operator_name, NULL, id);
+
+	if (rc == HL_OK && id[0]) {
+		char detail[HL_OPERATOR_MAX + 8];
+		snprintf(detail, sizeof detail, "by %s", ack->operator_name);
+		rc = history_add(st, id, HL_DIR_OUT, now, "acknowledged", detail);
+	}
+	return rc;
+}
+
+int
+hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
+                 const uint8_t hash[static HL_HASH_LEN], int *outcome,
+                 char reason[static HL_REASON_MAX + 1])
+{
+	sqlite3_stmt *q;
+	bool preset = reason[0] != '\0';
+	int rc, s;
+
+	*outcome = HL_RECV_NEW;
+	if ((rc = prepare(st,
+	                  "SELECT hash, state, reason FROM events WHERE peer_id = ? AND dir = 1"
+	                  " AND seq = ?",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)ev->seq);
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		uint8_t old[HL_HASH_LEN];
+		blob32(q, 0, old);
+		*outcome =
+		    sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED : HL_RECV_DUPLICATE;
+		text(q, 2, reason, HL_REASON_MAX + 1);
+		sqlite3_finalize(q);
+		return memcmp(old, hash, HL_HASH_LEN) == 0 ? HL_OK : HL_ERR_CORRUPT;
+	}
+	sqlite3_finalize(q);
+	if (s != SQLITE_DONE)
+		return HL_ERR_IO;
+	if (preset || (ev->kind == HL_EV_MESSAGE && !channel_exists(st, peer_id, ev->channel))) {
+		if (!preset)
+			snprintf(reason, HL_REASON_MAX + 1,
+			         "no channel '%s' with this station here: ask its operator to run "
+			         "'hotline channel add'",
+			         ev->channel);
+		*outcome = HL_RECV_REFUSED;
+		return insert_event(st, peer_id, HL_DIR_IN, ev, hash, HL_ST_REFUSED, hl_wall_ns(),
+		                    reason);
+	}
+	if (ev->kind == HL_EV_ACK && (rc = mark_acked(st, peer_id, ev)) < 0)
+		return rc;
+	return insert_event(st, peer_id, HL_DIR_IN, ev, hash,
+	                    ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
+	                    NULL);
+}
+
+int
+hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_t seq,
+                  const uint8_t hash[static HL_HASH_LEN], const uint8_t sig[static HL_SIG_LEN])
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	if ((rc = prepare(st,
+	                  "INSERT OR REPLACE INTO heads (peer_id, dir, seq, hash, sig, at_ns)"
+	                  " VALUES (?,?,?,?,?,?)",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int(q, 2, (int)dir);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)seq);
+	sqlite3_bind_blob(q, 4, hash, HL_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 5, sig, HL_SIG_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 6, (sqlite3_int64)hl_wall_ns());
+	rc = hl_store_step_done(st, q);
+	sqlite3_finalize(q);
+	return rc;
+}
+
+void
+hl_store_savepoint(struct hl_store *st)
+{
+	sqlite3_exec(st->db, "SAVEPOINT job", NULL, NULL, NULL);
+}
+
+void
+hl_store_savepoint_release(struct hl_store *st)
+{
+	sqlite3_exec(st->db, "RELEASE job", NULL, NULL, NULL);
+}
+
+void
+hl_store_savepoint_rollback(struct hl_store *st)
+{
+	sqlite3_exec(st->db, "ROLLBACK TO job; RELEASE job", NULL, NULL, NULL);
+}

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: ISC */
+/* storeq.c: the writer thread and its batches; see storeq.h. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "storeq.h"
+
+struct hl_storeq {
+	struct hl_store *st;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct hl_job *todo, **todo_tail; /* submitted, not yet run */
+	struct hl_job *done, **done_tail; /* run, not yet reported */
+	bool stop, thread_started;
+	uv_async_t async;
+	hl_storeq_done_fn *done_fn;
+	void *ctx;
+};
+
+struct hl_job *
+hl_job_new(enum hl_job_kind kind, int64_t peer_id)
+{
+	struct hl_job *j = calloc(1, sizeof *j);
+
+	if (j) {
+		j->kind = kind;
+		j->peer_id = peer_id;
+	}
+	return j;
+}
+
+void
+hl_job_free(struct hl_job *job)
+{
+	if (!job)
+		return;
+	free(job->body);
+	free(job->seqs);
+	free(job->entries);
+	hl_event_rows_free(job->rows, job->nrows);
+	free(job);
+}
+
+static int
+run_job(struct hl_store *st, struct hl_job *j)
+{
+	int rc = HL_OK;
+
+	switch (j->kind) {
+	case HL_JOB_RECEIVE:
+		return hl_store_receive(st, j->peer_id, &j->ev, j->hash, &j->outcome, j->reason);
+	case HL_JOB_SENT:
+		for (size_t i = 0; i < j->nseqs && rc == HL_OK; i++)
+			rc = hl_store_mark_sent(st, j->peer_id, j->seqs[i]);
+		return rc;
+	case HL_JOB_RECEIPT:
+		for (size_t i = 0; i < j->nentries && rc == HL_OK; i++)
+			rc = hl_store_mark_delivered(st, j->peer_id, j->entries[i].seq,
+			                             j->entries[i].hash, j->sig);
+		return rc;
+	case HL_JOB_REFUSED:
+		return hl_store_mark_refused(st, j->peer_id, j->seq, j->hash, j->reason, j->sig);
+	case HL_JOB_HEAD:
+		return hl_store_put_head(st, j->peer_id, HL_DIR_IN, j->seq, j->hash, j->sig);
+	case HL_JOB_LOAD:
+		return hl_store_pending(st, j->peer_id, j->after, &j->rows, &j->nrows);
+	}
+	return HL_ERR_INVAL;
+}
+
+static void *
+writer(void *arg)
+{
+	struct hl_storeq *q = arg;
+
+	for (;;) {
+		struct hl_job *batch;
+		int rc;
+
+		pthread_mutex_lock(&q->mu);
+		while (!q->todo && !q->stop)
+			pthread_cond_wait(&q->cv, &q->mu);
+		batch = q->todo;
+		q->todo = NULL;
+		q->todo_tail = &q->todo;
+		pthread_mutex_unlock(&q->mu);
+		if (!batch)
+			break; /* stopping, and nothing left */
+
+		/* One transaction for the whole batch; a job that fails alone is
+		 * rolled back alone (savepoint), a failed COMMIT fails them all. */
+		rc = hl_store_begin(q->st);
+		for (struct hl_job *j = batch; j; j = j->next) {
+			if (rc < 0) {
+				j->rc = rc;
+				continue;
+			}
+			hl_store_savepoint(q->st);
+			j->rc = run_job(q->st, j);
+			if (j->rc < 0)
+				hl_store_savepoint_rollback(q->st);
+			else
+				hl_store_savepoint_release(q->st);
+		}
+		if (rc == HL_OK && (rc = hl_store_commit(q->st)) < 0) {
+			log_error("store_commit_failed", "err=\"%s\"", hl_strerror(rc));
+			for (struct hl_job *j = batch; j; j = j->next)
+				j->rc = rc;
+		}
+		pthread_mutex_lock(&q->mu);
+		*q->done_tail = batch;
+		while (batch->next)
+			batch = batch->next;
+		q->done_tail = &batch->next;
+		pthread_mutex_unlock(&q->mu);
+		uv_async_send(&q->async);
+	}
+	return NULL;
+}
+
+static void
+on_async(uv_async_t *a)
+{
+	struct hl_storeq *q = a->data;
+	struct hl_job *list;
+
+	pthread_mutex_lock(&q->mu);
+	list = q->done;
+	q->done = NULL;
+	q->done_tail = &q->done;
+	pthread_mutex_unlock(&q->mu);
+	if (!list)
+		return;
+	while (list) {
+		struct hl_job *next = list->next;
+		list->next = NULL;
+		q->done_fn(q->ctx, list);
+		list = next;
+	}
+	q->done_fn(q->ctx, NULL);
+}
+
+int
+hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done, void *ctx,
+                struct hl_storeq **out, char *err, size_t errcap)
+{
+	struct hl_storeq *q = calloc(1, sizeof *q);
+	int rc;
+
+	*out = NULL;
+	if (!q)
+		return HL_ERR_NOMEM;
+	if ((rc = hl_store_open(store_path, false, &q->st, err, errcap)) < 0) {
+		free(q);
+		return rc;
+	}
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_cond_init(&q->cv, NULL);
+	q->todo_tail = &q->todo;
+	q->done_tail = &q->done;
+	q->done_fn = done;
+	q->ctx = ctx;
+	uv_async_init(loop, &q->async, on_async);
+	q->async.data = q;
+	if (pthread_create(&q->thread, NULL, writer, q) != 0) {
+		snprintf(err, errcap, "cannot start the store thread");
+		hl_storeq_stop(q);
+		return HL_ERR_IO;
+	}
+	q->thread_started = true;
+	*out = q;
+	return HL_OK;
+}
+
+void
+hl_storeq_submit(struct hl_storeq *q, struct hl_job *job)
+{
+	job->next = NULL;
+	pthread_mutex_lock(&q->mu);
+	*q->todo_tail = job;
+	q->todo_tail = &job->next;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+}
+
+static void
+on_closed(uv_handle_t *h)
+{
+	struct hl_storeq *q = h->data;
+
+	pthread_mutex_destroy(&q->mu);
+	pthread_cond_destroy(&q->cv);
+	free(q);
+}
+
+void
+hl_storeq_stop(struct hl_storeq *q)
+{
+	struct hl_job *left;
+
+	pthread_mutex_lock(&q->mu);
+	q->stop = true;
+	pthread_cond_signal(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	if (q->thread_started)
+		pthread_join(q->thread, NULL);
+	/* Results nobody will read any more: their work is committed, just free them. */
+	left = q->done;
+	q->done = NULL;
+	while (left) {
+		struct hl_job *next = left->next;
+		hl_job_free(left);
+		left = next;
+	}
+	hl_store_close(q->st);
+	q->st = NULL;
+	uv_close((uv_handle_t *)&q->async, on_closed);
+}

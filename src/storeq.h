@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * storeq.h: the daemon's store work, off the loop thread. One writer
+ * thread with its own store connection takes every job queued so far and
+ * runs them in one transaction: one fsync for the batch (group commit).
+ * It never waits to fill a batch, so a FLASH message costs one commit,
+ * not a timer. Results come back on the loop thread, after the COMMIT,
+ * which is what lets a receipt leave only for what is on disk.
+ */
+#ifndef HL_STOREQ_H
+#define HL_STOREQ_H
+
+#include <uv.h>
+
+#include "store.h"
+
+enum hl_job_kind {
+	HL_JOB_RECEIVE, /* store an event of the peer's chain */
+	HL_JOB_SENT,    /* mark our events sent: seqs[] */
+	HL_JOB_RECEIPT, /* the peer's receipt: entries[] with their signature */
+	HL_JOB_REFUSED, /* the peer's refusal of seq */
+	HL_JOB_HEAD,    /* the peer's signed chain head */
+	HL_JOB_LOAD,    /* read our pending events with seq > after */
+};
+
+struct hl_job {
+	enum hl_job_kind kind;
+	int64_t peer_id;
+	uint64_t tag; /* the submitter's, e.g. which generation of its queue asked */
+	/* in */
+	struct hl_event ev; /* RECEIVE: ev.body points at body */
+	uint8_t *body;      /* owned by the job */
+	uint64_t seq, after;
+	uint8_t hash[HL_HASH_LEN], sig[HL_SIG_LEN];
+	uint64_t *seqs;
+	size_t nseqs;
+	struct hl_receipt_entry *entries;
+	size_t nentries;
+	char reason[HL_REASON_MAX + 1]; /* REFUSED in, RECEIVE out */
+	/* out */
+	int rc, outcome;
+	struct hl_event_row *rows; /* LOAD */
+	size_t nrows;
+	struct hl_job *next;
+};
+
+struct hl_storeq;
+
+/*
+ * done is called on the loop thread for each finished job, which it must
+ * free (hl_job_free), then once with NULL at the end of each batch.
+ */
+typedef void hl_storeq_done_fn(void *ctx, struct hl_job *job);
+
+HL_MUST_CHECK int hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done,
+                                  void *ctx, struct hl_storeq **out, char *err, size_t errcap);
+/* Queue a job (loop thread). Takes ownership. */
+void hl_storeq_submit(struct hl_storeq *q, struct hl_job *job);
+/* Finish queued work, stop the thread, close the store; frees q once its handle closed. */
+void hl_storeq_stop(struct hl_storeq *q);
+
+struct hl_job *hl_job_new(enum hl_job_kind kind, int64_t peer_id);
+void hl_job_free(struct hl_job *job);
+
+#endif
