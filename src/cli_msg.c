@@ -16,6 +16,8 @@
 
 #include "cli.h"
 #include "config.h"
+#include "ctl.h"
+#include "station.h"
 #include "msg.h"
 
 static bool
@@ -94,6 +96,25 @@ row_json(const struct hl_event_row *r, bool with_body)
 		}
 	}
 	return o;
+}
+
+/*
+ * Ask the running daemon to do it (it is then the one writer: no waiting
+ * for the store's lock behind its batches). HL_ERR_CLOSED when no daemon
+ * runs: the caller then writes the store itself.
+ */
+static int
+via_daemon(json_t *req, json_t **resp)
+{
+	char path[HL_PATH_MAX];
+	int rc;
+
+	*resp = NULL;
+	if (hl_station_path(station_dir, HL_F_CTL, path) < 0)
+		return HL_ERR_CLOSED;
+	rc = hl_ctl_call(path, req, resp, 30000);
+	json_decref(req);
+	return rc;
 }
 
 /* ---- channel ---- */
@@ -354,6 +375,40 @@ cmd_send(int argc, char **argv)
 		          to);
 		goto out;
 	}
+	{
+		size_t cap = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
+		char *b64 = malloc(cap);
+		json_t *resp;
+		if (!b64) {
+			rc = fail("out of memory");
+			goto out;
+		}
+		sodium_bin2base64(b64, cap, body, len, sodium_base64_VARIANT_ORIGINAL);
+		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "cmd", "send", "peer", to,
+		                          "channel", channel, "precedence", hl_prec_name(prec),
+		                          "media_type", media ? media : "", "body", b64),
+		                &resp);
+		free(b64);
+		if (rc != HL_ERR_CLOSED) {
+			const char *got = json_string_value(json_object_get(resp, "id"));
+			const char *e = json_string_value(json_object_get(resp, "error"));
+			if (rc == HL_OK && got)
+				printf("%s\n", got);
+			else if (rc == HL_OK && json_is_string(json_object_get(resp, "code")) &&
+			         strcmp(json_string_value(json_object_get(resp, "code")), "full") == 0)
+				fail("the disk is full: the message was NOT stored; free space and send "
+				     "again");
+			else if (rc == HL_OK)
+				fail("the message was NOT stored: %s", e ? e : "?");
+			else
+				fail("the daemon did not answer (%s): the message may or may not be "
+				     "queued; check 'hotline outbox'",
+				     hl_strerror(rc));
+			rc = rc == HL_OK && got ? 0 : 1;
+			json_decref(resp);
+			goto out;
+		}
+	}
 	ev.kind = HL_EV_MESSAGE;
 	ev.precedence = (uint8_t)prec;
 	ev.created_ns = hl_wall_ns();
@@ -612,7 +667,30 @@ cmd_ack(int argc, char **argv)
 	    strpbrk(op, "\n\r\t"))
 		return usage_error("ack", "bad operator name: at most %d characters, one line",
 		                   HL_OPERATOR_MAX);
-	if ((rc = need_dir("ack")) || (rc = open_store(&st, false)))
+	if ((rc = need_dir("ack")))
+		return rc;
+	{
+		json_t *resp;
+		rc = via_daemon(json_pack("{s:s, s:s, s:s}", "cmd", "ack", "id", id, "operator", op),
+		                &resp);
+		if (rc != HL_ERR_CLOSED) {
+			const char *a = json_string_value(json_object_get(resp, "ack_id"));
+			const char *p = json_string_value(json_object_get(resp, "peer"));
+			const char *e = json_string_value(json_object_get(resp, "error"));
+			if (rc == HL_OK && a)
+				printf("acknowledged %s as %s (acknowledgment %s to %s)\n", id, op, a,
+				       p ? p : "?");
+			else if (rc == HL_OK)
+				fail("%s", e ? e : "the daemon refused");
+			else
+				fail("the daemon did not answer (%s): check 'hotline show %s'",
+				     hl_strerror(rc), id);
+			rc = rc == HL_OK && a ? 0 : 1;
+			json_decref(resp);
+			return rc;
+		}
+	}
+	if ((rc = open_store(&st, false)))
 		return rc;
 	rc = hl_store_ack(st, id, op, err, sizeof err, ack_id, peer);
 	hl_store_close(st);

@@ -18,16 +18,17 @@ struct hl_ctl {
 	hl_ctl_handler *fn;
 	void *ctx;
 	int handles;
-	struct client *clients;
+	struct hl_ctl_client *clients;
 };
 
-struct client {
+struct hl_ctl_client {
 	uv_pipe_t pipe;
 	struct hl_ctl *ctl;
 	size_t len;
 	bool closing;
-	struct client *next, *prev;
-	char buf[HL_CTL_REQUEST_MAX];
+	struct hl_ctl_client *next, *prev;
+	char *buf; /* grows up to HL_CTL_REQUEST_MAX */
+	size_t cap;
 };
 
 static void
@@ -40,7 +41,7 @@ ctl_unref(struct hl_ctl *ctl)
 static void
 on_client_closed(uv_handle_t *h)
 {
-	struct client *cl = h->data;
+	struct hl_ctl_client *cl = h->data;
 	struct hl_ctl *ctl = cl->ctl;
 
 	if (cl->prev)
@@ -49,12 +50,13 @@ on_client_closed(uv_handle_t *h)
 		ctl->clients = cl->next;
 	if (cl->next)
 		cl->next->prev = cl->prev;
+	free(cl->buf);
 	free(cl);
 	ctl_unref(ctl);
 }
 
 static void
-client_close(struct client *cl)
+client_close(struct hl_ctl_client *cl)
 {
 	if (cl->closing)
 		return;
@@ -71,7 +73,7 @@ static void
 on_reply_written(uv_write_t *req, int status)
 {
 	struct reply *r = (struct reply *)(void *)req;
-	struct client *cl = req->data;
+	struct hl_ctl_client *cl = req->data;
 
 	(void)status;
 	free(r->text);
@@ -80,7 +82,7 @@ on_reply_written(uv_write_t *req, int status)
 }
 
 static void
-client_reply(struct client *cl, json_t *resp)
+client_reply(struct hl_ctl_client *cl, json_t *resp)
 {
 	struct reply *r = calloc(1, sizeof *r);
 	char *text = json_dumps(resp, JSON_COMPACT);
@@ -143,16 +145,24 @@ hl_ctl_parse_request(const char *buf, size_t len, json_t **req, const char **cmd
 static void
 client_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
-	struct client *cl = h->data;
+	struct hl_ctl_client *cl = h->data;
 
 	(void)suggested;
-	*buf = uv_buf_init(cl->buf + cl->len, (unsigned)(sizeof cl->buf - cl->len));
+	if (cl->len == cl->cap && cl->cap < HL_CTL_REQUEST_MAX) {
+		size_t ncap = cl->cap ? cl->cap * 2 : 4096;
+		char *nb = realloc(cl->buf, ncap < HL_CTL_REQUEST_MAX ? ncap : HL_CTL_REQUEST_MAX);
+		if (nb) {
+			cl->buf = nb;
+			cl->cap = ncap < HL_CTL_REQUEST_MAX ? ncap : HL_CTL_REQUEST_MAX;
+		}
+	}
+	*buf = uv_buf_init(cl->buf + cl->len, (unsigned)(cl->cap - cl->len));
 }
 
 static void
 client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	struct client *cl = s->data;
+	struct hl_ctl_client *cl = s->data;
 	char *nl;
 	json_t *req;
 	const char *cmd;
@@ -162,10 +172,12 @@ client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		client_close(cl);
 		return;
 	}
+	if (nread == 0 || !cl->buf)
+		return;
+	nl = memchr(cl->buf + cl->len, '\n', (size_t)nread);
 	cl->len += (size_t)nread;
-	nl = memchr(cl->buf, '\n', cl->len);
 	if (!nl) {
-		if (cl->len == sizeof cl->buf) {
+		if (cl->len == HL_CTL_REQUEST_MAX) {
 			uv_read_stop(s);
 			client_reply(cl, error_reply("request too long"));
 		}
@@ -177,15 +189,23 @@ client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		client_reply(cl, error_reply("bad request: expected a JSON object with \"cmd\""));
 		return;
 	}
-	client_reply(cl, cl->ctl->fn(cl->ctl->ctx, cmd, req));
+	json_t *resp = cl->ctl->fn(cl->ctl->ctx, cmd, req, cl);
+	if (resp)
+		client_reply(cl, resp);
 	json_decref(req);
+}
+
+void
+hl_ctl_reply(struct hl_ctl_client *cl, json_t *resp)
+{
+	client_reply(cl, resp);
 }
 
 static void
 on_ctl_connection(uv_stream_t *server, int status)
 {
 	struct hl_ctl *ctl = server->data;
-	struct client *cl;
+	struct hl_ctl_client *cl;
 
 	if (status < 0)
 		return;
@@ -248,7 +268,7 @@ hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx, s
 void
 hl_ctl_stop(struct hl_ctl *ctl)
 {
-	for (struct client *cl = ctl->clients; cl; cl = cl->next)
+	for (struct hl_ctl_client *cl = ctl->clients; cl; cl = cl->next)
 		client_close(cl);
 	uv_close((uv_handle_t *)&ctl->pipe, on_ctl_closed);
 }
@@ -257,7 +277,7 @@ int
 hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	char *text = NULL, buf[HL_CTL_REQUEST_MAX];
+	char *text = NULL, buf[HL_CTL_RESPONSE_MAX];
 	size_t got = 0, len;
 	uint64_t deadline = hl_now_ms() + (uint64_t)timeout_ms;
 	int fd, rc = HL_ERR_IO;

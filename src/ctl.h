@@ -13,12 +13,22 @@
 
 #include "hl.h"
 
-#define HL_CTL_REQUEST_MAX 65536
+#define HL_CTL_REQUEST_MAX (24u << 20) /* a 16 MiB message in base64, and room */
+#define HL_CTL_RESPONSE_MAX 65536
 
 struct hl_ctl;
 
-/* Handle one request; return the response (ownership passes to ctl). */
-typedef json_t *hl_ctl_handler(void *ctx, const char *cmd, json_t *req);
+struct hl_ctl_client;
+
+/*
+ * Handle one request; return the response (ownership passes to ctl), or
+ * NULL to answer later with hl_ctl_reply(client, ...), e.g. once a store
+ * commit is done. The client stays valid until then (or until ctl stops).
+ */
+typedef json_t *hl_ctl_handler(void *ctx, const char *cmd, json_t *req,
+                               struct hl_ctl_client *client);
+/* The deferred answer to client's request (takes resp). */
+void hl_ctl_reply(struct hl_ctl_client *client, json_t *resp);
 
 HL_MUST_CHECK int hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx,
                                struct hl_ctl **out, char *err, size_t errcap);

@@ -57,6 +57,13 @@ struct hl_deliver {
 	struct hl_receipt_entry *receipts;
 	size_t nreceipts, receipts_cap;
 
+	/* control clients waiting for a receipt */
+	struct waiter {
+		uint64_t seq;
+		void *who;
+	} *waiters;
+	size_t nwaiters, waiters_cap;
+
 	uint8_t buf[HL_FRAME_BODY_MAX];
 };
 
@@ -105,12 +112,47 @@ hl_deliver_free(struct hl_deliver *d)
 {
 	if (!d)
 		return;
+	for (size_t i = 0; i < d->nwaiters; i++)
+		d->io.settled(d->io.ctx, d->waiters[i].who, d->waiters[i].seq,
+		              "no receipt yet: the station stopped or the peer was removed");
 	clear_items(d);
 	clear_partials(d);
 	free(d->items);
 	free(d->sent_seqs);
 	free(d->receipts);
+	free(d->waiters);
 	free(d);
+}
+
+void
+hl_deliver_wait(struct hl_deliver *d, uint64_t seq, void *waiter)
+{
+	if (d->nwaiters == d->waiters_cap) {
+		size_t ncap = d->waiters_cap ? d->waiters_cap * 2 : 8;
+		struct waiter *nv = realloc(d->waiters, ncap * sizeof *nv);
+		if (!nv) {
+			d->io.settled(d->io.ctx, waiter, seq, "out of memory");
+			return;
+		}
+		d->waiters = nv;
+		d->waiters_cap = ncap;
+	}
+	d->waiters[d->nwaiters].seq = seq;
+	d->waiters[d->nwaiters].who = waiter;
+	d->nwaiters++;
+}
+
+static void
+settle(struct hl_deliver *d, uint64_t seq, const char *reason)
+{
+	for (size_t i = 0; i < d->nwaiters;) {
+		if (d->waiters[i].seq == seq) {
+			d->io.settled(d->io.ctx, d->waiters[i].who, seq, reason);
+			d->waiters[i] = d->waiters[--d->nwaiters];
+		} else {
+			i++;
+		}
+	}
 }
 
 static void
@@ -287,12 +329,15 @@ compact(struct hl_deliver *d)
 	memset(d->cursor, 0, sizeof d->cursor);
 }
 
+
 static void
-finish_item(struct hl_deliver *d, struct item *it)
+finish_item(struct hl_deliver *d, struct item *it, const char *refusal)
 {
 	if (it && !it->done) {
 		it->done = true;
 		d->ndone++;
+		if (d->nwaiters)
+			settle(d, it->ev.seq, refusal);
 	}
 }
 
@@ -430,7 +475,7 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 		hl_receipt_entry_get(entries, i, &j->entries[i]);
 		it = find_item(d, j->entries[i].seq);
 		if (it && sodium_memcmp(it->hash, j->entries[i].hash, HL_HASH_LEN) == 0)
-			finish_item(d, it);
+			finish_item(d, it, NULL);
 	}
 	j->nentries = n;
 	memcpy(j->sig, sig, HL_SIG_LEN);
@@ -456,7 +501,7 @@ on_refuse(struct hl_deliver *d, const uint8_t *body, size_t len)
 	memcpy(j->sig, sig, HL_SIG_LEN);
 	it = find_item(d, j->seq);
 	if (it && sodium_memcmp(it->hash, j->hash, HL_HASH_LEN) == 0)
-		finish_item(d, it);
+		finish_item(d, it, j->reason);
 	log_warn("refused_by_peer", "peer=%s seq=%llu reason=\"%s\"", d->name,
 	         (unsigned long long)j->seq, j->reason);
 	hl_storeq_submit(d->q, j);

@@ -23,6 +23,8 @@ struct hl_deliver_io {
 	size_t (*backlog)(void *ctx);
 	/* Drop the session (the peer will retransmit on the next one). */
 	void (*drop)(void *ctx, const char *why);
+	/* A waited-for event was receipted (refused: reason not NULL). */
+	void (*settled)(void *ctx, void *waiter, uint64_t seq, const char *reason);
 	void *ctx;
 };
 
@@ -45,6 +47,8 @@ void hl_deliver_pump(struct hl_deliver *d);
 /* A DATA, RECEIPT, REFUSE or HEAD frame; < 0 is a protocol violation. */
 HL_MUST_CHECK int hl_deliver_frame(struct hl_deliver *d, uint8_t type, const uint8_t *body,
                                    size_t len);
+/* Call io.settled(waiter) once our event seq is receipted or refused. */
+void hl_deliver_wait(struct hl_deliver *d, uint64_t seq, void *waiter);
 /* A finished store job of this peer (takes it), or NULL at the end of a batch. */
 void hl_deliver_done(struct hl_deliver *d, struct hl_job *job);
 

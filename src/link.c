@@ -28,7 +28,7 @@ struct conn {
 	struct peer *peer; /* NULL until an inbound session authenticates */
 	enum conn_kind kind;
 	int addr_idx;    /* dial and probe: which of the peer's addresses */
-	char remote[80]; /* ip:port of the other end, for logs and status */
+	char remote[HL_ADDR_MAX + 16]; /* ip:port of the other end, for logs and status */
 	uv_tcp_t tcp;
 	uv_connect_t connect_req;
 	uv_getaddrinfo_t gai_req;
@@ -74,6 +74,7 @@ struct hl_net {
 	uv_tcp_t listener;
 	uv_timer_t tick;
 	struct hl_storeq *q;
+	struct hl_net_hooks hooks;
 	struct peer **peers;
 	size_t npeers;
 	struct conn *conns;
@@ -791,6 +792,15 @@ io_drop(void *ctx, const char *why)
 		conn_close(p->current, why);
 }
 
+static void
+io_settled(void *ctx, void *waiter, uint64_t seq, const char *reason)
+{
+	struct peer *p = ctx;
+
+	if (p->net->hooks.settled)
+		p->net->hooks.settled(p->net->hooks.ctx, waiter, seq, reason);
+}
+
 static struct peer *
 peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 {
@@ -801,7 +811,7 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	p->net = net;
 	p->id = r->id;
 	p->dl = hl_deliver_new(r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes,
-	                       net->q, (struct hl_deliver_io){io_send, io_backlog, io_drop, p});
+	                       net->q, (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, p});
 	if (!p->dl) {
 		free(p);
 		return NULL;
@@ -885,6 +895,18 @@ job_done(void *ctx, struct hl_job *job)
 {
 	struct hl_net *net = ctx;
 
+	if (job && (job->kind == HL_JOB_APPEND || job->kind == HL_JOB_ACK)) {
+		/* Our own new event: send it now, then tell whoever asked. */
+		for (size_t i = 0; job->rc == HL_OK && i < net->npeers; i++)
+			if (net->peers[i]->id == job->peer_id ||
+			    strcmp(net->peers[i]->name, job->peer) == 0)
+				hl_deliver_poke(net->peers[i]->dl);
+		if (net->hooks.job_done)
+			net->hooks.job_done(net->hooks.ctx, job);
+		else
+			hl_job_free(job);
+		return;
+	}
 	for (size_t i = 0; i < net->npeers; i++) {
 		if (!job) {
 			hl_deliver_done(net->peers[i]->dl, NULL);
@@ -894,6 +916,40 @@ job_done(void *ctx, struct hl_job *job)
 		}
 	}
 	hl_job_free(job);
+}
+
+void
+hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks)
+{
+	net->hooks = *hooks;
+}
+
+int
+hl_net_submit(struct hl_net *net, struct hl_job *job)
+{
+	if (!net->q)
+		return HL_ERR_CLOSED;
+	hl_storeq_submit(net->q, job);
+	return HL_OK;
+}
+
+int
+hl_net_peer_id(struct hl_net *net, const char *name, int64_t *id)
+{
+	for (size_t i = 0; i < net->npeers; i++)
+		if (strcmp(net->peers[i]->name, name) == 0) {
+			*id = net->peers[i]->id;
+			return HL_OK;
+		}
+	return HL_ERR_NOTFOUND;
+}
+
+void
+hl_net_wait(struct hl_net *net, int64_t peer_id, uint64_t seq, void *waiter)
+{
+	for (size_t i = 0; i < net->npeers; i++)
+		if (net->peers[i]->id == peer_id)
+			hl_deliver_wait(net->peers[i]->dl, seq, waiter);
 }
 
 void

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "keys.h"
 #include "store.h"
+#include "storeq.h"
 
 struct hl_net;
 
@@ -34,6 +35,21 @@ HL_MUST_CHECK int hl_net_start(uv_loop_t *loop, const struct hl_config *cfg,
                                char *err, size_t errcap);
 /* New events may be in the store (a CLI `send` or `ack`): load and send them. */
 void hl_net_poke(struct hl_net *net);
+
+/* What the station wants to hear from the net (all on the loop thread). */
+struct hl_net_hooks {
+	/* An APPEND or ACK job it submitted finished (already poked); it frees the job. */
+	void (*job_done)(void *ctx, struct hl_job *job);
+	/* A waited-for event was receipted (reason NULL) or refused. */
+	void (*settled)(void *ctx, void *waiter, uint64_t seq, const char *reason);
+	void *ctx;
+};
+void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);
+/* Queue a store job (APPEND, ACK) for the writer thread; takes it. */
+HL_MUST_CHECK int hl_net_submit(struct hl_net *net, struct hl_job *job);
+HL_MUST_CHECK int hl_net_peer_id(struct hl_net *net, const char *name, int64_t *id);
+/* Report through hooks.settled once our event seq to peer_id is receipted or refused. */
+void hl_net_wait(struct hl_net *net, int64_t peer_id, uint64_t seq, void *waiter);
 /* Replace the pinned peers: new ones are dialled, removed ones dropped at once. */
 HL_MUST_CHECK int hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *peers,
                                    size_t npeers);

@@ -13,6 +13,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 #include <uv.h>
+#include <sodium.h>
 
 #include "config.h"
 #include "ctl.h"
@@ -59,11 +60,153 @@ reload_peers(struct daemon *d)
 }
 
 static json_t *
-on_ctl(void *ctx, const char *cmd, json_t *req)
+err_reply(const char *code, const char *msg)
+{
+	return json_pack("{s:b, s:s, s:s}", "ok", 0, "code", code, "error", msg);
+}
+
+/* A control client waiting for its message to be receipted. */
+struct waiter {
+	struct hl_ctl_client *client;
+	char id[HL_MSGID_LEN + 1];
+};
+
+/*
+ * send: the daemon is the one writer while it runs, so a FLASH message from
+ * the CLI goes into the next group commit instead of waiting for the
+ * store's write lock behind the daemon's batches.
+ */
+static json_t *
+ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
+{
+	const char *peer = NULL, *channel = "general", *prec_s = "routine", *media = "",
+	           *b64 = NULL;
+	int wait = 0;
+	unsigned prec;
+	int64_t peer_id;
+	size_t blen = 0, b64len;
+	struct hl_job *j;
+	char why[256];
+
+	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b}", "peer", &peer, "channel", &channel,
+	                "precedence", &prec_s, "media_type", &media, "body", &b64, "wait",
+	                &wait) != 0)
+		return err_reply("usage", "send needs peer and body");
+	if (hl_net_peer_id(d->net, peer, &peer_id) < 0) {
+		snprintf(why, sizeof why, "no peer named %s: see 'hotline peer list'", peer);
+		return err_reply("notfound", why);
+	}
+	if (!hl_name_valid(channel) || hl_prec_parse(prec_s, &prec) < 0 ||
+	    strlen(media) > HL_MEDIA_MAX)
+		return err_reply("usage", "bad channel, precedence or media type");
+	b64len = strlen(b64);
+	if (b64len / 4 * 3 > (size_t)d->cfg.max_message_bytes + 3) {
+		snprintf(why, sizeof why, "the message is larger than max_message_bytes (%u bytes)",
+		         d->cfg.max_message_bytes);
+		return err_reply("toolarge", why);
+	}
+	if (!(j = hl_job_new(HL_JOB_APPEND, peer_id)) || !(j->body = malloc(b64len / 4 * 3 + 3))) {
+		hl_job_free(j);
+		return err_reply("nomem", "out of memory");
+	}
+	if (sodium_base642bin(j->body, b64len / 4 * 3 + 3, b64, b64len, NULL, &blen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    blen > d->cfg.max_message_bytes) {
+		hl_job_free(j);
+		return err_reply("usage", "body is not base64 or too large");
+	}
+	if (!media[0] && !hl_utf8_valid(j->body, blen)) {
+		hl_job_free(j);
+		return err_reply("utf8", "the text is not valid UTF-8");
+	}
+	j->ev.kind = HL_EV_MESSAGE;
+	j->ev.precedence = (uint8_t)prec;
+	j->ev.created_ns = hl_wall_ns();
+	j->ev.deadline_ns = j->ev.created_ns + (uint64_t)d->cfg.deadline_s[prec] * 1000000000u;
+	snprintf(j->ev.channel, sizeof j->ev.channel, "%s", channel);
+	snprintf(j->ev.media_type, sizeof j->ev.media_type, "%s", media);
+	j->ev.body = j->body;
+	j->ev.body_len = (uint32_t)blen;
+	j->waiter = client;
+	j->tag = (uint64_t)wait;
+	if (hl_net_submit(d->net, j) < 0) {
+		hl_job_free(j);
+		return err_reply("stopping", "the daemon is stopping");
+	}
+	return NULL; /* answered in on_job_done */
+}
+
+static json_t *
+ctl_ack(struct daemon *d, json_t *req, struct hl_ctl_client *client)
+{
+	const char *id = NULL, *op = NULL;
+	struct hl_job *j;
+
+	if (json_unpack(req, "{s:s, s:s}", "id", &id, "operator", &op) != 0 ||
+	    strlen(id) > HL_MSGID_LEN || strlen(op) > HL_OPERATOR_MAX)
+		return err_reply("usage", "ack needs id and operator");
+	if (!(j = hl_job_new(HL_JOB_ACK, 0)))
+		return err_reply("nomem", "out of memory");
+	snprintf(j->msg_id, sizeof j->msg_id, "%s", id);
+	snprintf(j->operator_name, sizeof j->operator_name, "%s", op);
+	j->waiter = client;
+	if (hl_net_submit(d->net, j) < 0) {
+		hl_job_free(j);
+		return err_reply("stopping", "the daemon is stopping");
+	}
+	return NULL;
+}
+
+static void
+on_job_done(void *ctx, struct hl_job *j)
+{
+	struct daemon *d = ctx;
+	const char *code = j->rc == HL_ERR_FULL       ? "full"
+	                   : j->rc == HL_ERR_NOTFOUND ? "notfound"
+	                                              : j->rc == HL_ERR_INVAL ? "invalid" : "io";
+
+	if (j->rc < 0) {
+		hl_ctl_reply(j->waiter, err_reply(code, j->reason[0] ? j->reason : hl_strerror(j->rc)));
+	} else if (j->kind == HL_JOB_ACK) {
+		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:s}", "ok", 1, "ack_id", j->msg_id,
+		                                  "peer", j->peer));
+	} else if (j->tag) {
+		struct waiter *w = calloc(1, sizeof *w);
+		if (!w) {
+			hl_ctl_reply(j->waiter, err_reply("nomem", "out of memory"));
+		} else {
+			w->client = j->waiter;
+			memcpy(w->id, j->msg_id, sizeof w->id);
+			hl_net_wait(d->net, j->peer_id, j->ev.seq, w);
+		}
+	} else {
+		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:I}", "ok", 1, "id", j->msg_id, "seq",
+		                                  (json_int_t)j->ev.seq));
+	}
+	hl_job_free(j);
+}
+
+static void
+on_settled(void *ctx, void *waiter, uint64_t seq, const char *reason)
+{
+	struct waiter *w = waiter;
+
+	(void)ctx;
+	hl_ctl_reply(w->client, json_pack("{s:b, s:s, s:I, s:s, s:s?}", "ok", 1, "id", w->id, "seq",
+	                                  (json_int_t)seq, "state",
+	                                  reason ? "refused" : "delivered", "reason", reason));
+	free(w);
+}
+
+static json_t *
+on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 {
 	struct daemon *d = ctx;
 
-	(void)req;
+	if (strcmp(cmd, "send") == 0)
+		return ctl_send(d, req, client);
+	if (strcmp(cmd, "ack") == 0)
+		return ctl_ack(d, req, client);
 	if (strcmp(cmd, "status") == 0)
 		return json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station", d->cfg.name,
 		                 "running", 1, "pid", (int)getpid(), "listen", d->cfg.listen,
@@ -186,6 +329,7 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 	free(peers);
 	if (rc < 0)
 		goto out_loop;
+	hl_net_set_hooks(d.net, &(struct hl_net_hooks){on_job_done, on_settled, &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
 		if (rc == HL_ERR_LIMIT && !err[0])

@@ -99,6 +99,9 @@ void hl_event_rows_free(struct hl_event_row *rows, size_t n);
  */
 HL_MUST_CHECK int hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
                                   uint8_t hash[static HL_HASH_LEN]);
+/* The same inside a transaction of the caller's (hl_store_begin/commit): many sends, one fsync. */
+HL_MUST_CHECK int hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+                                         uint8_t hash[static HL_HASH_LEN]);
 /*
  * The operator's acknowledgment of an incoming message, in one
  * transaction: the message is marked and an ACK event appended to our
@@ -108,6 +111,14 @@ HL_MUST_CHECK int hl_store_append(struct hl_store *st, int64_t peer_id, struct h
 HL_MUST_CHECK int hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name,
                                char *err, size_t errcap, char ack_id[static HL_MSGID_LEN + 1],
                                char peer[static HL_NAME_MAX + 1]);
+
+/* The same inside the caller's transaction. */
+HL_MUST_CHECK int hl_store_ack_locked(struct hl_store *st, const char *msg_id,
+                                      const char *operator_name, char *err, size_t errcap,
+                                      char ack_id[static HL_MSGID_LEN + 1],
+                                      char peer[static HL_NAME_MAX + 1]);
+/* Does peer_id have this channel? */
+bool hl_store_channel_exists(struct hl_store *st, int64_t peer_id, const char *name);
 
 /* Outbox (dir OUT) or inbox (dir IN) listings; see docs/cli.md for the order. */
 HL_MUST_CHECK int hl_store_list(struct hl_store *st, enum hl_dir dir, bool all,

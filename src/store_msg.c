@@ -113,8 +113,8 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 	return HL_OK;
 }
 
-static bool
-channel_exists(struct hl_store *st, int64_t peer_id, const char *name)
+bool
+hl_store_channel_exists(struct hl_store *st, int64_t peer_id, const char *name)
 {
 	sqlite3_stmt *q;
 	bool found = false;
@@ -195,9 +195,8 @@ insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_even
 	return rc;
 }
 
-/* Append inside an open transaction. */
-static int
-append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+int
+hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
               uint8_t hash[static HL_HASH_LEN])
 {
 	sqlite3_stmt *q;
@@ -255,7 +254,7 @@ hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 
 	if (rc < 0)
 		return rc;
-	rc = append_locked(st, peer_id, ev, hash);
+	rc = hl_store_append_locked(st, peer_id, ev, hash);
 	if (rc < 0) {
 		hl_store_rollback(st);
 		return rc;
@@ -430,7 +429,7 @@ hl_store_history(struct hl_store *st, const char *msg_id, int dir,
 }
 
 int
-hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name, char *err,
+hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operator_name, char *err,
              size_t errcap, char ack_id[static HL_MSGID_LEN + 1], char peer[static HL_NAME_MAX + 1])
 {
 	struct hl_event_row *rows = NULL, *m = NULL;
@@ -443,8 +442,6 @@ hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name,
 
 	ack_id[0] = '\0';
 	peer[0] = '\0';
-	if ((rc = hl_store_begin(st)) < 0)
-		return rc;
 	if ((rc = hl_store_find(st, msg_id, &rows, &n)) < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++)
@@ -494,18 +491,29 @@ hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name,
 	snprintf(ack.operator_name, sizeof ack.operator_name, "%s", operator_name);
 	ack.ref_seq = m->ev.seq;
 	memcpy(ack.ref_hash, m->hash, HL_HASH_LEN);
-	if ((rc = append_locked(st, m->peer_id, &ack, hash)) < 0)
+	if ((rc = hl_store_append_locked(st, m->peer_id, &ack, hash)) < 0)
 		goto out;
-	rc = hl_store_commit(st);
-	if (rc == HL_OK) {
-		hl_event_id(hash, ack_id);
-		snprintf(peer, HL_NAME_MAX + 1, "%s", m->peer);
-	}
+	hl_event_id(hash, ack_id);
+	snprintf(peer, HL_NAME_MAX + 1, "%s", m->peer);
 out:
-	if (rc < 0)
-		hl_store_rollback(st);
 	hl_event_rows_free(rows, n);
 	return rc;
+}
+
+int
+hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name, char *err,
+             size_t errcap, char ack_id[static HL_MSGID_LEN + 1], char peer[static HL_NAME_MAX + 1])
+{
+	int rc = hl_store_begin(st);
+
+	if (rc < 0)
+		return rc;
+	rc = hl_store_ack_locked(st, msg_id, operator_name, err, errcap, ack_id, peer);
+	if (rc < 0) {
+		hl_store_rollback(st);
+		return rc;
+	}
+	return hl_store_commit(st);
 }
 
 int
@@ -666,7 +674,7 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	sqlite3_finalize(q);
 	if (s != SQLITE_DONE)
 		return HL_ERR_IO;
-	if (preset || (ev->kind == HL_EV_MESSAGE && !channel_exists(st, peer_id, ev->channel))) {
+	if (preset || (ev->kind == HL_EV_MESSAGE && !hl_store_channel_exists(st, peer_id, ev->channel))) {
 		if (!preset)
 			snprintf(reason, HL_REASON_MAX + 1,
 			         "no channel '%s' with this station here: ask its operator to run "

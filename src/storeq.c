@@ -68,8 +68,84 @@ run_job(struct hl_store *st, struct hl_job *j)
 		return hl_store_put_head(st, j->peer_id, HL_DIR_IN, j->seq, j->hash, j->sig);
 	case HL_JOB_LOAD:
 		return hl_store_pending(st, j->peer_id, j->after, &j->rows, &j->nrows);
+	case HL_JOB_APPEND:
+		if (!hl_store_channel_exists(st, j->peer_id, j->ev.channel)) {
+			snprintf(j->reason, sizeof j->reason, "no channel '%s' to that peer",
+			         j->ev.channel);
+			return HL_ERR_NOTFOUND;
+		}
+		if ((rc = hl_store_append_locked(st, j->peer_id, &j->ev, j->hash)) == HL_OK)
+			hl_event_id(j->hash, j->msg_id);
+		return rc;
+	case HL_JOB_ACK: {
+		char id[HL_MSGID_LEN + 1];
+		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,
+		                         sizeof j->reason, id, j->peer);
+		if (rc == HL_OK)
+			memcpy(j->msg_id, id, sizeof id);
+		return rc;
+	}
 	}
 	return HL_ERR_INVAL;
+}
+
+#define BATCH_WEIGHT 2048 /* row updates in one ordinary batch: bounds how long FLASH can wait */
+
+/* Jobs that must not wait behind bookkeeping: what operators are waiting for. */
+static bool
+urgent(const struct hl_job *j)
+{
+	switch (j->kind) {
+	case HL_JOB_APPEND:
+	case HL_JOB_ACK:
+	case HL_JOB_LOAD:
+		return true;
+	case HL_JOB_RECEIVE:
+		return j->ev.precedence <= HL_PREC_IMMEDIATE;
+	case HL_JOB_SENT:
+	case HL_JOB_RECEIPT:
+	case HL_JOB_REFUSED:
+	case HL_JOB_HEAD:
+		break;
+	}
+	return false;
+}
+
+static size_t
+weight(const struct hl_job *j)
+{
+	return j->kind == HL_JOB_RECEIPT ? j->nentries : j->kind == HL_JOB_SENT ? j->nseqs : 1;
+}
+
+/*
+ * The next batch, taken off todo with the lock held: every urgent job if
+ * any is queued, otherwise ordinary jobs up to BATCH_WEIGHT. Each class
+ * keeps its order; the jobs of one class never depend on the other's.
+ */
+static struct hl_job *
+take_batch(struct hl_storeq *q)
+{
+	struct hl_job *batch = NULL, **bt = &batch, *rest = NULL, **rt = &rest, *next;
+	bool any_urgent = false;
+	size_t w = 0;
+
+	for (struct hl_job *j = q->todo; j && !any_urgent; j = j->next)
+		any_urgent = urgent(j);
+	for (struct hl_job *j = q->todo; j; j = next) {
+		next = j->next;
+		j->next = NULL;
+		if (any_urgent ? urgent(j) : w < BATCH_WEIGHT) {
+			*bt = j;
+			bt = &j->next;
+			w += weight(j);
+		} else {
+			*rt = j;
+			rt = &j->next;
+		}
+	}
+	q->todo = rest;
+	q->todo_tail = rest ? rt : &q->todo;
+	return batch;
 }
 
 static void *
@@ -84,9 +160,7 @@ writer(void *arg)
 		pthread_mutex_lock(&q->mu);
 		while (!q->todo && !q->stop)
 			pthread_cond_wait(&q->cv, &q->mu);
-		batch = q->todo;
-		q->todo = NULL;
-		q->todo_tail = &q->todo;
+		batch = take_batch(q);
 		pthread_mutex_unlock(&q->mu);
 		if (!batch)
 			break; /* stopping, and nothing left */

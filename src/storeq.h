@@ -21,6 +21,8 @@ enum hl_job_kind {
 	HL_JOB_REFUSED, /* the peer's refusal of seq */
 	HL_JOB_HEAD,    /* the peer's signed chain head */
 	HL_JOB_LOAD,    /* read our pending events with seq > after */
+	HL_JOB_APPEND,  /* a new event of ours (ev, body): seq and hash out */
+	HL_JOB_ACK,     /* the operator's acknowledgment of msg_id */
 };
 
 struct hl_job {
@@ -36,7 +38,11 @@ struct hl_job {
 	size_t nseqs;
 	struct hl_receipt_entry *entries;
 	size_t nentries;
-	char reason[HL_REASON_MAX + 1]; /* REFUSED in, RECEIVE out */
+	char reason[HL_REASON_MAX + 1]; /* REFUSED in, RECEIVE and APPEND/ACK errors out */
+	char msg_id[HL_MSGID_LEN + 1];  /* ACK in; APPEND and ACK out (the new event) */
+	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
+	char peer[HL_NAME_MAX + 1];              /* ACK out */
+	void *waiter;                            /* who asked (a control client) */
 	/* out */
 	int rc, outcome;
 	struct hl_event_row *rows; /* LOAD */

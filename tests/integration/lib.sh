@@ -129,3 +129,28 @@ wait_state() {
 		sleep 0.05
 	done
 }
+
+LOAD=${LOAD:-$(dirname "$HOTLINE")/hl-load}
+
+# wait_for LIMIT_MS CMD...: poll CMD until it succeeds; 1 past the limit.
+wait_for() {
+	local limit=$1 t0
+	shift
+	t0=$(ms_now)
+	until "$@"; do
+		[ $(($(ms_now) - t0)) -gt "$limit" ] && return 1
+		sleep 0.1
+	done
+}
+
+# count_state A STATE: how many of A's sent messages are in STATE.
+count_state() {
+	hl -d "$T/$1" outbox --json | jq --arg s "$2" '[.[] | select(.state == $s)] | length'
+}
+
+all_delivered() { # A N: all N of A's messages delivered or acknowledged
+	[ "$(hl -d "$T/$1" outbox --json | jq '[.[] | select(.state == "delivered" or .state == "acknowledged")] | length')" -ge "$2" ]
+}
+
+# set_config NAME KEY VALUE: append a tuning key to a station's config.
+set_config() { echo "$2 = $3" >>"$T/$1/config"; }
