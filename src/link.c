@@ -1041,7 +1041,7 @@ hl_net_status(struct hl_net *net)
 		struct conn *c = p->current;
 		json_t *links = json_array(), *o;
 		bool any_down = false;
-		char via[128];
+		char via[HL_ADDR_MAX + 48];
 
 		for (size_t k = 0; k < p->naddr; k++) {
 			struct addr_state *a = &p->addrs[k];
