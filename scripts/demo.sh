@@ -1,7 +1,9 @@
 #!/bin/sh
 # demo.sh HOTLINE: the main job, on loopback in a temporary directory:
 # create two stations, washington and beijing, pair them by exchanging
-# their `hotline id` lines, start both daemons and show the link come up.
+# their `hotline id` lines, start both daemons and show the link come up;
+# washington sends a FLASH message, beijing's operator acknowledges it, and
+# washington's record shows queued, sent, delivered, acknowledged with times.
 set -eu
 HOTLINE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 D=$(mktemp -d /tmp/hotline-demo.XXXXXX)
@@ -62,6 +64,30 @@ say "The link is up: encrypted (Noise IK), mutually authenticated, heartbeats ev
 run "$HOTLINE" -d "$D/washington" status
 run "$HOTLINE" -d "$D/beijing" status
 
+say "Washington sends a FLASH message (durable before the command returns)"
+ID=$("$HOTLINE" -d "$D/washington" send --to beijing --precedence flash \
+	--text "FLASH: unplanned encounter at sea, 32.1N 124.5E. Request a call at 0900Z. / 海上意外相遇，请求于0900Z通话。")
+echo "$ ID=\$(hotline -d washington send --to beijing --precedence flash --text \"FLASH: ...\")"
+echo "message id: $ID"
+i=0
+until "$HOTLINE" -d "$D/washington" show "$ID" --json | grep -q '"state": "delivered"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "not delivered"; exit 1; }; sleep 0.05
+done
+run "$HOTLINE" -d "$D/washington" outbox
+
+say "Beijing's inbox: unacknowledged first, FLASH on top"
+run "$HOTLINE" -d "$D/beijing" inbox
+
+say "Beijing's duty officer reads it and acknowledges, by name"
+run "$HOTLINE" -d "$D/beijing" ack "$ID" --operator "Col. Li Wei"
+i=0
+until "$HOTLINE" -d "$D/washington" show "$ID" --json | grep -q '"state": "acknowledged"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "acknowledgment did not arrive"; exit 1; }; sleep 0.05
+done
+
+say "Washington's record of the message: every state, with its time"
+run "$HOTLINE" -d "$D/washington" show "$ID"
+
 say "Beijing's daemon dies (SIGKILL): washington names the silence at once"
 kill -9 "$BP"
 wait "$BP" 2>/dev/null || true
@@ -69,10 +95,19 @@ BP=""
 sleep 0.5
 run "$HOTLINE" -d "$D/washington" status
 
-say "Beijing restarts: the link comes back by itself"
+say "Washington sends while the line is down: queued, not lost"
+ID2=$("$HOTLINE" -d "$D/washington" send --to beijing --precedence immediate --text "Status report follows.")
+run "$HOTLINE" -d "$D/washington" show "$ID2"
+
+say "Beijing restarts: the link comes back by itself and the queued message goes through"
 "$HOTLINE" -d "$D/beijing" run 2>>"$D/beijing.log" &
 BP=$!
-sleep 1.5
+i=0
+until "$HOTLINE" -d "$D/washington" show "$ID2" --json | grep -q '"state": "delivered"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "not delivered after restart"; exit 1; }; sleep 0.1
+done
 run "$HOTLINE" -d "$D/washington" status
+run "$HOTLINE" -d "$D/washington" outbox
 echo
-echo "demo done: two stations linked on loopback (state was in $D, now removed)"
+echo "demo done: two stations on loopback, a FLASH message delivered and acknowledged by name"
+echo "(state was in $D, now removed)"

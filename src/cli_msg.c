@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,14 @@ row_json(const struct hl_event_row *r, bool with_body)
 
 	sodium_bin2hex(hash, sizeof hash, r->hash, HL_HASH_LEN);
 	json_object_set_new(o, "hash", json_string(hash));
+	json_object_set_new(o, "kind",
+	                    json_string(r->ev.kind == HL_EV_ACK ? "acknowledgment" : "message"));
+	if (r->ev.kind == HL_EV_ACK) {
+		char ref[HL_MSGID_LEN + 1];
+		hl_event_id(r->ev.ref_hash, ref);
+		json_object_set_new(o, "acknowledges", json_string(ref));
+		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
+	}
 	json_object_set_new(o, "media_type",
 	                    json_string(r->ev.media_type[0] ? r->ev.media_type : "text/plain"));
 	if (with_body) {
@@ -255,6 +264,115 @@ read_all(int fd, uint32_t max, uint8_t **out, size_t *len)
 	return HL_OK;
 }
 
+/*
+ * The station's lock, if no daemon holds it (fd >= 0, release with
+ * close); -1 while a daemon runs.
+ */
+static int
+try_station_lock(void)
+{
+	char path[HL_PATH_MAX];
+	int fd;
+
+	if (hl_station_path(station_dir, HL_F_LOCK, path) < 0 ||
+	    (fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		return -1;
+	/* Shared: CLI writers do not exclude each other, only the daemon's exclusive lock. */
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Write the event to the store ourselves, at most once per token. */
+static int
+append_direct(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+              const uint8_t token[static HL_TOKEN_LEN], char id[static HL_MSGID_LEN + 1])
+{
+	uint8_t hash[HL_HASH_LEN];
+	bool existed;
+	int rc = hl_store_begin(st);
+
+	if (rc == HL_OK && (rc = hl_store_append_once(st, peer_id, ev, token, hash, &existed)) < 0)
+		hl_store_rollback(st);
+	else if (rc == HL_OK)
+		rc = hl_store_commit(st);
+	if (rc == HL_OK)
+		hl_event_id(hash, id);
+	return rc;
+}
+
+/*
+ * Queue ev exactly once, whatever happens to the daemon meanwhile. While
+ * a daemon runs it does the write (it is then the only writer, and a FLASH
+ * message joins its next commit). If the answer is lost (the daemon was
+ * killed mid-request), the same token is sent again, to the daemon if it
+ * still runs or straight to the store under the station lock if not: the
+ * store keeps one event per token, so the retry can never make a second.
+ */
+static int
+deliver_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const char *to,
+             char id[static HL_MSGID_LEN + 1])
+{
+	uint8_t token[HL_TOKEN_LEN];
+	char token_hex[2 * HL_TOKEN_LEN + 1];
+	size_t cap = sodium_base64_encoded_len(ev->body_len, sodium_base64_VARIANT_ORIGINAL);
+	char *b64 = malloc(cap);
+	uint64_t deadline = hl_now_ms() + 30000;
+	int rc = HL_ERR_AGAIN;
+
+	if (!b64)
+		return fail("out of memory");
+	randombytes_buf(token, sizeof token);
+	sodium_bin2hex(token_hex, sizeof token_hex, token, sizeof token);
+	sodium_bin2base64(b64, cap, ev->body, ev->body_len, sodium_base64_VARIANT_ORIGINAL);
+	while (hl_now_ms() < deadline) {
+		json_t *resp = NULL;
+		int lockfd = try_station_lock();
+		if (lockfd >= 0) { /* no daemon: write it ourselves */
+			rc = append_direct(st, peer_id, ev, token, id);
+			close(lockfd);
+			break;
+		}
+		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "cmd", "send",
+		                          "peer", to, "channel", ev->channel, "precedence",
+		                          hl_prec_name(ev->precedence), "media_type",
+		                          ev->media_type, "body", b64, "token", token_hex),
+		                &resp);
+		if (rc == HL_OK) {
+			const char *got = json_string_value(json_object_get(resp, "id"));
+			const char *code = json_string_value(json_object_get(resp, "code"));
+			const char *e = json_string_value(json_object_get(resp, "error"));
+			if (got)
+				snprintf(id, HL_MSGID_LEN + 1, "%s", got);
+			rc = got                                 ? HL_OK
+			     : code && strcmp(code, "full") == 0 ? HL_ERR_FULL
+			                                         : HL_ERR_INVAL;
+			if (rc == HL_ERR_INVAL) {
+				fail("the message was NOT stored: %s",
+				     e ? e : "the daemon refused");
+				json_decref(resp);
+				free(b64);
+				return 1;
+			}
+			json_decref(resp);
+			break;
+		}
+		usleep(100000); /* the daemon is starting or stopping: ask again */
+	}
+	free(b64);
+	if (rc == HL_ERR_FULL)
+		return fail(
+		    "the disk is full: the message was NOT stored; free space and send again");
+	if (rc < 0)
+		return fail("the message was NOT stored (%s): the daemon holds the station but "
+		            "does not answer; try again",
+		            hl_strerror(rc));
+	notify_daemon("poke");
+	return HL_OK;
+}
+
 int
 cmd_send(int argc, char **argv)
 {
@@ -272,7 +390,7 @@ cmd_send(int argc, char **argv)
 	struct hl_channel_rec *chans = NULL;
 	struct hl_event ev = {0};
 	struct hl_store *st = NULL;
-	uint8_t *body = NULL, hash[HL_HASH_LEN];
+	uint8_t *body = NULL;
 	char err[512], id[HL_MSGID_LEN + 1];
 	size_t len = 0, nchans = 0;
 	int c, rc;
@@ -317,7 +435,7 @@ cmd_send(int argc, char **argv)
 	if (media && !file)
 		return usage_error("send", "--media-type goes with --file");
 	if (media && (strlen(media) > HL_MEDIA_MAX || !strchr(media, '/') ||
-	              !hl_utf8_valid((const uint8_t *)media, strlen(media))))
+	              !hl_field_valid(media, strlen(media))))
 		return usage_error("send", "bad --media-type '%s': e.g. application/pdf", media);
 	if (hl_config_load(&cfg, station_dir, err, sizeof err) < 0)
 		return fail("%s: create a station with 'hotline -d DIR init'", err);
@@ -375,40 +493,6 @@ cmd_send(int argc, char **argv)
 		          to);
 		goto out;
 	}
-	{
-		size_t cap = sodium_base64_encoded_len(len, sodium_base64_VARIANT_ORIGINAL);
-		char *b64 = malloc(cap);
-		json_t *resp;
-		if (!b64) {
-			rc = fail("out of memory");
-			goto out;
-		}
-		sodium_bin2base64(b64, cap, body, len, sodium_base64_VARIANT_ORIGINAL);
-		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "cmd", "send", "peer", to,
-		                          "channel", channel, "precedence", hl_prec_name(prec),
-		                          "media_type", media ? media : "", "body", b64),
-		                &resp);
-		free(b64);
-		if (rc != HL_ERR_CLOSED) {
-			const char *got = json_string_value(json_object_get(resp, "id"));
-			const char *e = json_string_value(json_object_get(resp, "error"));
-			if (rc == HL_OK && got)
-				printf("%s\n", got);
-			else if (rc == HL_OK && json_is_string(json_object_get(resp, "code")) &&
-			         strcmp(json_string_value(json_object_get(resp, "code")), "full") == 0)
-				fail("the disk is full: the message was NOT stored; free space and send "
-				     "again");
-			else if (rc == HL_OK)
-				fail("the message was NOT stored: %s", e ? e : "?");
-			else
-				fail("the daemon did not answer (%s): the message may or may not be "
-				     "queued; check 'hotline outbox'",
-				     hl_strerror(rc));
-			rc = rc == HL_OK && got ? 0 : 1;
-			json_decref(resp);
-			goto out;
-		}
-	}
 	ev.kind = HL_EV_MESSAGE;
 	ev.precedence = (uint8_t)prec;
 	ev.created_ns = hl_wall_ns();
@@ -417,20 +501,9 @@ cmd_send(int argc, char **argv)
 	snprintf(ev.media_type, sizeof ev.media_type, "%s", media ? media : "");
 	ev.body = body;
 	ev.body_len = (uint32_t)len;
-	rc = hl_store_append(st, peer.id, &ev, hash);
-	if (rc == HL_ERR_FULL) {
-		rc =
-		    fail("the disk is full: the message was NOT stored; free space and send again");
-		goto out;
-	}
-	if (rc < 0) {
-		rc = fail("the message was NOT stored: %s", hl_strerror(rc));
-		goto out;
-	}
-	hl_event_id(hash, id);
-	printf("%s\n", id);
-	notify_daemon("poke");
-	rc = 0;
+	rc = deliver_once(st, peer.id, &ev, to, id);
+	if (rc == HL_OK)
+		printf("%s\n", id);
 out:
 	free(chans);
 	free(body);
@@ -452,6 +525,22 @@ const char inbox_help[] = "usage: hotline -d DIR inbox [--json] [--all]\n"
                           "Received messages: unacknowledged first, then by precedence (FLASH\n"
                           "first) and time. --all adds acknowledged and refused ones.\n";
 
+/*
+ * Text from the other side goes to a terminal: control characters (escape
+ * sequences could rewrite the screen) are shown as '?', except newlines
+ * and tabs where keep_lines.
+ */
+static void
+print_safe(const uint8_t *s, size_t len, bool keep_lines)
+{
+	for (size_t i = 0; i < len; i++) {
+		uint8_t ch = s[i];
+		if ((ch < 0x20 && !(keep_lines && (ch == '\n' || ch == '\t'))) || ch == 0x7f)
+			ch = '?';
+		putchar(ch);
+	}
+}
+
 /* A one-line preview of a message body for tables. */
 static void
 preview(const struct hl_event_row *r, char *out, size_t cap)
@@ -464,7 +553,9 @@ preview(const struct hl_event_row *r, char *out, size_t cap)
 	}
 	for (uint32_t i = 0; i < r->ev.body_len && o + 4 < cap; i++) {
 		uint8_t ch = r->body[i];
-		out[o++] = ch == '\n' || ch == '\t' ? ' ' : (char)ch;
+		out[o++] = ch == '\n' || ch == '\t'  ? ' '
+		           : ch < 0x20 || ch == 0x7f ? '?'
+		                                     : (char)ch;
 		if (o > 60 && (ch & 0xc0) != 0x80 &&
 		    (i + 1 >= r->ev.body_len || (r->body[i + 1] & 0xc0) != 0x80)) {
 			memcpy(out + o, "...", 3);
@@ -619,9 +710,11 @@ cmd_show(int argc, char **argv)
 			json_array_append_new(out, o);
 		} else {
 			json_decref(h.arr);
-			if (r->ev.kind == HL_EV_MESSAGE && !r->ev.media_type[0])
-				printf("text:\n%.*s\n", (int)r->ev.body_len, (const char *)r->body);
-			else if (r->ev.kind == HL_EV_MESSAGE)
+			if (r->ev.kind == HL_EV_MESSAGE && !r->ev.media_type[0]) {
+				printf("text:\n");
+				print_safe(r->body, r->ev.body_len, true);
+				printf("\n");
+			} else if (r->ev.kind == HL_EV_MESSAGE)
 				printf("attachment: %s, %u bytes\n", r->ev.media_type,
 				       r->ev.body_len);
 		}
@@ -643,6 +736,16 @@ const char ack_help[] = "usage: hotline -d DIR ack MSGID --operator NAME\n"
                         "read it. The acknowledgment is signed by this station and carried back\n"
                         "to the sender, who sees 'acknowledged' with the name.\n";
 
+/* "already acknowledged by OP at ...": a retry that found our own acknowledgment. */
+static bool
+retried_ours(const char *err, const char *op)
+{
+	char want[HL_OPERATOR_MAX + 32];
+
+	snprintf(want, sizeof want, "already acknowledged by %s at ", op);
+	return strstr(err, want) != NULL;
+}
+
 int
 cmd_ack(int argc, char **argv)
 {
@@ -663,37 +766,47 @@ cmd_ack(int argc, char **argv)
 	id = argv[optind];
 	if (!op || !*op)
 		return usage_error("ack", "ack needs --operator NAME: who read it");
-	if (strlen(op) > HL_OPERATOR_MAX || !hl_utf8_valid((const uint8_t *)op, strlen(op)) ||
-	    strpbrk(op, "\n\r\t"))
+	if (strlen(op) > HL_OPERATOR_MAX || !hl_field_valid(op, strlen(op)))
 		return usage_error("ack", "bad operator name: at most %d characters, one line",
 		                   HL_OPERATOR_MAX);
-	if ((rc = need_dir("ack")))
+	if ((rc = need_dir("ack")) || (rc = open_store(&st, false)))
 		return rc;
-	{
-		json_t *resp;
-		rc = via_daemon(json_pack("{s:s, s:s, s:s}", "cmd", "ack", "id", id, "operator", op),
-		                &resp);
-		if (rc != HL_ERR_CLOSED) {
-			const char *a = json_string_value(json_object_get(resp, "ack_id"));
-			const char *p = json_string_value(json_object_get(resp, "peer"));
-			const char *e = json_string_value(json_object_get(resp, "error"));
-			if (rc == HL_OK && a)
-				printf("acknowledged %s as %s (acknowledgment %s to %s)\n", id, op, a,
-				       p ? p : "?");
-			else if (rc == HL_OK)
-				fail("%s", e ? e : "the daemon refused");
-			else
-				fail("the daemon did not answer (%s): check 'hotline show %s'",
-				     hl_strerror(rc), id);
-			rc = rc == HL_OK && a ? 0 : 1;
-			json_decref(resp);
-			return rc;
+	/*
+	 * As with send: the daemon does it while it runs, we do it under the
+	 * station lock when it does not, and a retry after a lost answer that
+	 * finds our own acknowledgment already there has succeeded.
+	 */
+	rc = HL_ERR_AGAIN;
+	bool lost = false;
+	for (uint64_t until = hl_now_ms() + 30000; hl_now_ms() < until; usleep(100000)) {
+		json_t *resp = NULL;
+		int lockfd = try_station_lock();
+		if (lockfd >= 0) {
+			rc = hl_store_ack(st, id, op, err, sizeof err, ack_id, peer);
+			close(lockfd);
+			break;
 		}
+		if (via_daemon(json_pack("{s:s, s:s, s:s}", "cmd", "ack", "id", id, "operator", op),
+		               &resp) != HL_OK) {
+			lost = true; /* no answer: the daemon is starting, stopping or died */
+			continue;
+		}
+		const char *a = json_string_value(json_object_get(resp, "ack_id"));
+		const char *p = json_string_value(json_object_get(resp, "peer"));
+		const char *e = json_string_value(json_object_get(resp, "error"));
+		const char *code = json_string_value(json_object_get(resp, "code"));
+		snprintf(ack_id, sizeof ack_id, "%s", a ? a : "");
+		snprintf(peer, sizeof peer, "%s", p ? p : "?");
+		snprintf(err, sizeof err, "%s", e ? e : "the daemon refused");
+		rc = a ? HL_OK : code && strcmp(code, "full") == 0 ? HL_ERR_FULL : HL_ERR_INVAL;
+		json_decref(resp);
+		break;
 	}
-	if ((rc = open_store(&st, false)))
-		return rc;
-	rc = hl_store_ack(st, id, op, err, sizeof err, ack_id, peer);
 	hl_store_close(st);
+	if (rc == HL_ERR_INVAL && lost && retried_ours(err, op)) {
+		printf("acknowledged %s as %s\n", id, op);
+		return 0;
+	}
 	if (rc == HL_ERR_FULL)
 		return fail("the disk is full: the acknowledgment was NOT stored; free space and "
 		            "try again");

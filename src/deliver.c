@@ -61,7 +61,7 @@ struct hl_deliver {
 	struct waiter {
 		uint64_t seq;
 		void *who;
-	} *waiters;
+	} * waiters;
 	size_t nwaiters, waiters_cap;
 
 	uint8_t buf[HL_FRAME_BODY_MAX];
@@ -329,7 +329,6 @@ compact(struct hl_deliver *d)
 	memset(d->cursor, 0, sizeof d->cursor);
 }
 
-
 static void
 finish_item(struct hl_deliver *d, struct item *it, const char *refusal)
 {
@@ -398,6 +397,10 @@ on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
 	if (p->body) {
 		j->body = p->body;
 		j->ev.body = p->body;
+		if (p->ev.kind == HL_EV_MESSAGE && !p->ev.media_type[0] &&
+		    !hl_utf8_valid(p->body, p->ev.body_len))
+			snprintf(j->reason, sizeof j->reason,
+			         "the text is not valid UTF-8: send it as an attachment");
 	} else {
 		snprintf(j->reason, sizeof j->reason,
 		         "message of %u bytes exceeds this station's limit of %u bytes",
@@ -616,7 +619,7 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 				send_refusal(d, j->ev.seq, j->hash, j->reason);
 			else
 				add_receipt(d, j->ev.seq, j->hash);
-			if (j->outcome == HL_RECV_NEW)
+			if (j->outcome != HL_RECV_DUPLICATE)
 				log_info("received", "peer=%s seq=%llu kind=%s precedence=%s%s",
 				         d->name, (unsigned long long)j->ev.seq,
 				         j->ev.kind == HL_EV_ACK ? "ack" : "message",

@@ -32,6 +32,10 @@ hl_strerror(int err)
 		return "replayed handshake";
 	case HL_ERR_LIMIT:
 		return "limit exceeded";
+	case HL_ERR_BUSY:
+		return "in use";
+	case HL_ERR_FULL:
+		return "disk full";
 	default:
 		return "unknown error";
 	}

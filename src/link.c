@@ -27,7 +27,7 @@ struct conn {
 	struct hl_net *net;
 	struct peer *peer; /* NULL until an inbound session authenticates */
 	enum conn_kind kind;
-	int addr_idx;    /* dial and probe: which of the peer's addresses */
+	int addr_idx;                  /* dial and probe: which of the peer's addresses */
 	char remote[HL_ADDR_MAX + 16]; /* ip:port of the other end, for logs and status */
 	uv_tcp_t tcp;
 	uv_connect_t connect_req;
@@ -62,6 +62,7 @@ struct peer {
 	uint8_t last_ts[HL_TS_LEN]; /* newest handshake accepted from this peer */
 	uint64_t last_rx_ms, last_rx_ns, last_ping_ms, rekeyed_ms, up_since_ns;
 	uint64_t ping_id;
+	uint64_t next_rescan_ms; /* safety net for a lost poke */
 	double rtt_ms;
 	bool have_rtt;
 	char hello_name[33];
@@ -695,6 +696,11 @@ peer_tick(struct peer *p, uint64_t now)
 	const struct hl_config *cfg = p->net->cfg;
 	struct conn *c = p->current;
 
+	if (c && now >= p->next_rescan_ms) {
+		/* New events are announced by a poke; should one be lost, they wait 5 s at most. */
+		p->next_rescan_ms = now + 5000;
+		hl_deliver_poke(p->dl);
+	}
 	if (c) {
 		if (now - p->last_rx_ms > cfg->down_after_ms) {
 			conn_close(c, "heartbeat_timeout");
@@ -811,7 +817,8 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	p->net = net;
 	p->id = r->id;
 	p->dl = hl_deliver_new(r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes,
-	                       net->q, (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, p});
+	                       net->q,
+	                       (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, p});
 	if (!p->dl) {
 		free(p);
 		return NULL;

@@ -68,9 +68,8 @@ hl_utf8_valid(const uint8_t *s, size_t len)
 	return true;
 }
 
-/* A printable, bounded string field: no control bytes, valid UTF-8. */
-static bool
-field_ok(const char *s, size_t len)
+bool
+hl_field_valid(const char *s, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
 		if ((uint8_t)s[i] < 0x20 || s[i] == 0x7f)
@@ -198,7 +197,7 @@ get_str8(struct rbuf *r, char *out, size_t cap)
 	out[0] = '\0';
 	if (!p)
 		return;
-	if (n >= cap || !field_ok((const char *)p, n)) {
+	if (n >= cap || !hl_field_valid((const char *)p, n)) {
 		r->bad = true;
 		return;
 	}
@@ -308,7 +307,8 @@ hl_data_encode(const struct hl_event *ev, uint32_t offset, uint8_t *out, size_t 
 		n = HL_CHUNK;
 	if (n > w.cap - w.len)
 		n = (uint32_t)(w.cap - w.len);
-	put(&w, ev->body + offset, n);
+	if (n)
+		put(&w, ev->body + offset, n);
 	*len = w.len;
 	*taken = n;
 	return HL_OK;
@@ -331,6 +331,8 @@ hl_data_decode(const uint8_t *buf, size_t len, uint64_t *seq, uint32_t *offset, 
 			r.bad = true;
 	}
 	if (r.bad || *seq == 0)
+		return HL_ERR_PROTO;
+	if (len - r.pos > HL_CHUNK || (*offset == 0 && len - r.pos > ev->body_len))
 		return HL_ERR_PROTO;
 	*chunk = buf + r.pos;
 	*chunk_len = len - r.pos;
@@ -465,7 +467,7 @@ hl_refuse_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32
 	rl = get_u16(&r);
 	rp = take(&r, rl);
 	if (r.bad || rl > HL_REASON_MAX || len - r.pos != HL_SIG_LEN ||
-	    !field_ok((const char *)rp, rl))
+	    !hl_field_valid((const char *)rp, rl))
 		return HL_ERR_PROTO;
 	if (verify("hotline-refuse-v1", from_pk, to_pk, buf, r.pos, buf + r.pos) < 0)
 		return HL_ERR_AUTH;

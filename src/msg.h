@@ -63,6 +63,8 @@ void hl_event_id(const uint8_t hash[static HL_HASH_LEN], char out[static HL_MSGI
 
 /* Is this valid UTF-8 (no overlongs, surrogates or code points past U+10FFFF)? */
 bool hl_utf8_valid(const uint8_t *s, size_t len);
+/* A one-line header field (operator, media type, reason): UTF-8, no control characters. */
+bool hl_field_valid(const char *s, size_t len);
 
 /*
  * DATA frame body: seq u64, offset u32, then at offset 0 the event header,
@@ -78,7 +80,11 @@ HL_MUST_CHECK int hl_data_encode(const struct hl_event *ev, uint32_t offset, uin
 HL_MUST_CHECK int hl_data_decode(const uint8_t *buf, size_t len, uint64_t *seq, uint32_t *offset,
                                  struct hl_event *ev, const uint8_t **chunk, size_t *chunk_len);
 
-/* Signed statements. The keys are Ed25519; "from" signs, "to" receives. */
+/*
+ * Signed statements. The keys are Ed25519, the signatures Ed25519ph
+ * (libsodium's multi-part crypto_sign_init/update/final: SHA-512 of the
+ * statement, then signed); "from" signs, "to" receives.
+ */
 struct hl_receipt_entry {
 	uint64_t seq;
 	uint8_t hash[HL_HASH_LEN];
@@ -101,7 +107,7 @@ void hl_receipt_entry_get(const uint8_t *entries, size_t i, struct hl_receipt_en
 
 /*
  * REFUSE body: seq u64, hash, reason length u16, reason (UTF-8), signature
- * over "hotline-refuse-v1" || from_pk || to_pk || seq || hash || reason.
+ * over "hotline-refuse-v1" || from_pk || to_pk || seq || hash || length || reason.
  */
 HL_MUST_CHECK int hl_refuse_encode(uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
                                    const char *reason, const uint8_t *from_sk,

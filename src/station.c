@@ -80,7 +80,7 @@ static json_t *
 ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 {
 	const char *peer = NULL, *channel = "general", *prec_s = "routine", *media = "",
-	           *b64 = NULL;
+	           *b64 = NULL, *token = NULL;
 	int wait = 0;
 	unsigned prec;
 	int64_t peer_id;
@@ -88,16 +88,16 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	struct hl_job *j;
 	char why[256];
 
-	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b}", "peer", &peer, "channel", &channel,
-	                "precedence", &prec_s, "media_type", &media, "body", &b64, "wait",
-	                &wait) != 0)
-		return err_reply("usage", "send needs peer and body");
+	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b, s:s}", "peer", &peer, "channel",
+	                &channel, "precedence", &prec_s, "media_type", &media, "body", &b64, "wait",
+	                &wait, "token", &token) != 0)
+		return err_reply("usage", "send needs peer, body and token");
 	if (hl_net_peer_id(d->net, peer, &peer_id) < 0) {
 		snprintf(why, sizeof why, "no peer named %s: see 'hotline peer list'", peer);
 		return err_reply("notfound", why);
 	}
 	if (!hl_name_valid(channel) || hl_prec_parse(prec_s, &prec) < 0 ||
-	    strlen(media) > HL_MEDIA_MAX)
+	    strlen(media) > HL_MEDIA_MAX || !hl_field_valid(media, strlen(media)))
 		return err_reply("usage", "bad channel, precedence or media type");
 	b64len = strlen(b64);
 	if (b64len / 4 * 3 > (size_t)d->cfg.max_message_bytes + 3) {
@@ -129,6 +129,12 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	j->ev.body_len = (uint32_t)blen;
 	j->waiter = client;
 	j->tag = (uint64_t)wait;
+	if (sodium_hex2bin(j->token, sizeof j->token, token, strlen(token), NULL, &blen, NULL) !=
+	        0 ||
+	    blen != HL_TOKEN_LEN) {
+		hl_job_free(j);
+		return err_reply("usage", "token must be 32 hex digits");
+	}
 	if (hl_net_submit(d->net, j) < 0) {
 		hl_job_free(j);
 		return err_reply("stopping", "the daemon is stopping");
@@ -143,7 +149,8 @@ ctl_ack(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	struct hl_job *j;
 
 	if (json_unpack(req, "{s:s, s:s}", "id", &id, "operator", &op) != 0 ||
-	    strlen(id) > HL_MSGID_LEN || strlen(op) > HL_OPERATOR_MAX)
+	    strlen(id) > HL_MSGID_LEN || strlen(op) > HL_OPERATOR_MAX || !*op ||
+	    !hl_field_valid(op, strlen(op)))
 		return err_reply("usage", "ack needs id and operator");
 	if (!(j = hl_job_new(HL_JOB_ACK, 0)))
 		return err_reply("nomem", "out of memory");
@@ -163,10 +170,12 @@ on_job_done(void *ctx, struct hl_job *j)
 	struct daemon *d = ctx;
 	const char *code = j->rc == HL_ERR_FULL       ? "full"
 	                   : j->rc == HL_ERR_NOTFOUND ? "notfound"
-	                                              : j->rc == HL_ERR_INVAL ? "invalid" : "io";
+	                   : j->rc == HL_ERR_INVAL    ? "invalid"
+	                                              : "io";
 
 	if (j->rc < 0) {
-		hl_ctl_reply(j->waiter, err_reply(code, j->reason[0] ? j->reason : hl_strerror(j->rc)));
+		hl_ctl_reply(j->waiter,
+		             err_reply(code, j->reason[0] ? j->reason : hl_strerror(j->rc)));
 	} else if (j->kind == HL_JOB_ACK) {
 		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:s}", "ok", 1, "ack_id", j->msg_id,
 		                                  "peer", j->peer));
@@ -180,8 +189,8 @@ on_job_done(void *ctx, struct hl_job *j)
 			hl_net_wait(d->net, j->peer_id, j->ev.seq, w);
 		}
 	} else {
-		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:I}", "ok", 1, "id", j->msg_id, "seq",
-		                                  (json_int_t)j->ev.seq));
+		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:I}", "ok", 1, "id", j->msg_id,
+		                                  "seq", (json_int_t)j->ev.seq));
 	}
 	hl_job_free(j);
 }
@@ -271,6 +280,9 @@ lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot open %s: %s", path, strerror(errno));
 		return HL_ERR_IO;
 	}
+	/* A CLI writing the store while no daemon runs holds the lock shared for a moment. */
+	for (int i = 0; i < 150 && flock(fd, LOCK_EX | LOCK_NB) != 0; i++)
+		usleep(20000);
 	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 		ssize_t n = read(fd, pid, sizeof pid - 1);
 		pid[n > 0 ? n : 0] = '\0';

@@ -52,6 +52,7 @@ static const char *const migrations[] = {
     "  delivered_ns INTEGER NOT NULL DEFAULT 0, acked_ns INTEGER NOT NULL DEFAULT 0,"
     "  acked_by TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
     "  proof BLOB,"
+    "  client_token BLOB UNIQUE," /* the sender's retry key, local only */
     "  PRIMARY KEY (peer_id, dir, seq));"
     "CREATE INDEX events_msg_id ON events(msg_id);"
     "CREATE INDEX events_state ON events(peer_id, dir, state);"

@@ -99,6 +99,15 @@ void hl_event_rows_free(struct hl_event_row *rows, size_t n);
  */
 HL_MUST_CHECK int hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
                                   uint8_t hash[static HL_HASH_LEN]);
+/*
+ * Append inside the caller's transaction, at most once per token: a sender
+ * that lost its answer (the daemon died mid-request) sends again with the
+ * same token and gets the same event back (existed), never a second one.
+ */
+#define HL_TOKEN_LEN 16
+HL_MUST_CHECK int hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+                                       const uint8_t token[static HL_TOKEN_LEN],
+                                       uint8_t hash[static HL_HASH_LEN], bool *existed);
 /* The same inside a transaction of the caller's (hl_store_begin/commit): many sends, one fsync. */
 HL_MUST_CHECK int hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
                                          uint8_t hash[static HL_HASH_LEN]);

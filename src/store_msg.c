@@ -37,6 +37,8 @@ prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q)
 	return HL_OK;
 }
 
+static void blob32(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]);
+
 static int64_t
 peer_id_of(struct hl_store *st, const char *name)
 {
@@ -197,7 +199,7 @@ insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_even
 
 int
 hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
-              uint8_t hash[static HL_HASH_LEN])
+                       uint8_t hash[static HL_HASH_LEN])
 {
 	sqlite3_stmt *q;
 	int rc;
@@ -221,6 +223,44 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 		return HL_ERR_IO;
 	hl_event_hash(ev, hash);
 	return insert_event(st, peer_id, HL_DIR_OUT, ev, hash, HL_ST_QUEUED, 0, NULL);
+}
+
+int
+hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+                     const uint8_t token[static HL_TOKEN_LEN], uint8_t hash[static HL_HASH_LEN],
+                     bool *existed)
+{
+	sqlite3_stmt *q;
+	int rc, s;
+
+	*existed = false;
+	if ((rc = prepare(st, "SELECT seq, hash FROM events WHERE client_token = ?", &q)) < 0)
+		return rc;
+	sqlite3_bind_blob(q, 1, token, HL_TOKEN_LEN, SQLITE_STATIC);
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		ev->seq = (uint64_t)sqlite3_column_int64(q, 0);
+		blob32(q, 1, hash);
+		*existed = true;
+	}
+	sqlite3_finalize(q);
+	if (s == SQLITE_ROW)
+		return HL_OK;
+	if (s != SQLITE_DONE)
+		return HL_ERR_IO;
+	if ((rc = hl_store_append_locked(st, peer_id, ev, hash)) < 0)
+		return rc;
+	if ((rc = prepare(st,
+	                  "UPDATE events SET client_token = ? WHERE peer_id = ? AND dir = 0"
+	                  " AND seq = ?",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_blob(q, 1, token, HL_TOKEN_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 2, peer_id);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)ev->seq);
+	rc = hl_store_step_done(st, q);
+	sqlite3_finalize(q);
+	return rc;
 }
 
 int
@@ -430,7 +470,8 @@ hl_store_history(struct hl_store *st, const char *msg_id, int dir,
 
 int
 hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operator_name, char *err,
-             size_t errcap, char ack_id[static HL_MSGID_LEN + 1], char peer[static HL_NAME_MAX + 1])
+                    size_t errcap, char ack_id[static HL_MSGID_LEN + 1],
+                    char peer[static HL_NAME_MAX + 1])
 {
 	struct hl_event_row *rows = NULL, *m = NULL;
 	struct hl_event ack = {0};
@@ -451,6 +492,10 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 	if (!m && n == 0) {
 		snprintf(err, errcap, "no message %s: see 'hotline inbox'", msg_id);
 		rc = HL_ERR_NOTFOUND;
+		goto out;
+	}
+	if (!m && rows[0].dir == HL_DIR_IN) {
+		snprintf(err, errcap, "%s is an acknowledgment, not a message", msg_id);
 		goto out;
 	}
 	if (!m) {
@@ -615,9 +660,8 @@ hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
 {
 	char id[HL_MSGID_LEN + 1];
 	uint64_t now = hl_wall_ns();
-	int rc = update_out(st, peer_id, seq, hash,
-	                    "state = 4, delivered_ns = ?4, reason = ?5, proof = ?6", HL_ST_SENT,
-	                    now, reason, sig, id);
+	int rc = update_out(st, peer_id, seq, hash, "state = 4, reason = ?5, proof = ?6",
+	                    HL_ST_SENT, now, reason, sig, id);
 
 	if (rc == HL_OK && id[0])
 		rc = history_add(st, id, HL_DIR_OUT, now, "refused", reason);
@@ -644,6 +688,58 @@ mark_acked(struct hl_store *st, int64_t peer_id, const struct hl_event *ack)
 	return rc;
 }
 
+/* 32 bytes of the column, or found = false when there is no such row. */
+static int
+neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *col,
+          uint8_t out[static HL_HASH_LEN], bool *found)
+{
+	char sql[128];
+	sqlite3_stmt *q;
+	int rc, s;
+
+	*found = false;
+	snprintf(sql, sizeof sql, "SELECT %s FROM events WHERE peer_id = ? AND dir = 1 AND seq = ?",
+	         col);
+	if ((rc = prepare(st, sql, &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		blob32(q, 0, out);
+		*found = true;
+	}
+	sqlite3_finalize(q);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
+}
+
+/*
+ * The peer's chain must link: seq 1 starts from zeros, and the neighbours
+ * already stored (events arrive out of seq order when precedence reorders
+ * them) must agree with this one. Otherwise HL_ERR_CORRUPT.
+ */
+static int
+check_links(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
+            const uint8_t hash[static HL_HASH_LEN])
+{
+	static const uint8_t zeros[HL_HASH_LEN];
+	uint8_t other[HL_HASH_LEN];
+	bool found;
+	int rc;
+
+	if (ev->seq == 1)
+		return memcmp(ev->prev, zeros, HL_HASH_LEN) == 0 ? HL_OK : HL_ERR_CORRUPT;
+	if ((rc = neighbour(st, peer_id, ev->seq - 1, "hash", other, &found)) < 0)
+		return rc;
+	if (found && memcmp(other, ev->prev, HL_HASH_LEN) != 0)
+		return HL_ERR_CORRUPT;
+	if ((rc = neighbour(st, peer_id, ev->seq + 1, "prev", other, &found)) < 0)
+		return rc;
+	if (found && memcmp(other, hash, HL_HASH_LEN) != 0)
+		return HL_ERR_CORRUPT;
+	return HL_OK;
+}
+
 int
 hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
                  const uint8_t hash[static HL_HASH_LEN], int *outcome,
@@ -665,16 +761,23 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	if (s == SQLITE_ROW) {
 		uint8_t old[HL_HASH_LEN];
 		blob32(q, 0, old);
+		if (memcmp(old, hash, HL_HASH_LEN) != 0) {
+			sqlite3_finalize(q);
+			return HL_ERR_CORRUPT; /* the peer rewrote its chain */
+		}
 		*outcome =
 		    sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED : HL_RECV_DUPLICATE;
 		text(q, 2, reason, HL_REASON_MAX + 1);
 		sqlite3_finalize(q);
-		return memcmp(old, hash, HL_HASH_LEN) == 0 ? HL_OK : HL_ERR_CORRUPT;
+		return HL_OK;
 	}
 	sqlite3_finalize(q);
 	if (s != SQLITE_DONE)
 		return HL_ERR_IO;
-	if (preset || (ev->kind == HL_EV_MESSAGE && !hl_store_channel_exists(st, peer_id, ev->channel))) {
+	if ((rc = check_links(st, peer_id, ev, hash)) < 0)
+		return rc;
+	if (preset ||
+	    (ev->kind == HL_EV_MESSAGE && !hl_store_channel_exists(st, peer_id, ev->channel))) {
 		if (!preset)
 			snprintf(reason, HL_REASON_MAX + 1,
 			         "no channel '%s' with this station here: ask its operator to run "

@@ -74,9 +74,14 @@ run_job(struct hl_store *st, struct hl_job *j)
 			         j->ev.channel);
 			return HL_ERR_NOTFOUND;
 		}
-		if ((rc = hl_store_append_locked(st, j->peer_id, &j->ev, j->hash)) == HL_OK)
-			hl_event_id(j->hash, j->msg_id);
-		return rc;
+		{
+			bool existed;
+			rc = hl_store_append_once(st, j->peer_id, &j->ev, j->token, j->hash,
+			                          &existed);
+			if (rc == HL_OK)
+				hl_event_id(j->hash, j->msg_id);
+			return rc;
+		}
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
 		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,

@@ -38,11 +38,12 @@ struct hl_job {
 	size_t nseqs;
 	struct hl_receipt_entry *entries;
 	size_t nentries;
-	char reason[HL_REASON_MAX + 1]; /* REFUSED in, RECEIVE and APPEND/ACK errors out */
-	char msg_id[HL_MSGID_LEN + 1];  /* ACK in; APPEND and ACK out (the new event) */
+	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
+	char msg_id[HL_MSGID_LEN + 1];           /* ACK in; APPEND and ACK out (the new event) */
 	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
 	char peer[HL_NAME_MAX + 1];              /* ACK out */
 	void *waiter;                            /* who asked (a control client) */
+	uint8_t token[HL_TOKEN_LEN];             /* APPEND: the sender's retry key */
 	/* out */
 	int rc, outcome;
 	struct hl_event_row *rows; /* LOAD */

@@ -25,7 +25,8 @@ run() {
 		passed=$((passed + 1))
 	else
 		echo "not ok - $name"
-		sed 's/^/    /' "$log" | tail -n 60
+		grep -E '^(FAIL|# seed|not ok)' "$log" | sed 's/^/    /'
+		sed 's/^/    /' "$log" | tail -n 40
 		failed=$((failed + 1))
 	fi
 }
