@@ -21,5 +21,26 @@ done
 "$H" -d "$D/beijing" run 2>"$D/beijing.log" &
 PID=$!
 sleep 0.5
-echo "hotline link benchmark ($(nproc) cores, $(uname -r)); both ends on this machine"
+echo "hotline benchmark ($(nproc) cores, $(uname -r)); both ends on this machine, one run"
+echo "== link"
 "$ROOT/$BUILD/bench_link" "$D/bench" "127.0.0.1:$p" "$("$H" -d "$D/beijing" id | cut -d' ' -f2)"
+
+# Messaging: a second station, washington, with its daemon, sends to beijing.
+while :; do
+	q=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+	[ "$q" != "$p" ] && ! ss -Htln "sport = :$q" | grep -q . && break
+done
+"$H" -d "$D/washington" init --name washington --listen "127.0.0.1:$q" >/dev/null
+"$H" -d "$D/washington" peer add beijing "$("$H" -d "$D/beijing" id | cut -d' ' -f2)" \
+	--link "127.0.0.1:$p" >/dev/null
+"$H" -d "$D/beijing" peer add washington "$("$H" -d "$D/washington" id | cut -d' ' -f2)" \
+	--link "127.0.0.1:$q" >/dev/null 2>&1
+"$H" -d "$D/washington" run 2>"$D/washington.log" &
+WPID=$!
+i=0
+until "$H" -d "$D/washington" status --json | grep -q '"state": "up"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "bench: stations did not link"; exit 1; }; sleep 0.05
+done
+echo "== messages (washington -> beijing, both daemons running, WAL + synchronous=FULL)"
+"$ROOT/$BUILD/bench_msg" "$D/washington" beijing
+kill "$WPID" 2>/dev/null

@@ -628,9 +628,13 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 		}
 		break;
 	default:
-		if (j->rc < 0)
+		if (j->rc < 0) {
 			log_error("store_failed", "peer=%s job=%d err=\"%s\"", d->name,
 			          (int)j->kind, hl_strerror(j->rc));
+			/* A receipt we could not record: a new session brings it again. */
+			if (d->up && (j->kind == HL_JOB_RECEIPT || j->kind == HL_JOB_REFUSED))
+				d->io.drop(d->io.ctx, "store_failed");
+		}
 		break;
 	}
 	hl_job_free(j);

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * bench_msg.c: messaging figures, each beside its floor measured in the
+ * same run on the same disk (bench/run.sh starts the two stations):
+ *
+ *   bench_msg SENDER-DIR PEER-NAME
+ *
+ * - floor: fdatasync of a 1 KiB write in the sender's directory;
+ * - FLASH end-to-end latency: `send` over the control socket with wait, so
+ *   the time runs from the request to the peer's signed receipt arriving
+ *   back: durable at the sender, on the wire, durable at the peer, receipt;
+ *   one client process that stays (no process start per message);
+ * - sustained throughput: a backlog of 1 KiB ROUTINE messages, durable at
+ *   the sender, until every one is receipted (durable at the peer);
+ * - FLASH latency again while 100,000 ROUTINE messages are in flight.
+ * Never fails on a figure.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "ctl.h"
+#include "station.h"
+#include "store.h"
+
+static double
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void
+report(const char *what, double *v, size_t n)
+{
+	if (n == 0) {
+		printf("%-52s (no samples)\n", what);
+		return;
+	}
+	qsort(v, n, sizeof *v, cmp_double);
+	printf("%-52s p50 %8.1f us   p99 %8.1f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100], n);
+}
+
+static void
+bench_fsync(const char *dir)
+{
+	char path[HL_PATH_MAX];
+	static double v[500];
+	char buf[1024] = {0};
+	size_t n = 0;
+	int fd;
+
+	if (hl_path(path, sizeof path, dir, "fsync.bench") < 0 ||
+	    (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
+		return;
+	for (int i = 0; i < 500; i++) {
+		double t0 = now_us();
+		if (pwrite(fd, buf, sizeof buf, (off_t)(i % 64) * 1024) != (ssize_t)sizeof buf ||
+		    fdatasync(fd) != 0)
+			break;
+		v[n++] = now_us() - t0;
+	}
+	close(fd);
+	unlink(path);
+	report("floor: fdatasync of 1 KiB on this disk", v, n);
+}
+
+/* One FLASH message through the daemon; microseconds until its receipt, or < 0. */
+static double
+flash_once(const char *ctl, const char *peer, const char *b64)
+{
+	uint8_t token[16];
+	char hex[33];
+	json_t *req, *resp = NULL;
+	double t0 = now_us(), dt = -1;
+	const char *state;
+
+	randombytes_buf(token, sizeof token);
+	sodium_bin2hex(hex, sizeof hex, token, sizeof token);
+	req = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s}", "cmd", "send", "peer", peer, "precedence",
+	                "flash", "body", b64, "wait", 1, "token", hex);
+	if (hl_ctl_call(ctl, req, &resp, 30000) == HL_OK &&
+	    (state = json_string_value(json_object_get(resp, "state"))) &&
+	    strcmp(state, "delivered") == 0)
+		dt = now_us() - t0;
+	json_decref(req);
+	json_decref(resp);
+	return dt;
+}
+
+static void
+bench_flash(const char *what, const char *ctl, const char *peer, int count)
+{
+	static double v[2000];
+	char text[1024], b64[1500];
+	size_t n = 0;
+
+	memset(text, 'F', sizeof text);
+	sodium_bin2base64(b64, sizeof b64, (const uint8_t *)text, sizeof text,
+	                  sodium_base64_VARIANT_ORIGINAL);
+	for (int i = 0; i < count && i < 2000; i++) {
+		double dt = flash_once(ctl, peer, b64);
+		if (dt >= 0)
+			v[n++] = dt;
+	}
+	report(what, v, n);
+}
+
+/* Queue n ROUTINE 1 KiB messages in one transaction; their first seq. */
+static int
+load(struct hl_store *st, int64_t peer_id, long n, uint64_t *first)
+{
+	uint8_t body[1024], hash[HL_HASH_LEN];
+
+	memset(body, 'r', sizeof body);
+	if (hl_store_begin(st) < 0)
+		return -1;
+	for (long i = 0; i < n; i++) {
+		struct hl_event ev = {0};
+		ev.kind = HL_EV_MESSAGE;
+		ev.precedence = HL_PREC_ROUTINE;
+		ev.created_ns = hl_wall_ns();
+		ev.deadline_ns = ev.created_ns + 21600ull * 1000000000u;
+		snprintf(ev.channel, sizeof ev.channel, "general");
+		ev.body = body;
+		ev.body_len = sizeof body;
+		if (hl_store_append_locked(st, peer_id, &ev, hash) < 0) {
+			hl_store_rollback(st);
+			return -1;
+		}
+		if (i == 0)
+			*first = ev.seq;
+	}
+	return hl_store_commit(st);
+}
+
+/* Messages of ours still waiting for a receipt (queued or sent). */
+static long
+pending(struct hl_store *st, int64_t peer_id)
+{
+	struct hl_event_row *rows;
+	size_t n;
+
+	if (hl_store_pending(st, peer_id, 0, &rows, &n) < 0)
+		return -1;
+	hl_event_rows_free(rows, n);
+	return (long)n;
+}
+
+static void
+poke(const char *ctl)
+{
+	json_t *req = json_pack("{s:s}", "cmd", "poke"), *resp = NULL;
+
+	if (hl_ctl_call(ctl, req, &resp, 5000) < 0)
+		fprintf(stderr, "bench: the daemon did not answer a poke\n");
+	json_decref(req);
+	json_decref(resp);
+}
+
+int
+main(int argc, char **argv)
+{
+	char path[HL_PATH_MAX], ctl[HL_PATH_MAX], err[512];
+	struct hl_store *st;
+	struct hl_peer_rec peer;
+	uint64_t first = 0;
+	long n = 20000;
+	double t0, dt;
+
+	if (sodium_init() < 0 || argc != 3 || hl_station_path(argv[1], HL_F_STORE, path) < 0 ||
+	    hl_station_path(argv[1], HL_F_CTL, ctl) < 0 ||
+	    hl_store_open(path, false, &st, err, sizeof err) < 0 ||
+	    hl_store_peer_get(st, argv[2], &peer) < 0) {
+		fprintf(stderr, "usage: bench_msg SENDER-DIR PEER-NAME (daemons running)\n");
+		return 2;
+	}
+	bench_fsync(argv[1]);
+	bench_flash("FLASH 1 KiB, send to receipt back (idle line)", ctl, argv[2], 1000);
+
+	if (load(st, peer.id, n, &first) < 0)
+		return 1;
+	t0 = now_us();
+	poke(ctl);
+	while (pending(st, peer.id) > 0 && now_us() - t0 < 120e6)
+		usleep(2000);
+	dt = (now_us() - t0) / 1e6;
+	printf("%-52s %8.0f msg/s  (%ld in %.2f s)\n",
+	       "throughput, 1 KiB, durable both ends, receipted", (double)n / dt, n, dt);
+
+	n = 100000;
+	if (load(st, peer.id, n, &first) < 0)
+		return 1;
+	poke(ctl);
+	usleep(200000);
+	bench_flash("FLASH 1 KiB with 100,000 ROUTINE in flight", ctl, argv[2], 200);
+	printf("%-52s %ld\n", "  ROUTINE still in flight after those FLASHes",
+	       pending(st, peer.id));
+	t0 = now_us();
+	while (pending(st, peer.id) > 0 && now_us() - t0 < 300e6)
+		usleep(20000);
+	hl_store_close(st);
+	return 0;
+}
