@@ -152,13 +152,9 @@ load(struct hl_store *st, int64_t peer_id, long n, uint64_t *first)
 static long
 pending(struct hl_store *st, int64_t peer_id)
 {
-	struct hl_event_row *rows;
 	size_t n;
 
-	if (hl_store_pending(st, peer_id, 0, &rows, &n) < 0)
-		return -1;
-	hl_event_rows_free(rows, n);
-	return (long)n;
+	return hl_store_pending_count(st, peer_id, &n) < 0 ? -1 : (long)n;
 }
 
 static void

@@ -12,6 +12,8 @@
 #define BACKLOG_MAX 65536 /* bytes queued on the socket before we stop and wait */
 #define PARTIALS_MAX 8    /* events being reassembled at once (one per precedence is normal) */
 #define HEAD_EVERY 1024   /* sign the chain head at least this often while sending */
+#define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
+#define LOAD_PAGE 4096    /* events read from the store at once: bounds how long a load takes */
 
 struct item {
 	struct hl_event ev;
@@ -45,12 +47,16 @@ struct hl_deliver {
 	struct item **items;
 	size_t n, cap, ndone;
 	size_t cursor[HL_PREC_COUNT];
-	uint64_t max_loaded;
-	uint8_t max_loaded_hash[HL_HASH_LEN];
+	uint64_t max_loaded; /* the load cursor: pages continue after this seq */
+	bool more;           /* the store holds more pending events past it */
+	size_t unsent;       /* items with something left to send in this session */
+	uint64_t top_seq;    /* the highest event queued: the chain head we sign */
+	uint8_t top_hash[HL_HASH_LEN];
 	bool loading, load_again;
 	uint64_t *sent_seqs;
 	size_t nsent, sent_cap;
 	uint64_t sent_since_head;
+	uint64_t last_head_ms; /* heads go out at most every HEAD_MIN_MS while idle */
 
 	/* inbound */
 	struct partial partials[PARTIALS_MAX];
@@ -96,6 +102,8 @@ clear_items(struct hl_deliver *d)
 	d->n = d->ndone = 0;
 	memset(d->cursor, 0, sizeof d->cursor);
 	d->max_loaded = 0;
+	d->more = false;
+	d->unsent = 0;
 }
 
 static void
@@ -224,9 +232,11 @@ hl_deliver_down(struct hl_deliver *d)
 	flush_sent(d);
 	clear_partials(d);
 	d->nreceipts = 0;
+	d->unsent = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		d->items[i]->offset = 0;
 		d->items[i]->sent = false;
+		d->unsent += !d->items[i]->done;
 	}
 	memset(d->cursor, 0, sizeof d->cursor);
 }
@@ -235,6 +245,74 @@ void
 hl_deliver_poke(struct hl_deliver *d)
 {
 	submit_load(d);
+}
+
+/* Make room for one more item pointer. */
+static bool
+reserve(struct hl_deliver *d, size_t more)
+{
+	size_t ncap = d->cap ? d->cap : 64;
+	struct item **nv;
+
+	if (d->n + more <= d->cap)
+		return true;
+	while (ncap < d->n + more)
+		ncap *= 2;
+	if (!(nv = realloc(d->items, ncap * sizeof *nv)))
+		return false;
+	d->items = nv;
+	d->cap = ncap;
+	return true;
+}
+
+static struct item *find_item(struct hl_deliver *d, uint64_t seq);
+
+/*
+ * Queue an event (taking its body) in seq order, unless it is queued
+ * already; false when it was not taken.
+ */
+static bool
+insert_item(struct hl_deliver *d, const struct hl_event *ev, const uint8_t hash[static HL_HASH_LEN],
+            uint8_t *body)
+{
+	struct item *it;
+	size_t at = d->n;
+
+	if (find_item(d, ev->seq) || !reserve(d, 1) || !(it = calloc(1, sizeof *it)))
+		return false;
+	it->ev = *ev;
+	it->body = body;
+	it->ev.body = body;
+	memcpy(it->hash, hash, HL_HASH_LEN);
+	while (at > 0 && d->items[at - 1]->ev.seq > ev->seq)
+		at--;
+	memmove(d->items + at + 1, d->items + at, (d->n - at) * sizeof *d->items);
+	d->items[at] = it;
+	d->n++;
+	d->unsent++;
+	for (unsigned p = 0; p < HL_PREC_COUNT; p++)
+		if (d->cursor[p] > at)
+			d->cursor[p] = at; /* pick() must see it */
+	if (ev->seq > d->top_seq) {
+		d->top_seq = ev->seq;
+		memcpy(d->top_hash, hash, HL_HASH_LEN);
+	}
+	return true;
+}
+
+void
+hl_deliver_appended(struct hl_deliver *d, struct hl_job *j)
+{
+	/* While a session is up, a new event goes out at once, loads or no loads. */
+	if (!d->up) {
+		submit_load(d);
+		return;
+	}
+	if (insert_item(d, &j->ev, j->hash, j->body)) {
+		j->body = NULL; /* the item owns it now */
+		j->ev.body = NULL;
+	}
+	hl_deliver_pump(d);
 }
 
 /* The most urgent item with something left to send, or NULL. */
@@ -254,13 +332,18 @@ pick(struct hl_deliver *d)
 }
 
 static void
-send_head(struct hl_deliver *d)
+send_head(struct hl_deliver *d, bool drained)
 {
 	size_t len = 0;
+	uint64_t now = hl_now_ms();
 
-	if (d->sent_since_head == 0 || d->max_loaded == 0)
+	if (d->sent_since_head == 0 || d->top_seq == 0)
 		return;
-	if (hl_head_encode(d->max_loaded, d->max_loaded_hash, d->id->ed25519_sk, d->id->pub.ed25519,
+	if (drained && now < d->last_head_ms + HEAD_MIN_MS)
+		return; /* hl_deliver_tick sends it soon: one head for a burst, not one per message
+		         */
+	d->last_head_ms = now;
+	if (hl_head_encode(d->top_seq, d->top_hash, d->id->ed25519_sk, d->id->pub.ed25519,
 	                   d->peer_ed, d->buf, sizeof d->buf, &len) == 0 &&
 	    d->io.send(d->io.ctx, HL_FT_HEAD, d->buf, len) == 0)
 		d->sent_since_head = 0;
@@ -269,6 +352,9 @@ send_head(struct hl_deliver *d)
 void
 hl_deliver_pump(struct hl_deliver *d)
 {
+	/* Read the next page before this one runs dry. */
+	if (d->up && d->more && !d->loading && d->unsent < LOAD_PAGE / 2)
+		submit_load(d);
 	while (d->up && d->io.backlog(d->io.ctx) < BACKLOG_MAX) {
 		struct item *it = pick(d);
 		size_t len = 0;
@@ -276,7 +362,7 @@ hl_deliver_pump(struct hl_deliver *d)
 
 		if (!it) {
 			/* Everything loaded is on the wire: vouch for the chain so far. */
-			send_head(d);
+			send_head(d, true);
 			break;
 		}
 		if (hl_data_encode(&it->ev, it->offset, d->buf, sizeof d->buf, &len, &taken) < 0 ||
@@ -285,12 +371,20 @@ hl_deliver_pump(struct hl_deliver *d)
 		it->offset += taken;
 		if (it->offset >= it->ev.body_len) {
 			it->sent = true;
+			d->unsent--;
 			note_sent(d, it->ev.seq);
 			if (++d->sent_since_head >= HEAD_EVERY)
-				send_head(d);
+				send_head(d, false);
 		}
 	}
 	flush_sent(d);
+}
+
+void
+hl_deliver_tick(struct hl_deliver *d)
+{
+	if (d->up && !pick(d))
+		send_head(d, true);
 }
 
 static struct item *
@@ -559,32 +653,14 @@ loaded(struct hl_deliver *d, struct hl_job *j)
 			submit_load(d); /* a newer session wants its own load */
 		return;
 	}
-	if (d->n + j->nrows > d->cap) {
-		size_t ncap = d->cap ? d->cap : 64;
-		while (ncap < d->n + j->nrows)
-			ncap *= 2;
-		struct item **nv = realloc(d->items, ncap * sizeof *nv);
-		if (!nv)
-			return;
-		d->items = nv;
-		d->cap = ncap;
-	}
 	for (size_t i = 0; i < j->nrows; i++) {
 		struct hl_event_row *r = &j->rows[i];
-		struct item *it;
-		if (r->ev.seq <= d->max_loaded)
-			continue;
-		it = calloc(1, sizeof *it);
-		if (!it)
-			break;
-		it->ev = r->ev;
-		it->body = r->body;
-		r->body = NULL; /* the item owns it now */
-		memcpy(it->hash, r->hash, HL_HASH_LEN);
-		d->items[d->n++] = it;
-		d->max_loaded = r->ev.seq;
-		memcpy(d->max_loaded_hash, r->hash, HL_HASH_LEN);
+		if (insert_item(d, &r->ev, r->hash, r->body))
+			r->body = NULL; /* the item owns it now */
 	}
+	if (j->page_end > d->max_loaded)
+		d->max_loaded = j->page_end;
+	d->more = j->more;
 	if (d->load_again)
 		submit_load(d);
 	hl_deliver_pump(d);

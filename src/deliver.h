@@ -40,6 +40,8 @@ void hl_deliver_free(struct hl_deliver *d);
 /* The session came up (load and send everything pending) or went down. */
 void hl_deliver_up(struct hl_deliver *d);
 void hl_deliver_down(struct hl_deliver *d);
+/* Periodic (the link's tick): a signed head that waited for a quiet moment goes out. */
+void hl_deliver_tick(struct hl_deliver *d);
 /* New events may be in the store: load them. */
 void hl_deliver_poke(struct hl_deliver *d);
 /* The socket drained a little: send more. */
@@ -47,6 +49,12 @@ void hl_deliver_pump(struct hl_deliver *d);
 /* A DATA, RECEIPT, REFUSE or HEAD frame; < 0 is a protocol violation. */
 HL_MUST_CHECK int hl_deliver_frame(struct hl_deliver *d, uint8_t type, const uint8_t *body,
                                    size_t len);
+/*
+ * A new event of ours was just committed (an APPEND job): queue it straight
+ * away when it is the next in the chain, instead of reading it back from
+ * the store; otherwise load. Takes the job's body, not the job.
+ */
+void hl_deliver_appended(struct hl_deliver *d, struct hl_job *job);
 /* Call io.settled(waiter) once our event seq is receipted or refused. */
 void hl_deliver_wait(struct hl_deliver *d, uint64_t seq, void *waiter);
 /* A finished store job of this peer (takes it), or NULL at the end of a batch. */

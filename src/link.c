@@ -696,6 +696,8 @@ peer_tick(struct peer *p, uint64_t now)
 	const struct hl_config *cfg = p->net->cfg;
 	struct conn *c = p->current;
 
+	if (c)
+		hl_deliver_tick(p->dl);
 	if (c && now >= p->next_rescan_ms) {
 		/* New events are announced by a poke; should one be lost, they wait 5 s at most. */
 		p->next_rescan_ms = now + 5000;
@@ -904,10 +906,13 @@ job_done(void *ctx, struct hl_job *job)
 
 	if (job && (job->kind == HL_JOB_APPEND || job->kind == HL_JOB_ACK)) {
 		/* Our own new event: send it now, then tell whoever asked. */
-		for (size_t i = 0; job->rc == HL_OK && i < net->npeers; i++)
-			if (net->peers[i]->id == job->peer_id ||
-			    strcmp(net->peers[i]->name, job->peer) == 0)
+		for (size_t i = 0; job->rc == HL_OK && i < net->npeers; i++) {
+			if (job->kind == HL_JOB_APPEND && net->peers[i]->id == job->peer_id)
+				hl_deliver_appended(net->peers[i]->dl, job);
+			else if (job->kind == HL_JOB_ACK &&
+			         strcmp(net->peers[i]->name, job->peer) == 0)
 				hl_deliver_poke(net->peers[i]->dl);
+		}
 		if (net->hooks.job_done)
 			net->hooks.job_done(net->hooks.ctx, job);
 		else

@@ -143,6 +143,14 @@ HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int 
 
 /* ---- the daemon's side: called inside hl_store_begin/commit ---- */
 
+/*
+ * WAL checkpoints. The daemon's writer turns automatic checkpoints off (one
+ * that copies a large WAL back would stall a FLASH commit behind it) and a
+ * thread of its own calls hl_store_checkpoint, which never blocks writers.
+ */
+void hl_store_autocheckpoint(struct hl_store *st, bool on);
+void hl_store_checkpoint(struct hl_store *st);
+
 HL_MUST_CHECK int hl_store_begin(struct hl_store *st);
 HL_MUST_CHECK int hl_store_commit(struct hl_store *st);
 void hl_store_rollback(struct hl_store *st);
@@ -151,6 +159,18 @@ void hl_store_savepoint(struct hl_store *st);
 void hl_store_savepoint_release(struct hl_store *st);
 void hl_store_savepoint_rollback(struct hl_store *st);
 
+/*
+ * A page of our events to send to peer_id, in seq order: every pending
+ * non-ROUTINE event with seq > after (few, and urgent: they must not wait
+ * behind a ROUTINE backlog), and the first `limit` pending events of any
+ * precedence with seq > after. *page_end is where the next page starts
+ * (the last seq of the second set), *more whether there is more after it.
+ */
+HL_MUST_CHECK int hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after,
+                                        size_t limit, struct hl_event_row **rows, size_t *n,
+                                        uint64_t *page_end, bool *more);
+/* How many of our events to peer_id wait for a receipt (queued or sent). */
+HL_MUST_CHECK int hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n);
 /* Our events towards peer_id not yet receipted or refused, seq > after, in seq order. */
 HL_MUST_CHECK int hl_store_pending(struct hl_store *st, int64_t peer_id, uint64_t after,
                                    struct hl_event_row **rows, size_t *n);

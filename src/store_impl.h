@@ -9,6 +9,11 @@
 
 struct hl_store {
 	sqlite3 *db;
+	struct {
+		const char *sql; /* a literal: its address is the key */
+		sqlite3_stmt *stmt;
+	} cache[64];
+	size_t ncached;
 };
 
 /* Run SQL with no result; logs and returns HL_ERR_IO (HL_ERR_FULL on a full disk). */

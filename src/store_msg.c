@@ -26,15 +26,44 @@ hl_state_name(int state)
 	return state >= 0 && state < (int)ARRAY_SIZE(state_names) ? state_names[state] : "?";
 }
 
+/*
+ * A statement for sql, which must be a string literal (or otherwise live
+ * and unchanged for the store's lifetime): statements are prepared once
+ * and cached by the string's address, then reset by finish(). Preparing
+ * every time cost more than the work in this path.
+ */
 static int
 prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q)
 {
-	if (sqlite3_prepare_v2(st->db, sql, -1, q, NULL) != SQLITE_OK) {
+	for (size_t i = 0; i < st->ncached; i++)
+		if (st->cache[i].sql == sql) {
+			*q = st->cache[i].stmt;
+			return HL_OK;
+		}
+	if (sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, q, NULL) != SQLITE_OK) {
 		log_warn("store_error", "op=prepare err=\"%s\"", sqlite3_errmsg(st->db));
 		*q = NULL;
 		return HL_ERR_IO;
 	}
+	if (st->ncached < ARRAY_SIZE(st->cache)) {
+		st->cache[st->ncached].sql = sql;
+		st->cache[st->ncached].stmt = *q;
+		st->ncached++;
+	}
 	return HL_OK;
+}
+
+/* Done with a statement from prepare(): reset a cached one, finalize the rest. */
+static void
+finish(struct hl_store *st, sqlite3_stmt *q)
+{
+	for (size_t i = 0; i < st->ncached; i++)
+		if (st->cache[i].stmt == q) {
+			sqlite3_reset(q);
+			sqlite3_clear_bindings(q);
+			return;
+		}
+	sqlite3_finalize(q);
 }
 
 static void blob32(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]);
@@ -50,7 +79,7 @@ peer_id_of(struct hl_store *st, const char *name)
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		id = sqlite3_column_int64(q, 0);
-	sqlite3_finalize(q);
+	finish(st, q);
 	return id;
 }
 
@@ -70,7 +99,7 @@ hl_store_channel_add(struct hl_store *st, const char *peer, const char *name)
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)hl_wall_ns());
 	rc = hl_store_step_done(st, q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	return rc;
 }
 
@@ -96,7 +125,7 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 		struct hl_channel_rec *nv = realloc(v, (cnt + 1) * sizeof *v);
 		if (!nv) {
 			free(v);
-			sqlite3_finalize(q);
+			finish(st, q);
 			return HL_ERR_NOMEM;
 		}
 		v = nv;
@@ -105,7 +134,7 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 		v[cnt].created_ns = (uint64_t)sqlite3_column_int64(q, 2);
 		cnt++;
 	}
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (s != SQLITE_DONE) {
 		free(v);
 		return HL_ERR_IO;
@@ -126,7 +155,7 @@ hl_store_channel_exists(struct hl_store *st, int64_t peer_id, const char *name)
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(q) == SQLITE_ROW;
-	sqlite3_finalize(q);
+	finish(st, q);
 	return found;
 }
 
@@ -147,7 +176,7 @@ history_add(struct hl_store *st, const char *msg_id, int dir, uint64_t at, const
 	sqlite3_bind_text(q, 4, state, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 5, detail ? detail : "", -1, SQLITE_STATIC);
 	rc = hl_store_step_done(st, q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	return rc;
 }
 
@@ -190,7 +219,7 @@ insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_even
 	sqlite3_bind_int64(q, 18, (sqlite3_int64)received_ns);
 	sqlite3_bind_text(q, 19, reason ? reason : "", -1, SQLITE_STATIC);
 	rc = hl_store_step_done(st, q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (rc == HL_OK)
 		rc = history_add(st, id, dir, dir == HL_DIR_OUT ? ev->created_ns : received_ns,
 		                 hl_state_name(state), reason);
@@ -218,7 +247,7 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 		if (sqlite3_column_bytes(q, 1) == HL_HASH_LEN)
 			memcpy(ev->prev, sqlite3_column_blob(q, 1), HL_HASH_LEN);
 	}
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return HL_ERR_IO;
 	hl_event_hash(ev, hash);
@@ -243,7 +272,7 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 		blob32(q, 1, hash);
 		*existed = true;
 	}
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (s == SQLITE_ROW)
 		return HL_OK;
 	if (s != SQLITE_DONE)
@@ -259,8 +288,24 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	sqlite3_bind_int64(q, 2, peer_id);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)ev->seq);
 	rc = hl_store_step_done(st, q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	return rc;
+}
+
+void
+hl_store_autocheckpoint(struct hl_store *st, bool on)
+{
+	sqlite3_wal_autocheckpoint(st->db, on ? 1000 : 0);
+}
+
+void
+hl_store_checkpoint(struct hl_store *st)
+{
+	int log = 0, done = 0;
+
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done) !=
+	    SQLITE_OK)
+		log_debug("checkpoint_failed", "err=\"%s\"", sqlite3_errmsg(st->db));
 }
 
 int
@@ -368,7 +413,7 @@ read_row(sqlite3_stmt *q, struct hl_event_row *r, uint64_t now)
 }
 
 static int
-read_rows(sqlite3_stmt *q, struct hl_event_row **rows, size_t *n)
+read_rows(struct hl_store *st, sqlite3_stmt *q, struct hl_event_row **rows, size_t *n)
 {
 	struct hl_event_row *v = NULL;
 	size_t cnt = 0, cap = 0;
@@ -394,7 +439,7 @@ read_rows(sqlite3_stmt *q, struct hl_event_row **rows, size_t *n)
 	}
 	if (rc == HL_OK && s != SQLITE_DONE)
 		rc = HL_ERR_IO;
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (rc < 0) {
 		hl_event_rows_free(v, cnt);
 		return rc;
@@ -430,7 +475,7 @@ hl_store_list(struct hl_store *st, enum hl_dir dir, bool all, struct hl_event_ro
 		return rc;
 	if (dir == HL_DIR_IN)
 		sqlite3_bind_int(q, 1, all);
-	return read_rows(q, rows, n);
+	return read_rows(st, q, rows, n);
 }
 
 int
@@ -442,7 +487,7 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 	if ((rc = prepare(st, "SELECT " ROW_COLUMNS "WHERE e.msg_id = ? ORDER BY e.dir", &q)) < 0)
 		return rc;
 	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
-	return read_rows(q, rows, n);
+	return read_rows(st, q, rows, n);
 }
 
 int
@@ -464,7 +509,7 @@ hl_store_history(struct hl_store *st, const char *msg_id, int dir,
 		fn(ctx, (uint64_t)sqlite3_column_int64(q, 0),
 		   (const char *)sqlite3_column_text(q, 1),
 		   (const char *)sqlite3_column_text(q, 2));
-	sqlite3_finalize(q);
+	finish(st, q);
 	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
 }
 
@@ -525,7 +570,7 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 	sqlite3_bind_int64(q, 3, m->peer_id);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)m->ev.seq);
 	rc = hl_store_step_done(st, q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (rc < 0 ||
 	    (rc = history_add(st, msg_id, HL_DIR_IN, now, "acknowledged", operator_name)) < 0)
 		goto out;
@@ -575,24 +620,114 @@ hl_store_pending(struct hl_store *st, int64_t peer_id, uint64_t after, struct hl
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
-	return read_rows(q, rows, n);
+	return read_rows(st, q, rows, n);
 }
 
-/* Update our event (peer, seq) if its hash matches; the msg_id for history. */
-static int
-update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *hash,
-           const char *sql_set, int from_max_state, uint64_t now, const char *text_arg,
-           const uint8_t *proof, char id[static HL_MSGID_LEN + 1])
+int
+hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size_t limit,
+                      struct hl_event_row **rows, size_t *n, uint64_t *page_end, bool *more)
 {
-	char sql[512];
+	struct hl_event_row *urgent = NULL, *page = NULL, *all;
+	size_t nu = 0, np = 0, k = 0;
+	sqlite3_stmt *q;
+	int rc;
+
+	*rows = NULL;
+	*n = 0;
+	*page_end = after;
+	*more = false;
+	if ((rc =
+	         prepare(st,
+	                 "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
+	                 " AND e.state IN (0, 1) AND e.seq > ? AND e.precedence < 3 ORDER BY e.seq",
+	                 &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
+	if ((rc = read_rows(st, q, &urgent, &nu)) < 0)
+		return rc;
+	if ((rc = prepare(st,
+	                  "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
+	                  " AND e.state IN (0, 1) AND e.seq > ? ORDER BY e.seq LIMIT ?",
+	                  &q)) < 0)
+		goto out;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)limit + 1);
+	if ((rc = read_rows(st, q, &page, &np)) < 0)
+		goto out;
+	if (np > limit) {
+		*more = true;
+		free(page[limit].body);
+		np = limit;
+	}
+	if (np)
+		*page_end = page[np - 1].ev.seq;
+	/* Merge the two seq-ordered sets, each event once. */
+	rc = HL_ERR_NOMEM;
+	if (!(all = malloc((nu + np + 1) * sizeof *all)))
+		goto out;
+	for (size_t i = 0, j = 0; i < nu || j < np;) {
+		if (j == np || (i < nu && urgent[i].ev.seq < page[j].ev.seq)) {
+			all[k++] = urgent[i++];
+		} else if (i < nu && urgent[i].ev.seq == page[j].ev.seq) {
+			free(urgent[i++].body);
+			all[k++] = page[j++];
+		} else {
+			all[k++] = page[j++];
+		}
+	}
+	for (size_t i = 0; i < k; i++)
+		all[i].ev.body = all[i].body; /* the structs moved; their bodies did not */
+	free(urgent);
+	free(page);
+	urgent = page = NULL;
+	nu = np = 0;
+	*rows = all;
+	*n = k;
+	rc = HL_OK;
+out:
+	hl_event_rows_free(urgent, nu);
+	hl_event_rows_free(page, np);
+	return rc;
+}
+
+int
+hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	*n = 0;
+	if ((rc = prepare(st,
+	                  "SELECT count(*) FROM events WHERE peer_id = ? AND dir = 0"
+	                  " AND state IN (0, 1)",
+	                  &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	rc = sqlite3_step(q) == SQLITE_ROW ? HL_OK : HL_ERR_IO;
+	if (rc == HL_OK)
+		*n = (size_t)sqlite3_column_int64(q, 0);
+	finish(st, q);
+	return rc;
+}
+
+/*
+ * Update our event (peer, seq) if its hash matches and its state is at most
+ * max (1: sent, 2: delivered); the msg_id comes back for the history.
+ */
+#define UPDATE_OUT(set, max)                                                                       \
+	"UPDATE events SET " set " WHERE peer_id = ?1 AND dir = 0 AND seq = ?2 AND hash = ?3"      \
+	" AND state <= " #max " RETURNING msg_id"
+static int
+update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *hash, const char *sql,
+           uint64_t now, const char *text_arg, const uint8_t *proof,
+           char id[static HL_MSGID_LEN + 1])
+{
 	sqlite3_stmt *q;
 	int rc;
 
 	id[0] = '\0';
-	snprintf(sql, sizeof sql,
-	         "UPDATE events SET %s WHERE peer_id = ?1 AND dir = 0 AND seq = ?2"
-	         " AND hash = ?3 AND state <= %d RETURNING msg_id",
-	         sql_set, from_max_state);
 	if ((rc = prepare(st, sql, &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
@@ -608,15 +743,16 @@ update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *ha
 		text(q, 0, id, HL_MSGID_LEN + 1);
 	while (rc == SQLITE_ROW)
 		rc = sqlite3_step(q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	return rc == SQLITE_DONE ? HL_OK : rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
 }
 
 int
 hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 {
-	char sql[] = "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
-	             " AND seq = ?2 AND state = 0 RETURNING msg_id";
+	static const char sql[] =
+	    "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
+	    " AND seq = ?2 AND state = 0 RETURNING msg_id";
 	char id[HL_MSGID_LEN + 1] = "";
 	uint64_t now = hl_wall_ns();
 	sqlite3_stmt *q;
@@ -632,7 +768,7 @@ hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 		text(q, 0, id, sizeof id);
 	while (rc == SQLITE_ROW)
 		rc = sqlite3_step(q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (rc != SQLITE_DONE)
 		return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
 	return id[0] ? history_add(st, id, HL_DIR_OUT, now, "sent", NULL) : HL_OK;
@@ -645,8 +781,9 @@ hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
 {
 	char id[HL_MSGID_LEN + 1];
 	uint64_t now = hl_wall_ns();
-	int rc = update_out(st, peer_id, seq, hash, "state = 2, delivered_ns = ?4, proof = ?6",
-	                    HL_ST_SENT, now, NULL, sig, id);
+	int rc = update_out(st, peer_id, seq, hash,
+	                    UPDATE_OUT("state = 2, delivered_ns = ?4, proof = ?6", 1), now, NULL,
+	                    sig, id);
 
 	if (rc == HL_OK && id[0])
 		rc = history_add(st, id, HL_DIR_OUT, now, "delivered", NULL);
@@ -660,8 +797,9 @@ hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
 {
 	char id[HL_MSGID_LEN + 1];
 	uint64_t now = hl_wall_ns();
-	int rc = update_out(st, peer_id, seq, hash, "state = 4, reason = ?5, proof = ?6",
-	                    HL_ST_SENT, now, reason, sig, id);
+	int rc =
+	    update_out(st, peer_id, seq, hash, UPDATE_OUT("state = 4, reason = ?5, proof = ?6", 1),
+	               now, reason, sig, id);
 
 	if (rc == HL_OK && id[0])
 		rc = history_add(st, id, HL_DIR_OUT, now, "refused", reason);
@@ -676,9 +814,10 @@ mark_acked(struct hl_store *st, int64_t peer_id, const struct hl_event *ack)
 	uint64_t now = hl_wall_ns();
 	int rc =
 	    update_out(st, peer_id, ack->ref_seq, ack->ref_hash,
-	               "state = 3, acked_ns = ?4, acked_by = ?5,"
-	               " delivered_ns = CASE delivered_ns WHEN 0 THEN ?4 ELSE delivered_ns END",
-	               HL_ST_DELIVERED, ack->created_ns, ack->operator_name, NULL, id);
+	               UPDATE_OUT("state = 3, acked_ns = ?4, acked_by = ?5, delivered_ns = CASE"
+	                          " delivered_ns WHEN 0 THEN ?4 ELSE delivered_ns END",
+	                          2),
+	               ack->created_ns, ack->operator_name, NULL, id);
 
 	if (rc == HL_OK && id[0]) {
 		char detail[HL_OPERATOR_MAX + 8];
@@ -690,16 +829,13 @@ mark_acked(struct hl_store *st, int64_t peer_id, const struct hl_event *ack)
 
 /* 32 bytes of the column, or found = false when there is no such row. */
 static int
-neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *col,
+neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *sql,
           uint8_t out[static HL_HASH_LEN], bool *found)
 {
-	char sql[128];
 	sqlite3_stmt *q;
 	int rc, s;
 
 	*found = false;
-	snprintf(sql, sizeof sql, "SELECT %s FROM events WHERE peer_id = ? AND dir = 1 AND seq = ?",
-	         col);
 	if ((rc = prepare(st, sql, &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
@@ -709,7 +845,7 @@ neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *col,
 		blob32(q, 0, out);
 		*found = true;
 	}
-	sqlite3_finalize(q);
+	finish(st, q);
 	return s == SQLITE_ROW || s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
 }
 
@@ -729,11 +865,15 @@ check_links(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 
 	if (ev->seq == 1)
 		return memcmp(ev->prev, zeros, HL_HASH_LEN) == 0 ? HL_OK : HL_ERR_CORRUPT;
-	if ((rc = neighbour(st, peer_id, ev->seq - 1, "hash", other, &found)) < 0)
+	if ((rc = neighbour(st, peer_id, ev->seq - 1,
+	                    "SELECT hash FROM events WHERE peer_id = ? AND dir = 1 AND seq = ?",
+	                    other, &found)) < 0)
 		return rc;
 	if (found && memcmp(other, ev->prev, HL_HASH_LEN) != 0)
 		return HL_ERR_CORRUPT;
-	if ((rc = neighbour(st, peer_id, ev->seq + 1, "prev", other, &found)) < 0)
+	if ((rc = neighbour(st, peer_id, ev->seq + 1,
+	                    "SELECT prev FROM events WHERE peer_id = ? AND dir = 1 AND seq = ?",
+	                    other, &found)) < 0)
 		return rc;
 	if (found && memcmp(other, hash, HL_HASH_LEN) != 0)
 		return HL_ERR_CORRUPT;
@@ -762,16 +902,16 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 		uint8_t old[HL_HASH_LEN];
 		blob32(q, 0, old);
 		if (memcmp(old, hash, HL_HASH_LEN) != 0) {
-			sqlite3_finalize(q);
+			finish(st, q);
 			return HL_ERR_CORRUPT; /* the peer rewrote its chain */
 		}
 		*outcome =
 		    sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED : HL_RECV_DUPLICATE;
 		text(q, 2, reason, HL_REASON_MAX + 1);
-		sqlite3_finalize(q);
+		finish(st, q);
 		return HL_OK;
 	}
-	sqlite3_finalize(q);
+	finish(st, q);
 	if (s != SQLITE_DONE)
 		return HL_ERR_IO;
 	if ((rc = check_links(st, peer_id, ev, hash)) < 0)
@@ -813,7 +953,7 @@ hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_
 	sqlite3_bind_blob(q, 5, sig, HL_SIG_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 6, (sqlite3_int64)hl_wall_ns());
 	rc = hl_store_step_done(st, q);
-	sqlite3_finalize(q);
+	finish(st, q);
 	return rc;
 }
 

@@ -4,18 +4,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "storeq.h"
 
 struct hl_storeq {
-	struct hl_store *st;
-	pthread_t thread;
+	struct hl_store *st, *ckpt_st; /* the writer's connection, the checkpointer's */
+	pthread_t thread, ckpt_thread;
+	bool ckpt_started;
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv, ckpt_cv;
 	struct hl_job *todo, **todo_tail; /* submitted, not yet run */
 	struct hl_job *done, **done_tail; /* run, not yet reported */
 	bool stop, thread_started;
+	size_t todo_urgent, todo_weight; /* what is queued: how urgent, how much */
+	uint64_t todo_since_ms;          /* when the oldest queued job came */
 	uv_async_t async;
 	hl_storeq_done_fn *done_fn;
 	void *ctx;
@@ -67,7 +71,8 @@ run_job(struct hl_store *st, struct hl_job *j)
 	case HL_JOB_HEAD:
 		return hl_store_put_head(st, j->peer_id, HL_DIR_IN, j->seq, j->hash, j->sig);
 	case HL_JOB_LOAD:
-		return hl_store_pending(st, j->peer_id, j->after, &j->rows, &j->nrows);
+		return hl_store_pending_page(st, j->peer_id, j->after, 4096, &j->rows, &j->nrows,
+		                             &j->page_end, &j->more);
 	case HL_JOB_APPEND:
 		if (!hl_store_channel_exists(st, j->peer_id, j->ev.channel)) {
 			snprintf(j->reason, sizeof j->reason, "no channel '%s' to that peer",
@@ -95,6 +100,9 @@ run_job(struct hl_store *st, struct hl_job *j)
 }
 
 #define BATCH_WEIGHT 2048 /* row updates in one ordinary batch: bounds how long FLASH can wait */
+#define GATHER_MS 10      /* bookkeeping waits this long to share a commit */
+#define BATCH_MS 15       /* a batch that has run this long commits what it has */
+#define GATHER_WEIGHT 512 /* ... unless this much is already queued */
 
 /* Jobs that must not wait behind bookkeeping: what operators are waiting for. */
 static bool
@@ -150,6 +158,13 @@ take_batch(struct hl_storeq *q)
 	}
 	q->todo = rest;
 	q->todo_tail = rest ? rt : &q->todo;
+	q->todo_urgent = 0;
+	q->todo_weight = 0;
+	for (struct hl_job *j = rest; j; j = j->next) {
+		q->todo_urgent += urgent(j);
+		q->todo_weight += weight(j);
+	}
+	q->todo_since_ms = hl_now_ms();
 	return batch;
 }
 
@@ -163,8 +178,29 @@ writer(void *arg)
 		int rc;
 
 		pthread_mutex_lock(&q->mu);
-		while (!q->todo && !q->stop)
-			pthread_cond_wait(&q->cv, &q->mu);
+		/*
+		 * Urgent work goes at once. Bookkeeping (sent marks, receipts,
+		 * heads) waits up to GATHER_MS so that it shares one commit, and
+		 * so that it is not what an operator's FLASH finds in its way.
+		 */
+		for (;;) {
+			uint64_t now = hl_now_ms();
+			if (q->stop || q->todo_urgent ||
+			    (q->todo && (q->todo_weight >= GATHER_WEIGHT ||
+			                 now >= q->todo_since_ms + GATHER_MS)))
+				break;
+			if (!q->todo) {
+				pthread_cond_wait(&q->cv, &q->mu);
+			} else {
+				struct timespec ts;
+				uint64_t wake = q->todo_since_ms + GATHER_MS;
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += (long)((wake - now) * 1000000u);
+				ts.tv_sec += ts.tv_nsec / 1000000000L;
+				ts.tv_nsec %= 1000000000L;
+				pthread_cond_timedwait(&q->cv, &q->mu, &ts);
+			}
+		}
 		batch = take_batch(q);
 		pthread_mutex_unlock(&q->mu);
 		if (!batch)
@@ -173,6 +209,8 @@ writer(void *arg)
 		/* One transaction for the whole batch; a job that fails alone is
 		 * rolled back alone (savepoint), a failed COMMIT fails them all. */
 		rc = hl_store_begin(q->st);
+		uint64_t started = hl_now_ms();
+		struct hl_job *rest = NULL;
 		for (struct hl_job *j = batch; j; j = j->next) {
 			if (rc < 0) {
 				j->rc = rc;
@@ -184,6 +222,12 @@ writer(void *arg)
 				hl_store_savepoint_rollback(q->st);
 			else
 				hl_store_savepoint_release(q->st);
+			if (j->next && hl_now_ms() - started >= BATCH_MS) {
+				/* Long enough: commit this much, so urgent work waits little. */
+				rest = j->next;
+				j->next = NULL;
+				break;
+			}
 		}
 		if (rc == HL_OK && (rc = hl_store_commit(q->st)) < 0) {
 			log_error("store_commit_failed", "err=\"%s\"", hl_strerror(rc));
@@ -191,6 +235,20 @@ writer(void *arg)
 				j->rc = rc;
 		}
 		pthread_mutex_lock(&q->mu);
+		if (rest) { /* back to the front of the queue, in order */
+			struct hl_job *last = rest;
+			q->todo_weight += weight(last);
+			q->todo_urgent += urgent(last);
+			while (last->next) {
+				last = last->next;
+				q->todo_weight += weight(last);
+				q->todo_urgent += urgent(last);
+			}
+			last->next = q->todo;
+			if (!q->todo)
+				q->todo_tail = &last->next;
+			q->todo = rest;
+		}
 		*q->done_tail = batch;
 		while (batch->next)
 			batch = batch->next;
@@ -198,6 +256,28 @@ writer(void *arg)
 		pthread_mutex_unlock(&q->mu);
 		uv_async_send(&q->async);
 	}
+	return NULL;
+}
+
+/* Copies the WAL back into the database once a second, beside the writer. */
+static void *
+checkpointer(void *arg)
+{
+	struct hl_storeq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	while (!q->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&q->ckpt_cv, &q->mu, &ts);
+		if (q->stop)
+			break;
+		pthread_mutex_unlock(&q->mu);
+		hl_store_checkpoint(q->ckpt_st);
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
 	return NULL;
 }
 
@@ -237,8 +317,15 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 		free(q);
 		return rc;
 	}
+	if ((rc = hl_store_open(store_path, false, &q->ckpt_st, err, errcap)) < 0) {
+		hl_store_close(q->st);
+		free(q);
+		return rc;
+	}
+	hl_store_autocheckpoint(q->st, false);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
+	pthread_cond_init(&q->ckpt_cv, NULL);
 	q->todo_tail = &q->todo;
 	q->done_tail = &q->done;
 	q->done_fn = done;
@@ -251,6 +338,7 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 		return HL_ERR_IO;
 	}
 	q->thread_started = true;
+	q->ckpt_started = pthread_create(&q->ckpt_thread, NULL, checkpointer, q) == 0;
 	*out = q;
 	return HL_OK;
 }
@@ -260,6 +348,10 @@ hl_storeq_submit(struct hl_storeq *q, struct hl_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&q->mu);
+	if (!q->todo)
+		q->todo_since_ms = hl_now_ms();
+	q->todo_urgent += urgent(job);
+	q->todo_weight += weight(job);
 	*q->todo_tail = job;
 	q->todo_tail = &job->next;
 	pthread_cond_signal(&q->cv);
@@ -273,6 +365,7 @@ on_closed(uv_handle_t *h)
 
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
+	pthread_cond_destroy(&q->ckpt_cv);
 	free(q);
 }
 
@@ -284,9 +377,15 @@ hl_storeq_stop(struct hl_storeq *q)
 	pthread_mutex_lock(&q->mu);
 	q->stop = true;
 	pthread_cond_signal(&q->cv);
+	pthread_cond_signal(&q->ckpt_cv);
 	pthread_mutex_unlock(&q->mu);
 	if (q->thread_started)
 		pthread_join(q->thread, NULL);
+	if (q->ckpt_started)
+		pthread_join(q->ckpt_thread, NULL);
+	hl_store_checkpoint(q->st); /* leave a short WAL behind */
+	hl_store_close(q->ckpt_st);
+	q->ckpt_st = NULL;
 	/* Results nobody will read any more: their work is committed, just free them. */
 	left = q->done;
 	q->done = NULL;

@@ -46,8 +46,10 @@ struct hl_job {
 	uint8_t token[HL_TOKEN_LEN];             /* APPEND: the sender's retry key */
 	/* out */
 	int rc, outcome;
-	struct hl_event_row *rows; /* LOAD */
+	struct hl_event_row *rows; /* LOAD: a page of our pending events */
 	size_t nrows;
+	uint64_t page_end; /* LOAD: where the next page starts */
+	bool more;         /* LOAD: more pending past page_end */
 	struct hl_job *next;
 };
 
