@@ -22,35 +22,12 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "stats.h"
 #include "station.h"
 #include "util.h"
 
 #define ROUNDS 3000
 #define PING_RECORD 37 /* header 4 + type 1 + body 16 + tag 16 */
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-report(const char *what, double *v, size_t n)
-{
-	qsort(v, n, sizeof *v, cmp_double);
-	printf("%-44s p50 %8.1f us   p99 %8.1f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100], n);
-}
 
 static int
 accept_pinned(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static HL_TS_LEN])

@@ -24,36 +24,9 @@
 #include <sodium.h>
 
 #include "ctl.h"
+#include "stats.h"
 #include "station.h"
 #include "store.h"
-
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static void
-report(const char *what, double *v, size_t n)
-{
-	if (n == 0) {
-		printf("%-52s (no samples)\n", what);
-		return;
-	}
-	qsort(v, n, sizeof *v, cmp_double);
-	printf("%-52s p50 %8.1f us   p99 %8.1f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100], n);
-}
 
 static void
 bench_fsync(const char *dir)

@@ -371,13 +371,28 @@ verify(const char *domain, const uint8_t *from, const uint8_t *to, const uint8_t
 	return crypto_sign_final_verify(&st, sig, from) == 0 ? HL_OK : HL_ERR_AUTH;
 }
 
+/* Sign what w holds from offset start, append the signature, report the length. */
+static int
+seal_statement(struct wbuf *w, size_t start, const char *domain, const uint8_t *sk,
+               const uint8_t *from, const uint8_t *to, size_t *len)
+{
+	uint8_t sig[HL_SIG_LEN];
+
+	if (w->overflow || sign(domain, sk, from, to, w->p + start, w->len - start, sig) < 0)
+		return HL_ERR_INVAL;
+	put(w, sig, sizeof sig);
+	if (w->overflow)
+		return HL_ERR_INVAL;
+	*len = w->len;
+	return HL_OK;
+}
+
 int
 hl_receipt_encode(const struct hl_receipt_entry *e, size_t n, const uint8_t *from_sk,
                   const uint8_t from_pk[static 32], const uint8_t to_pk[static 32], uint8_t *out,
                   size_t cap, size_t *len)
 {
 	struct wbuf w = {.p = out, .cap = cap};
-	uint8_t sig[HL_SIG_LEN];
 
 	*len = 0;
 	if (n == 0 || n > HL_RECEIPT_MAX)
@@ -387,14 +402,7 @@ hl_receipt_encode(const struct hl_receipt_entry *e, size_t n, const uint8_t *fro
 		put_u64(&w, e[i].seq);
 		put(&w, e[i].hash, HL_HASH_LEN);
 	}
-	if (w.overflow ||
-	    sign("hotline-receipt-v1", from_sk, from_pk, to_pk, out + 2, w.len - 2, sig) < 0)
-		return HL_ERR_INVAL;
-	put(&w, sig, sizeof sig);
-	if (w.overflow)
-		return HL_ERR_INVAL;
-	*len = w.len;
-	return HL_OK;
+	return seal_statement(&w, 2, "hotline-receipt-v1", from_sk, from_pk, to_pk, len);
 }
 
 int
@@ -433,7 +441,6 @@ hl_refuse_encode(uint64_t seq, const uint8_t hash[static HL_HASH_LEN], const cha
 {
 	struct wbuf w = {.p = out, .cap = cap};
 	size_t rl = strlen(reason);
-	uint8_t sig[HL_SIG_LEN];
 
 	*len = 0;
 	if (rl > HL_REASON_MAX)
@@ -442,13 +449,7 @@ hl_refuse_encode(uint64_t seq, const uint8_t hash[static HL_HASH_LEN], const cha
 	put(&w, hash, HL_HASH_LEN);
 	put_u16(&w, (uint16_t)rl);
 	put(&w, reason, rl);
-	if (w.overflow || sign("hotline-refuse-v1", from_sk, from_pk, to_pk, out, w.len, sig) < 0)
-		return HL_ERR_INVAL;
-	put(&w, sig, sizeof sig);
-	if (w.overflow)
-		return HL_ERR_INVAL;
-	*len = w.len;
-	return HL_OK;
+	return seal_statement(&w, 0, "hotline-refuse-v1", from_sk, from_pk, to_pk, len);
 }
 
 int
@@ -483,18 +484,11 @@ hl_head_encode(uint64_t seq, const uint8_t hash[static HL_HASH_LEN], const uint8
                size_t cap, size_t *len)
 {
 	struct wbuf w = {.p = out, .cap = cap};
-	uint8_t sig[HL_SIG_LEN];
 
 	*len = 0;
 	put_u64(&w, seq);
 	put(&w, hash, HL_HASH_LEN);
-	if (w.overflow || sign("hotline-head-v1", from_sk, from_pk, to_pk, out, w.len, sig) < 0)
-		return HL_ERR_INVAL;
-	put(&w, sig, sizeof sig);
-	if (w.overflow)
-		return HL_ERR_INVAL;
-	*len = w.len;
-	return HL_OK;
+	return seal_statement(&w, 0, "hotline-head-v1", from_sk, from_pk, to_pk, len);
 }
 
 int
