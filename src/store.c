@@ -29,7 +29,7 @@ static const char *const migrations[] = {
     "  position INTEGER NOT NULL,"
     "  address TEXT NOT NULL,"
     "  PRIMARY KEY (peer_id, position));",
-    /* 1 -> 2: channels, both chains of events, their history and signed heads */
+    /* 1 -> 2: channels, both chains of events (each with its timeline), signed heads */
     "CREATE TABLE channels ("
     "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
     "  name TEXT NOT NULL,"
@@ -50,6 +50,7 @@ static const char *const migrations[] = {
     "  state INTEGER NOT NULL,"
     "  received_ns INTEGER NOT NULL DEFAULT 0, sent_ns INTEGER NOT NULL DEFAULT 0,"
     "  delivered_ns INTEGER NOT NULL DEFAULT 0, acked_ns INTEGER NOT NULL DEFAULT 0,"
+    "  refused_ns INTEGER NOT NULL DEFAULT 0,"
     "  acked_by TEXT NOT NULL DEFAULT '', reason TEXT NOT NULL DEFAULT '',"
     "  proof BLOB,"
     "  client_token BLOB," /* the sender's retry key, local only */
@@ -58,10 +59,6 @@ static const char *const migrations[] = {
     /* Small indexes: every page a commit touches costs fdatasync time. */
     "CREATE INDEX events_pending ON events(peer_id, seq) WHERE dir = 0 AND state IN (0, 1);"
     "CREATE UNIQUE INDEX events_token ON events(client_token) WHERE client_token IS NOT NULL;"
-    "CREATE TABLE history ("
-    "  msg_id TEXT NOT NULL, dir INTEGER NOT NULL, at_ns INTEGER NOT NULL,"
-    "  state TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');"
-    "CREATE INDEX history_msg_id ON history(msg_id, at_ns);"
     "CREATE TABLE heads ("
     "  peer_id INTEGER NOT NULL REFERENCES peers(id),"
     "  dir INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL,"

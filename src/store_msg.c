@@ -159,27 +159,6 @@ hl_store_channel_exists(struct hl_store *st, int64_t peer_id, const char *name)
 	return found;
 }
 
-static int
-history_add(struct hl_store *st, const char *msg_id, int dir, uint64_t at, const char *state,
-            const char *detail)
-{
-	sqlite3_stmt *q;
-	int rc;
-
-	if ((rc = prepare(
-	         st, "INSERT INTO history (msg_id, dir, at_ns, state, detail) VALUES (?,?,?,?,?)",
-	         &q)) < 0)
-		return rc;
-	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int(q, 2, dir);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)at);
-	sqlite3_bind_text(q, 4, state, -1, SQLITE_STATIC);
-	sqlite3_bind_text(q, 5, detail ? detail : "", -1, SQLITE_STATIC);
-	rc = hl_store_step_done(st, q);
-	finish(st, q);
-	return rc;
-}
-
 /* Insert one event row; fields from ev, the rest as given. */
 static int
 insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
@@ -220,9 +199,6 @@ insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_even
 	sqlite3_bind_text(q, 19, reason ? reason : "", -1, SQLITE_STATIC);
 	rc = hl_store_step_done(st, q);
 	finish(st, q);
-	if (rc == HL_OK)
-		rc = history_add(st, id, dir, dir == HL_DIR_OUT ? ev->created_ns : received_ns,
-		                 hl_state_name(state), reason);
 	return rc;
 }
 
@@ -490,25 +466,68 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 	return read_rows(st, q, rows, n);
 }
 
+struct step {
+	uint64_t at;
+	const char *state, *detail;
+};
+
+/*
+ * The timeline is kept in the event's own columns, one time per state (a
+ * history table cost two more row writes per message and side): queued
+ * (created), sent, delivered, acknowledged, refused; received for ours from
+ * the peer. Each is the first time the state was reached; they are listed
+ * in the order of the states, not sorted by time, because an acknowledgment
+ * carries the peer's clock, which may run behind ours.
+ */
 int
 hl_store_history(struct hl_store *st, const char *msg_id, int dir,
                  void (*fn)(void *ctx, uint64_t at_ns, const char *state, const char *detail),
                  void *ctx)
 {
 	sqlite3_stmt *q;
+	struct step v[5];
+	char by[HL_OPERATOR_MAX + 4], reason[HL_REASON_MAX + 1];
+	size_t n = 0;
 	int rc, s;
 
-	if ((rc = prepare(st,
-	                  "SELECT at_ns, state, detail FROM history WHERE msg_id = ? AND dir = ?"
-	                  " ORDER BY at_ns, rowid",
-	                  &q)) < 0)
+	if ((rc = prepare(
+	         st,
+	         "SELECT state, created_ns, sent_ns, delivered_ns, acked_ns, acked_by,"
+	         " reason, received_ns, refused_ns FROM events WHERE msg_id = ? AND dir = ?",
+	         &q)) < 0)
 		return rc;
 	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(q, 2, dir);
-	while ((s = sqlite3_step(q)) == SQLITE_ROW)
-		fn(ctx, (uint64_t)sqlite3_column_int64(q, 0),
-		   (const char *)sqlite3_column_text(q, 1),
-		   (const char *)sqlite3_column_text(q, 2));
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		int state = sqlite3_column_int(q, 0);
+		uint64_t t[9];
+		for (int c = 1; c < 9; c++)
+			t[c] = (uint64_t)sqlite3_column_int64(q, c);
+		text(q, 6, reason, sizeof reason);
+		if (dir == HL_DIR_OUT) {
+			snprintf(by, sizeof by, "by %s", sqlite3_column_text(q, 5));
+			v[n++] = (struct step){t[1], "queued", ""};
+			if (t[2])
+				v[n++] = (struct step){t[2], "sent", ""};
+			if (t[3])
+				v[n++] = (struct step){t[3], "delivered", ""};
+			if (t[4])
+				v[n++] = (struct step){t[4], "acknowledged", by};
+			if (t[8])
+				v[n++] = (struct step){t[8], "refused", reason};
+		} else {
+			snprintf(by, sizeof by, "%s", sqlite3_column_text(q, 5));
+			v[n++] =
+			    (struct step){t[7], state == HL_ST_REFUSED ? "refused" : "received",
+			                  state == HL_ST_REFUSED ? reason : ""};
+			if (t[4])
+				v[n++] = (struct step){t[4], "acknowledged", by};
+		}
+		for (size_t i = 0; i < n; i++)
+			fn(ctx, v[i].at, v[i].state, v[i].detail);
+		s = SQLITE_DONE;
+	}
 	finish(st, q);
 	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
 }
@@ -571,8 +590,7 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)m->ev.seq);
 	rc = hl_store_step_done(st, q);
 	finish(st, q);
-	if (rc < 0 ||
-	    (rc = history_add(st, msg_id, HL_DIR_IN, now, "acknowledged", operator_name)) < 0)
+	if (rc < 0)
 		goto out;
 	ack.kind = HL_EV_ACK;
 	ack.precedence = m->ev.precedence; /* an answer travels as fast as the message */
@@ -714,20 +732,18 @@ hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n)
 
 /*
  * Update our event (peer, seq) if its hash matches and its state is at most
- * max (1: sent, 2: delivered); the msg_id comes back for the history.
+ * max (1: sent, 2: delivered).
  */
 #define UPDATE_OUT(set, max)                                                                       \
 	"UPDATE events SET " set " WHERE peer_id = ?1 AND dir = 0 AND seq = ?2 AND hash = ?3"      \
-	" AND state <= " #max " RETURNING msg_id"
+	" AND state <= " #max
 static int
 update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *hash, const char *sql,
-           uint64_t now, const char *text_arg, const uint8_t *proof,
-           char id[static HL_MSGID_LEN + 1])
+           uint64_t now, const char *text_arg, const uint8_t *proof)
 {
 	sqlite3_stmt *q;
 	int rc;
 
-	id[0] = '\0';
 	if ((rc = prepare(st, sql, &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
@@ -738,40 +754,28 @@ update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *ha
 		sqlite3_bind_text(q, 5, text_arg, -1, SQLITE_STATIC);
 	if (proof)
 		sqlite3_bind_blob(q, 6, proof, HL_SIG_LEN, SQLITE_STATIC);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		text(q, 0, id, HL_MSGID_LEN + 1);
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(q);
+	rc = hl_store_step_done(st, q);
 	finish(st, q);
-	return rc == SQLITE_DONE ? HL_OK : rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
+	return rc;
 }
 
 int
 hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 {
-	static const char sql[] =
-	    "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
-	    " AND seq = ?2 AND state = 0 RETURNING msg_id";
-	char id[HL_MSGID_LEN + 1] = "";
-	uint64_t now = hl_wall_ns();
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = prepare(st, sql, &q)) < 0)
+	if ((rc = prepare(st,
+	                  "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
+	                  " AND seq = ?2 AND state = 0",
+	                  &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)now);
-	rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		text(q, 0, id, sizeof id);
-	while (rc == SQLITE_ROW)
-		rc = sqlite3_step(q);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)hl_wall_ns());
+	rc = hl_store_step_done(st, q);
 	finish(st, q);
-	if (rc != SQLITE_DONE)
-		return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
-	return id[0] ? history_add(st, id, HL_DIR_OUT, now, "sent", NULL) : HL_OK;
+	return rc;
 }
 
 int
@@ -779,15 +783,9 @@ hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
                         const uint8_t hash[static HL_HASH_LEN],
                         const uint8_t sig[static HL_SIG_LEN])
 {
-	char id[HL_MSGID_LEN + 1];
-	uint64_t now = hl_wall_ns();
-	int rc = update_out(st, peer_id, seq, hash,
-	                    UPDATE_OUT("state = 2, delivered_ns = ?4, proof = ?6", 1), now, NULL,
-	                    sig, id);
-
-	if (rc == HL_OK && id[0])
-		rc = history_add(st, id, HL_DIR_OUT, now, "delivered", NULL);
-	return rc;
+	return update_out(st, peer_id, seq, hash,
+	                  UPDATE_OUT("state = 2, delivered_ns = ?4, proof = ?6", 1), hl_wall_ns(),
+	                  NULL, sig);
 }
 
 int
@@ -795,36 +793,20 @@ hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
                       const uint8_t hash[static HL_HASH_LEN], const char *reason,
                       const uint8_t sig[static HL_SIG_LEN])
 {
-	char id[HL_MSGID_LEN + 1];
-	uint64_t now = hl_wall_ns();
-	int rc =
-	    update_out(st, peer_id, seq, hash, UPDATE_OUT("state = 4, reason = ?5, proof = ?6", 1),
-	               now, reason, sig, id);
-
-	if (rc == HL_OK && id[0])
-		rc = history_add(st, id, HL_DIR_OUT, now, "refused", reason);
-	return rc;
+	return update_out(st, peer_id, seq, hash,
+	                  UPDATE_OUT("state = 4, refused_ns = ?4, reason = ?5, proof = ?6", 1),
+	                  hl_wall_ns(), reason, sig);
 }
 
 /* The peer acknowledged our event (seq, hash): by whom, when (its clock). */
 static int
 mark_acked(struct hl_store *st, int64_t peer_id, const struct hl_event *ack)
 {
-	char id[HL_MSGID_LEN + 1];
-	uint64_t now = hl_wall_ns();
-	int rc =
-	    update_out(st, peer_id, ack->ref_seq, ack->ref_hash,
-	               UPDATE_OUT("state = 3, acked_ns = ?4, acked_by = ?5, delivered_ns = CASE"
-	                          " delivered_ns WHEN 0 THEN ?4 ELSE delivered_ns END",
-	                          2),
-	               ack->created_ns, ack->operator_name, NULL, id);
-
-	if (rc == HL_OK && id[0]) {
-		char detail[HL_OPERATOR_MAX + 8];
-		snprintf(detail, sizeof detail, "by %s", ack->operator_name);
-		rc = history_add(st, id, HL_DIR_OUT, now, "acknowledged", detail);
-	}
-	return rc;
+	return update_out(st, peer_id, ack->ref_seq, ack->ref_hash,
+	                  UPDATE_OUT("state = 3, acked_ns = ?4, acked_by = ?5, delivered_ns = CASE"
+	                             " delivered_ns WHEN 0 THEN ?4 ELSE delivered_ns END",
+	                             2),
+	                  ack->created_ns, ack->operator_name, NULL);
 }
 
 /* 32 bytes of the column, or found = false when there is no such row. */
