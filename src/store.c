@@ -154,10 +154,8 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 	sqlite3_busy_timeout(st->db, 10000);
 	if (hl_store_exec(st, "PRAGMA journal_mode=WAL") < 0 ||
 	    hl_store_exec(st, "PRAGMA synchronous=FULL") < 0 ||
-	    /* Pages from memory, not a pread each: the daemon rereads its recent rows all the time.
-	     */
+	    /* A bigger page cache: the daemon rereads its recent rows. */
 	    hl_store_exec(st, "PRAGMA cache_size=-32768") < 0 ||
-	    hl_store_exec(st, "PRAGMA mmap_size=268435456") < 0 ||
 	    hl_store_exec(st, "PRAGMA foreign_keys=ON") < 0) {
 		snprintf(err, errcap, "cannot set up the store %s: %s", path,
 		         sqlite3_errmsg(st->db));
