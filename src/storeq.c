@@ -15,11 +15,11 @@ struct hl_storeq {
 	bool ckpt_started;
 	pthread_mutex_t mu;
 	pthread_cond_t cv, ckpt_cv;
-	struct hl_job *todo, **todo_tail; /* submitted, not yet run */
-	struct hl_job *done, **done_tail; /* run, not yet reported */
+	struct hl_job *waiting, **wait_tail; /* submitted, not yet run */
+	struct hl_job *done, **done_tail;    /* run, not yet reported */
 	bool stop, thread_started;
-	size_t todo_urgent, todo_weight; /* what is queued: how urgent, how much */
-	uint64_t todo_since_ms;          /* when the oldest queued job came */
+	size_t wait_urgent, wait_weight; /* what is queued: how urgent, how much */
+	uint64_t wait_since_ms;          /* when the oldest queued job came */
 	uv_async_t async;
 	hl_storeq_done_fn *done_fn;
 	void *ctx;
@@ -131,7 +131,7 @@ weight(const struct hl_job *j)
 }
 
 /*
- * The next batch, taken off todo with the lock held: every urgent job if
+ * The next batch, taken off the queue with the lock held: every urgent job if
  * any is queued, otherwise ordinary jobs up to BATCH_WEIGHT. Each class
  * keeps its order; the jobs of one class never depend on the other's.
  */
@@ -142,9 +142,9 @@ take_batch(struct hl_storeq *q)
 	bool any_urgent = false;
 	size_t w = 0;
 
-	for (struct hl_job *j = q->todo; j && !any_urgent; j = j->next)
+	for (struct hl_job *j = q->waiting; j && !any_urgent; j = j->next)
 		any_urgent = urgent(j);
-	for (struct hl_job *j = q->todo; j; j = next) {
+	for (struct hl_job *j = q->waiting; j; j = next) {
 		next = j->next;
 		j->next = NULL;
 		if (any_urgent ? urgent(j) : w < BATCH_WEIGHT) {
@@ -156,15 +156,15 @@ take_batch(struct hl_storeq *q)
 			rt = &j->next;
 		}
 	}
-	q->todo = rest;
-	q->todo_tail = rest ? rt : &q->todo;
-	q->todo_urgent = 0;
-	q->todo_weight = 0;
+	q->waiting = rest;
+	q->wait_tail = rest ? rt : &q->waiting;
+	q->wait_urgent = 0;
+	q->wait_weight = 0;
 	for (struct hl_job *j = rest; j; j = j->next) {
-		q->todo_urgent += urgent(j);
-		q->todo_weight += weight(j);
+		q->wait_urgent += urgent(j);
+		q->wait_weight += weight(j);
 	}
-	q->todo_since_ms = hl_now_ms();
+	q->wait_since_ms = hl_now_ms();
 	return batch;
 }
 
@@ -185,15 +185,15 @@ writer(void *arg)
 		 */
 		for (;;) {
 			uint64_t now = hl_now_ms();
-			if (q->stop || q->todo_urgent ||
-			    (q->todo && (q->todo_weight >= GATHER_WEIGHT ||
-			                 now >= q->todo_since_ms + GATHER_MS)))
+			if (q->stop || q->wait_urgent ||
+			    (q->waiting && (q->wait_weight >= GATHER_WEIGHT ||
+			                    now >= q->wait_since_ms + GATHER_MS)))
 				break;
-			if (!q->todo) {
+			if (!q->waiting) {
 				pthread_cond_wait(&q->cv, &q->mu);
 			} else {
 				struct timespec ts;
-				uint64_t wake = q->todo_since_ms + GATHER_MS;
+				uint64_t wake = q->wait_since_ms + GATHER_MS;
 				clock_gettime(CLOCK_REALTIME, &ts);
 				ts.tv_nsec += (long)((wake - now) * 1000000u);
 				ts.tv_sec += ts.tv_nsec / 1000000000L;
@@ -237,17 +237,17 @@ writer(void *arg)
 		pthread_mutex_lock(&q->mu);
 		if (rest) { /* back to the front of the queue, in order */
 			struct hl_job *last = rest;
-			q->todo_weight += weight(last);
-			q->todo_urgent += urgent(last);
+			q->wait_weight += weight(last);
+			q->wait_urgent += urgent(last);
 			while (last->next) {
 				last = last->next;
-				q->todo_weight += weight(last);
-				q->todo_urgent += urgent(last);
+				q->wait_weight += weight(last);
+				q->wait_urgent += urgent(last);
 			}
-			last->next = q->todo;
-			if (!q->todo)
-				q->todo_tail = &last->next;
-			q->todo = rest;
+			last->next = q->waiting;
+			if (!q->waiting)
+				q->wait_tail = &last->next;
+			q->waiting = rest;
 		}
 		*q->done_tail = batch;
 		while (batch->next)
@@ -326,7 +326,7 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	pthread_cond_init(&q->ckpt_cv, NULL);
-	q->todo_tail = &q->todo;
+	q->wait_tail = &q->waiting;
 	q->done_tail = &q->done;
 	q->done_fn = done;
 	q->ctx = ctx;
@@ -348,12 +348,12 @@ hl_storeq_submit(struct hl_storeq *q, struct hl_job *job)
 {
 	job->next = NULL;
 	pthread_mutex_lock(&q->mu);
-	if (!q->todo)
-		q->todo_since_ms = hl_now_ms();
-	q->todo_urgent += urgent(job);
-	q->todo_weight += weight(job);
-	*q->todo_tail = job;
-	q->todo_tail = &job->next;
+	if (!q->waiting)
+		q->wait_since_ms = hl_now_ms();
+	q->wait_urgent += urgent(job);
+	q->wait_weight += weight(job);
+	*q->wait_tail = job;
+	q->wait_tail = &job->next;
 	pthread_cond_signal(&q->cv);
 	pthread_mutex_unlock(&q->mu);
 }
