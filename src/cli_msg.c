@@ -288,13 +288,15 @@ try_station_lock(void)
 /* Write the event to the store ourselves, at most once per token. */
 static int
 append_direct(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
-              const uint8_t token[static HL_TOKEN_LEN], char id[static HL_MSGID_LEN + 1])
+              const uint8_t token[static HL_TOKEN_LEN], bool retry,
+              char id[static HL_MSGID_LEN + 1])
 {
 	uint8_t hash[HL_HASH_LEN];
 	bool existed;
 	int rc = hl_store_begin(st);
 
-	if (rc == HL_OK && (rc = hl_store_append_once(st, peer_id, ev, token, hash, &existed)) < 0)
+	if (rc == HL_OK &&
+	    (rc = hl_store_append_once(st, peer_id, ev, token, retry, hash, &existed)) < 0)
 		hl_store_rollback(st);
 	else if (rc == HL_OK)
 		rc = hl_store_commit(st);
@@ -321,6 +323,7 @@ deliver_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const ch
 	char *b64 = malloc(cap);
 	uint64_t deadline = hl_now_ms() + 30000;
 	int rc = HL_ERR_AGAIN;
+	bool retry = false; /* after the first attempt, any may have landed */
 
 	if (!b64)
 		return fail("out of memory");
@@ -331,15 +334,16 @@ deliver_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const ch
 		json_t *resp = NULL;
 		int lockfd = try_station_lock();
 		if (lockfd >= 0) { /* no daemon: write it ourselves */
-			rc = append_direct(st, peer_id, ev, token, id);
+			rc = append_direct(st, peer_id, ev, token, retry, id);
 			close(lockfd);
 			break;
 		}
-		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "cmd", "send",
-		                          "peer", to, "channel", ev->channel, "precedence",
-		                          hl_prec_name(ev->precedence), "media_type",
-		                          ev->media_type, "body", b64, "token", token_hex),
-		                &resp);
+		rc =
+		    via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "cmd", "send",
+		                         "peer", to, "channel", ev->channel, "precedence",
+		                         hl_prec_name(ev->precedence), "media_type", ev->media_type,
+		                         "body", b64, "token", token_hex, "retry", retry),
+		               &resp);
 		if (rc == HL_OK) {
 			const char *got = json_string_value(json_object_get(resp, "id"));
 			const char *code = json_string_value(json_object_get(resp, "code"));
@@ -359,6 +363,7 @@ deliver_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const ch
 			json_decref(resp);
 			break;
 		}
+		retry = true;
 		usleep(100000); /* the daemon is starting or stopping: ask again */
 	}
 	free(b64);

@@ -81,16 +81,16 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 {
 	const char *peer = NULL, *channel = "general", *prec_s = "routine", *media = "",
 	           *b64 = NULL, *token = NULL;
-	int wait = 0;
+	int wait = 0, retry = 0;
 	unsigned prec;
 	int64_t peer_id;
 	size_t blen = 0, b64len;
 	struct hl_job *j;
 	char why[256];
 
-	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b, s:s}", "peer", &peer, "channel",
+	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b, s:s, s?b}", "peer", &peer, "channel",
 	                &channel, "precedence", &prec_s, "media_type", &media, "body", &b64, "wait",
-	                &wait, "token", &token) != 0)
+	                &wait, "token", &token, "retry", &retry) != 0)
 		return err_reply("usage", "send needs peer, body and token");
 	if (hl_net_peer_id(d->net, peer, &peer_id) < 0) {
 		snprintf(why, sizeof why, "no peer named %s: see 'hotline peer list'", peer);
@@ -129,6 +129,7 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	j->ev.body_len = (uint32_t)blen;
 	j->waiter = client;
 	j->tag = (uint64_t)wait;
+	j->retry = retry != 0;
 	if (sodium_hex2bin(j->token, sizeof j->token, token, strlen(token), NULL, &blen, NULL) !=
 	        0 ||
 	    blen != HL_TOKEN_LEN) {

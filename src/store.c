@@ -58,7 +58,7 @@ static const char *const migrations[] = {
     "CREATE INDEX events_msg_id ON events(msg_id);"
     /* Small indexes: every page a commit touches costs fdatasync time. */
     "CREATE INDEX events_pending ON events(peer_id, seq) WHERE dir = 0 AND state IN (0, 1);"
-    "CREATE UNIQUE INDEX events_token ON events(client_token) WHERE client_token IS NOT NULL;"
+
     "CREATE TABLE heads ("
     "  peer_id INTEGER NOT NULL REFERENCES peers(id),"
     "  dir INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL,"

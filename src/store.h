@@ -106,7 +106,7 @@ HL_MUST_CHECK int hl_store_append(struct hl_store *st, int64_t peer_id, struct h
  */
 #define HL_TOKEN_LEN 16
 HL_MUST_CHECK int hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
-                                       const uint8_t token[static HL_TOKEN_LEN],
+                                       const uint8_t token[static HL_TOKEN_LEN], bool retry,
                                        uint8_t hash[static HL_HASH_LEN], bool *existed);
 /* The same inside a transaction of the caller's (hl_store_begin/commit): many sends, one fsync. */
 HL_MUST_CHECK int hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,

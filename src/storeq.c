@@ -81,8 +81,8 @@ run_job(struct hl_store *st, struct hl_job *j)
 		}
 		{
 			bool existed;
-			rc = hl_store_append_once(st, j->peer_id, &j->ev, j->token, j->hash,
-			                          &existed);
+			rc = hl_store_append_once(st, j->peer_id, &j->ev, j->token, j->retry,
+			                          j->hash, &existed);
 			if (rc == HL_OK)
 				hl_event_id(j->hash, j->msg_id);
 			return rc;

@@ -44,6 +44,7 @@ struct hl_job {
 	char peer[HL_NAME_MAX + 1];              /* ACK out */
 	void *waiter;                            /* who asked (a control client) */
 	uint8_t token[HL_TOKEN_LEN];             /* APPEND: the sender's retry key */
+	bool retry;                              /* APPEND: an earlier attempt lost its answer */
 	/* out */
 	int rc, outcome;
 	struct hl_event_row *rows; /* LOAD: a page of our pending events */
