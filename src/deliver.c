@@ -14,6 +14,7 @@
 #define HEAD_EVERY 1024   /* sign the chain head at least this often while sending */
 #define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
 #define LOAD_PAGE 4096    /* events read from the store at once: bounds how long a load takes */
+#define SENT_JOB 256      /* "sent" marks per store job */
 
 struct item {
 	struct hl_event ev;
@@ -185,18 +186,22 @@ submit_load(struct hl_deliver *d)
 static void
 flush_sent(struct hl_deliver *d)
 {
-	struct hl_job *j;
-
-	if (d->nsent == 0)
-		return;
-	j = hl_job_new(HL_JOB_SENT, d->peer_id);
-	if (!j)
-		return;
-	j->seqs = d->sent_seqs;
-	j->nseqs = d->nsent;
-	d->sent_seqs = NULL;
-	d->nsent = d->sent_cap = 0;
-	hl_storeq_submit(d->q, j);
+	/*
+	 * In jobs of at most SENT_JOB marks: the store thread commits between
+	 * jobs, so one huge job would hold an urgent commit back behind it.
+	 */
+	for (size_t off = 0; off < d->nsent; off += SENT_JOB) {
+		size_t n = d->nsent - off < SENT_JOB ? d->nsent - off : SENT_JOB;
+		struct hl_job *j = hl_job_new(HL_JOB_SENT, d->peer_id);
+		if (!j || !(j->seqs = malloc(n * sizeof *j->seqs))) {
+			hl_job_free(j);
+			break; /* the marks are cosmetic: "queued" until the receipt */
+		}
+		memcpy(j->seqs, d->sent_seqs + off, n * sizeof *j->seqs);
+		j->nseqs = n;
+		hl_storeq_submit(d->q, j);
+	}
+	d->nsent = 0;
 }
 
 static void
