@@ -13,7 +13,7 @@
 #define PARTIALS_MAX 8    /* events being reassembled at once (one per precedence is normal) */
 #define HEAD_EVERY 1024   /* sign the chain head at least this often while sending */
 #define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
-#define LOAD_PAGE 4096    /* events read from the store at once: bounds how long a load takes */
+#define LOAD_PAGE 1024    /* events read from the store at once: bounds how long a load takes */
 #define SENT_JOB 256      /* "sent" marks per store job */
 
 struct item {
@@ -177,6 +177,7 @@ submit_load(struct hl_deliver *d)
 	if (!j)
 		return;
 	j->after = d->max_loaded;
+	j->limit = LOAD_PAGE;
 	j->tag = d->gen;
 	d->loading = true;
 	d->load_again = false;

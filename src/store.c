@@ -58,6 +58,9 @@ static const char *const migrations[] = {
     "CREATE INDEX events_msg_id ON events(msg_id);"
     /* Small indexes: every page a commit touches costs fdatasync time. */
     "CREATE INDEX events_pending ON events(peer_id, seq) WHERE dir = 0 AND state IN (0, 1);"
+    /* What a load must send first: pending FLASH, IMMEDIATE, PRIORITY (few rows). */
+    "CREATE INDEX events_pending_urgent ON events(peer_id, seq)"
+    "  WHERE dir = 0 AND state IN (0, 1) AND precedence < 3;"
 
     "CREATE TABLE heads ("
     "  peer_id INTEGER NOT NULL REFERENCES peers(id),"

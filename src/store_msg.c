@@ -336,11 +336,12 @@ hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	return hl_store_commit(st);
 }
 
-#define ROW_COLUMNS                                                                                \
+#define ROW_FIELDS                                                                                 \
 	"p.name, e.peer_id, e.dir, e.state, e.msg_id, e.hash, e.seq, e.prev, e.kind,"              \
 	" e.precedence, e.created_ns, e.deadline_ns, e.channel, e.media_type, e.operator,"         \
 	" e.ref_seq, e.ref_hash, e.body, e.received_ns, e.sent_ns, e.delivered_ns, e.acked_ns,"    \
-	" e.acked_by, e.reason FROM events e JOIN peers p ON p.id = e.peer_id "
+	" e.acked_by, e.reason"
+#define ROW_COLUMNS ROW_FIELDS " FROM events e JOIN peers p ON p.id = e.peer_id "
 
 static void
 blob32(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN])
@@ -669,7 +670,9 @@ hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size
 	*more = false;
 	if ((rc =
 	         prepare(st,
-	                 "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
+	                 /* by its own index: the planner would walk the backlog by primary key */
+	                 "SELECT " ROW_FIELDS " FROM events e INDEXED BY events_pending_urgent"
+	                 " JOIN peers p ON p.id = e.peer_id WHERE e.peer_id = ? AND e.dir = 0"
 	                 " AND e.state IN (0, 1) AND e.seq > ? AND e.precedence < 3 ORDER BY e.seq",
 	                 &q)) < 0)
 		return rc;

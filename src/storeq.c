@@ -71,8 +71,8 @@ run_job(struct hl_store *st, struct hl_job *j)
 	case HL_JOB_HEAD:
 		return hl_store_put_head(st, j->peer_id, HL_DIR_IN, j->seq, j->hash, j->sig);
 	case HL_JOB_LOAD:
-		return hl_store_pending_page(st, j->peer_id, j->after, 4096, &j->rows, &j->nrows,
-		                             &j->page_end, &j->more);
+		return hl_store_pending_page(st, j->peer_id, j->after, j->limit, &j->rows,
+		                             &j->nrows, &j->page_end, &j->more);
 	case HL_JOB_APPEND:
 		if (!hl_store_channel_exists(st, j->peer_id, j->ev.channel)) {
 			snprintf(j->reason, sizeof j->reason, "no channel '%s' to that peer",
@@ -168,6 +168,18 @@ take_batch(struct hl_storeq *q)
 	return batch;
 }
 
+/* Has urgent work been queued since this batch began? */
+static bool
+urgent_waiting(struct hl_storeq *q)
+{
+	bool yes;
+
+	pthread_mutex_lock(&q->mu);
+	yes = q->wait_urgent > 0;
+	pthread_mutex_unlock(&q->mu);
+	return yes;
+}
+
 static void *
 writer(void *arg)
 {
@@ -222,8 +234,9 @@ writer(void *arg)
 				hl_store_savepoint_rollback(q->st);
 			else
 				hl_store_savepoint_release(q->st);
-			if (j->next && hl_now_ms() - started >= BATCH_MS) {
-				/* Long enough: commit this much, so urgent work waits little. */
+			if (j->next && (hl_now_ms() - started >= BATCH_MS || urgent_waiting(q))) {
+				/* Commit this much now: urgent work is waiting, or the batch is
+				 * long. */
 				rest = j->next;
 				j->next = NULL;
 				break;

@@ -49,6 +49,7 @@ struct hl_job {
 	int rc, outcome;
 	struct hl_event_row *rows; /* LOAD: a page of our pending events */
 	size_t nrows;
+	size_t limit;      /* LOAD: the page size */
 	uint64_t page_end; /* LOAD: where the next page starts */
 	bool more;         /* LOAD: more pending past page_end */
 	struct hl_job *next;
