@@ -11,7 +11,7 @@ PID=""
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$D"' EXIT INT TERM
 
 while :; do
-	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+	p=$((10000 + $(od -An -N2 -tu2 /dev/urandom) % 22000))
 	ss -Htln "sport = :$p" | grep -q . || break
 done
 "$H" -d "$D/beijing" init --name beijing --listen "127.0.0.1:$p" >/dev/null
@@ -27,7 +27,7 @@ echo "== link"
 
 # Messaging: a second station, washington, with its daemon, sends to beijing.
 while :; do
-	q=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+	q=$((10000 + $(od -An -N2 -tu2 /dev/urandom) % 22000))
 	[ "$q" != "$p" ] && ! ss -Htln "sport = :$q" | grep -q . && break
 done
 "$H" -d "$D/washington" init --name washington --listen "127.0.0.1:$q" >/dev/null
@@ -39,7 +39,7 @@ done
 WPID=$!
 i=0
 until "$H" -d "$D/washington" status --json | grep -q '"state": "up"'; do
-	i=$((i + 1)); [ $i -lt 100 ] || { echo "bench: stations did not link"; exit 1; }; sleep 0.05
+	i=$((i + 1)); [ $i -lt 300 ] || { echo "bench: stations did not link"; tail -5 "$D"/*.log; exit 1; }; sleep 0.05
 done
 echo "== messages (washington -> beijing, both daemons running, WAL + synchronous=FULL)"
 "$ROOT/$BUILD/bench_msg" "$D/washington" beijing

@@ -17,9 +17,9 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-port() { # a free port on 127.0.0.1
+port() { # a free port on 127.0.0.1, below the ephemeral range (32768-)
 	while :; do
-		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		p=$((10000 + $(od -An -N2 -tu2 /dev/urandom) % 22000))
 		ss -Htln "sport = :$p" | grep -q . || { echo "$p"; return; }
 	done
 }

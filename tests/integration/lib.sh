@@ -36,11 +36,14 @@ ok() { echo "ok - $*"; }
 
 hl() { "$HOTLINE" "$@"; }
 
-# A TCP port nobody listens on now, not handed out before in this test.
+# A TCP port nobody listens on now, not handed out before in this test, and
+# below the kernel's ephemeral range (ip_local_port_range), so that no
+# outgoing connection can be holding it when a daemon binds it.
 free_port() {
-	local p
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
 	while :; do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (lo - 10000)))
 		case "$USED_PORTS" in *" $p "*) continue ;; esac
 		ss -Htln "sport = :$p" | grep -q . && continue
 		USED_PORTS="$USED_PORTS$p "
