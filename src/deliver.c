@@ -51,6 +51,7 @@ struct hl_deliver {
 	uint64_t max_loaded; /* the load cursor: pages continue after this seq */
 	bool more;           /* the store holds more pending events past it */
 	size_t unsent;       /* items with something left to send in this session */
+	size_t urgent_out;   /* non-ROUTINE items on the wire, waiting for their receipt */
 	uint64_t top_seq;    /* the highest event queued: the chain head we sign */
 	uint8_t top_hash[HL_HASH_LEN];
 	bool loading, load_again;
@@ -105,6 +106,7 @@ clear_items(struct hl_deliver *d)
 	d->max_loaded = 0;
 	d->more = false;
 	d->unsent = 0;
+	d->urgent_out = 0;
 }
 
 static void
@@ -239,6 +241,7 @@ hl_deliver_down(struct hl_deliver *d)
 	clear_partials(d);
 	d->nreceipts = 0;
 	d->unsent = 0;
+	d->urgent_out = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		d->items[i]->offset = 0;
 		d->items[i]->sent = false;
@@ -371,6 +374,13 @@ hl_deliver_pump(struct hl_deliver *d)
 			send_head(d, true);
 			break;
 		}
+		/*
+		 * While an urgent event waits for its receipt, ROUTINE traffic
+		 * waits too: it would only add to the commits (and fsyncs) the
+		 * urgent one queues behind, on both sides.
+		 */
+		if (it->ev.precedence == HL_PREC_ROUTINE && d->urgent_out > 0)
+			break;
 		if (hl_data_encode(&it->ev, it->offset, d->buf, sizeof d->buf, &len, &taken) < 0 ||
 		    d->io.send(d->io.ctx, HL_FT_DATA, d->buf, len) < 0)
 			break;
@@ -378,6 +388,7 @@ hl_deliver_pump(struct hl_deliver *d)
 		if (it->offset >= it->ev.body_len) {
 			it->sent = true;
 			d->unsent--;
+			d->urgent_out += it->ev.precedence < HL_PREC_ROUTINE;
 			note_sent(d, it->ev.seq);
 			if (++d->sent_since_head >= HEAD_EVERY)
 				send_head(d, false);
@@ -435,6 +446,9 @@ finish_item(struct hl_deliver *d, struct item *it, const char *refusal)
 	if (it && !it->done) {
 		it->done = true;
 		d->ndone++;
+		if (it->sent && it->ev.precedence < HL_PREC_ROUTINE && d->urgent_out > 0 &&
+		    --d->urgent_out == 0)
+			hl_deliver_pump(d); /* ROUTINE traffic may go on */
 		if (d->nwaiters)
 			settle(d, it->ev.seq, refusal);
 	}
