@@ -96,7 +96,6 @@ client_reply(struct hl_ctl_client *cl, json_t *resp)
 		return;
 	}
 	n = strlen(text);
-	text[n] = '\0';
 	char *line = realloc(text, n + 2);
 	if (!line) {
 		free(text);

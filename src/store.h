@@ -171,9 +171,6 @@ HL_MUST_CHECK int hl_store_pending_page(struct hl_store *st, int64_t peer_id, ui
                                         uint64_t *page_end, bool *more);
 /* How many of our events to peer_id wait for a receipt (queued or sent). */
 HL_MUST_CHECK int hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n);
-/* Our events towards peer_id not yet receipted or refused, seq > after, in seq order. */
-HL_MUST_CHECK int hl_store_pending(struct hl_store *st, int64_t peer_id, uint64_t after,
-                                   struct hl_event_row **rows, size_t *n);
 HL_MUST_CHECK int hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq);
 /* The peer's signed receipt for our event (seq, hash): delivered. */
 HL_MUST_CHECK int hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,

@@ -639,23 +639,6 @@ hl_store_ack(struct hl_store *st, const char *msg_id, const char *operator_name,
 }
 
 int
-hl_store_pending(struct hl_store *st, int64_t peer_id, uint64_t after, struct hl_event_row **rows,
-                 size_t *n)
-{
-	sqlite3_stmt *q;
-	int rc;
-
-	if ((rc = prepare(st,
-	                  "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
-	                  " AND e.state IN (0, 1) AND e.seq > ? ORDER BY e.seq",
-	                  &q)) < 0)
-		return rc;
-	sqlite3_bind_int64(q, 1, peer_id);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
-	return read_rows(st, q, rows, n);
-}
-
-int
 hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size_t limit,
                       struct hl_event_row **rows, size_t *n, uint64_t *page_end, bool *more)
 {

@@ -9,6 +9,7 @@
 
 #include "store.h"
 #include "t.h"
+#include "t_sqlite.h"
 
 static char dir[] = "/tmp/hl-test-store-XXXXXX";
 static char err[512];
@@ -63,22 +64,6 @@ set_user_version(const char *path, int v)
 	return rc;
 }
 
-static int
-get_user_version(const char *path)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
-}
-
 static void
 test_open(void)
 {
@@ -96,7 +81,7 @@ test_open(void)
 	rc = hl_store_open(path, true, &st, err, sizeof err);
 	T_OK(rc == HL_OK && st != NULL, "create (err \"%s\")", err);
 	hl_store_close(st);
-	T_EQ_INT(get_user_version(path), HL_STORE_SCHEMA, "new store has the current schema");
+	T_EQ_INT(t_user_version(path), HL_STORE_SCHEMA, "new store has the current schema");
 	rc = hl_store_open(path, false, &st, err, sizeof err);
 	T_OK(rc == HL_OK && st != NULL, "reopen without create (err \"%s\")", err);
 	hl_store_close(st);
@@ -213,7 +198,7 @@ test_newer(void)
 	rc = hl_store_open(path, false, &st, err, sizeof err);
 	T_OK(rc < 0 && st == NULL, "a newer store is refused");
 	T_OK(strstr(err, "newer") != NULL, "the message mentions \"newer\" (\"%s\")", err);
-	T_EQ_INT(get_user_version(path), HL_STORE_SCHEMA + 1, "the refusal left the store alone");
+	T_EQ_INT(t_user_version(path), HL_STORE_SCHEMA + 1, "the refusal left the store alone");
 
 	T_EQ_INT(set_user_version(path, HL_STORE_SCHEMA), 0, "set user_version back");
 	rc = hl_store_open(path, false, &st, err, sizeof err);

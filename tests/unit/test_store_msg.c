@@ -3,7 +3,7 @@
  * test_store_msg.c: channels and the two chains of events (src/store_msg.c).
  * Two store files stand for two stations: A ("alpha") sends to B ("bravo");
  * what travels between them is taken from the sender's store as it would
- * leave it (hl_store_pending) and handed to the receiver's hl_store_receive.
+ * leave it (hl_store_pending_page) and handed to the receiver's hl_store_receive.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,9 +17,20 @@
 #include "store.h"
 #include "util.h"
 #include "t.h"
+#include "t_sqlite.h"
 
 #define NEV 6
 #define SEC UINT64_C(1000000000)
+
+/* Every pending event of ours to peer_id after seq `after` (one big page). */
+static int
+pending(struct hl_store *st, int64_t peer_id, uint64_t after, struct hl_event_row **rows, size_t *n)
+{
+	uint64_t end;
+	bool more;
+
+	return hl_store_pending_page(st, peer_id, after, 1u << 20, rows, n, &end, &more);
+}
 
 static char dir[] = "/tmp/hl-test-store-msg-XXXXXX";
 static char err[512];
@@ -395,7 +406,7 @@ test_receive(void)
 	pa = peer_id(st, "alpha");
 	T_OK(pa > 0, "alpha's id in B");
 
-	rc = hl_store_pending(a, peer_id(a, "bravo"), 0, &pend, &np);
+	rc = pending(a, peer_id(a, "bravo"), 0, &pend, &np);
 	T_OK(rc == HL_OK && np == NEV, "A has %d pending towards bravo (n %zu)", NEV, np);
 	if (rc < 0 || np != NEV) {
 		hl_event_rows_free(pend, np);
@@ -577,7 +588,7 @@ test_ack(void)
 	hl_event_rows_free(rows, n);
 
 	/* B's chain towards alpha: three ACKs, seq 1..3 */
-	rc = hl_store_pending(st, peer_id(st, "alpha"), 0, &rows, &n);
+	rc = pending(st, peer_id(st, "alpha"), 0, &rows, &n);
 	T_OK(rc == HL_OK && n == 3, "B has three ACK events pending (n %zu)", n);
 	if (rc == HL_OK && n == 3) {
 		uint8_t h[HL_HASH_LEN], zero[HL_HASH_LEN] = {0};
@@ -645,14 +656,14 @@ test_back_on_a(void)
 	T_EQ_INT(hl_store_mark_delivered(st, pb, 6, sent_hash[5], sig), HL_OK,
 	         "a late receipt for refused seq 6");
 	T_EQ_INT(state_of(st, sent_id[5], HL_DIR_OUT), HL_ST_REFUSED, "stays refused");
-	rc = hl_store_pending(st, pb, 0, &rows, &n);
+	rc = pending(st, pb, 0, &rows, &n);
 	T_OK(rc == HL_OK && n == 1 && rows[0].ev.seq == 3,
 	     "pending: seq 3 (sent), not the delivered or refused (n %zu)", n);
 	hl_event_rows_free(rows, n);
 	rows = NULL;
 
 	/* B's ACKs arrive */
-	rc = hl_store_pending(b, peer_id(b, "alpha"), 0, &acks, &na);
+	rc = pending(b, peer_id(b, "alpha"), 0, &acks, &na);
 	T_OK(rc == HL_OK && na == 3, "B's three ACKs");
 	for (size_t i = 0; rc == HL_OK && i < na; i++) {
 		reason[0] = '\0';
@@ -681,11 +692,11 @@ test_back_on_a(void)
 	T_EQ_INT(count_list(st, HL_DIR_IN, true), 0, "ACKs are not in A's inbox");
 
 	/* pending: still only seq 3 (sent, no receipt) */
-	rc = hl_store_pending(st, pb, 0, &rows, &n);
+	rc = pending(st, pb, 0, &rows, &n);
 	T_OK(rc == HL_OK && n == 1 && rows[0].ev.seq == 3,
 	     "pending excludes delivered, acknowledged, refused (n %zu)", n);
 	hl_event_rows_free(rows, n);
-	rc = hl_store_pending(st, pb, 3, &rows, &n);
+	rc = pending(st, pb, 3, &rows, &n);
 	T_OK(rc == HL_OK && n == 0, "nothing pending after seq 3");
 	hl_event_rows_free(rows, n);
 
@@ -714,22 +725,6 @@ test_back_on_a(void)
 	hl_event_rows_free(acks, na);
 	hl_store_close(b);
 	hl_store_close(st);
-}
-
-static int
-get_user_version(const char *path)
-{
-	sqlite3 *db = NULL;
-	sqlite3_stmt *q = NULL;
-	int v = -1;
-
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
-	    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
-	    sqlite3_step(q) == SQLITE_ROW)
-		v = sqlite3_column_int(q, 0);
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return v;
 }
 
 static void
@@ -768,10 +763,10 @@ test_migrate(void)
 		rc = sqlite3_exec(db, v1, NULL, NULL, NULL);
 	sqlite3_close(db);
 	T_EQ_INT(rc, SQLITE_OK, "build a version 1 store by hand");
-	T_EQ_INT(get_user_version(path), 1, "its user_version is 1");
+	T_EQ_INT(t_user_version(path), 1, "its user_version is 1");
 
 	st = open_store("v1.db", false);
-	T_EQ_INT(get_user_version(path), HL_STORE_SCHEMA, "migrated to the current schema");
+	T_EQ_INT(t_user_version(path), HL_STORE_SCHEMA, "migrated to the current schema");
 	T_OK(hl_store_peer_get(st, "oldtimer", &p) == HL_OK && p.nlinks == 1 &&
 	         strcmp(p.links[0], "old.example:7400") == 0,
 	     "the old peer and its link survive");
