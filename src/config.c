@@ -24,6 +24,8 @@ hl_config_defaults(struct hl_config *cfg)
 	cfg->deadline_s[1] = 1800;  /* IMMEDIATE: 30 minutes */
 	cfg->deadline_s[2] = 10800; /* PRIORITY: 3 hours */
 	cfg->deadline_s[3] = 21600; /* ROUTINE: 6 hours */
+	cfg->link_test_s = 3600;          /* hourly, like the Moscow-Washington line */
+	cfg->link_test_timeout_ms = 10000;
 }
 
 static int
@@ -76,6 +78,8 @@ static const struct num_key num_keys[] = {
     NUM(rekey_frames, 16, 1ull << 40),
     NUM(rekey_s, 1, 86400),
     NUM(max_message_bytes, 1024, 256u << 20),
+    NUM(link_test_s, 1, 604800),
+    NUM(link_test_timeout_ms, 50, 600000),
     {"deadline_flash_s", offsetof(struct hl_config, deadline_s[0]), 4, 1, 604800},
     {"deadline_immediate_s", offsetof(struct hl_config, deadline_s[1]), 4, 1, 604800},
     {"deadline_priority_s", offsetof(struct hl_config, deadline_s[2]), 4, 1, 604800},
@@ -101,6 +105,14 @@ set_key(struct hl_config *cfg, const char *k, const char *v, const char **why)
 			return HL_ERR_INVAL;
 		}
 		snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
+		return HL_OK;
+	}
+	if (strcmp(k, "notify") == 0) {
+		if (strlen(v) >= sizeof cfg->notify) {
+			*why = "command too long";
+			return HL_ERR_INVAL;
+		}
+		snprintf(cfg->notify, sizeof cfg->notify, "%s", v);
 		return HL_OK;
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(num_keys); i++) {

@@ -10,6 +10,8 @@
 #include "hl.h"
 #include "util.h"
 
+#define HL_NOTIFY_MAX 400
+
 struct hl_config {
 	char name[HL_NAME_MAX + 1];
 	char listen[HL_ADDR_MAX];
@@ -22,6 +24,9 @@ struct hl_config {
 	uint32_t rekey_s;                        /* ... or after this many seconds */
 	uint32_t max_message_bytes; /* larger messages are refused at send and on receipt */
 	uint32_t deadline_s[4];     /* acknowledgment deadlines by precedence (ACP 121) */
+	uint32_t link_test_s;          /* a test on every link this often */
+	uint32_t link_test_timeout_ms; /* a test unanswered this long failed */
+	char notify[HL_NOTIFY_MAX];    /* operator hook: run with a JSON event on stdin; "" none */
 };
 
 void hl_config_defaults(struct hl_config *cfg);

@@ -67,6 +67,19 @@ static const char *const migrations[] = {
     "  dir INTEGER NOT NULL, seq INTEGER NOT NULL, hash BLOB NOT NULL, sig BLOB NOT NULL,"
     "  at_ns INTEGER NOT NULL,"
     "  PRIMARY KEY (peer_id, dir, seq));",
+    /* 2 -> 3: channels that refuse suspension, the notices' index, link tests */
+    "ALTER TABLE channels ADD COLUMN no_suspend INTEGER NOT NULL DEFAULT 0;"
+    /* Notices (kinds 3, 4) are few: a channel's state is read through this small index. */
+    "CREATE INDEX events_notices ON events(peer_id, channel, dir, seq) WHERE kind IN (3, 4);"
+    "CREATE TABLE link_tests ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+    "  dir INTEGER NOT NULL CHECK (dir IN (0, 1))," /* 0: our test, 1: the peer's, answered */
+    "  link TEXT NOT NULL," /* the pinned address, or the session's remote end */
+    "  at_ns INTEGER NOT NULL,"
+    "  ok INTEGER NOT NULL,"
+    "  rtt_us INTEGER NOT NULL DEFAULT 0,"
+    "  error TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX link_tests_by_link ON link_tests(peer_id, link, at_ns);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 

@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define HL_LINKS_MAX 8
-#define HL_STORE_SCHEMA 2
+#define HL_STORE_SCHEMA 3
 
 struct hl_store;
 

@@ -22,4 +22,11 @@ int hl_store_exec(struct hl_store *st, const char *sql);
  * HL_ERR_IO. */
 int hl_store_step_done(struct hl_store *st, sqlite3_stmt *q);
 
+/*
+ * A statement for sql, which must be a string literal (its address is the
+ * cache key); give it back with hl_store_finish (store_msg.c).
+ */
+int hl_store_prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q);
+void hl_store_finish(struct hl_store *st, sqlite3_stmt *q);
+
 #endif

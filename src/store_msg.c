@@ -29,11 +29,11 @@ hl_state_name(int state)
 /*
  * A statement for sql, which must be a string literal (or otherwise live
  * and unchanged for the store's lifetime): statements are prepared once
- * and cached by the string's address, then reset by finish(). Preparing
+ * and cached by the string's address, then reset by hl_store_finish(). Preparing
  * every time cost more than the work in this path.
  */
-static int
-prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q)
+int
+hl_store_prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q)
 {
 	for (size_t i = 0; i < st->ncached; i++)
 		if (st->cache[i].sql == sql) {
@@ -53,9 +53,9 @@ prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q)
 	return HL_OK;
 }
 
-/* Done with a statement from prepare(): reset a cached one, finalize the rest. */
-static void
-finish(struct hl_store *st, sqlite3_stmt *q)
+/* Done with a statement from hl_store_prepare(): reset a cached one, finalize the rest. */
+void
+hl_store_finish(struct hl_store *st, sqlite3_stmt *q)
 {
 	for (size_t i = 0; i < st->ncached; i++)
 		if (st->cache[i].stmt == q) {
@@ -74,12 +74,12 @@ peer_id_of(struct hl_store *st, const char *name)
 	sqlite3_stmt *q;
 	int64_t id = -1;
 
-	if (prepare(st, "SELECT id FROM peers WHERE name = ?", &q) < 0)
+	if (hl_store_prepare(st, "SELECT id FROM peers WHERE name = ?", &q) < 0)
 		return -1;
 	sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		id = sqlite3_column_int64(q, 0);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return id;
 }
 
@@ -92,14 +92,14 @@ hl_store_channel_add(struct hl_store *st, const char *peer, const char *name)
 
 	if (id < 0)
 		return HL_ERR_NOTFOUND;
-	if ((rc = prepare(st, "INSERT INTO channels (peer_id, name, created_ns) VALUES (?,?,?)",
+	if ((rc = hl_store_prepare(st, "INSERT INTO channels (peer_id, name, created_ns) VALUES (?,?,?)",
 	                  &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)hl_wall_ns());
 	rc = hl_store_step_done(st, q);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return rc;
 }
 
@@ -113,7 +113,7 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 
 	*out = NULL;
 	*n = 0;
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "SELECT p.name, c.name, c.created_ns FROM channels c"
 	                  " JOIN peers p ON p.id = c.peer_id WHERE ?1 IS NULL OR p.name = ?1"
 	                  " ORDER BY p.name, c.name",
@@ -125,7 +125,7 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 		struct hl_channel_rec *nv = realloc(v, (cnt + 1) * sizeof *v);
 		if (!nv) {
 			free(v);
-			finish(st, q);
+			hl_store_finish(st, q);
 			return HL_ERR_NOMEM;
 		}
 		v = nv;
@@ -134,7 +134,7 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 		v[cnt].created_ns = (uint64_t)sqlite3_column_int64(q, 2);
 		cnt++;
 	}
-	finish(st, q);
+	hl_store_finish(st, q);
 	if (s != SQLITE_DONE) {
 		free(v);
 		return HL_ERR_IO;
@@ -150,12 +150,12 @@ hl_store_channel_exists(struct hl_store *st, int64_t peer_id, const char *name)
 	sqlite3_stmt *q;
 	bool found = false;
 
-	if (prepare(st, "SELECT 1 FROM channels WHERE peer_id = ? AND name = ?", &q) < 0)
+	if (hl_store_prepare(st, "SELECT 1 FROM channels WHERE peer_id = ? AND name = ?", &q) < 0)
 		return false;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	found = sqlite3_step(q) == SQLITE_ROW;
-	finish(st, q);
+	hl_store_finish(st, q);
 	return found;
 }
 
@@ -170,7 +170,7 @@ insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_even
 	int rc;
 
 	hl_event_id(hash, id);
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "INSERT INTO events (peer_id, dir, seq, msg_id, hash, prev, kind,"
 	                  " precedence, created_ns, deadline_ns, channel, media_type, operator,"
 	                  " ref_seq, ref_hash, body, state, received_ns, reason)"
@@ -198,7 +198,7 @@ insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_even
 	sqlite3_bind_int64(q, 18, (sqlite3_int64)received_ns);
 	sqlite3_bind_text(q, 19, reason ? reason : "", -1, SQLITE_STATIC);
 	rc = hl_store_step_done(st, q);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return rc;
 }
 
@@ -209,7 +209,7 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "SELECT seq, hash FROM events WHERE peer_id = ? AND dir = 0"
 	                  " ORDER BY seq DESC LIMIT 1",
 	                  &q)) < 0)
@@ -223,7 +223,7 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 		if (sqlite3_column_bytes(q, 1) == HL_HASH_LEN)
 			memcpy(ev->prev, sqlite3_column_blob(q, 1), HL_HASH_LEN);
 	}
-	finish(st, q);
+	hl_store_finish(st, q);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return HL_ERR_IO;
 	hl_event_hash(ev, hash);
@@ -246,7 +246,7 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	 * in every append's commit).
 	 */
 	if (retry) {
-		if ((rc = prepare(st,
+		if ((rc = hl_store_prepare(st,
 		                  "SELECT seq, hash FROM events WHERE peer_id = ?1 AND dir = 0"
 		                  " AND seq > (SELECT coalesce(max(seq), 0) FROM events"
 		                  " WHERE peer_id = ?1 AND dir = 0) - 100000 AND client_token = ?2",
@@ -260,7 +260,7 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 			blob32(q, 1, hash);
 			*existed = true;
 		}
-		finish(st, q);
+		hl_store_finish(st, q);
 	}
 	if (s == SQLITE_ROW)
 		return HL_OK;
@@ -268,7 +268,7 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 		return HL_ERR_IO;
 	if ((rc = hl_store_append_locked(st, peer_id, ev, hash)) < 0)
 		return rc;
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "UPDATE events SET client_token = ? WHERE peer_id = ? AND dir = 0"
 	                  " AND seq = ?",
 	                  &q)) < 0)
@@ -277,7 +277,7 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	sqlite3_bind_int64(q, 2, peer_id);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)ev->seq);
 	rc = hl_store_step_done(st, q);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return rc;
 }
 
@@ -429,7 +429,7 @@ read_rows(struct hl_store *st, sqlite3_stmt *q, struct hl_event_row **rows, size
 	}
 	if (rc == HL_OK && s != SQLITE_DONE)
 		rc = HL_ERR_IO;
-	finish(st, q);
+	hl_store_finish(st, q);
 	if (rc < 0) {
 		hl_event_rows_free(v, cnt);
 		return rc;
@@ -454,7 +454,7 @@ hl_store_list(struct hl_store *st, enum hl_dir dir, bool all, struct hl_event_ro
 	int rc;
 
 	/* Inbox: unacknowledged first, then precedence, then time; acks are not messages. */
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  dir == HL_DIR_OUT
 	                      ? "SELECT " ROW_COLUMNS "WHERE e.dir = 0 AND e.kind = 1"
 	                        " ORDER BY e.created_ns, e.seq"
@@ -474,7 +474,7 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = prepare(st, "SELECT " ROW_COLUMNS "WHERE e.msg_id = ? ORDER BY e.dir", &q)) < 0)
+	if ((rc = hl_store_prepare(st, "SELECT " ROW_COLUMNS "WHERE e.msg_id = ? ORDER BY e.dir", &q)) < 0)
 		return rc;
 	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
 	return read_rows(st, q, rows, n);
@@ -504,7 +504,7 @@ hl_store_history(struct hl_store *st, const char *msg_id, int dir,
 	size_t n = 0;
 	int rc, s;
 
-	if ((rc = prepare(
+	if ((rc = hl_store_prepare(
 	         st,
 	         "SELECT state, created_ns, sent_ns, delivered_ns, acked_ns, acked_by,"
 	         " reason, received_ns, refused_ns FROM events WHERE msg_id = ? AND dir = ?",
@@ -542,7 +542,7 @@ hl_store_history(struct hl_store *st, const char *msg_id, int dir,
 			fn(ctx, v[i].at, v[i].state, v[i].detail);
 		s = SQLITE_DONE;
 	}
-	finish(st, q);
+	hl_store_finish(st, q);
 	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
 }
 
@@ -593,7 +593,7 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 		         msg_id, m->reason);
 		goto out;
 	}
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "UPDATE events SET state = 3, acked_ns = ?, acked_by = ?"
 	                  " WHERE peer_id = ? AND dir = 1 AND seq = ?",
 	                  &q)) < 0)
@@ -603,7 +603,7 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 	sqlite3_bind_int64(q, 3, m->peer_id);
 	sqlite3_bind_int64(q, 4, (sqlite3_int64)m->ev.seq);
 	rc = hl_store_step_done(st, q);
-	finish(st, q);
+	hl_store_finish(st, q);
 	if (rc < 0)
 		goto out;
 	ack.kind = HL_EV_ACK;
@@ -652,7 +652,7 @@ hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size
 	*page_end = after;
 	*more = false;
 	if ((rc =
-	         prepare(st,
+	         hl_store_prepare(st,
 	                 /* by its own index: the planner would walk the backlog by primary key */
 	                 "SELECT " ROW_FIELDS " FROM events e INDEXED BY events_pending_urgent"
 	                 " JOIN peers p ON p.id = e.peer_id WHERE e.peer_id = ? AND e.dir = 0"
@@ -663,7 +663,7 @@ hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
 	if ((rc = read_rows(st, q, &urgent, &nu)) < 0)
 		return rc;
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
 	                  " AND e.state IN (0, 1) AND e.seq > ? ORDER BY e.seq LIMIT ?",
 	                  &q)) < 0)
@@ -716,7 +716,7 @@ hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n)
 	int rc;
 
 	*n = 0;
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "SELECT count(*) FROM events WHERE peer_id = ? AND dir = 0"
 	                  " AND state IN (0, 1)",
 	                  &q)) < 0)
@@ -725,7 +725,7 @@ hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n)
 	rc = sqlite3_step(q) == SQLITE_ROW ? HL_OK : HL_ERR_IO;
 	if (rc == HL_OK)
 		*n = (size_t)sqlite3_column_int64(q, 0);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return rc;
 }
 
@@ -743,7 +743,7 @@ update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *ha
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = prepare(st, sql, &q)) < 0)
+	if ((rc = hl_store_prepare(st, sql, &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
@@ -754,7 +754,7 @@ update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *ha
 	if (proof)
 		sqlite3_bind_blob(q, 6, proof, HL_SIG_LEN, SQLITE_STATIC);
 	rc = hl_store_step_done(st, q);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return rc;
 }
 
@@ -764,7 +764,7 @@ hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
 	                  " AND seq = ?2 AND state = 0",
 	                  &q)) < 0)
@@ -773,7 +773,7 @@ hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)hl_wall_ns());
 	rc = hl_store_step_done(st, q);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return rc;
 }
 
@@ -817,7 +817,7 @@ neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *sql,
 	int rc, s;
 
 	*found = false;
-	if ((rc = prepare(st, sql, &q)) < 0)
+	if ((rc = hl_store_prepare(st, sql, &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
@@ -826,7 +826,7 @@ neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *sql,
 		blob32(q, 0, out);
 		*found = true;
 	}
-	finish(st, q);
+	hl_store_finish(st, q);
 	return s == SQLITE_ROW || s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
 }
 
@@ -871,7 +871,7 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	int rc, s;
 
 	*outcome = HL_RECV_NEW;
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "SELECT hash, state, reason FROM events WHERE peer_id = ? AND dir = 1"
 	                  " AND seq = ?",
 	                  &q)) < 0)
@@ -883,16 +883,16 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 		uint8_t old[HL_HASH_LEN];
 		blob32(q, 0, old);
 		if (memcmp(old, hash, HL_HASH_LEN) != 0) {
-			finish(st, q);
+			hl_store_finish(st, q);
 			return HL_ERR_CORRUPT; /* the peer rewrote its chain */
 		}
 		*outcome =
 		    sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED : HL_RECV_DUPLICATE;
 		text(q, 2, reason, HL_REASON_MAX + 1);
-		finish(st, q);
+		hl_store_finish(st, q);
 		return HL_OK;
 	}
-	finish(st, q);
+	hl_store_finish(st, q);
 	if (s != SQLITE_DONE)
 		return HL_ERR_IO;
 	if ((rc = check_links(st, peer_id, ev, hash)) < 0)
@@ -922,7 +922,7 @@ hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = prepare(st,
+	if ((rc = hl_store_prepare(st,
 	                  "INSERT OR REPLACE INTO heads (peer_id, dir, seq, hash, sig, at_ns)"
 	                  " VALUES (?,?,?,?,?,?)",
 	                  &q)) < 0)
@@ -934,7 +934,7 @@ hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_
 	sqlite3_bind_blob(q, 5, sig, HL_SIG_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 6, (sqlite3_int64)hl_wall_ns());
 	rc = hl_store_step_done(st, q);
-	finish(st, q);
+	hl_store_finish(st, q);
 	return rc;
 }
 
