@@ -4,6 +4,8 @@
 #define HL_CLI_H
 
 #include "hl.h"
+#include <jansson.h>
+
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -21,12 +23,32 @@ int open_store(struct hl_store **st, bool create);
 /* Tell a running daemon (true if one answered ok); quiet when none runs. */
 bool notify_daemon(const char *cmd);
 
+/*
+ * Queue our event ev to peer `to` exactly once, whatever happens to the
+ * daemon meanwhile, and print nothing on success (id receives its id).
+ * While a daemon runs it does the write (it is then the only writer, and a
+ * FLASH event joins its next commit). If the answer is lost (the daemon was
+ * killed mid-request), the same token is sent again, to the daemon if it
+ * still runs or straight to the store under the station lock if not: the
+ * store keeps one event per token, so the retry can never make a second.
+ * Returns an exit status; on failure the operator was told why.
+ */
+int queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const char *to,
+                char id[static HL_MSGID_LEN + 1]);
+/* "2026-11-26T08:16:27.185Z", or JSON null for 0. */
+json_t *iso_or_null(uint64_t ns);
+/* Print v as indented JSON and release it. */
+void print_json(json_t *v);
+
 int cmd_channel(int argc, char **argv);
+int cmd_suspend(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_outbox(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
+extern const char suspend_help[], resume_help[];
 extern const char channel_help[], send_help[], outbox_help[], inbox_help[], show_help[], ack_help[];
 
 #endif

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cli_msg.c: the messaging verbs: channel, send, outbox, inbox, show, ack.
+ * cli_msg.c: the messaging verbs: send, outbox, inbox, show, ack.
  * They work on the store directly, daemon running or not (SQLite in WAL
  * mode serves both), and then poke the daemon so it sends at once.
  */
@@ -30,7 +30,7 @@ want_json(int argc, char **argv)
 	return false;
 }
 
-static void
+void
 print_json(json_t *v)
 {
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
@@ -40,7 +40,7 @@ print_json(json_t *v)
 	json_decref(v);
 }
 
-static json_t *
+json_t *
 iso_or_null(uint64_t ns)
 {
 	char buf[32];
@@ -124,84 +124,6 @@ via_daemon(json_t *req, json_t **resp)
 	rc = hl_ctl_call(path, req, resp, 30000);
 	json_decref(req);
 	return rc;
-}
-
-/* ---- channel ---- */
-
-const char channel_help[] =
-    "usage: hotline -d DIR channel add PEER NAME\n"
-    "       hotline -d DIR channel list [PEER] [--json]\n"
-    "\n"
-    "A channel is a named line to a peer (e.g. leaders, defense, maritime). Every\n"
-    "peer starts with 'general'. Both stations must have a channel for messages to\n"
-    "travel on it: a message on a channel the receiving station lacks is refused,\n"
-    "with the reason, signed.\n";
-
-int
-cmd_channel(int argc, char **argv)
-{
-	struct hl_store *st;
-	int rc;
-
-	if (argc < 2)
-		return usage_error("channel", "channel needs add or list");
-	if ((rc = need_dir("channel")))
-		return rc;
-	if (strcmp(argv[1], "add") == 0) {
-		if (argc != 4)
-			return usage_error("channel", "channel add needs PEER and NAME");
-		if (!hl_name_valid(argv[3]))
-			return usage_error(
-			    "channel", "bad channel name '%s': use 1-32 of a-z 0-9 _ -", argv[3]);
-		if ((rc = open_store(&st, false)))
-			return rc;
-		rc = hl_store_channel_add(st, argv[2], argv[3]);
-		hl_store_close(st);
-		if (rc == HL_ERR_NOTFOUND)
-			return fail("no peer named %s: see 'hotline peer list'", argv[2]);
-		if (rc == HL_ERR_EXISTS)
-			return fail("peer %s already has a channel %s", argv[2], argv[3]);
-		if (rc < 0)
-			return fail("cannot add the channel: %s", hl_strerror(rc));
-		printf("added channel %s to peer %s\n", argv[3], argv[2]);
-		return 0;
-	}
-	if (strcmp(argv[1], "list") == 0) {
-		bool json = want_json(argc, argv);
-		const char *peer = NULL;
-		struct hl_channel_rec *v;
-		size_t n;
-		for (int i = 2; i < argc; i++) {
-			if (strcmp(argv[i], "--json") == 0)
-				continue;
-			if (argv[i][0] == '-' || peer)
-				return usage_error("channel", "unexpected argument '%s'", argv[i]);
-			peer = argv[i];
-		}
-		if ((rc = open_store(&st, false)))
-			return rc;
-		rc = hl_store_channel_list(st, peer, &v, &n);
-		hl_store_close(st);
-		if (rc < 0)
-			return fail("cannot read channels: %s", hl_strerror(rc));
-		json_t *arr = json_array();
-		for (size_t i = 0; i < n; i++) {
-			if (json)
-				json_array_append_new(arr, json_pack("{s:s, s:s, s:o}", "peer",
-				                                     v[i].peer, "name", v[i].name,
-				                                     "created",
-				                                     iso_or_null(v[i].created_ns)));
-			else
-				printf("%s %s\n", v[i].peer, v[i].name);
-		}
-		free(v);
-		if (json)
-			print_json(arr);
-		else
-			json_decref(arr);
-		return 0;
-	}
-	return usage_error("channel", "unknown channel command '%s'", argv[1]);
 }
 
 /* ---- send ---- */
@@ -289,14 +211,14 @@ try_station_lock(void)
 static int
 append_direct(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
               const uint8_t token[static HL_TOKEN_LEN], bool retry,
-              char id[static HL_MSGID_LEN + 1])
+              char id[static HL_MSGID_LEN + 1], char why[static HL_REASON_MAX + 1])
 {
 	uint8_t hash[HL_HASH_LEN];
 	bool existed;
 	int rc = hl_store_begin(st);
 
 	if (rc == HL_OK &&
-	    (rc = hl_store_append_once(st, peer_id, ev, token, retry, hash, &existed)) < 0)
+	    (rc = hl_store_append_once(st, peer_id, ev, token, retry, hash, &existed, why)) < 0)
 		hl_store_rollback(st);
 	else if (rc == HL_OK)
 		rc = hl_store_commit(st);
@@ -305,20 +227,13 @@ append_direct(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	return rc;
 }
 
-/*
- * Queue ev exactly once, whatever happens to the daemon meanwhile. While
- * a daemon runs it does the write (it is then the only writer, and a FLASH
- * message joins its next commit). If the answer is lost (the daemon was
- * killed mid-request), the same token is sent again, to the daemon if it
- * still runs or straight to the store under the station lock if not: the
- * store keeps one event per token, so the retry can never make a second.
- */
-static int
-deliver_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const char *to,
-             char id[static HL_MSGID_LEN + 1])
+int
+queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const char *to,
+            char id[static HL_MSGID_LEN + 1])
 {
 	uint8_t token[HL_TOKEN_LEN];
-	char token_hex[2 * HL_TOKEN_LEN + 1];
+	char token_hex[2 * HL_TOKEN_LEN + 1], why[HL_REASON_MAX + 1] = "";
+	const char *what = hl_kind_name(ev->kind);
 	size_t cap = sodium_base64_encoded_len(ev->body_len, sodium_base64_VARIANT_ORIGINAL);
 	char *b64 = malloc(cap);
 	uint64_t deadline = hl_now_ms() + 30000;
@@ -334,32 +249,28 @@ deliver_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const ch
 		json_t *resp = NULL;
 		int lockfd = try_station_lock();
 		if (lockfd >= 0) { /* no daemon: write it ourselves */
-			rc = append_direct(st, peer_id, ev, token, retry, id);
+			rc = append_direct(st, peer_id, ev, token, retry, id, why);
 			close(lockfd);
 			break;
 		}
-		rc =
-		    via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "cmd", "send",
-		                         "peer", to, "channel", ev->channel, "precedence",
-		                         hl_prec_name(ev->precedence), "media_type", ev->media_type,
-		                         "body", b64, "token", token_hex, "retry", retry),
-		               &resp);
+		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
+		                          "cmd", "send", "kind", what, "peer", to, "channel",
+		                          ev->channel, "precedence", hl_prec_name(ev->precedence),
+		                          "media_type", ev->media_type, "operator",
+		                          ev->operator_name, "body", b64, "token", token_hex,
+		                          "retry", retry),
+		                &resp);
 		if (rc == HL_OK) {
 			const char *got = json_string_value(json_object_get(resp, "id"));
 			const char *code = json_string_value(json_object_get(resp, "code"));
 			const char *e = json_string_value(json_object_get(resp, "error"));
 			if (got)
 				snprintf(id, HL_MSGID_LEN + 1, "%s", got);
-			rc = got                                 ? HL_OK
-			     : code && strcmp(code, "full") == 0 ? HL_ERR_FULL
-			                                         : HL_ERR_INVAL;
-			if (rc == HL_ERR_INVAL) {
-				fail("the message was NOT stored: %s",
-				     e ? e : "the daemon refused");
-				json_decref(resp);
-				free(b64);
-				return 1;
-			}
+			rc = got                                     ? HL_OK
+			     : code && strcmp(code, "full") == 0     ? HL_ERR_FULL
+			     : code && strcmp(code, "notfound") == 0 ? HL_ERR_NOTFOUND
+			                                             : HL_ERR_INVAL;
+			snprintf(why, sizeof why, "%s", e ? e : "the daemon refused");
 			json_decref(resp);
 			break;
 		}
@@ -368,12 +279,14 @@ deliver_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const ch
 	}
 	free(b64);
 	if (rc == HL_ERR_FULL)
-		return fail(
-		    "the disk is full: the message was NOT stored; free space and send again");
+		return fail("the disk is full: the %s was NOT stored; free space and try again",
+		            what);
+	if ((rc == HL_ERR_INVAL || rc == HL_ERR_NOTFOUND) && why[0])
+		return fail("refused, the %s was NOT stored: %s", what, why);
 	if (rc < 0)
-		return fail("the message was NOT stored (%s): the daemon holds the station but "
+		return fail("the %s was NOT stored (%s): the daemon holds the station but "
 		            "does not answer; try again",
-		            hl_strerror(rc));
+		            what, hl_strerror(rc));
 	notify_daemon("poke");
 	return HL_OK;
 }
@@ -506,7 +419,7 @@ cmd_send(int argc, char **argv)
 	snprintf(ev.media_type, sizeof ev.media_type, "%s", media ? media : "");
 	ev.body = body;
 	ev.body_len = (uint32_t)len;
-	rc = deliver_once(st, peer.id, &ev, to, id);
+	rc = queue_event(st, peer.id, &ev, to, id);
 	if (rc == HL_OK)
 		printf("%s\n", id);
 out:

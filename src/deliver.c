@@ -390,7 +390,8 @@ hl_deliver_pump(struct hl_deliver *d)
 			d->unsent--;
 			d->urgent_out += it->ev.precedence < HL_PREC_ROUTINE;
 			note_sent(d, it->ev.seq);
-			if (++d->sent_since_head >= HEAD_EVERY)
+			/* A notice is signed by the head that covers it: at once, not in a while. */
+			if (++d->sent_since_head >= HEAD_EVERY || it->ev.kind >= HL_EV_SUSPEND)
 				send_head(d, false);
 		}
 	}
@@ -718,7 +719,7 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 			if (j->outcome != HL_RECV_DUPLICATE)
 				log_info("received", "peer=%s seq=%llu kind=%s precedence=%s%s",
 				         d->name, (unsigned long long)j->ev.seq,
-				         j->ev.kind == HL_EV_ACK ? "ack" : "message",
+				         hl_kind_name(j->ev.kind),
 				         hl_prec_name(j->ev.precedence),
 				         j->outcome == HL_RECV_REFUSED ? " refused=1" : "");
 		}

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "chanstate.h"
 #include "config.h"
 #include "ctl.h"
 #include "keys.h"
@@ -444,15 +445,12 @@ static json_t *
 offline_status(struct hl_config *cfg)
 {
 	struct hl_peer_rec *peers = NULL;
-	struct hl_store *st;
+	struct hl_store *st = NULL;
 	size_t n = 0;
-	json_t *arr = json_array();
+	json_t *arr = json_array(), *o;
 
-	if (open_store(&st, false) == 0) {
-		if (hl_store_peer_list(st, &peers, &n) < 0)
-			n = 0;
-		hl_store_close(st);
-	}
+	if (open_store(&st, false) == 0 && hl_store_peer_list(st, &peers, &n) < 0)
+		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *links = json_array();
 		for (size_t k = 0; k < peers[i].nlinks; k++)
@@ -466,8 +464,33 @@ offline_status(struct hl_config *cfg)
 		                                     "up_since", "links", links));
 	}
 	free(peers);
-	return json_pack("{s:b, s:s, s:b, s:n, s:s, s:o}", "ok", 1, "station", cfg->name, "running",
-	                 0, "pid", "listen", cfg->listen, "peers", arr);
+	o = json_pack("{s:b, s:s, s:b, s:n, s:s, s:o}", "ok", 1, "station", cfg->name, "running", 0,
+	              "pid", "listen", cfg->listen, "peers", arr);
+	if (st && hl_status_add_channels(o, st, cfg->name) < 0)
+		fprintf(stderr, "hotline: cannot read the channels from the store\n");
+	hl_store_close(st);
+	return o;
+}
+
+/* Under its peer, each channel: its state, and for a suspension who, since when and why. */
+static void
+print_channels(json_t *channels)
+{
+	json_t *c, *sus;
+	size_t i, k;
+
+	json_array_foreach(channels, i, c)
+	{
+		printf("  channel %-20s %s%s\n", json_string_value(json_object_get(c, "name")),
+		       json_string_value(json_object_get(c, "state")),
+		       json_is_true(json_object_get(c, "no_suspend")) ? " (never suspended)" : "");
+		json_array_foreach(json_object_get(c, "suspended_by"), k, sus)
+		printf("    suspended by %s (operator %s) since %s: %s\n",
+		       json_string_value(json_object_get(sus, "by")),
+		       json_string_value(json_object_get(sus, "operator")),
+		       json_string_value(json_object_get(sus, "since")),
+		       json_string_value(json_object_get(sus, "reason")));
+	}
 }
 
 static void
@@ -500,6 +523,7 @@ print_status(json_t *s)
 		printf("%-16s %-9s %-30s %-10s %s\n", json_string_value(json_object_get(p, "name")),
 		       json_string_value(json_object_get(p, "state")), link ? link : "-", rtt,
 		       last ? last : "never");
+		print_channels(json_object_get(p, "channels"));
 	}
 }
 
@@ -567,6 +591,8 @@ static const char main_help[] =
     "  run         run the station daemon in the foreground\n"
     "  status      show the link to every peer\n"
     "  channel     add or list channels to peers\n"
+    "  suspend     suspend a channel: a signed notice to the peer\n"
+    "  resume      resume a channel this station suspended\n"
     "  send        queue a message to a peer\n"
     "  outbox      sent messages and their states\n"
     "  inbox       received messages, unacknowledged first\n"
@@ -587,7 +613,8 @@ static const struct verb verbs[] = {
     {"status", cmd_status, status_help}, {"channel", cmd_channel, channel_help},
     {"send", cmd_send, send_help},       {"outbox", cmd_outbox, outbox_help},
     {"inbox", cmd_inbox, inbox_help},    {"show", cmd_show, show_help},
-    {"ack", cmd_ack, ack_help},
+    {"ack", cmd_ack, ack_help},          {"suspend", cmd_suspend, suspend_help},
+    {"resume", cmd_resume, resume_help},
 };
 
 int

@@ -1021,6 +1021,7 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 		hl_net_stop(net);
 		return rc;
 	}
+	hl_storeq_set_self(net->q, cfg->name);
 	if (hl_net_set_peers(net, peers, npeers) < 0) {
 		snprintf(err, errcap, "out of memory");
 		hl_net_stop(net);

@@ -18,6 +18,15 @@ hl_prec_name(unsigned prec)
 	return prec < HL_PREC_COUNT ? prec_names[prec] : "?";
 }
 
+const char *
+hl_kind_name(unsigned kind)
+{
+	static const char *const names[] = {"?", "message", "acknowledgment", "suspension",
+	                                    "resumption"};
+
+	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
+}
+
 int
 hl_prec_parse(const char *s, unsigned *prec)
 {
@@ -238,7 +247,7 @@ get_header(struct rbuf *r, struct hl_event *ev)
 	ev->ref_seq = get_u64(r);
 	get_bytes(r, ev->ref_hash, HL_HASH_LEN);
 	ev->body_len = get_u32(r);
-	if (ev->seq == 0 || (ev->kind != HL_EV_MESSAGE && ev->kind != HL_EV_ACK) ||
+	if (ev->seq == 0 || ev->kind < HL_EV_MESSAGE || ev->kind > HL_EV_RESUME ||
 	    ev->precedence >= HL_PREC_COUNT || !hl_name_valid(ev->channel))
 		r->bad = true;
 }

@@ -3,8 +3,8 @@
  * msg.h: events and the frames that carry them (docs/protocol.md,
  * "Messages"). Pure: no I/O, no allocation.
  *
- * An event is what one station originates towards one peer: a message or
- * an operator's acknowledgment. Each direction between two stations is one
+ * An event is what one station originates towards one peer: a message, an
+ * operator's acknowledgment, or a notice that suspends or resumes a channel. Each direction between two stations is one
  * hash chain: event seq N (from 1) carries the hash of event N-1 (zeros
  * for N = 1), and its own hash is BLAKE2b-256 over "hotline-event-v1" and
  * the canonical encoding of every field, the body included. The sender
@@ -23,9 +23,17 @@
 #define HL_MEDIA_MAX 127
 #define HL_OPERATOR_MAX 64
 #define HL_REASON_MAX 512
+#define HL_NOTICE_REASON_MAX 256 /* a notice's reason: short enough to quote in a refusal */
 #define HL_RECEIPT_MAX 512 /* entries in one RECEIPT frame */
 
-enum hl_event_kind { HL_EV_MESSAGE = 1, HL_EV_ACK = 2 };
+/*
+ * Notices (SUSPEND, RESUME) change a channel's state: channel names it,
+ * operator_name says who decided, the body is the reason (UTF-8). They are
+ * signed like the rest of the chain: by the head that covers them.
+ */
+enum hl_event_kind { HL_EV_MESSAGE = 1, HL_EV_ACK = 2, HL_EV_SUSPEND = 3, HL_EV_RESUME = 4 };
+/* "message", "acknowledgment", "suspension", "resumption". */
+const char *hl_kind_name(unsigned kind);
 /* ACP 121 precedence; lower is more urgent and always goes first. */
 enum hl_prec { HL_PREC_FLASH = 0, HL_PREC_IMMEDIATE, HL_PREC_PRIORITY, HL_PREC_ROUTINE };
 #define HL_PREC_COUNT 4

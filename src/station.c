@@ -15,6 +15,7 @@
 #include <uv.h>
 #include <sodium.h>
 
+#include "chanstate.h"
 #include "config.h"
 #include "ctl.h"
 #include "keys.h"
@@ -80,7 +81,7 @@ static json_t *
 ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 {
 	const char *peer = NULL, *channel = "general", *prec_s = "routine", *media = "",
-	           *b64 = NULL, *token = NULL;
+	           *b64 = NULL, *token = NULL, *kind = "message", *op = "";
 	int wait = 0, retry = 0;
 	unsigned prec;
 	int64_t peer_id;
@@ -88,10 +89,18 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	struct hl_job *j;
 	char why[256];
 
-	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b, s:s, s?b}", "peer", &peer, "channel",
-	                &channel, "precedence", &prec_s, "media_type", &media, "body", &b64, "wait",
-	                &wait, "token", &token, "retry", &retry) != 0)
+	unsigned k;
+
+	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b, s:s, s?b, s?s, s?s}", "peer", &peer,
+	                "channel", &channel, "precedence", &prec_s, "media_type", &media, "body",
+	                &b64, "wait", &wait, "token", &token, "retry", &retry, "kind", &kind,
+	                "operator", &op) != 0)
 		return err_reply("usage", "send needs peer, body and token");
+	for (k = HL_EV_MESSAGE; k <= HL_EV_RESUME && strcmp(kind, hl_kind_name(k)) != 0; k++)
+		;
+	if (k == HL_EV_ACK || k > HL_EV_RESUME || strlen(op) > HL_OPERATOR_MAX ||
+	    !hl_field_valid(op, strlen(op)) || (k != HL_EV_MESSAGE && !*op))
+		return err_reply("usage", "bad kind or operator");
 	if (hl_net_peer_id(d->net, peer, &peer_id) < 0) {
 		snprintf(why, sizeof why, "no peer named %s: see 'hotline peer list'", peer);
 		return err_reply("notfound", why);
@@ -119,10 +128,18 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 		hl_job_free(j);
 		return err_reply("utf8", "the text is not valid UTF-8");
 	}
-	j->ev.kind = HL_EV_MESSAGE;
+	if (k != HL_EV_MESSAGE &&
+	    (blen > HL_NOTICE_REASON_MAX || !hl_field_valid((const char *)j->body, blen))) {
+		hl_job_free(j);
+		return err_reply("usage", "a notice's reason is one line of at most 256 bytes");
+	}
+	j->ev.kind = (uint8_t)k;
+	snprintf(j->ev.operator_name, sizeof j->ev.operator_name, "%s", op);
 	j->ev.precedence = (uint8_t)prec;
 	j->ev.created_ns = hl_wall_ns();
-	j->ev.deadline_ns = j->ev.created_ns + (uint64_t)d->cfg.deadline_s[prec] * 1000000000u;
+	if (k == HL_EV_MESSAGE) /* notices are not acknowledged: no deadline */
+		j->ev.deadline_ns =
+		    j->ev.created_ns + (uint64_t)d->cfg.deadline_s[prec] * 1000000000u;
 	snprintf(j->ev.channel, sizeof j->ev.channel, "%s", channel);
 	snprintf(j->ev.media_type, sizeof j->ev.media_type, "%s", media);
 	j->ev.body = j->body;
@@ -217,10 +234,14 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 		return ctl_send(d, req, client);
 	if (strcmp(cmd, "ack") == 0)
 		return ctl_ack(d, req, client);
-	if (strcmp(cmd, "status") == 0)
-		return json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station", d->cfg.name,
-		                 "running", 1, "pid", (int)getpid(), "listen", d->cfg.listen,
-		                 "peers", hl_net_status(d->net));
+	if (strcmp(cmd, "status") == 0) {
+		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station",
+		                      d->cfg.name, "running", 1, "pid", (int)getpid(), "listen",
+		                      d->cfg.listen, "peers", hl_net_status(d->net));
+		if (hl_status_add_channels(o, d->store, d->cfg.name) < 0)
+			log_warn("status_channels_failed", "%s", "");
+		return o;
+	}
 	if (strcmp(cmd, "poke") == 0) {
 		hl_net_poke(d->net);
 		return json_pack("{s:b}", "ok", 1);

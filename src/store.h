@@ -47,16 +47,38 @@ HL_MUST_CHECK int hl_store_peer_get(struct hl_store *st, const char *name, struc
 
 /* ---- channels (store_msg.c) ---- */
 
+/*
+ * A channel's suspension by one side, as the record says: the latest
+ * notice of that side's chain for the channel that was not refused is a
+ * SUSPEND. The store keeps no separate flag that could disagree with it.
+ */
+struct hl_suspension {
+	bool active;
+	char operator_name[HL_OPERATOR_MAX + 1];
+	char reason[HL_REASON_MAX + 1];
+	uint64_t since_ns; /* the notice's time, on the suspender's clock */
+	char notice_id[HL_MSGID_LEN + 1];
+	int notice_state; /* enum hl_state: ours queued, sent or delivered; the peer's received */
+};
+
 struct hl_channel_rec {
 	char peer[HL_NAME_MAX + 1];
 	char name[HL_NAME_MAX + 1];
 	uint64_t created_ns;
+	bool no_suspend;                     /* neither side may suspend it */
+	struct hl_suspension by_us, by_peer; /* filled by hl_store_channel_list */
 };
 /* HL_ERR_NOTFOUND (no such peer), HL_ERR_EXISTS. */
-HL_MUST_CHECK int hl_store_channel_add(struct hl_store *st, const char *peer, const char *name);
+HL_MUST_CHECK int hl_store_channel_add(struct hl_store *st, const char *peer, const char *name,
+                                       bool no_suspend);
 /* Channels of one peer, or of all peers when peer is NULL; *out malloc'd. */
 HL_MUST_CHECK int hl_store_channel_list(struct hl_store *st, const char *peer,
                                         struct hl_channel_rec **out, size_t *n);
+/*
+ * The name this station gives itself in refusals ("suspended by NAME"):
+ * the daemon sets its config name; "this station" until then.
+ */
+void hl_store_set_self(struct hl_store *st, const char *name);
 
 /* ---- events: the two chains (store_msg.c) ---- */
 
@@ -103,11 +125,24 @@ HL_MUST_CHECK int hl_store_append(struct hl_store *st, int64_t peer_id, struct h
  * Append inside the caller's transaction, at most once per token: a sender
  * that lost its answer (the daemon died mid-request) sends again with the
  * same token and gets the same event back (existed), never a second one.
+ * A new event must pass hl_store_check_new first (why says why not).
  */
 #define HL_TOKEN_LEN 16
 HL_MUST_CHECK int hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
                                        const uint8_t token[static HL_TOKEN_LEN], bool retry,
-                                       uint8_t hash[static HL_HASH_LEN], bool *existed);
+                                       uint8_t hash[static HL_HASH_LEN], bool *existed,
+                                       char why[static HL_REASON_MAX + 1]);
+/*
+ * May this new event of ours go on the chain? A message or notice needs
+ * the channel (HL_ERR_NOTFOUND); a message on a channel this station
+ * suspended, a suspension of a --no-suspend or already suspended channel,
+ * a resumption of a channel this station did not suspend: HL_ERR_INVAL.
+ * why says it in words for the operator. Call inside the appending
+ * transaction, so the answer still holds at the append.
+ */
+HL_MUST_CHECK int hl_store_check_new(struct hl_store *st, int64_t peer_id,
+                                     const struct hl_event *ev,
+                                     char why[static HL_REASON_MAX + 1]);
 /* The same inside a transaction of the caller's (hl_store_begin/commit): many sends, one fsync. */
 HL_MUST_CHECK int hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
                                          uint8_t hash[static HL_HASH_LEN]);
@@ -126,8 +161,6 @@ HL_MUST_CHECK int hl_store_ack_locked(struct hl_store *st, const char *msg_id,
                                       const char *operator_name, char *err, size_t errcap,
                                       char ack_id[static HL_MSGID_LEN + 1],
                                       char peer[static HL_NAME_MAX + 1]);
-/* Does peer_id have this channel? */
-bool hl_store_channel_exists(struct hl_store *st, int64_t peer_id, const char *name);
 
 /* Outbox (dir OUT) or inbox (dir IN) listings; see docs/cli.md for the order. */
 HL_MUST_CHECK int hl_store_list(struct hl_store *st, enum hl_dir dir, bool all,
@@ -185,9 +218,13 @@ enum hl_recv_outcome { HL_RECV_NEW, HL_RECV_DUPLICATE, HL_RECV_REFUSED };
  * Store an event of the peer's chain (its hash already checked). A seq seen
  * before with the same hash is a duplicate (outcome repeats the first
  * answer); with another hash it is HL_ERR_CORRUPT: the peer rewrote its
- * chain. A message on a channel we do not have is stored as refused, with
- * the reason; so is any event when reason is not empty on entry (the
- * daemon's own refusal, e.g. too large). An ACK marks our acknowledged event.
+ * chain. An event is stored as refused, with the reason, when reason is not
+ * empty on entry (the daemon's own refusal, e.g. too large), or when the
+ * channel rules refuse it: a message on a channel we lack or that either
+ * side has suspended (the peer's suspension counts if it comes before the
+ * message in the peer's chain), a suspension of a --no-suspend channel, a
+ * resumption of a channel the peer has not suspended. An ACK marks our
+ * acknowledged event; acknowledgments always pass.
  */
 HL_MUST_CHECK int hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
                                    const uint8_t hash[static HL_HASH_LEN], int *outcome,

@@ -14,6 +14,7 @@ struct hl_store {
 		sqlite3_stmt *stmt;
 	} cache[64];
 	size_t ncached;
+	char self[HL_NAME_MAX + 1]; /* hl_store_set_self */
 };
 
 /* Run SQL with no result; logs and returns HL_ERR_IO (HL_ERR_FULL on a full disk). */

@@ -10,6 +10,7 @@
  * - A seq is stored once per direction (primary key); a retransmission is
  *   answered from what is stored, never stored again.
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ hl_store_finish(struct hl_store *st, sqlite3_stmt *q)
 }
 
 static void blob32(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]);
+static void text(sqlite3_stmt *q, int col, char *out, size_t cap);
 
 static int64_t
 peer_id_of(struct hl_store *st, const char *name)
@@ -83,8 +85,22 @@ peer_id_of(struct hl_store *st, const char *name)
 	return id;
 }
 
+/* The peer's name as pinned here (out left as is when unknown). */
+static void
+peer_name_of(struct hl_store *st, int64_t peer_id, char out[static HL_NAME_MAX + 1])
+{
+	sqlite3_stmt *q;
+
+	if (hl_store_prepare(st, "SELECT name FROM peers WHERE id = ?", &q) < 0)
+		return;
+	sqlite3_bind_int64(q, 1, peer_id);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		text(q, 0, out, HL_NAME_MAX + 1);
+	hl_store_finish(st, q);
+}
+
 int
-hl_store_channel_add(struct hl_store *st, const char *peer, const char *name)
+hl_store_channel_add(struct hl_store *st, const char *peer, const char *name, bool no_suspend)
 {
 	sqlite3_stmt *q;
 	int64_t id = peer_id_of(st, peer);
@@ -92,15 +108,91 @@ hl_store_channel_add(struct hl_store *st, const char *peer, const char *name)
 
 	if (id < 0)
 		return HL_ERR_NOTFOUND;
-	if ((rc = hl_store_prepare(st, "INSERT INTO channels (peer_id, name, created_ns) VALUES (?,?,?)",
-	                  &q)) < 0)
+	if ((rc = hl_store_prepare(st,
+	                           "INSERT INTO channels (peer_id, name, created_ns, no_suspend)"
+	                           " VALUES (?,?,?,?)",
+	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)hl_wall_ns());
+	sqlite3_bind_int(q, 4, no_suspend);
 	rc = hl_store_step_done(st, q);
 	hl_store_finish(st, q);
 	return rc;
+}
+
+void
+hl_store_set_self(struct hl_store *st, const char *name)
+{
+	snprintf(st->self, sizeof st->self, "%s", name);
+}
+
+static const char *
+self_name(const struct hl_store *st)
+{
+	return st->self[0] ? st->self : "this station";
+}
+
+/*
+ * One side's suspension of a channel (dir OUT: ours, IN: the peer's), as of
+ * just before seq in that side's chain (INT64_MAX: as of now).
+ */
+static int
+suspension(struct hl_store *st, int64_t peer_id, const char *channel, int dir, int64_t before,
+           struct hl_suspension *out)
+{
+	sqlite3_stmt *q;
+	int rc, s;
+
+	memset(out, 0, sizeof *out);
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT kind, operator, body, created_ns, msg_id, state"
+	                           " FROM events INDEXED BY events_notices WHERE peer_id = ?"
+	                           " AND channel = ? AND dir = ? AND kind IN (3, 4) AND seq < ?"
+	                           " AND state != 4 ORDER BY seq DESC LIMIT 1",
+	                           &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_text(q, 2, channel, -1, SQLITE_STATIC);
+	sqlite3_bind_int(q, 3, dir);
+	sqlite3_bind_int64(q, 4, before);
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW && sqlite3_column_int(q, 0) == HL_EV_SUSPEND) {
+		int blen = sqlite3_column_bytes(q, 2);
+		out->active = true;
+		text(q, 1, out->operator_name, sizeof out->operator_name);
+		if (blen > HL_REASON_MAX)
+			blen = HL_REASON_MAX;
+		if (blen > 0)
+			memcpy(out->reason, sqlite3_column_blob(q, 2), (size_t)blen);
+		out->reason[blen > 0 ? blen : 0] = '\0';
+		out->since_ns = (uint64_t)sqlite3_column_int64(q, 3);
+		text(q, 4, out->notice_id, sizeof out->notice_id);
+		out->notice_state = sqlite3_column_int(q, 5);
+	}
+	hl_store_finish(st, q);
+	return s == SQLITE_ROW || s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
+}
+
+/* The channel's row: HL_ERR_NOTFOUND when the peer has no such channel. */
+static int
+channel_get(struct hl_store *st, int64_t peer_id, const char *name, bool *no_suspend)
+{
+	sqlite3_stmt *q;
+	int rc, s;
+
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT no_suspend FROM channels WHERE peer_id = ? AND name = ?",
+	                           &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW)
+		*no_suspend = sqlite3_column_int(q, 0) != 0;
+	hl_store_finish(st, q);
+	return s == SQLITE_ROW ? HL_OK : s == SQLITE_DONE ? HL_ERR_NOTFOUND : HL_ERR_IO;
 }
 
 int
@@ -108,55 +200,187 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 {
 	sqlite3_stmt *q;
 	struct hl_channel_rec *v = NULL;
+	int64_t *ids = NULL;
 	size_t cnt = 0;
-	int rc, s;
+	int rc = HL_OK, s;
 
 	*out = NULL;
 	*n = 0;
 	if ((rc = hl_store_prepare(st,
-	                  "SELECT p.name, c.name, c.created_ns FROM channels c"
-	                  " JOIN peers p ON p.id = c.peer_id WHERE ?1 IS NULL OR p.name = ?1"
-	                  " ORDER BY p.name, c.name",
-	                  &q)) < 0)
+	                           "SELECT p.name, c.name, c.created_ns, c.no_suspend, c.peer_id"
+	                           " FROM channels c JOIN peers p ON p.id = c.peer_id"
+	                           " WHERE ?1 IS NULL OR p.name = ?1 ORDER BY p.name, c.name",
+	                           &q)) < 0)
 		return rc;
 	if (peer)
 		sqlite3_bind_text(q, 1, peer, -1, SQLITE_STATIC);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		struct hl_channel_rec *nv = realloc(v, (cnt + 1) * sizeof *v);
-		if (!nv) {
-			free(v);
-			hl_store_finish(st, q);
-			return HL_ERR_NOMEM;
+		int64_t *ni = realloc(ids, (cnt + 1) * sizeof *ids);
+		if (nv)
+			v = nv;
+		if (ni)
+			ids = ni;
+		if (!nv || !ni) {
+			rc = HL_ERR_NOMEM;
+			break;
 		}
-		v = nv;
-		snprintf(v[cnt].peer, sizeof v[cnt].peer, "%s", sqlite3_column_text(q, 0));
-		snprintf(v[cnt].name, sizeof v[cnt].name, "%s", sqlite3_column_text(q, 1));
+		memset(&v[cnt], 0, sizeof v[cnt]);
+		text(q, 0, v[cnt].peer, sizeof v[cnt].peer);
+		text(q, 1, v[cnt].name, sizeof v[cnt].name);
 		v[cnt].created_ns = (uint64_t)sqlite3_column_int64(q, 2);
+		v[cnt].no_suspend = sqlite3_column_int(q, 3) != 0;
+		ids[cnt] = sqlite3_column_int64(q, 4);
 		cnt++;
 	}
 	hl_store_finish(st, q);
-	if (s != SQLITE_DONE) {
+	if (rc == HL_OK && s != SQLITE_DONE)
+		rc = HL_ERR_IO;
+	for (size_t i = 0; rc == HL_OK && i < cnt; i++)
+		if ((rc = suspension(st, ids[i], v[i].name, HL_DIR_OUT, INT64_MAX, &v[i].by_us)) ==
+		    HL_OK)
+			rc = suspension(st, ids[i], v[i].name, HL_DIR_IN, INT64_MAX, &v[i].by_peer);
+	free(ids);
+	if (rc < 0) {
 		free(v);
-		return HL_ERR_IO;
+		return rc;
 	}
 	*out = v;
 	*n = cnt;
 	return HL_OK;
 }
 
-bool
-hl_store_channel_exists(struct hl_store *st, int64_t peer_id, const char *name)
+/* Append to a reason buffer (HL_REASON_MAX + 1 bytes), cutting what does not fit. */
+static void HL_PRINTF(2, 3)
+say(char *why, const char *fmt, ...)
 {
-	sqlite3_stmt *q;
-	bool found = false;
+	size_t used = strlen(why);
+	va_list ap;
 
-	if (hl_store_prepare(st, "SELECT 1 FROM channels WHERE peer_id = ? AND name = ?", &q) < 0)
-		return false;
-	sqlite3_bind_int64(q, 1, peer_id);
-	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
-	found = sqlite3_step(q) == SQLITE_ROW;
-	hl_store_finish(st, q);
-	return found;
+	va_start(ap, fmt);
+	vsnprintf(why + used, HL_REASON_MAX + 1 - used, fmt, ap);
+	va_end(ap);
+}
+
+/* "channel 'C' is suspended by NAME (operator OP) since TIME: REASON" */
+static void
+describe(char *why, const char *channel, const char *by, const struct hl_suspension *s)
+{
+	char at[32];
+
+	hl_iso_time(s->since_ns, at);
+	say(why, "channel '%s' is suspended by %s (operator %s) since %s: %s", channel, by,
+	    s->operator_name, at, s->reason);
+}
+
+int
+hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
+                   char why[static HL_REASON_MAX + 1])
+{
+	struct hl_suspension ours, theirs;
+	bool no_suspend = false;
+	char peer[HL_NAME_MAX + 1] = "the peer";
+	int rc;
+
+	why[0] = '\0';
+	if (ev->kind == HL_EV_ACK)
+		return HL_OK; /* answers to what was delivered always travel */
+	if ((rc = channel_get(st, peer_id, ev->channel, &no_suspend)) == HL_ERR_NOTFOUND) {
+		say(why, "no channel '%s' to that peer: see 'hotline channel list'", ev->channel);
+		return rc;
+	}
+	if (rc < 0 || (rc = suspension(st, peer_id, ev->channel, HL_DIR_OUT, INT64_MAX, &ours)) < 0 ||
+	    (rc = suspension(st, peer_id, ev->channel, HL_DIR_IN, INT64_MAX, &theirs)) < 0)
+		return rc;
+	peer_name_of(st, peer_id, peer);
+	switch (ev->kind) {
+	case HL_EV_MESSAGE:
+		if (!ours.active)
+			return HL_OK; /* the peer's suspension: it answers with its signed refusal */
+		describe(why, ev->channel, self_name(st), &ours);
+		say(why, " (resume it with 'hotline resume %s %s')", peer, ev->channel);
+		return HL_ERR_INVAL;
+	case HL_EV_SUSPEND:
+		if (no_suspend) {
+			say(why, "channel '%s' cannot be suspended: it was added with --no-suspend",
+			         ev->channel);
+			return HL_ERR_INVAL;
+		}
+		if (ours.active) {
+			describe(why, ev->channel, self_name(st), &ours);
+			say(why, " (already)");
+			return HL_ERR_INVAL;
+		}
+		return HL_OK;
+	case HL_EV_RESUME:
+		if (ours.active)
+			return HL_OK;
+		if (theirs.active) {
+			describe(why, ev->channel, peer, &theirs);
+			say(why, ". Only %s can resume it: ask its operators on another channel",
+			         peer);
+		} else {
+			say(why, "channel '%s' is not suspended",
+			         ev->channel);
+		}
+		return HL_ERR_INVAL;
+	default:
+		return HL_ERR_INVAL;
+	}
+}
+
+/*
+ * Why we refuse the peer's event (why empty: we accept it). Our suspension
+ * counts as of now; the peer's as of the event's place in its chain.
+ */
+static int
+receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
+                char why[static HL_REASON_MAX + 1])
+{
+	struct hl_suspension ours, theirs;
+	bool no_suspend = false;
+	char peer[HL_NAME_MAX + 1] = "the peer";
+	int rc;
+
+	if (ev->kind == HL_EV_ACK)
+		return HL_OK;
+	if (ev->kind != HL_EV_MESSAGE &&
+	    (ev->body_len > HL_NOTICE_REASON_MAX ||
+	     !hl_field_valid((const char *)ev->body, ev->body_len))) {
+		say(why, "a notice's reason must be one line of UTF-8 text of at most %d bytes",
+		    HL_NOTICE_REASON_MAX);
+		return HL_OK;
+	}
+	if ((rc = channel_get(st, peer_id, ev->channel, &no_suspend)) == HL_ERR_NOTFOUND) {
+		say(why, "no channel '%s' with this station here: ask its operator to run "
+		         "'hotline channel add'",
+		         ev->channel);
+		return HL_OK;
+	}
+	if (rc < 0 || (rc = suspension(st, peer_id, ev->channel, HL_DIR_OUT, INT64_MAX, &ours)) < 0 ||
+	    (rc = suspension(st, peer_id, ev->channel, HL_DIR_IN, (int64_t)ev->seq, &theirs)) < 0)
+		return rc;
+	peer_name_of(st, peer_id, peer);
+	switch (ev->kind) {
+	case HL_EV_MESSAGE:
+		if (ours.active)
+			describe(why, ev->channel, self_name(st), &ours);
+		else if (theirs.active)
+			describe(why, ev->channel, peer, &theirs);
+		break;
+	case HL_EV_SUSPEND:
+		if (no_suspend)
+			say(why, "channel '%s' cannot be suspended: %s configured it --no-suspend",
+			         ev->channel, self_name(st));
+		break;
+	case HL_EV_RESUME:
+		if (!theirs.active)
+			say(why, "channel '%s' is not suspended by %s: only the station that "
+			         "suspended a channel can resume it",
+			         ev->channel, peer);
+		break;
+	}
+	return HL_OK;
 }
 
 /* Insert one event row; fields from ev, the rest as given. */
@@ -233,12 +457,14 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 int
 hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
                      const uint8_t token[static HL_TOKEN_LEN], bool retry,
-                     uint8_t hash[static HL_HASH_LEN], bool *existed)
+                     uint8_t hash[static HL_HASH_LEN], bool *existed,
+                     char why[static HL_REASON_MAX + 1])
 {
 	sqlite3_stmt *q;
 	int rc, s = SQLITE_DONE;
 
 	*existed = false;
+	why[0] = '\0';
 	/*
 	 * Only a retry can find its event already there, and it comes within
 	 * seconds of the first attempt: look among our newest events, by the
@@ -266,7 +492,9 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 		return HL_OK;
 	if (s != SQLITE_DONE)
 		return HL_ERR_IO;
-	if ((rc = hl_store_append_locked(st, peer_id, ev, hash)) < 0)
+	/* Checked after the retry lookup: a retry of what landed gets its event, not a verdict. */
+	if ((rc = hl_store_check_new(st, peer_id, ev, why)) < 0 ||
+	    (rc = hl_store_append_locked(st, peer_id, ev, hash)) < 0)
 		return rc;
 	if ((rc = hl_store_prepare(st,
 	                  "UPDATE events SET client_token = ? WHERE peer_id = ? AND dir = 0"
@@ -897,13 +1125,9 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 		return HL_ERR_IO;
 	if ((rc = check_links(st, peer_id, ev, hash)) < 0)
 		return rc;
-	if (preset ||
-	    (ev->kind == HL_EV_MESSAGE && !hl_store_channel_exists(st, peer_id, ev->channel))) {
-		if (!preset)
-			snprintf(reason, HL_REASON_MAX + 1,
-			         "no channel '%s' with this station here: ask its operator to run "
-			         "'hotline channel add'",
-			         ev->channel);
+	if (!preset && (rc = receive_verdict(st, peer_id, ev, reason)) < 0)
+		return rc;
+	if (reason[0]) {
 		*outcome = HL_RECV_REFUSED;
 		return insert_event(st, peer_id, HL_DIR_IN, ev, hash, HL_ST_REFUSED, hl_wall_ns(),
 		                    reason);

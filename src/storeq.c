@@ -73,20 +73,14 @@ run_job(struct hl_store *st, struct hl_job *j)
 	case HL_JOB_LOAD:
 		return hl_store_pending_page(st, j->peer_id, j->after, j->limit, &j->rows,
 		                             &j->nrows, &j->page_end, &j->more);
-	case HL_JOB_APPEND:
-		if (!hl_store_channel_exists(st, j->peer_id, j->ev.channel)) {
-			snprintf(j->reason, sizeof j->reason, "no channel '%s' to that peer",
-			         j->ev.channel);
-			return HL_ERR_NOTFOUND;
-		}
-		{
-			bool existed;
-			rc = hl_store_append_once(st, j->peer_id, &j->ev, j->token, j->retry,
-			                          j->hash, &existed);
-			if (rc == HL_OK)
-				hl_event_id(j->hash, j->msg_id);
-			return rc;
-		}
+	case HL_JOB_APPEND: {
+		bool existed;
+		rc = hl_store_append_once(st, j->peer_id, &j->ev, j->token, j->retry, j->hash,
+		                          &existed, j->reason);
+		if (rc == HL_OK)
+			hl_event_id(j->hash, j->msg_id);
+		return rc;
+	}
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
 		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,
@@ -314,6 +308,12 @@ on_async(uv_async_t *a)
 		list = next;
 	}
 	q->done_fn(q->ctx, NULL);
+}
+
+void
+hl_storeq_set_self(struct hl_storeq *q, const char *name)
+{
+	hl_store_set_self(q->st, name); /* before any job: the submit's lock orders it */
 }
 
 int

@@ -65,6 +65,8 @@ typedef void hl_storeq_done_fn(void *ctx, struct hl_job *job);
 
 HL_MUST_CHECK int hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done,
                                   void *ctx, struct hl_storeq **out, char *err, size_t errcap);
+/* The station's name for refusals (hl_store_set_self); call before the first job. */
+void hl_storeq_set_self(struct hl_storeq *q, const char *name);
 /* Queue a job (loop thread). Takes ownership. */
 void hl_storeq_submit(struct hl_storeq *q, struct hl_job *job);
 /* Finish queued work, stop the thread, close the store; frees q once its handle closed. */

@@ -562,8 +562,12 @@ test_data_bad(void)
 	ev = base;
 	ev.kind = 0;
 	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 0");
-	ev.kind = 3;
-	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 3");
+	ev.kind = HL_EV_SUSPEND;
+	T_EQ_INT(decode_event(&ev), HL_OK, "kind SUSPEND");
+	ev.kind = HL_EV_RESUME;
+	T_EQ_INT(decode_event(&ev), HL_OK, "kind RESUME");
+	ev.kind = 5;
+	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 5");
 	ev.kind = 0xff;
 	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 255");
 	ev.kind = HL_EV_ACK;

@@ -234,11 +234,11 @@ test_channels(void)
 	free(ch);
 	ch = NULL;
 
-	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops"), HL_OK, "add channel ops to bravo");
-	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops"), HL_ERR_EXISTS, "ops again: exists");
-	T_EQ_INT(hl_store_channel_add(st, "bravo", "general"), HL_ERR_EXISTS,
+	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops", false), HL_OK, "add channel ops to bravo");
+	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops", false), HL_ERR_EXISTS, "ops again: exists");
+	T_EQ_INT(hl_store_channel_add(st, "bravo", "general", false), HL_ERR_EXISTS,
 	         "general again: exists");
-	T_EQ_INT(hl_store_channel_add(st, "nobody", "ops"), HL_ERR_NOTFOUND,
+	T_EQ_INT(hl_store_channel_add(st, "nobody", "ops", false), HL_ERR_NOTFOUND,
 	         "channel for an unknown peer: not found");
 
 	rc = hl_store_channel_list(st, "bravo", &ch, &n);

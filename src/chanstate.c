@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: ISC */
+/* chanstate.c: a channel's state as JSON; see chanstate.h. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chanstate.h"
+
+static json_t *
+time_or_null(uint64_t ns)
+{
+	char buf[32];
+
+	if (!ns)
+		return json_null();
+	hl_iso_time(ns, buf);
+	return json_string(buf);
+}
+
+static json_t *
+suspension_json(const struct hl_suspension *s, const char *by, bool by_us)
+{
+	return json_pack("{s:s, s:b, s:s, s:s, s:o, s:s, s:s}", "by", by, "by_us", by_us,
+	                 "operator", s->operator_name, "reason", s->reason, "since",
+	                 time_or_null(s->since_ns), "notice", s->notice_id, "notice_state",
+	                 hl_state_name(s->notice_state));
+}
+
+json_t *
+hl_channel_json(const struct hl_channel_rec *c, const char *self, const char *link_state,
+                json_t *last_contact)
+{
+	json_t *sus = json_array();
+	const char *state = link_state ? link_state : "open";
+
+	if (c->by_us.active)
+		json_array_append_new(sus, suspension_json(&c->by_us, self, true));
+	if (c->by_peer.active)
+		json_array_append_new(sus, suspension_json(&c->by_peer, c->peer, false));
+	if (json_array_size(sus))
+		state = "suspended";
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:O}", "peer", c->peer, "name", c->name,
+	                 "state", state, "no_suspend", c->no_suspend, "created",
+	                 time_or_null(c->created_ns), "suspended_by", sus, "last_contact",
+	                 last_contact ? last_contact : json_null());
+}
+
+int
+hl_status_add_channels(json_t *status, struct hl_store *st, const char *self)
+{
+	json_t *peers = json_object_get(status, "peers"), *p;
+	struct hl_channel_rec *ch = NULL;
+	size_t n = 0, i;
+	int rc = hl_store_channel_list(st, NULL, &ch, &n);
+
+	if (rc < 0)
+		return rc;
+	json_array_foreach(peers, i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *state = json_string_value(json_object_get(p, "state"));
+		json_t *arr = json_array();
+		for (size_t k = 0; name && k < n; k++)
+			if (strcmp(ch[k].peer, name) == 0)
+				json_array_append_new(
+				    arr, hl_channel_json(&ch[k], self, state,
+				                         json_object_get(p, "last_contact")));
+		json_object_set_new(p, "channels", arr);
+	}
+	free(ch);
+	return HL_OK;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * chanstate.h: what an operator sees of a channel, as JSON (docs/status.md,
+ * "Channel"). One place decides it, for the daemon's status, the CLI's
+ * offline status and `channel list`: a channel is `suspended` when either
+ * side has suspended it (a decision, signed), otherwise its peer's link
+ * state `up`, `degraded` or `down` (a fault), or `open` where the link
+ * state is not known. A fault and a decision never look the same.
+ */
+#ifndef HL_CHANSTATE_H
+#define HL_CHANSTATE_H
+
+#include <jansson.h>
+
+#include "store.h"
+
+/*
+ * One channel. self: this station's name; link_state: the peer's state
+ * ("up", "degraded", "down") or NULL; last_contact: the peer's, or NULL.
+ */
+json_t *hl_channel_json(const struct hl_channel_rec *c, const char *self, const char *link_state,
+                        json_t *last_contact);
+/*
+ * Add "channels" to every peer object of a status reply (its "peers"
+ * array, each with "name", "state", "last_contact"), read from st.
+ */
+HL_MUST_CHECK int hl_status_add_channels(json_t *status, struct hl_store *st, const char *self);
+
+#endif
