@@ -727,6 +727,228 @@ test_back_on_a(void)
 	hl_store_close(st);
 }
 
+/* ---- suspension: notices on the chains, and the verdicts they give ---- */
+
+/* Append one event of ours under a fresh token, as queue_event does. */
+static int
+append_ev(struct hl_store *st, int64_t pid, struct hl_event *ev, char why[static HL_REASON_MAX + 1],
+          uint8_t hash[static HL_HASH_LEN])
+{
+	uint8_t token[HL_TOKEN_LEN];
+	bool existed;
+	int rc = hl_store_begin(st);
+
+	randombytes_buf(token, sizeof token);
+	if (rc == HL_OK && (rc = hl_store_append_once(st, pid, ev, token, false, hash, &existed,
+	                                              why)) < 0)
+		hl_store_rollback(st);
+	else if (rc == HL_OK)
+		rc = hl_store_commit(st);
+	return rc;
+}
+
+static void
+make_notice(struct hl_event *ev, uint8_t kind, const char *channel, const char *reason)
+{
+	memset(ev, 0, sizeof *ev);
+	ev->kind = kind;
+	ev->created_ns = hl_wall_ns();
+	snprintf(ev->channel, sizeof ev->channel, "%s", channel);
+	snprintf(ev->operator_name, sizeof ev->operator_name, "Gen. Smith");
+	ev->body = (const uint8_t *)reason;
+	ev->body_len = (uint32_t)strlen(reason);
+}
+
+/* Move every pending event of from's chain to `to`, in seq order; outcome of the last. */
+static int
+travel(struct hl_store *from, int64_t to_pid_at_from, struct hl_store *to, int64_t from_pid_at_to,
+       char reason[static HL_REASON_MAX + 1])
+{
+	struct hl_event_row *rows = NULL;
+	size_t n = 0;
+	int outcome = -1;
+
+	if (pending(from, to_pid_at_from, 0, &rows, &n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		reason[0] = '\0';
+		if (receive(to, from_pid_at_to, &rows[i].ev, rows[i].hash, &outcome, reason) < 0)
+			outcome = -1;
+		/* The answer goes back: a receipt or a refusal settles it at the sender. */
+		if (hl_store_begin(from) == HL_OK) {
+			static const uint8_t sig[HL_SIG_LEN];
+			int rc = outcome == HL_RECV_REFUSED
+			             ? hl_store_mark_refused(from, to_pid_at_from, rows[i].ev.seq,
+			                                     rows[i].hash, reason, sig)
+			             : hl_store_mark_delivered(from, to_pid_at_from, rows[i].ev.seq,
+			                                       rows[i].hash, sig);
+			if (rc < 0 || hl_store_commit(from) < 0)
+				outcome = -1;
+		}
+	}
+	hl_event_rows_free(rows, n);
+	return outcome;
+}
+
+static const struct hl_channel_rec *
+chan(const struct hl_channel_rec *v, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+static void
+test_suspension(void)
+{
+	struct hl_store *a = open_store("sa.db", true), *b = open_store("sb.db", true);
+	struct hl_peer_rec p;
+	struct hl_event ev;
+	struct hl_channel_rec *ch = NULL;
+	const struct hl_channel_rec *c;
+	uint8_t hash[HL_HASH_LEN];
+	char why[HL_REASON_MAX + 1], reason[HL_REASON_MAX + 1];
+	const char *r = "in response to the visit";
+	size_t n = 0;
+	int64_t b_at_a, a_at_b;
+
+	make_peer(&p, "bravo", &key_b);
+	T_EQ_INT(hl_store_peer_add(a, &p), HL_OK, "alpha pins bravo");
+	make_peer(&p, "alpha", &key_a);
+	T_EQ_INT(hl_store_peer_add(b, &p), HL_OK, "bravo pins alpha");
+	b_at_a = peer_id(a, "bravo");
+	a_at_b = peer_id(b, "alpha");
+	hl_store_set_self(a, "alpha");
+	hl_store_set_self(b, "bravo");
+	T_EQ_INT(hl_store_channel_add(a, "bravo", "ops", false), HL_OK, "alpha: ops");
+	T_EQ_INT(hl_store_channel_add(b, "alpha", "ops", false), HL_OK, "bravo: ops");
+	T_EQ_INT(hl_store_channel_add(a, "bravo", "core", false), HL_OK, "alpha: core");
+	T_EQ_INT(hl_store_channel_add(b, "alpha", "core", true), HL_OK, "bravo: core, --no-suspend");
+	T_EQ_INT(hl_store_channel_add(b, "alpha", "ops2", false), HL_OK, "bravo: ops2");
+	T_EQ_INT(hl_store_channel_add(a, "bravo", "ops2", false), HL_OK, "alpha: ops2");
+
+	make_msg(&ev, "nochan", HL_PREC_ROUTINE, hl_wall_ns(), 0, "", (const uint8_t *)"x", 1);
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_NOTFOUND, "a message on no channel");
+	T_OK(strstr(why, "no channel 'nochan'") != NULL, "and why says so: %s", why);
+	make_notice(&ev, HL_EV_RESUME, "ops", "");
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_INVAL, "resume what is not suspended");
+	T_OK(strstr(why, "is not suspended") != NULL, "why: %s", why);
+
+	make_notice(&ev, HL_EV_SUSPEND, "ops", r);
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_OK, "alpha suspends ops");
+	T_EQ_INT(hl_store_channel_list(a, "bravo", &ch, &n), HL_OK, "alpha lists channels");
+	c = chan(ch, n, "ops");
+	T_OK(c && c->by_us.active && !c->by_peer.active, "alpha: ops suspended by us");
+	T_OK(c && strcmp(c->by_us.reason, r) == 0 && strcmp(c->by_us.operator_name, "Gen. Smith") == 0,
+	     "with reason and operator");
+	T_OK(c && c->by_us.notice_state == HL_ST_QUEUED, "the notice is queued");
+	c = chan(ch, n, "general");
+	T_OK(c && !c->by_us.active && !c->by_peer.active, "general untouched");
+	free(ch);
+
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_INVAL, "suspend ops twice");
+	make_msg(&ev, "ops", HL_PREC_FLASH, hl_wall_ns(), 0, "", (const uint8_t *)"x", 1);
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_INVAL, "alpha's own message on ops");
+	T_OK(strstr(why, "suspended by alpha (operator Gen. Smith)") && strstr(why, r),
+	     "why names who, and the reason: %s", why);
+
+	T_EQ_INT(travel(a, b_at_a, b, a_at_b, reason), HL_RECV_NEW, "bravo receives the notice");
+	T_EQ_INT(hl_store_channel_list(b, "alpha", &ch, &n), HL_OK, "bravo lists channels");
+	c = chan(ch, n, "ops");
+	T_OK(c && c->by_peer.active && !c->by_us.active, "bravo: ops suspended by the peer");
+	T_OK(c && strcmp(c->by_peer.reason, r) == 0, "same reason on both sides");
+	free(ch);
+	T_EQ_INT(hl_store_channel_list(a, "bravo", &ch, &n), HL_OK, "alpha lists channels");
+	c = chan(ch, n, "ops");
+	T_OK(c && c->by_us.notice_state == HL_ST_DELIVERED, "alpha: the notice is receipted");
+	free(ch);
+
+	make_notice(&ev, HL_EV_RESUME, "ops", "");
+	T_EQ_INT(append_ev(b, a_at_b, &ev, why, hash), HL_ERR_INVAL, "bravo cannot resume it");
+	T_OK(strstr(why, "Only alpha can resume it") != NULL, "why: %s", why);
+
+	/* bravo's message on ops: alpha refuses it, naming itself and the reason. */
+	make_msg(&ev, "ops", HL_PREC_FLASH, hl_wall_ns(), 0, "", (const uint8_t *)"protest", 7);
+	T_EQ_INT(append_ev(b, a_at_b, &ev, why, hash), HL_OK,
+	         "bravo may send: alpha's station gives the verdict");
+	T_EQ_INT(travel(b, a_at_b, a, b_at_a, reason), HL_RECV_REFUSED, "alpha refuses it");
+	T_OK(strstr(reason, "suspended by alpha") && strstr(reason, r), "refusal: %s", reason);
+	/* An acknowledgment on the suspended channel passes. */
+	memset(&ev, 0, sizeof ev);
+	ev.kind = HL_EV_ACK;
+	snprintf(ev.channel, sizeof ev.channel, "ops");
+	T_EQ_INT(hl_store_check_new(a, b_at_a, &ev, why), HL_OK, "acknowledgments always pass");
+
+	/* --no-suspend: bravo refuses to suspend core, and refuses alpha's notice for it. */
+	make_notice(&ev, HL_EV_SUSPEND, "core", "no");
+	T_EQ_INT(append_ev(b, a_at_b, &ev, why, hash), HL_ERR_INVAL, "bravo: core is --no-suspend");
+	T_OK(strstr(why, "--no-suspend") != NULL, "why: %s", why);
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_OK, "alpha may try (its core is normal)");
+	T_EQ_INT(travel(a, b_at_a, b, a_at_b, reason), HL_RECV_REFUSED, "bravo refuses the notice");
+	T_OK(strstr(reason, "--no-suspend") != NULL, "refusal: %s", reason);
+	T_EQ_INT(hl_store_channel_list(a, "bravo", &ch, &n), HL_OK, "alpha lists channels");
+	c = chan(ch, n, "core");
+	T_OK(c && !c->by_us.active, "alpha: a refused suspension is no suspension");
+	free(ch);
+	T_EQ_INT(hl_store_channel_list(b, "alpha", &ch, &n), HL_OK, "bravo lists channels");
+	c = chan(ch, n, "core");
+	T_OK(c && !c->by_peer.active && c->no_suspend, "bravo: core open, --no-suspend");
+	free(ch);
+
+	/* The peer's own suspension counts from its place in the peer's chain. */
+	make_msg(&ev, "ops2", HL_PREC_ROUTINE, hl_wall_ns(), 0, "", (const uint8_t *)"before", 6);
+	T_EQ_INT(append_ev(b, a_at_b, &ev, why, hash), HL_OK, "bravo: a message on ops2");
+	make_notice(&ev, HL_EV_SUSPEND, "ops2", "after the message");
+	T_EQ_INT(append_ev(b, a_at_b, &ev, why, hash), HL_OK, "then suspends ops2");
+	{
+		struct hl_event_row *rows = NULL;
+		size_t k = 0;
+		int outcome = -1;
+		T_EQ_INT(pending(b, a_at_b, 0, &rows, &k), HL_OK, "bravo's pending");
+		T_EQ_INT(k, 2, "two pending");
+		if (k == 2) {
+			reason[0] = '\0';
+			T_EQ_INT(receive(a, b_at_a, &rows[1].ev, rows[1].hash, &outcome, reason), HL_OK,
+			         "alpha receives the notice first (it overtook)");
+			T_EQ_INT(outcome, HL_RECV_NEW, "accepted");
+			reason[0] = '\0';
+			T_EQ_INT(receive(a, b_at_a, &rows[0].ev, rows[0].hash, &outcome, reason), HL_OK,
+			         "then the earlier message");
+			T_EQ_INT(outcome, HL_RECV_NEW, "which came before the suspension: accepted");
+		}
+		hl_event_rows_free(rows, k);
+	}
+	make_notice(&ev, HL_EV_RESUME, "ops2", "");
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_INVAL, "alpha cannot resume bravo's");
+	T_EQ_INT(append_ev(b, a_at_b, &ev, why, hash), HL_OK, "bravo resumes its own");
+
+	/* alpha resumes ops: messages flow again. */
+	make_notice(&ev, HL_EV_RESUME, "ops", "talks agreed");
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_OK, "alpha resumes ops");
+	make_msg(&ev, "ops", HL_PREC_FLASH, hl_wall_ns(), 0, "", (const uint8_t *)"x", 1);
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_OK, "alpha sends on ops again");
+	T_EQ_INT(travel(a, b_at_a, b, a_at_b, reason), HL_RECV_NEW, "bravo takes both");
+	T_EQ_INT(hl_store_channel_list(b, "alpha", &ch, &n), HL_OK, "bravo lists channels");
+	c = chan(ch, n, "ops");
+	T_OK(c && !c->by_peer.active && !c->by_us.active, "bravo: ops open again");
+	free(ch);
+
+	/* A notice whose reason is not one line of text is refused. */
+	make_notice(&ev, HL_EV_SUSPEND, "ops", "two\nlines");
+	{
+		uint8_t h[HL_HASH_LEN];
+		int outcome = -1;
+		ev.seq = 99; /* far past bravo's chain: links are not checked against a gap */
+		hl_event_hash(&ev, h);
+		reason[0] = '\0';
+		T_EQ_INT(receive(b, a_at_b, &ev, h, &outcome, reason), HL_OK, "a bad notice");
+		T_EQ_INT(outcome, HL_RECV_REFUSED, "is refused");
+	}
+	hl_store_close(a);
+	hl_store_close(b);
+}
+
 static void
 test_migrate(void)
 {
@@ -790,7 +1012,7 @@ test_migrate(void)
 static void
 cleanup(void)
 {
-	static const char *const dbs[] = {"a.db", "b.db", "v1.db"};
+	static const char *const dbs[] = {"a.db", "b.db", "v1.db", "sa.db", "sb.db"};
 	static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
 	char file[64], path[512];
 
@@ -825,6 +1047,7 @@ main(void)
 	test_ack();
 	test_back_on_a();
 	test_migrate();
+	test_suspension();
 	cleanup();
 	return t_done();
 }
