@@ -79,7 +79,9 @@ row_json(const struct hl_event_row *r, bool with_body)
 	sodium_bin2hex(hash, sizeof hash, r->hash, HL_HASH_LEN);
 	json_object_set_new(o, "hash", json_string(hash));
 	json_object_set_new(o, "kind",
-	                    json_string(r->ev.kind == HL_EV_ACK ? "acknowledgment" : "message"));
+	                    json_string(hl_kind_name(r->ev.kind)));
+	if (r->ev.kind >= HL_EV_SUSPEND)
+		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
 	if (r->ev.kind == HL_EV_ACK) {
 		char ref[HL_MSGID_LEN + 1];
 		hl_event_id(r->ev.ref_hash, ref);
@@ -614,7 +616,10 @@ cmd_show(int argc, char **argv)
 			printf("message %s  %s %s  channel %s  %s%s\n", r->msg_id,
 			       r->dir == HL_DIR_OUT ? "to" : "from", r->peer, r->ev.channel,
 			       hl_prec_name(r->ev.precedence),
-			       r->ev.kind == HL_EV_ACK ? "  (acknowledgment)" : "");
+			       r->ev.kind == HL_EV_ACK       ? "  (acknowledgment)"
+			       : r->ev.kind == HL_EV_SUSPEND ? "  (notice: suspension)"
+			       : r->ev.kind == HL_EV_RESUME  ? "  (notice: resumption)"
+			                                     : "");
 			printf("state: %s%s\n", shown_state(r), r->overdue ? " (OVERDUE)" : "");
 			if (r->reason[0])
 				printf("refused: %s\n", r->reason);
@@ -632,9 +637,14 @@ cmd_show(int argc, char **argv)
 				printf("text:\n");
 				print_safe(r->body, r->ev.body_len, true);
 				printf("\n");
-			} else if (r->ev.kind == HL_EV_MESSAGE)
+			} else if (r->ev.kind == HL_EV_MESSAGE) {
 				printf("attachment: %s, %u bytes\n", r->ev.media_type,
 				       r->ev.body_len);
+			} else if (r->ev.kind >= HL_EV_SUSPEND) {
+				printf("operator: %s\nreason: ", r->ev.operator_name);
+				print_safe(r->body, r->ev.body_len, false);
+				printf("\n");
+			}
 		}
 	}
 	hl_store_close(st);

@@ -801,7 +801,9 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 		goto out;
 	}
 	if (!m && rows[0].dir == HL_DIR_IN) {
-		snprintf(err, errcap, "%s is an acknowledgment, not a message", msg_id);
+		snprintf(err, errcap, "%s is not a message but %s %s: only messages are acknowledged",
+		         msg_id, rows[0].ev.kind == HL_EV_ACK ? "an" : "a",
+		         hl_kind_name(rows[0].ev.kind));
 		goto out;
 	}
 	if (!m) {
