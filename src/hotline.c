@@ -438,8 +438,10 @@ static const char status_help[] =
     "usage: hotline -d DIR status [--json]\n"
     "\n"
     "For each peer: link state (up, degraded: some links down, down: no link),\n"
-    "the link in use, round-trip time and last contact. With the daemon stopped,\n"
-    "every peer is down. docs/status.md documents the JSON.\n";
+    "the link in use, round-trip time and last contact; under it each channel:\n"
+    "up, degraded, down (a fault) or suspended (a decision: by whom, since when,\n"
+    "why). With the daemon stopped, every peer is down. docs/status.md documents\n"
+    "the JSON, docs/channels.md what each state means.\n";
 
 static json_t *
 offline_status(struct hl_config *cfg)
