@@ -711,17 +711,22 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 			          (unsigned long long)j->ev.seq, hl_strerror(j->rc));
 			if (d->up)
 				d->io.drop(d->io.ctx, "store_failed");
-		} else if (j->tag == d->gen) {
-			if (j->outcome == HL_RECV_REFUSED)
+		} else {
+			/* Stored: tell the station once, whatever became of the session. */
+			bool first = j->outcome == HL_RECV_NEW || j->outcome == HL_RECV_REFUSED;
+			if (first && d->io.received)
+				d->io.received(d->io.ctx, j);
+			if (first)
+				log_info("received", "peer=%s seq=%llu kind=%s precedence=%s%s",
+				         d->name, (unsigned long long)j->ev.seq,
+				         hl_kind_name(j->ev.kind), hl_prec_name(j->ev.precedence),
+				         j->outcome == HL_RECV_REFUSED ? " refused=1" : "");
+			if (j->tag != d->gen)
+				break; /* that session is gone: the retransmission gets the answer */
+			if (j->outcome == HL_RECV_REFUSED || j->outcome == HL_RECV_REFUSED_AGAIN)
 				send_refusal(d, j->ev.seq, j->hash, j->reason);
 			else
 				add_receipt(d, j->ev.seq, j->hash);
-			if (j->outcome != HL_RECV_DUPLICATE)
-				log_info("received", "peer=%s seq=%llu kind=%s precedence=%s%s",
-				         d->name, (unsigned long long)j->ev.seq,
-				         hl_kind_name(j->ev.kind),
-				         hl_prec_name(j->ev.precedence),
-				         j->outcome == HL_RECV_REFUSED ? " refused=1" : "");
 		}
 		break;
 	default:

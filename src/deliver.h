@@ -25,6 +25,8 @@ struct hl_deliver_io {
 	void (*drop)(void *ctx, const char *why);
 	/* A waited-for event was receipted (refused: reason not NULL). */
 	void (*settled)(void *ctx, void *waiter, uint64_t seq, const char *reason);
+	/* An event of the peer's was stored for the first time (accepted or refused). */
+	void (*received)(void *ctx, const struct hl_job *job);
 	void *ctx;
 };
 

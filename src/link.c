@@ -271,12 +271,27 @@ dial_failed(struct peer *p, int idx, const char *why)
 	}
 }
 
+/* How status names a session: "IP:PORT" we dialled, or "inbound from IP:PORT". */
+static void
+session_path(const struct conn *c, char *out, size_t cap)
+{
+	if (!c)
+		snprintf(out, cap, "-");
+	else
+		snprintf(out, cap, "%s%s", c->kind == CONN_DIAL ? "" : "inbound from ", c->remote);
+}
+
 static void
 link_lost(struct peer *p, const char *why)
 {
 	char q[96];
 
 	log_warn("link_down", "peer=%s reason=%s", p->name, log_q(q, sizeof q, why));
+	if (p->net->hooks.link_changed) {
+		char via[HL_ADDR_MAX + 48];
+		session_path(p->current, via, sizeof via);
+		p->net->hooks.link_changed(p->net->hooks.ctx, p->name, false, via, why);
+	}
 	p->current = NULL;
 	hl_deliver_down(p->dl);
 	p->have_rtt = false;
@@ -407,6 +422,11 @@ session_established(struct conn *c)
 			p->addrs[i].next_probe_ms = 0; /* re-check what failed while we were down */
 		log_info("link_up", "peer=%s via=%s direction=%s", p->name, c->remote,
 		         c->kind == CONN_DIAL ? "outbound" : "inbound");
+		if (p->net->hooks.link_changed) {
+			char via[HL_ADDR_MAX + 48];
+			session_path(c, via, sizeof via);
+			p->net->hooks.link_changed(p->net->hooks.ctx, p->name, true, via, "");
+		}
 	}
 }
 
@@ -809,6 +829,15 @@ io_settled(void *ctx, void *waiter, uint64_t seq, const char *reason)
 		p->net->hooks.settled(p->net->hooks.ctx, waiter, seq, reason);
 }
 
+static void
+io_received(void *ctx, const struct hl_job *job)
+{
+	struct peer *p = ctx;
+
+	if (p->net->hooks.received)
+		p->net->hooks.received(p->net->hooks.ctx, p->name, job);
+}
+
 static struct peer *
 peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 {
@@ -820,7 +849,7 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	p->id = r->id;
 	p->dl = hl_deliver_new(r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes,
 	                       net->q,
-	                       (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, p});
+	                       (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, io_received, p});
 	if (!p->dl) {
 		free(p);
 		return NULL;
@@ -956,6 +985,15 @@ hl_net_peer_id(struct hl_net *net, const char *name, int64_t *id)
 	return HL_ERR_NOTFOUND;
 }
 
+const char *
+hl_net_peer_name(struct hl_net *net, int64_t id)
+{
+	for (size_t i = 0; i < net->npeers; i++)
+		if (net->peers[i]->id == id)
+			return net->peers[i]->name;
+	return "?";
+}
+
 void
 hl_net_wait(struct hl_net *net, int64_t peer_id, uint64_t seq, void *waiter)
 {
@@ -1073,9 +1111,7 @@ hl_net_status(struct hl_net *net)
 			              "last_ok",
 			              iso_or_null(in_use ? hl_wall_ns() : a->last_ok_ns)));
 		}
-		if (c)
-			snprintf(via, sizeof via, "%s%s",
-			         c->kind == CONN_DIAL ? "" : "inbound from ", c->remote);
+		session_path(c, via, sizeof via);
 		o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", p->name, "state",
 		              !c         ? "down"
 		              : any_down ? "degraded"

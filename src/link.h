@@ -36,18 +36,25 @@ HL_MUST_CHECK int hl_net_start(uv_loop_t *loop, const struct hl_config *cfg,
 /* New events may be in the store (a CLI `send` or `ack`): load and send them. */
 void hl_net_poke(struct hl_net *net);
 
-/* What the station wants to hear from the net (all on the loop thread). */
+/* What the station wants to hear from the net (all on the loop thread; any may be NULL). */
 struct hl_net_hooks {
 	/* An APPEND or ACK job it submitted finished (already poked); it frees the job. */
 	void (*job_done)(void *ctx, struct hl_job *job);
 	/* A waited-for event was receipted (reason NULL) or refused. */
 	void (*settled)(void *ctx, void *waiter, uint64_t seq, const char *reason);
+	/* An event of the peer's was stored for the first time (job->outcome says how). */
+	void (*received)(void *ctx, const char *peer, const struct hl_job *job);
+	/* The link to peer came up or went down: via is the session's path, why the reason. */
+	void (*link_changed)(void *ctx, const char *peer, bool up, const char *via,
+	                     const char *why);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);
 /* Queue a store job (APPEND, ACK) for the writer thread; takes it. */
 HL_MUST_CHECK int hl_net_submit(struct hl_net *net, struct hl_job *job);
 HL_MUST_CHECK int hl_net_peer_id(struct hl_net *net, const char *name, int64_t *id);
+/* The pinned peer's name, or "?" (borrowed: valid until the peers change). */
+const char *hl_net_peer_name(struct hl_net *net, int64_t id);
 /* Report through hooks.settled once our event seq to peer_id is receipted or refused. */
 void hl_net_wait(struct hl_net *net, int64_t peer_id, uint64_t seq, void *waiter);
 /* Replace the pinned peers: new ones are dialled, removed ones dropped at once. */

@@ -21,6 +21,8 @@
 #include "keys.h"
 #include "link.h"
 #include "log.h"
+#include "notify.h"
+#include "overdue.h"
 #include "station.h"
 #include "store.h"
 
@@ -42,7 +44,131 @@ struct daemon {
 	struct hl_ctl *ctl;
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
+	struct hl_notify *notify;  /* the operator's hook (config notify) */
+	struct hl_overdue due;     /* deadlines of unacknowledged messages */
+	uv_timer_t due_timer;      /* ... checked every second */
 };
+
+/* ---- operator notifications (docs/notify.md) ---- */
+
+/* Hand one event to the hook: kind, station, time and peer, then fields (taken). */
+static void
+notify(struct daemon *d, const char *kind, const char *peer, json_t *fields)
+{
+	char at[32];
+	json_t *o;
+
+	if (d->stopping || !d->notify || !fields) {
+		json_decref(fields);
+		return;
+	}
+	hl_iso_time(hl_wall_ns(), at);
+	o = json_pack("{s:s, s:s, s:s, s:s}", "event", kind, "station", d->cfg.name, "at", at,
+	              "peer", peer);
+	json_object_update(o, fields);
+	json_decref(fields);
+	hl_notify_event(d->notify, o);
+}
+
+static json_t *
+iso_json(uint64_t ns)
+{
+	char buf[32];
+
+	if (!ns)
+		return json_null();
+	hl_iso_time(ns, buf);
+	return json_string(buf);
+}
+
+/* A suspension or resumption took effect here; by: the station that decided. */
+static void
+notify_notice(struct daemon *d, const char *peer, const struct hl_event *ev, const char *by)
+{
+	json_t *f = json_pack("{s:s, s:s, s:s, s:o}", "channel", ev->channel, "by", by, "operator",
+	                      ev->operator_name, "since", iso_json(ev->created_ns));
+
+	if (f && ev->kind == HL_EV_SUSPEND)
+		json_object_set_new(f, "reason",
+		                    json_stringn((const char *)ev->body, ev->body_len));
+	notify(d, ev->kind == HL_EV_SUSPEND ? "suspended" : "resumed", peer, f);
+}
+
+static void
+track_deadline(struct daemon *d, int64_t peer_id, enum hl_dir dir, uint64_t seq,
+               uint64_t deadline_ns)
+{
+	struct hl_due due = {deadline_ns, peer_id, seq, (int)dir};
+
+	if (deadline_ns && hl_overdue_add(&d->due, &due) < 0)
+		log_warn("overdue_untracked", "peer_id=%lld seq=%llu", (long long)peer_id,
+		         (unsigned long long)seq);
+}
+
+static void
+on_unacked(void *ctx, int64_t peer_id, enum hl_dir dir, uint64_t seq, uint64_t deadline_ns)
+{
+	struct daemon *d = ctx;
+
+	/* What was overdue before this start is in the inbox and outbox already. */
+	if (deadline_ns > hl_wall_ns())
+		track_deadline(d, peer_id, dir, seq, deadline_ns);
+}
+
+static void
+on_due_timer(uv_timer_t *t)
+{
+	struct daemon *d = t->data;
+	struct hl_due due;
+
+	while (hl_overdue_pop(&d->due, hl_wall_ns(), &due)) {
+		struct hl_event_row *r = NULL;
+		if (hl_store_event_get(d->store, due.peer_id, (enum hl_dir)due.dir, due.seq, &r) < 0)
+			continue;
+		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
+			notify(d, "overdue", r->peer,
+			       json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", r->msg_id, "direction",
+			                 r->dir == HL_DIR_OUT ? "out" : "in", "channel",
+			                 r->ev.channel, "precedence", hl_prec_name(r->ev.precedence),
+			                 "deadline", iso_json(r->ev.deadline_ns)));
+		hl_event_rows_free(r, 1);
+	}
+}
+
+static void
+on_received(void *ctx, const char *peer, const struct hl_job *j)
+{
+	struct daemon *d = ctx;
+	char id[HL_MSGID_LEN + 1];
+
+	if (j->outcome != HL_RECV_NEW)
+		return;
+	if (j->ev.kind == HL_EV_SUSPEND || j->ev.kind == HL_EV_RESUME) {
+		notify_notice(d, peer, &j->ev, peer);
+		return;
+	}
+	if (j->ev.kind != HL_EV_MESSAGE)
+		return;
+	track_deadline(d, j->peer_id, HL_DIR_IN, j->ev.seq, j->ev.deadline_ns);
+	if (j->ev.precedence > HL_PREC_IMMEDIATE)
+		return;
+	hl_event_id(j->hash, id);
+	notify(d, "message", peer,
+	       json_pack("{s:s, s:s, s:s, s:o, s:s, s:I}", "id", id, "channel", j->ev.channel,
+	                 "precedence", hl_prec_name(j->ev.precedence), "deadline",
+	                 iso_json(j->ev.deadline_ns), "media_type", j->ev.media_type, "bytes",
+	                 (json_int_t)j->ev.body_len));
+}
+
+static void
+on_link_changed(void *ctx, const char *peer, bool up, const char *via, const char *why)
+{
+	struct daemon *d = ctx;
+
+	notify(d, up ? "link_up" : "link_down", peer,
+	       up ? json_pack("{s:s}", "link", via)
+	          : json_pack("{s:s, s:s}", "link", via, "reason", why));
+}
 
 static int
 reload_peers(struct daemon *d)
@@ -194,7 +320,14 @@ on_job_done(void *ctx, struct hl_job *j)
 	if (j->rc < 0) {
 		hl_ctl_reply(j->waiter,
 		             err_reply(code, j->reason[0] ? j->reason : hl_strerror(j->rc)));
-	} else if (j->kind == HL_JOB_ACK) {
+		hl_job_free(j);
+		return;
+	}
+	if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_MESSAGE)
+		track_deadline(d, j->peer_id, HL_DIR_OUT, j->ev.seq, j->ev.deadline_ns);
+	else if (j->kind == HL_JOB_APPEND)
+		notify_notice(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
+	if (j->kind == HL_JOB_ACK) {
 		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:s}", "ok", 1, "ack_id", j->msg_id,
 		                                  "peer", j->peer));
 	} else if (j->tag) {
@@ -270,8 +403,11 @@ stop(struct daemon *d, const char *why)
 		hl_ctl_stop(d->ctl);
 	if (d->net)
 		hl_net_stop(d->net);
+	uv_close((uv_handle_t *)&d->due_timer, NULL);
+	hl_notify_stop(d->notify); /* after the net: nothing is queued once it is stopping */
 	d->ctl = NULL;
 	d->net = NULL;
+	d->notify = NULL;
 }
 
 static void
@@ -363,7 +499,11 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 	free(peers);
 	if (rc < 0)
 		goto out_loop;
-	hl_net_set_hooks(d.net, &(struct hl_net_hooks){on_job_done, on_settled, &d});
+	hl_net_set_hooks(d.net, &(struct hl_net_hooks){.job_done = on_job_done,
+	                                                .settled = on_settled,
+	                                                .received = on_received,
+	                                                .link_changed = on_link_changed,
+	                                                .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
 		if (rc == HL_ERR_LIMIT && !err[0])
@@ -372,6 +512,13 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 		d.net = NULL;
 		goto out_loop;
 	}
+	if (hl_notify_start(&d.loop, d.cfg.notify, &d.notify) < 0)
+		log_error("notify_unavailable", "reason=\"out of memory\"");
+	if (hl_store_unacked(d.store, on_unacked, &d) < 0)
+		log_warn("overdue_scan_failed", "%s", "");
+	uv_timer_init(&d.loop, &d.due_timer);
+	d.due_timer.data = &d;
+	uv_timer_start(&d.due_timer, on_due_timer, 1000, 1000);
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sighup);
@@ -394,6 +541,7 @@ out_loop:
 	if (rc == HL_OK) {
 		hl_station_path(dir, HL_F_CTL, path) == HL_OK ? (void)unlink(path) : (void)0;
 	}
+	hl_overdue_free(&d.due);
 out_store:
 	hl_store_close(d.store);
 out_id:

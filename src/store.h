@@ -168,6 +168,18 @@ HL_MUST_CHECK int hl_store_list(struct hl_store *st, enum hl_dir dir, bool all,
 /* The events with this id (normally one). */
 HL_MUST_CHECK int hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **rows,
                                 size_t *n);
+/* Our event (dir OUT) or the peer's (IN) at seq: HL_ERR_NOTFOUND. Free with hl_event_rows_free(row, 1). */
+HL_MUST_CHECK int hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                     uint64_t seq, struct hl_event_row **row);
+/*
+ * Every message still waiting for its operator's acknowledgment: ours not
+ * yet acknowledged or refused, the peer's not yet acknowledged here; fn gets
+ * each with its deadline (0: none). A full scan: for the daemon's start.
+ */
+HL_MUST_CHECK int hl_store_unacked(struct hl_store *st,
+                                   void (*fn)(void *ctx, int64_t peer_id, enum hl_dir dir,
+                                              uint64_t seq, uint64_t deadline_ns),
+                                   void *ctx);
 /* One event's history, oldest first: calls fn for each state change. */
 HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int dir,
                                    void (*fn)(void *ctx, uint64_t at_ns, const char *state,
@@ -213,7 +225,8 @@ HL_MUST_CHECK int hl_store_mark_refused(struct hl_store *st, int64_t peer_id, ui
                                         const uint8_t hash[static HL_HASH_LEN], const char *reason,
                                         const uint8_t sig[static HL_SIG_LEN]);
 
-enum hl_recv_outcome { HL_RECV_NEW, HL_RECV_DUPLICATE, HL_RECV_REFUSED };
+/* REFUSED_AGAIN: a retransmission of what was refused before, answered the same way. */
+enum hl_recv_outcome { HL_RECV_NEW, HL_RECV_DUPLICATE, HL_RECV_REFUSED, HL_RECV_REFUSED_AGAIN };
 /*
  * Store an event of the peer's chain (its hash already checked). A seq seen
  * before with the same hash is a duplicate (outcome repeats the first

@@ -708,6 +708,49 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 	return read_rows(st, q, rows, n);
 }
 
+int
+hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_t seq,
+                   struct hl_event_row **row)
+{
+	sqlite3_stmt *q;
+	size_t n = 0;
+	int rc;
+
+	*row = NULL;
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT " ROW_COLUMNS
+	                           "WHERE e.peer_id = ? AND e.dir = ? AND e.seq = ?",
+	                           &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	sqlite3_bind_int(q, 2, (int)dir);
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)seq);
+	if ((rc = read_rows(st, q, row, &n)) < 0)
+		return rc;
+	return n == 1 ? HL_OK : HL_ERR_NOTFOUND;
+}
+
+int
+hl_store_unacked(struct hl_store *st,
+                 void (*fn)(void *ctx, int64_t peer_id, enum hl_dir dir, uint64_t seq,
+                            uint64_t deadline_ns),
+                 void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc, s;
+
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT peer_id, dir, seq, deadline_ns FROM events WHERE kind = 1"
+	                           " AND ((dir = 0 AND state <= 2) OR (dir = 1 AND state = 5))",
+	                           &q)) < 0)
+		return rc;
+	while ((s = sqlite3_step(q)) == SQLITE_ROW)
+		fn(ctx, sqlite3_column_int64(q, 0), (enum hl_dir)sqlite3_column_int(q, 1),
+		   (uint64_t)sqlite3_column_int64(q, 2), (uint64_t)sqlite3_column_int64(q, 3));
+	hl_store_finish(st, q);
+	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
+}
+
 struct step {
 	uint64_t at;
 	const char *state, *detail;
@@ -1117,7 +1160,7 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 			return HL_ERR_CORRUPT; /* the peer rewrote its chain */
 		}
 		*outcome =
-		    sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED : HL_RECV_DUPLICATE;
+		    sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED_AGAIN : HL_RECV_DUPLICATE;
 		text(q, 2, reason, HL_REASON_MAX + 1);
 		hl_store_finish(st, q);
 		return HL_OK;

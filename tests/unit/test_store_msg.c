@@ -461,7 +461,7 @@ test_receive(void)
 	reason[0] = '\0';
 	rc = receive(st, pa, &pend[3].ev, pend[3].hash, &outcome, reason);
 	T_EQ_INT(rc, HL_OK, "seq 4 again");
-	T_EQ_INT(outcome, HL_RECV_REFUSED, "seq 4 again: refused again");
+	T_EQ_INT(outcome, HL_RECV_REFUSED_AGAIN, "seq 4 again: refused again");
 	T_OK(strcmp(reason, first) == 0, "with the same reason (\"%s\")", reason);
 	T_EQ_INT(count_list(st, HL_DIR_IN, true), 4, "and not stored twice");
 
