@@ -3,7 +3,9 @@
 # create two stations, washington and beijing, pair them by exchanging
 # their `hotline id` lines, start both daemons and show the link come up;
 # washington sends a FLASH message, beijing's operator acknowledges it, and
-# washington's record shows queued, sent, delivered, acknowledged with times.
+# washington's record shows queued, sent, delivered, acknowledged with times;
+# a cut link queues; beijing suspends a channel (a signed notice), washington's
+# message on it is refused with that reason, and beijing resumes it.
 set -eu
 HOTLINE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 D=$(mktemp -d /tmp/hotline-demo.XXXXXX)
@@ -108,6 +110,35 @@ until "$HOTLINE" -d "$D/washington" show "$ID2" --json | grep -q '"state": "deli
 done
 run "$HOTLINE" -d "$D/washington" status
 run "$HOTLINE" -d "$D/washington" outbox
+
+say "A political decision is not a fault: Beijing suspends the 'general' channel, signed"
+run "$HOTLINE" -d "$D/beijing" suspend washington general \
+	--reason "Suspended pending consultations on the incident at sea" --operator "Col. Li Wei"
+i=0
+until "$HOTLINE" -d "$D/washington" status --json | grep -q '"state": "suspended"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "suspension did not arrive"; exit 1; }; sleep 0.05
+done
+run "$HOTLINE" -d "$D/washington" status
+
+say "Washington sends on it anyway: refused at once, with Beijing's signed reason"
+ID3=$("$HOTLINE" -d "$D/washington" send --to beijing --precedence flash --text "Request a call.")
+i=0
+until "$HOTLINE" -d "$D/washington" show "$ID3" --json | grep -q '"state": "refused"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "not refused"; exit 1; }; sleep 0.05
+done
+run "$HOTLINE" -d "$D/washington" show "$ID3"
+
+say "Only Beijing can resume it; Washington's attempt is refused with a clear error"
+run "$HOTLINE" -d "$D/washington" resume beijing general --operator "Gen. Smith" || true
+
+say "Beijing resumes: both sides see the channel up again"
+run "$HOTLINE" -d "$D/beijing" resume washington general --operator "Col. Li Wei"
+i=0
+while "$HOTLINE" -d "$D/washington" status --json | grep -q '"state": "suspended"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "resumption did not arrive"; exit 1; }; sleep 0.05
+done
+run "$HOTLINE" -d "$D/washington" status
 echo
-echo "demo done: two stations on loopback, a FLASH message delivered and acknowledged by name"
+echo "demo done: two stations on loopback, a FLASH message delivered and acknowledged by name,"
+echo "a signed suspension that refused a message with its reason, and the resumption"
 echo "(state was in $D, now removed)"
