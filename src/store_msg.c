@@ -289,14 +289,13 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 		say(why, "no channel '%s' to that peer: see 'hotline channel list'", ev->channel);
 		return rc;
 	}
-	if (rc < 0 || (rc = suspension(st, peer_id, ev->channel, HL_DIR_OUT, INT64_MAX, &ours)) < 0 ||
-	    (rc = suspension(st, peer_id, ev->channel, HL_DIR_IN, INT64_MAX, &theirs)) < 0)
+	if (rc < 0 || (rc = suspension(st, peer_id, ev->channel, HL_DIR_OUT, INT64_MAX, &ours)) < 0)
 		return rc;
-	peer_name_of(st, peer_id, peer);
 	switch (ev->kind) {
 	case HL_EV_MESSAGE:
 		if (!ours.active)
 			return HL_OK; /* the peer's suspension: it answers with its signed refusal */
+		peer_name_of(st, peer_id, peer);
 		describe(why, ev->channel, self_name(st), &ours);
 		say(why, " (resume it with 'hotline resume %s %s')", peer, ev->channel);
 		return HL_ERR_INVAL;
@@ -315,6 +314,9 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	case HL_EV_RESUME:
 		if (ours.active)
 			return HL_OK;
+		if ((rc = suspension(st, peer_id, ev->channel, HL_DIR_IN, INT64_MAX, &theirs)) < 0)
+			return rc;
+		peer_name_of(st, peer_id, peer);
 		if (theirs.active) {
 			describe(why, ev->channel, peer, &theirs);
 			say(why, ". Only %s can resume it: ask its operators on another channel",
@@ -360,7 +362,8 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 	if (rc < 0 || (rc = suspension(st, peer_id, ev->channel, HL_DIR_OUT, INT64_MAX, &ours)) < 0 ||
 	    (rc = suspension(st, peer_id, ev->channel, HL_DIR_IN, (int64_t)ev->seq, &theirs)) < 0)
 		return rc;
-	peer_name_of(st, peer_id, peer);
+	if (theirs.active || ev->kind == HL_EV_RESUME)
+		peer_name_of(st, peer_id, peer);
 	switch (ev->kind) {
 	case HL_EV_MESSAGE:
 		if (ours.active)
