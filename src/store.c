@@ -80,6 +80,22 @@ static const char *const migrations[] = {
     "  rtt_us INTEGER NOT NULL DEFAULT 0,"
     "  error TEXT NOT NULL DEFAULT '');"
     "CREATE INDEX link_tests_by_link ON link_tests(peer_id, link, at_ns);",
+    /* 3 -> 4: the record a third party can check: the peer's receipts whole, checkpoints */
+    "CREATE TABLE receipts ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id),"
+    "  at_ns INTEGER NOT NULL,"
+    "  entries BLOB NOT NULL," /* the signed bytes: per event seq u64 BE, hash 32 */
+    "  sig BLOB NOT NULL);"
+    "CREATE TABLE checkpoints ("
+    "  id INTEGER PRIMARY KEY,"
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id),"
+    "  initiator INTEGER NOT NULL," /* 0: this station, 1: the peer */
+    "  at_ns INTEGER NOT NULL,"     /* the initiator's clock, signed */
+    "  our_seq INTEGER NOT NULL, our_hash BLOB NOT NULL,"
+    "  their_seq INTEGER NOT NULL, their_hash BLOB NOT NULL,"
+    "  our_sig BLOB, their_sig BLOB,"
+    "  status INTEGER NOT NULL," /* 0 agreed, 1 mismatch, 2 waiting for the peer */
+    "  detail TEXT NOT NULL DEFAULT '');",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 

@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define HL_LINKS_MAX 8
-#define HL_STORE_SCHEMA 3
+#define HL_STORE_SCHEMA 4
 
 struct hl_store;
 
@@ -242,6 +242,13 @@ enum hl_recv_outcome { HL_RECV_NEW, HL_RECV_DUPLICATE, HL_RECV_REFUSED, HL_RECV_
 HL_MUST_CHECK int hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
                                    const uint8_t hash[static HL_HASH_LEN], int *outcome,
                                    char reason[static HL_REASON_MAX + 1]);
+/*
+ * The peer's signed receipt for our events, kept whole (n entries and the
+ * signature over them) so that anyone can check it with the peer's key.
+ */
+HL_MUST_CHECK int hl_store_put_receipt(struct hl_store *st, int64_t peer_id,
+                                       const struct hl_receipt_entry *e, size_t n,
+                                       const uint8_t sig[static HL_SIG_LEN]);
 /* A signed chain head: dir OUT for a receipt-backed head of ours, IN for the peer's. */
 HL_MUST_CHECK int hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
                                     uint64_t seq, const uint8_t hash[static HL_HASH_LEN],

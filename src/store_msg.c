@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "wire.h"
 #include "store_impl.h"
 
 static const char *const state_names[] = {"queued",       "sent",    "delivered",
@@ -1185,6 +1186,35 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	return insert_event(st, peer_id, HL_DIR_IN, ev, hash,
 	                    ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
 	                    NULL);
+}
+
+int
+hl_store_put_receipt(struct hl_store *st, int64_t peer_id, const struct hl_receipt_entry *e,
+                     size_t n, const uint8_t sig[static HL_SIG_LEN])
+{
+	sqlite3_stmt *q;
+	uint8_t *buf = malloc(n ? n * 40 : 1);
+	int rc;
+
+	if (!buf)
+		return HL_ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		hl_put_u64(buf + i * 40, e[i].seq);
+		memcpy(buf + i * 40 + 8, e[i].hash, HL_HASH_LEN);
+	}
+	if ((rc = hl_store_prepare(st,
+	                           "INSERT INTO receipts (peer_id, at_ns, entries, sig)"
+	                           " VALUES (?,?,?,?)",
+	                           &q)) == HL_OK) {
+		sqlite3_bind_int64(q, 1, peer_id);
+		sqlite3_bind_int64(q, 2, (sqlite3_int64)hl_wall_ns());
+		sqlite3_bind_blob(q, 3, buf, (int)(n * 40), SQLITE_STATIC);
+		sqlite3_bind_blob(q, 4, sig, HL_SIG_LEN, SQLITE_STATIC);
+		rc = hl_store_step_done(st, q);
+		hl_store_finish(st, q);
+	}
+	free(buf);
+	return rc;
 }
 
 int
