@@ -342,7 +342,7 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 	free(peers);
 	if (rc < 0)
 		goto out_loop;
-	hl_net_set_hooks(d.net, &(struct hl_net_hooks){on_job_done, on_settled, &d});
+	hl_net_set_hooks(d.net, &(struct hl_net_hooks){on_job_done, on_settled, NULL, &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
 		if (rc == HL_ERR_LIMIT && !err[0])
