@@ -4,8 +4,10 @@
  * stream; its first byte seeds the chunk sizes. The stream is fed to
  * hl_frame_feed twice, once whole and once in pseudo-random chunks, and
  * both must give the same records and fail at the same point. Every record
- * (and the whole input) also goes through hl_hello_decode, whose output
- * must be a well-formed name when it succeeds.
+ * (and the whole input) also goes through hl_hello_decode_flags and
+ * hl_hello_decode, which must agree; a success must be a well-formed name,
+ * flags 0 for the old form or the byte after the name, and encode back to
+ * the same bytes.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -42,28 +44,44 @@ fnv(const uint8_t *p, size_t n)
 static void
 check_hello(const uint8_t *body, size_t len)
 {
-	uint8_t version = 0;
-	char name[33];
+	uint8_t version = 0, flags = 0xff, version2 = 0;
+	char name[33], name2[33];
 	size_t n;
+	int rc, rc2;
 
 	memset(name, 'x', sizeof name);
-	if (hl_hello_decode(body, len, &version, name) < 0) {
-		if (name[0] != '\0')
+	memset(name2, 'x', sizeof name2);
+	rc = hl_hello_decode_flags(body, len, &version, name, &flags);
+	/* The flag-blind decoder must agree on every input. */
+	rc2 = hl_hello_decode(body, len, &version2, name2);
+	if (rc != rc2)
+		abort();
+	if (rc < 0) {
+		if (name[0] != '\0' || name2[0] != '\0' || flags != 0)
 			abort();
 		return;
 	}
 	n = strlen(name);
-	if (len != 2 + n || body[1] != n || version != body[0] || memcmp(name, body + 2, n) != 0)
+	if (strcmp(name, name2) != 0 || version2 != version)
+		abort();
+	/* Either the old form (no flags byte: flags 0) or one flags byte after the name. */
+	if (len == 2 + n) {
+		if (flags != 0)
+			abort();
+	} else if (len != 3 + n || flags != body[len - 1]) {
+		abort();
+	}
+	if (body[1] != n || version != body[0] || memcmp(name, body + 2, n) != 0)
 		abort();
 	for (size_t i = 0; i < n; i++)
 		if (name[i] < 0x21 || name[i] > 0x7e)
 			abort();
-	/* What decodes must encode back to the same bytes. */
+	/* What decodes must encode back to the same bytes (a zero flags byte is never sent). */
 	{
-		uint8_t again[2 + 32];
-		size_t alen = 0;
-		if (hl_hello_encode(name, again, sizeof again, &alen) < 0 || alen != len ||
-		    memcmp(again + 1, body + 1, len - 1) != 0)
+		uint8_t again[2 + 32 + 1];
+		size_t alen = 0, want = flags ? len : 2 + n;
+		if (hl_hello_encode_flags(name, flags, again, sizeof again, &alen) < 0 ||
+		    alen != want || memcmp(again + 1, body + 1, want - 1) != 0)
 			abort();
 	}
 }

@@ -438,10 +438,37 @@ static const char status_help[] =
     "usage: hotline -d DIR status [--json]\n"
     "\n"
     "For each peer: link state (up, degraded: some links down, down: no link),\n"
-    "the link in use, round-trip time and last contact; under it each channel:\n"
-    "up, degraded, down (a fault) or suspended (a decision: by whom, since when,\n"
-    "why). With the daemon stopped, every peer is down. docs/status.md documents\n"
-    "the JSON, docs/channels.md what each state means.\n";
+    "the link in use, round-trip time and last contact; then for each pinned\n"
+    "address its state and last link test ('!' marks an address that is up but\n"
+    "failed its last test), and each channel: up, degraded, down (a fault) or\n"
+    "suspended (a decision: by whom, since when, why). With the daemon stopped,\n"
+    "every peer is down (the last tests come from the store). docs/status.md\n"
+    "documents the JSON, docs/channels.md what each state means.\n";
+
+/* A link's "last_test" and "last_successful_test" from the store's record (docs/status.md). */
+static void
+offline_tests(struct hl_store *st, int64_t peer_id, const char *link, json_t **last,
+              json_t **last_ok)
+{
+	struct hl_link_test_rec t;
+	uint64_t ok_ns = 0;
+	char at[32];
+
+	*last = json_null();
+	*last_ok = json_null();
+	if (!st || hl_store_link_test_last(st, peer_id, HL_DIR_OUT, link, &t, &ok_ns) < 0)
+		return;
+	if (t.at_ns) {
+		hl_iso_time(t.at_ns, at);
+		*last = json_pack("{s:s, s:b, s:o, s:o}", "at", at, "ok", t.ok, "rtt_ms",
+		                  t.ok ? json_real((double)t.rtt_us / 1000.0) : json_null(),
+		                  "error", t.ok ? json_null() : json_string(t.error));
+	}
+	if (ok_ns) {
+		hl_iso_time(ok_ns, at);
+		*last_ok = json_string(at);
+	}
+}
 
 static json_t *
 offline_status(struct hl_config *cfg)
@@ -455,11 +482,15 @@ offline_status(struct hl_config *cfg)
 		n = 0;
 	for (size_t i = 0; i < n; i++) {
 		json_t *links = json_array();
-		for (size_t k = 0; k < peers[i].nlinks; k++)
-			json_array_append_new(links,
-			                      json_pack("{s:s, s:s, s:b, s:n, s:n}", "address",
-			                                peers[i].links[k], "state", "unknown",
-			                                "in_use", 0, "last_error", "last_ok"));
+		for (size_t k = 0; k < peers[i].nlinks; k++) {
+			json_t *last, *last_ok;
+			offline_tests(st, peers[i].id, peers[i].links[k], &last, &last_ok);
+			json_array_append_new(
+			    links, json_pack("{s:s, s:s, s:b, s:n, s:n, s:o, s:o}", "address",
+			                     peers[i].links[k], "state", "unknown", "in_use", 0,
+			                     "last_error", "last_ok", "last_test", last,
+			                     "last_successful_test", last_ok));
+		}
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:n, s:n, s:n, s:n, s:n, s:o}",
 		                                     "name", peers[i].name, "state", "down", "link",
 		                                     "direction", "rtt_ms", "last_contact",
@@ -495,6 +526,50 @@ print_channels(json_t *channels)
 	}
 }
 
+/*
+ * One line per pinned address: its state and its last test. A failed test
+ * on an address that is up (heartbeats or probes say fine) is what an
+ * operator must not miss: such a line starts with "!".
+ */
+static void
+print_links(json_t *links)
+{
+	json_t *l;
+	size_t i;
+
+	json_array_foreach(links, i, l)
+	{
+		const char *state = json_string_value(json_object_get(l, "state"));
+		const char *err = json_string_value(json_object_get(l, "last_error"));
+		const char *ok_at = json_string_value(json_object_get(l, "last_successful_test"));
+		json_t *t = json_object_get(l, "last_test");
+		bool failed = json_is_object(t) && !json_is_true(json_object_get(t, "ok"));
+		bool up = state && strcmp(state, "up") == 0;
+		char what[160];
+
+		snprintf(what, sizeof what, "%s%s%s%s%s", state ? state : "?",
+		         json_is_true(json_object_get(l, "in_use")) ? ", in use" : "",
+		         err && !up ? " (" : "", err && !up ? err : "", err && !up ? ")" : "");
+		printf("%s link %-30s %s; ", failed && up ? "!" : " ",
+		       json_string_value(json_object_get(l, "address")), what);
+		if (!json_is_object(t)) {
+			printf("not tested yet\n");
+			continue;
+		}
+		if (!failed) {
+			json_t *r = json_object_get(t, "rtt_ms");
+			printf("last test ok %s (%.2f ms)\n",
+			       json_string_value(json_object_get(t, "at")),
+			       json_is_number(r) ? json_number_value(r) : 0.0);
+			continue;
+		}
+		err = json_string_value(json_object_get(t, "error"));
+		printf("last test FAILED %s (%s); last successful test %s\n",
+		       json_string_value(json_object_get(t, "at")), err && *err ? err : "?",
+		       ok_at ? ok_at : "never");
+	}
+}
+
 static void
 print_status(json_t *s)
 {
@@ -525,6 +600,7 @@ print_status(json_t *s)
 		printf("%-16s %-9s %-30s %-10s %s\n", json_string_value(json_object_get(p, "name")),
 		       json_string_value(json_object_get(p, "state")), link ? link : "-", rtt,
 		       last ? last : "never");
+		print_links(json_object_get(p, "links"));
 		print_channels(json_object_get(p, "channels"));
 	}
 }

@@ -1,9 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * link.c: listener, dialer, sessions, heartbeats and standby probes on
- * libuv; see link.h. A conn owns its uv_tcp_t and is freed only in that
- * handle's close callback (and never while a getaddrinfo is pending). A
- * write owns a copy of its bytes until its callback runs.
+ * link.c: listener, dialer, sessions, heartbeats, standby probes and link
+ * tests on libuv; see link.h. A conn owns its uv_tcp_t and is freed only
+ * in that handle's close callback (and never while a getaddrinfo is
+ * pending). A write owns a copy of its bytes until its callback runs.
+ *
+ * Link tests (docs/protocol.md): an address carrying our outbound session
+ * is tested over it; any other address over a test session of its own
+ * (CONN_TEST). A test session, ours or the peer's (an accepted conn whose
+ * first frame is a test-only HELLO, test_only), is never a peer's current
+ * session: it carries nothing but tests. Store jobs and addresses name a
+ * conn by its serial, never by pointer, since the conn may be gone first.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +26,10 @@
 
 #define TICK_MS 100
 
-enum conn_kind { CONN_DIAL, CONN_ACCEPT, CONN_PROBE };
+enum conn_kind { CONN_DIAL, CONN_ACCEPT, CONN_PROBE, CONN_TEST };
+
+#define LINK_TEST_FIRST_MS 2000  /* the first tests, this long after start or link up */
+#define LINK_TEST_MAX_PENDING 16 /* tests of the peer's waiting for our store, per conn */
 
 struct peer;
 
@@ -35,6 +45,11 @@ struct conn {
 	bool gai_pending, closing, tcp_open, uv_closed;
 	bool refusal_logged; /* check_initiator already said why */
 	uint64_t started_ms, established_ms, closing_ms;
+	/* Link tests: the serial names the conn in store jobs and addresses. */
+	uint64_t serial;
+	bool test_only;         /* accepted: the initiator's HELLO said "test only" */
+	unsigned tests_pending; /* the peer's tests on this conn waiting for our store */
+	uint64_t last_io_ms;    /* test sessions: last frame in or answer out */
 	struct hl_session sess;
 	struct hl_frame_reader rd;
 	struct conn *next, *prev;
@@ -45,6 +60,12 @@ struct addr_state {
 	bool known, ok; /* known: tried at least once */
 	char last_error[64];
 	uint64_t last_ok_ns, next_probe_ms;
+	/* Our tests of this address: the one in flight (test_id 0: none), the last result. */
+	uint64_t test_next_ms, test_id, test_conn; /* test_conn: serial of the conn carrying it */
+	uint64_t test_started_ms, test_started_ns, test_sent_us;
+	bool test_via_session; /* over our outbound session, not a test session */
+	struct hl_link_test_rec last_test;
+	uint64_t last_test_ok_ns;
 };
 
 struct peer {
@@ -62,10 +83,12 @@ struct peer {
 	uint8_t last_ts[HL_TS_LEN]; /* newest handshake accepted from this peer */
 	uint64_t last_rx_ms, last_rx_ns, last_ping_ms, rekeyed_ms, up_since_ns;
 	uint64_t ping_id;
+	uint64_t test_seq;       /* the last link test id used */
 	uint64_t next_rescan_ms; /* safety net for a lost poke */
 	double rtt_ms;
 	bool have_rtt;
 	char hello_name[33];
+	uint8_t hello_version; /* from the peer's last HELLO; 0: none heard yet */
 };
 
 struct hl_net {
@@ -79,6 +102,7 @@ struct hl_net {
 	struct peer **peers;
 	size_t npeers;
 	struct conn *conns;
+	uint64_t conn_serial; /* the last serial handed to a conn */
 	int open_handles;
 	bool stopping;
 	uint64_t stop_ms;
@@ -89,6 +113,8 @@ struct hl_net {
 static void conn_close(struct conn *c, const char *why);
 static void dial(struct peer *p);
 static void net_unref(struct hl_net *net);
+static void tests_cut(struct conn *c, const char *why);
+static struct conn *start_connect(struct peer *p, size_t idx, enum conn_kind kind);
 
 /* ---- small helpers ---- */
 
@@ -316,6 +342,8 @@ conn_close(struct conn *c, const char *why)
 		return;
 	c->closing = true;
 	c->closing_ms = hl_now_ms();
+	if (p)
+		tests_cut(c, why);
 	if (p && p->current == c)
 		link_lost(p, why);
 	if (p && p->dialing == c) {
@@ -366,6 +394,7 @@ conn_new(struct hl_net *net, enum conn_kind kind)
 	c->net = net;
 	c->kind = kind;
 	c->addr_idx = -1;
+	c->serial = ++net->conn_serial;
 	c->tcp.data = c;
 	c->started_ms = hl_now_ms();
 	hl_frame_reader_init(&c->rd);
@@ -374,6 +403,365 @@ conn_new(struct hl_net *net, enum conn_kind kind)
 		net->conns->prev = c;
 	net->conns = c;
 	return c;
+}
+
+/* ---- link tests (docs/protocol.md, "Link tests") ---- */
+
+static struct conn *
+conn_by_serial(struct hl_net *net, uint64_t serial)
+{
+	for (struct conn *c = net->conns; c; c = c->next)
+		if (c->serial == serial)
+			return c;
+	return NULL;
+}
+
+/* After start or link up, the first tests come this soon (never later than the period). */
+static uint64_t
+first_test_ms(const struct hl_config *cfg)
+{
+	uint64_t every = (uint64_t)cfg->link_test_s * 1000u;
+
+	return every < LINK_TEST_FIRST_MS ? every : LINK_TEST_FIRST_MS;
+}
+
+/* The address whose test in flight c carries (with this id, or any when id is 0), or -1. */
+static int
+test_on_conn(const struct conn *c, uint64_t id)
+{
+	const struct peer *p = c->peer;
+
+	for (size_t i = 0; p && i < p->naddr; i++) {
+		const struct addr_state *a = &p->addrs[i];
+		if (a->test_id && a->test_conn == c->serial && (!id || a->test_id == id))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* A test of ours ended (why NULL: answered): keep, log, record, tell the hook. */
+static void
+test_finish(struct peer *p, size_t idx, uint64_t rtt_us, const char *why)
+{
+	struct hl_net *net = p->net;
+	struct addr_state *a = &p->addrs[idx];
+	const char *via = a->test_via_session ? "session" : "test_session";
+	bool ok = why == NULL;
+	struct hl_job *j;
+	char q[96];
+
+	a->test_id = 0;
+	a->test_conn = 0;
+	memset(&a->last_test, 0, sizeof a->last_test);
+	a->last_test.at_ns = a->test_started_ns;
+	a->last_test.ok = ok;
+	a->last_test.rtt_us = ok ? rtt_us : 0;
+	snprintf(a->last_test.error, sizeof a->last_test.error, "%s", ok ? "" : why);
+	if (ok) {
+		a->last_test_ok_ns = a->test_started_ns;
+		log_info("link_test", "peer=%s link=%s ok=1 rtt_ms=%.3f via=%s", p->name, a->addr,
+		         (double)rtt_us / 1000.0, via);
+	} else {
+		log_warn("link_test", "peer=%s link=%s ok=0 error=%s via=%s", p->name, a->addr,
+		         log_q(q, sizeof q, why), via);
+	}
+	if (net->q && (j = hl_job_new(HL_JOB_LINK_TEST, p->id)) != NULL) {
+		j->test.dir = HL_DIR_OUT;
+		j->test.ok = ok;
+		j->test.at_ns = a->test_started_ns;
+		j->test.rtt_us = a->last_test.rtt_us;
+		snprintf(j->test.link, sizeof j->test.link, "%s", a->addr);
+		snprintf(j->test.error, sizeof j->test.error, "%s", a->last_test.error);
+		hl_storeq_submit(net->q, j);
+	}
+	if (net->hooks.link_test)
+		net->hooks.link_test(net->hooks.ctx, p->name, a->addr, ok,
+		                     ok ? (double)rtt_us / 1000.0 : 0.0, why);
+}
+
+/* Send the TEST of address a on c; its clock is what the reply must echo. */
+static int
+test_send(struct conn *c, struct addr_state *a)
+{
+	uint8_t body[HL_TEST_LEN];
+
+	a->test_sent_us = (uint64_t)(uv_hrtime() / 1000u);
+	hl_put_u64(body, a->test_id);
+	hl_put_u64(body + 8, a->test_sent_us);
+	return send_frame(c, HL_FT_TEST, body, sizeof body);
+}
+
+/*
+ * Is a handshake of ours to p under way? A test session waits for it: two
+ * message 0s of ours racing to the peer could make it refuse the older one
+ * as a replay, which would fail a test of a sound link.
+ */
+static bool
+handshaking(const struct peer *p)
+{
+	for (const struct conn *c = p->net->conns; c; c = c->next)
+		if (c->peer == p && !c->closing && (c->kind == CONN_DIAL || c->kind == CONN_TEST) &&
+		    c->sess.state != HL_SS_ESTABLISHED)
+			return true;
+	return false;
+}
+
+/* Test address idx now, over our outbound session when it carries that address. */
+static void
+test_start(struct peer *p, size_t idx, uint64_t now)
+{
+	struct hl_net *net = p->net;
+	struct addr_state *a = &p->addrs[idx];
+	struct conn *c = p->current;
+
+	a->test_next_ms = now + (uint64_t)net->cfg->link_test_s * 1000u;
+	a->test_id = ++p->test_seq;
+	a->test_started_ms = now;
+	a->test_started_ns = hl_wall_ns();
+	a->test_sent_us = 0;
+	if (c && !c->closing && c->kind == CONN_DIAL && c->addr_idx >= 0 &&
+	    (size_t)c->addr_idx == idx) {
+		a->test_via_session = true;
+		a->test_conn = c->serial;
+		if (test_send(c, a) < 0)
+			test_finish(p, idx, 0, "send_failed");
+		return;
+	}
+	a->test_via_session = false;
+	a->test_conn = 0;
+	c = start_connect(p, idx, CONN_TEST);
+	if (!c) {
+		test_finish(p, idx, 0, "cannot_start");
+		return;
+	}
+	a->test_conn = c->serial;
+}
+
+/* Each address: fail the test that ran out of time, start the one that is due. */
+static void
+tests_tick(struct peer *p, uint64_t now)
+{
+	const struct hl_config *cfg = p->net->cfg;
+
+	for (size_t i = 0; i < p->naddr; i++) {
+		struct addr_state *a = &p->addrs[i];
+		if (a->test_id && now - a->test_started_ms >= cfg->link_test_timeout_ms) {
+			struct conn *c =
+			    a->test_via_session ? NULL : conn_by_serial(p->net, a->test_conn);
+			test_finish(p, i, 0, "timeout");
+			if (c)
+				conn_say_goodbye(c, HL_CLOSE_TEST_DONE, "test_done");
+		} else if (!a->test_id && now >= a->test_next_ms && p->hello_version &&
+		           p->hello_version < HL_WIRE_VERSION_TESTS) {
+			/* A TEST would end its session: a station of version 1 knows no such frame.
+			 */
+			a->test_next_ms = now + (uint64_t)cfg->link_test_s * 1000u;
+			log_info("link_test_skipped",
+			         "peer=%s link=%s reason=peer_version version=%u", p->name, a->addr,
+			         p->hello_version);
+		} else if (!a->test_id && now >= a->test_next_ms) {
+			bool on_session = p->current && !p->current->closing &&
+			                  p->current->kind == CONN_DIAL &&
+			                  p->current->addr_idx == (int)i;
+			if (on_session || !handshaking(p))
+				test_start(p, i, now);
+		}
+	}
+}
+
+/*
+ * c is closing: the tests it carries end. A session replaced by a newer one
+ * to the same peer is no failure of the link: its test is dropped and made
+ * again at once. Any other loss fails the test with the reason.
+ */
+static void
+tests_cut(struct conn *c, const char *why)
+{
+	struct peer *p = c->peer;
+	bool replaced =
+	    c->kind != CONN_TEST && p->current && p->current != c && !p->current->closing;
+	int i;
+
+	while ((i = test_on_conn(c, 0)) >= 0) {
+		if (replaced) {
+			p->addrs[i].test_id = 0;
+			p->addrs[i].test_next_ms = 0;
+		} else {
+			test_finish(p, (size_t)i, 0, why);
+		}
+	}
+}
+
+/* Forget the tests in flight, unrecorded: the peer is dropped or the station stops. */
+static void
+tests_forget(struct peer *p)
+{
+	for (size_t i = 0; i < p->naddr; i++)
+		p->addrs[i].test_id = 0;
+}
+
+/* A TEST_REPLY on c: the end of our test in flight when it echoes what we sent. */
+static int
+test_replied(struct conn *c, const struct hl_session_event *ev)
+{
+	struct peer *p = c->peer;
+	uint64_t now_us = (uint64_t)(uv_hrtime() / 1000u);
+	struct addr_state *a;
+	int i;
+
+	if (ev->len != HL_TEST_LEN)
+		return HL_ERR_PROTO;
+	i = test_on_conn(c, hl_get_u64(ev->body));
+	if (i < 0)
+		return HL_OK; /* too late: that test has already failed */
+	a = &p->addrs[i];
+	if (!a->test_sent_us || hl_get_u64(ev->body + 8) != a->test_sent_us)
+		return HL_OK; /* not the echo of what we sent */
+	test_finish(p, (size_t)i, now_us >= a->test_sent_us ? now_us - a->test_sent_us : 0, NULL);
+	if (c->kind == CONN_TEST)
+		conn_say_goodbye(c, HL_CLOSE_TEST_DONE, "test_done");
+	return HL_OK;
+}
+
+/*
+ * The peer's TEST on c: record it in the store. The TEST_REPLY leaves only
+ * once that is committed (test_job_done), so a station whose store cannot
+ * commit fails its peer's tests while its heartbeats still pass.
+ */
+static int
+test_answer(struct conn *c, const struct hl_session_event *ev)
+{
+	struct hl_net *net = c->net;
+	struct hl_job *j;
+
+	if (ev->len != HL_TEST_LEN)
+		return HL_ERR_PROTO;
+	if (!net->q || c->tests_pending >= LINK_TEST_MAX_PENDING) {
+		log_debug("link_test_dropped", "peer=%s remote=%s pending=%u", c->peer->name,
+		          c->remote, c->tests_pending);
+		return HL_OK;
+	}
+	j = hl_job_new(HL_JOB_LINK_TEST, c->peer->id);
+	if (!j)
+		return HL_OK; /* unanswered: the peer's test fails, as it should */
+	j->tag = c->serial;
+	j->test.dir = HL_DIR_IN;
+	j->test.ok = true;
+	j->test.at_ns = hl_wall_ns();
+	snprintf(j->test.link, sizeof j->test.link, "%s", c->remote);
+	_Static_assert(sizeof j->test.body == HL_TEST_LEN, "a test body fits the job");
+	memcpy(j->test.body, ev->body, HL_TEST_LEN);
+	c->tests_pending++;
+	hl_storeq_submit(net->q, j);
+	return HL_OK;
+}
+
+/* A LINK_TEST job is done: ours is recorded; the peer's is answered, if its conn is still up. */
+static void
+test_job_done(struct hl_net *net, struct hl_job *job)
+{
+	struct conn *c = job->test.dir == HL_DIR_IN ? conn_by_serial(net, job->tag) : NULL;
+
+	if (c && c->tests_pending)
+		c->tests_pending--;
+	if (job->rc < 0) {
+		log_warn("link_test_not_recorded", "link=%s mine=%d err=\"%s\"%s", job->test.link,
+		         job->test.dir == HL_DIR_OUT, hl_strerror(job->rc),
+		         job->test.dir == HL_DIR_IN ? " answered=0" : "");
+	} else if (c && !c->closing && c->sess.state == HL_SS_ESTABLISHED) {
+		if (send_frame(c, HL_FT_TEST_REPLY, job->test.body, HL_TEST_LEN) < 0) {
+			conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
+		} else {
+			c->last_io_ms = hl_now_ms();
+			log_debug("link_test_answered", "peer=%s remote=%s",
+			          c->peer ? c->peer->name : "-", c->remote);
+		}
+	}
+	hl_job_free(job);
+}
+
+/* Our test session is up: say it is one, then send the test. */
+static void
+test_session_up(struct conn *c)
+{
+	struct hl_net *net = c->net;
+	uint8_t hello[64];
+	size_t hlen = 0;
+	int i = test_on_conn(c, 0);
+
+	c->established_ms = c->last_io_ms = hl_now_ms();
+	if (i < 0) {
+		conn_say_goodbye(c, HL_CLOSE_TEST_DONE, "test_done"); /* its test already ended */
+		return;
+	}
+	if (hl_hello_encode_flags(net->cfg->name, HL_HELLO_TEST_ONLY, hello, sizeof hello, &hlen) <
+	        0 ||
+	    send_frame(c, HL_FT_HELLO, hello, hlen) < 0 || test_send(c, &c->peer->addrs[i]) < 0)
+		conn_close(c, "send_failed");
+}
+
+/* Is this first frame of an accepted conn a test-only HELLO? */
+static bool
+test_hello(const struct hl_session_event *ev)
+{
+	uint8_t version, flags;
+	char name[33];
+
+	return ev->frame && ev->type == HL_FT_HELLO &&
+	       hl_hello_decode_flags(ev->body, ev->len, &version, name, &flags) == HL_OK &&
+	       (flags & HL_HELLO_TEST_ONLY);
+}
+
+/* The peer opened a test session: keep it apart from its real session; answer its tests. */
+static void
+test_session_accepted(struct conn *c)
+{
+	struct hl_net *net = c->net;
+	uint8_t hello[64];
+	size_t hlen = 0;
+
+	c->test_only = true;
+	c->established_ms = c->last_io_ms = hl_now_ms();
+	log_debug("test_session", "peer=%s remote=%s", c->peer->name, c->remote);
+	if (hl_hello_encode_flags(net->cfg->name, HL_HELLO_TEST_ONLY, hello, sizeof hello, &hlen) <
+	        0 ||
+	    send_frame(c, HL_FT_HELLO, hello, hlen) < 0)
+		conn_close(c, "hello_failed");
+}
+
+/* Frames on a test session, ours or the peer's: nothing but the test. */
+static int
+on_test_frame(struct conn *c, const struct hl_session_event *ev)
+{
+	uint8_t version;
+	char name[33];
+
+	c->last_io_ms = hl_now_ms();
+	switch (ev->type) {
+	case HL_FT_HELLO:
+		return hl_hello_decode(ev->body, ev->len, &version, name) < 0 ? HL_ERR_PROTO
+		                                                              : HL_OK;
+	case HL_FT_TEST:
+		return c->kind == CONN_ACCEPT ? test_answer(c, ev) : HL_ERR_PROTO;
+	case HL_FT_TEST_REPLY:
+		return c->kind == CONN_TEST ? test_replied(c, ev) : HL_ERR_PROTO;
+	case HL_FT_PING:
+		if (ev->len != 16)
+			return HL_ERR_PROTO;
+		return send_frame(c, HL_FT_PONG, ev->body, ev->len);
+	case HL_FT_PONG:
+	case HL_FT_REKEY:
+		return HL_OK;
+	case HL_FT_CLOSE: {
+		uint8_t reason = ev->len >= 1 ? ev->body[0] : 0;
+		conn_close(c, reason == HL_CLOSE_SHUTDOWN    ? "peer_shutting_down"
+		              : reason == HL_CLOSE_TEST_DONE ? "test_done"
+		                                             : "peer_closed");
+		return HL_OK;
+	}
+	default:
+		return HL_ERR_PROTO; /* events and receipts travel on the real session only */
+	}
 }
 
 /* ---- sessions ---- */
@@ -417,9 +805,13 @@ session_established(struct conn *c)
 		p->current = c; /* so that closing old is not a link loss */
 		conn_say_goodbye(old, HL_CLOSE_SUPERSEDED, "superseded");
 	} else {
+		uint64_t first = hl_now_ms() + first_test_ms(c->net->cfg);
 		p->up_since_ns = hl_wall_ns();
-		for (size_t i = 0; i < p->naddr; i++)
+		for (size_t i = 0; i < p->naddr; i++) {
 			p->addrs[i].next_probe_ms = 0; /* re-check what failed while we were down */
+			if (p->addrs[i].test_next_ms > first)
+				p->addrs[i].test_next_ms = first; /* and test every link soon */
+		}
 		log_info("link_up", "peer=%s via=%s direction=%s", p->name, c->remote,
 		         c->kind == CONN_DIAL ? "outbound" : "inbound");
 		if (p->net->hooks.link_changed) {
@@ -471,6 +863,7 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 		if (hl_hello_decode(ev->body, ev->len, &version, name) < 0)
 			return HL_ERR_PROTO;
 		snprintf(p->hello_name, sizeof p->hello_name, "%s", name);
+		p->hello_version = version;
 		log_debug("hello", "peer=%s calls_itself=%s version=%u", p->name, name, version);
 		return HL_OK;
 	case HL_FT_PING:
@@ -496,6 +889,10 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 		return HL_OK;
 	case HL_FT_REKEY:
 		return HL_OK;
+	case HL_FT_TEST:
+		return test_answer(c, ev);
+	case HL_FT_TEST_REPLY:
+		return test_replied(c, ev);
 	case HL_FT_DATA:
 	case HL_FT_RECEIPT:
 	case HL_FT_REFUSE:
@@ -526,9 +923,21 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 		conn_close(c, "write_failed");
 		return;
 	}
-	if (ev.established)
-		session_established(c);
-	if (!c->closing && ev.frame && on_frame(c, &ev) < 0) {
+	if (ev.established) {
+		/*
+		 * A responder's session completes with the initiator's first frame,
+		 * its HELLO, in this very record: a test-only HELLO keeps the conn
+		 * apart from the peer's real session.
+		 */
+		if (c->kind == CONN_TEST)
+			test_session_up(c);
+		else if (c->kind == CONN_ACCEPT && test_hello(&ev))
+			test_session_accepted(c);
+		else
+			session_established(c);
+	}
+	if (!c->closing && ev.frame &&
+	    (c->kind == CONN_TEST || c->test_only ? on_test_frame(c, &ev) : on_frame(c, &ev)) < 0) {
 		log_warn("connection_dropped", "peer=%s reason=bad_frame type=%u", c->peer->name,
 		         ev.type);
 		conn_close(c, "bad_frame");
@@ -760,6 +1169,7 @@ peer_tick(struct peer *p, uint64_t now)
 			}
 		}
 	}
+	tests_tick(p, now);
 }
 
 static void
@@ -775,11 +1185,22 @@ on_tick(uv_timer_t *t)
 				force_close(c); /* a shutdown the other end never let finish */
 			continue;
 		}
+		if (c->kind == CONN_TEST && test_on_conn(c, 0) < 0) {
+			conn_say_goodbye(c, HL_CLOSE_TEST_DONE, "test_done"); /* its test ended */
+			continue;
+		}
+		if (c->test_only && !c->tests_pending &&
+		    now - c->last_io_ms > net->cfg->handshake_timeout_ms) {
+			conn_say_goodbye(c, HL_CLOSE_TEST_DONE, "test_session_idle");
+			continue;
+		}
 		if (c->sess.state != HL_SS_ESTABLISHED &&
 		    now - c->started_ms > net->cfg->handshake_timeout_ms) {
 			if (c->kind == CONN_PROBE) {
 				if (c->peer)
 					addr_failed(c->peer, c->addr_idx, "timeout");
+			} else if (c->kind == CONN_TEST) {
+				/* the test fails with the reason, below */
 			} else {
 				log_info("connection_dropped", "remote=%s reason=handshake_timeout",
 				         c->remote);
@@ -857,8 +1278,10 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	snprintf(p->name, sizeof p->name, "%s", r->name);
 	p->key = r->key;
 	p->naddr = r->nlinks;
-	for (size_t i = 0; i < r->nlinks; i++)
+	for (size_t i = 0; i < r->nlinks; i++) {
 		snprintf(p->addrs[i].addr, HL_ADDR_MAX, "%s", r->links[i]);
+		p->addrs[i].test_next_ms = hl_now_ms() + first_test_ms(net->cfg);
+	}
 	hl_backoff_init(&p->backoff, net->cfg->backoff_min_ms, net->cfg->backoff_max_ms);
 	return p;
 }
@@ -866,6 +1289,7 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 static void
 peer_drop(struct hl_net *net, struct peer *p)
 {
+	tests_forget(p);
 	for (struct conn *c = net->conns; c; c = c->next) {
 		if (c->peer != p)
 			continue;
@@ -908,10 +1332,14 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 		}
 		/* Addresses may have changed: take the new list. */
 		np[i]->naddr = recs[i].nlinks;
+		for (size_t k = recs[i].nlinks; k < HL_LINKS_MAX; k++)
+			np[i]->addrs[k].test_id = 0; /* its test session closes on the next tick */
 		for (size_t k = 0; k < recs[i].nlinks; k++)
 			if (strcmp(np[i]->addrs[k].addr, recs[i].links[k]) != 0) {
 				memset(&np[i]->addrs[k], 0, sizeof np[i]->addrs[k]);
 				snprintf(np[i]->addrs[k].addr, HL_ADDR_MAX, "%s", recs[i].links[k]);
+				np[i]->addrs[k].test_next_ms =
+				    hl_now_ms() + first_test_ms(net->cfg);
 			}
 	}
 	for (size_t j = 0; j < net->npeers; j++)
@@ -933,6 +1361,10 @@ job_done(void *ctx, struct hl_job *job)
 {
 	struct hl_net *net = ctx;
 
+	if (job && job->kind == HL_JOB_LINK_TEST) {
+		test_job_done(net, job);
+		return;
+	}
 	if (job && (job->kind == HL_JOB_APPEND || job->kind == HL_JOB_ACK)) {
 		/* Our own new event: send it now, then tell whoever asked. */
 		for (size_t i = 0; job->rc == HL_OK && i < net->npeers; i++) {
@@ -1009,6 +1441,30 @@ hl_net_poke(struct hl_net *net)
 		hl_deliver_poke(net->peers[i]->dl);
 }
 
+/* Our earlier tests, from the store: status shows them before this run has tested. */
+static void
+tests_load(struct hl_net *net, const char *store_path)
+{
+	struct hl_store *st = NULL;
+	char err[256] = "";
+
+	if (hl_store_open(store_path, false, &st, err, sizeof err) < 0) {
+		log_warn("link_tests_not_loaded", "err=\"%s\"", err);
+		return;
+	}
+	for (size_t i = 0; i < net->npeers; i++) {
+		struct peer *p = net->peers[i];
+		for (size_t k = 0; k < p->naddr; k++) {
+			struct addr_state *a = &p->addrs[k];
+			if (hl_store_link_test_last(st, p->id, HL_DIR_OUT, a->addr, &a->last_test,
+			                            &a->last_test_ok_ns) < 0)
+				log_warn("link_tests_not_loaded", "peer=%s link=%s", p->name,
+				         a->addr);
+		}
+	}
+	hl_store_close(st);
+}
+
 int
 hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
              const char *store_path, const struct hl_peer_rec *peers, size_t npeers,
@@ -1065,6 +1521,7 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 		hl_net_stop(net);
 		return HL_ERR_NOMEM;
 	}
+	tests_load(net, store_path);
 	uv_timer_start(&net->tick, on_tick, 0, TICK_MS);
 	log_info("listening", "address=%s peers=%zu", cfg->listen, npeers);
 	*out = net;
@@ -1080,6 +1537,20 @@ iso_or_null(uint64_t ns)
 		return json_null();
 	hl_iso_time(ns, buf);
 	return json_string(buf);
+}
+
+/* A link's "last_test" (docs/status.md). */
+static json_t *
+test_json(const struct hl_link_test_rec *t)
+{
+	char at[32];
+
+	if (!t->at_ns)
+		return json_null();
+	hl_iso_time(t->at_ns, at);
+	return json_pack("{s:s, s:b, s:o, s:o}", "at", at, "ok", t->ok, "rtt_ms",
+	                 t->ok ? json_real((double)t->rtt_us / 1000.0) : json_null(), "error",
+	                 t->ok ? json_null() : json_string(t->error));
 }
 
 json_t *
@@ -1105,11 +1576,12 @@ hl_net_status(struct hl_net *net)
 				any_down = true;
 			json_array_append_new(
 			    links,
-			    json_pack("{s:s, s:s, s:b, s:o, s:o}", "address", a->addr, "state", st,
-			              "in_use", in_use, "last_error",
+			    json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "address", a->addr,
+			              "state", st, "in_use", in_use, "last_error",
 			              a->last_error[0] ? json_string(a->last_error) : json_null(),
-			              "last_ok",
-			              iso_or_null(in_use ? hl_wall_ns() : a->last_ok_ns)));
+			              "last_ok", iso_or_null(in_use ? hl_wall_ns() : a->last_ok_ns),
+			              "last_test", test_json(&a->last_test), "last_successful_test",
+			              iso_or_null(a->last_test_ok_ns)));
 		}
 		session_path(c, via, sizeof via);
 		o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", p->name, "state",
@@ -1164,6 +1636,8 @@ hl_net_stop(struct hl_net *net)
 		return;
 	net->stopping = true;
 	uv_timer_stop(&net->tick);
+	for (size_t i = 0; i < net->npeers; i++)
+		tests_forget(net->peers[i]); /* our own stop is no failure of a link */
 	for (size_t i = 0; i < net->npeers; i++)
 		if (net->peers[i]->current)
 			conn_say_goodbye(net->peers[i]->current, HL_CLOSE_SHUTDOWN, "shutdown");

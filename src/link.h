@@ -10,6 +10,9 @@
  * dialled at once, or a peer redialled), the newer one wins unless it was
  * initiated by the station with the smaller X25519 key while the older one
  * was initiated by the larger; both ends apply the same rule and agree.
+ * Every pinned address of every peer is tested every link_test_s: the peer
+ * answers a TEST only once it has stored it (docs/protocol.md, "Link
+ * tests"), and the result is kept, recorded and shown in status.
  * Everything here runs on the loop thread.
  */
 #ifndef HL_LINK_H
@@ -47,6 +50,12 @@ struct hl_net_hooks {
 	/* The link to peer came up or went down: via is the session's path, why the reason. */
 	void (*link_changed)(void *ctx, const char *peer, bool up, const char *via,
 	                     const char *why);
+	/*
+	 * A link test of ours ended: link is the pinned address; rtt_ms when ok
+	 * (0 otherwise); error says why it failed (NULL when ok). May be NULL.
+	 */
+	void (*link_test)(void *ctx, const char *peer, const char *link, bool ok, double rtt_ms,
+	                  const char *error);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);

@@ -47,6 +47,11 @@ struct daemon {
 	struct hl_notify *notify;  /* the operator's hook (config notify) */
 	struct hl_overdue due;     /* deadlines of unacknowledged messages */
 	uv_timer_t due_timer;      /* ... checked every second */
+	struct failed_link {       /* links whose latest test failed (announced once) */
+		char peer[HL_NAME_MAX + 1];
+		char link[HL_ADDR_MAX];
+	} failed[64];
+	size_t nfailed;
 };
 
 /* ---- operator notifications (docs/notify.md) ---- */
@@ -158,6 +163,34 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 	                 "precedence", hl_prec_name(j->ev.precedence), "deadline",
 	                 iso_json(j->ev.deadline_ns), "media_type", j->ev.media_type, "bytes",
 	                 (json_int_t)j->ev.body_len));
+}
+
+/* A link test of ours failed where the one before it had not: one alarm per failure, not per test. */
+static void
+on_link_test(void *ctx, const char *peer, const char *link, bool ok, double rtt_ms,
+             const char *error)
+{
+	struct daemon *d = ctx;
+	struct failed_link *f = NULL;
+
+	(void)rtt_ms;
+	for (size_t i = 0; i < d->nfailed; i++)
+		if (strcmp(d->failed[i].peer, peer) == 0 && strcmp(d->failed[i].link, link) == 0)
+			f = &d->failed[i];
+	if (ok) {
+		if (f)
+			*f = d->failed[--d->nfailed];
+		return;
+	}
+	if (f)
+		return; /* still failing: already announced */
+	if (d->nfailed < ARRAY_SIZE(d->failed)) {
+		f = &d->failed[d->nfailed++];
+		snprintf(f->peer, sizeof f->peer, "%s", peer);
+		snprintf(f->link, sizeof f->link, "%s", link);
+	}
+	notify(d, "link_test_failed", peer,
+	       json_pack("{s:s, s:s}", "link", link, "error", error ? error : "failed"));
 }
 
 static void
@@ -503,6 +536,7 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 	                                                .settled = on_settled,
 	                                                .received = on_received,
 	                                                .link_changed = on_link_changed,
+	                                                .link_test = on_link_test,
 	                                                .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {

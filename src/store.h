@@ -254,4 +254,36 @@ HL_MUST_CHECK int hl_store_put_head(struct hl_store *st, int64_t peer_id, enum h
                                     uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
                                     const uint8_t sig[static HL_SIG_LEN]);
 
+/* ---- link tests (store_link.c) ---- */
+
+/*
+ * One row of link_tests: a test this station made (HL_DIR_OUT, link = the
+ * pinned address tested) or a peer's test it answered (HL_DIR_IN, link =
+ * the session's remote IP:PORT). docs/protocol.md, "Link tests".
+ */
+#define HL_LINK_TEXT_MAX (HL_ADDR_MAX + 16)
+#define HL_LINK_ERROR_MAX 64
+struct hl_link_test_rec {
+	uint64_t at_ns; /* when the test was made; 0: no test on record */
+	bool ok;
+	uint64_t rtt_us;               /* round trip, when ok (0 otherwise) */
+	char error[HL_LINK_ERROR_MAX]; /* why it failed ("timeout", ...); "" when ok */
+};
+/*
+ * Record a test, in the caller's transaction or on its own. HL_ERR_INVAL
+ * for a dir other than 0 or 1, HL_ERR_NOTFOUND for an unknown peer,
+ * HL_ERR_FULL, HL_ERR_IO.
+ */
+HL_MUST_CHECK int hl_store_link_test_add(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                         const char *link, uint64_t at_ns, bool ok, uint64_t rtt_us,
+                                         const char *error);
+/*
+ * The latest test of (peer_id, dir, link) into *last (at_ns 0 when there is
+ * none) and when the latest successful one was made into *last_ok_ns (0
+ * when none). Both are zeroed on entry.
+ */
+HL_MUST_CHECK int hl_store_link_test_last(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                          const char *link, struct hl_link_test_rec *last,
+                                          uint64_t *last_ok_ns);
+
 #endif

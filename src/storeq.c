@@ -83,6 +83,10 @@ run_job(struct hl_store *st, struct hl_job *j)
 			hl_event_id(j->hash, j->msg_id);
 		return rc;
 	}
+	case HL_JOB_LINK_TEST:
+		return hl_store_link_test_add(st, j->peer_id, j->test.dir, j->test.link,
+		                              j->test.at_ns, j->test.ok, j->test.rtt_us,
+		                              j->test.error);
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
 		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,
@@ -115,6 +119,7 @@ urgent(const struct hl_job *j)
 	case HL_JOB_RECEIPT:
 	case HL_JOB_REFUSED:
 	case HL_JOB_HEAD:
+	case HL_JOB_LINK_TEST: /* a test measures the store as it is, backlog included */
 		break;
 	}
 	return false;

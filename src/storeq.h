@@ -23,6 +23,8 @@ enum hl_job_kind {
 	HL_JOB_LOAD,    /* read our pending events with seq > after */
 	HL_JOB_APPEND,  /* a new event of ours (ev, body): seq and hash out */
 	HL_JOB_ACK,     /* the operator's acknowledgment of msg_id */
+	/* one link test to record (the test fields): ours, or the peer's we answer */
+	HL_JOB_LINK_TEST,
 };
 
 struct hl_job {
@@ -45,6 +47,14 @@ struct hl_job {
 	void *waiter;                            /* who asked (a control client) */
 	uint8_t token[HL_TOKEN_LEN];             /* APPEND: the sender's retry key */
 	bool retry;                              /* APPEND: an earlier attempt lost its answer */
+	struct {                                 /* LINK_TEST: one row of link_tests */
+		enum hl_dir dir; /* OUT: our test's result; IN: the peer's, answered once stored */
+		bool ok;
+		uint64_t at_ns, rtt_us;
+		char link[HL_LINK_TEXT_MAX];
+		char error[HL_LINK_ERROR_MAX];
+		uint8_t body[16]; /* IN: the TEST's body, echoed in the TEST_REPLY on conn `tag` */
+	} test;
 	/* out */
 	int rc, outcome;
 	struct hl_event_row *rows; /* LOAD: a page of our pending events */

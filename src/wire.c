@@ -78,25 +78,36 @@ hl_get_u64(const uint8_t *p)
 }
 
 int
-hl_hello_encode(const char *name, uint8_t *out, size_t cap, size_t *len)
+hl_hello_encode_flags(const char *name, uint8_t flags, uint8_t *out, size_t cap, size_t *len)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(name), need;
 
 	*len = 0;
-	if (n > 32 || cap < 2 + n)
+	need = 2 + n + (flags ? 1u : 0u);
+	if (n > 32 || cap < need)
 		return HL_ERR_INVAL;
 	out[0] = HL_WIRE_VERSION;
 	out[1] = (uint8_t)n;
 	memcpy(out + 2, name, n);
-	*len = 2 + n;
+	if (flags)
+		out[2 + n] = flags;
+	*len = need;
 	return HL_OK;
 }
 
 int
-hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version, char name[static 33])
+hl_hello_encode(const char *name, uint8_t *out, size_t cap, size_t *len)
+{
+	return hl_hello_encode_flags(name, 0, out, cap, len);
+}
+
+int
+hl_hello_decode_flags(const uint8_t *body, size_t len, uint8_t *version, char name[static 33],
+                      uint8_t *flags)
 {
 	name[0] = '\0';
-	if (len < 2 || body[1] > 32 || len != 2u + body[1])
+	*flags = 0;
+	if (len < 2 || body[1] > 32 || (len != 2u + body[1] && len != 3u + body[1]))
 		return HL_ERR_PROTO;
 	for (size_t i = 0; i < body[1]; i++)
 		if (body[2 + i] < 0x21 || body[2 + i] > 0x7e)
@@ -104,5 +115,15 @@ hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version, char name[sta
 	*version = body[0];
 	memcpy(name, body + 2, body[1]);
 	name[body[1]] = '\0';
+	if (len == 3u + body[1])
+		*flags = body[len - 1];
 	return HL_OK;
+}
+
+int
+hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version, char name[static 33])
+{
+	uint8_t flags;
+
+	return hl_hello_decode_flags(body, len, version, name, &flags);
 }

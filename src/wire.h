@@ -17,15 +17,17 @@
 #define HL_FRAME_BODY_MAX (HL_FRAME_MAX - 16 - 1) /* plaintext body after tag and type */
 
 enum hl_frame_type {
-	HL_FT_HELLO = 0x01,   /* first frame each way: version and station name */
-	HL_FT_PING = 0x02,    /* heartbeat: id u64, sender's clock u64 */
-	HL_FT_PONG = 0x03,    /* echo of a ping's 16 bytes */
-	HL_FT_REKEY = 0x04,   /* sender switched its sending key with Noise Rekey() */
-	HL_FT_CLOSE = 0x05,   /* orderly close: reason u8 */
-	HL_FT_DATA = 0x10,    /* a chunk of an event (msg.h) */
-	HL_FT_RECEIPT = 0x11, /* signed: these events are on the receiver's disk */
-	HL_FT_REFUSE = 0x12,  /* signed: this event is refused, and why */
-	HL_FT_HEAD = 0x13,    /* signed: the sender's chain head */
+	HL_FT_HELLO = 0x01,      /* first frame each way: version and station name */
+	HL_FT_PING = 0x02,       /* heartbeat: id u64, sender's clock u64 */
+	HL_FT_PONG = 0x03,       /* echo of a ping's 16 bytes */
+	HL_FT_REKEY = 0x04,      /* sender switched its sending key with Noise Rekey() */
+	HL_FT_CLOSE = 0x05,      /* orderly close: reason u8 */
+	HL_FT_TEST = 0x06,       /* link test: id u64, sender's clock u64; answered once stored */
+	HL_FT_TEST_REPLY = 0x07, /* echo of a test's 16 bytes */
+	HL_FT_DATA = 0x10,       /* a chunk of an event (msg.h) */
+	HL_FT_RECEIPT = 0x11,    /* signed: these events are on the receiver's disk */
+	HL_FT_REFUSE = 0x12,     /* signed: this event is refused, and why */
+	HL_FT_HEAD = 0x13,       /* signed: the sender's chain head */
 };
 
 enum hl_close_reason {
@@ -33,6 +35,7 @@ enum hl_close_reason {
 	HL_CLOSE_SUPERSEDED = 2, /* another session to the same peer won */
 	HL_CLOSE_RENEW = 3,      /* nonces near their limit: new handshake follows */
 	HL_CLOSE_UNPINNED = 4,   /* the operator removed this peer */
+	HL_CLOSE_TEST_DONE = 5,  /* a test session has done its test */
 };
 
 /* Accumulates one record at a time out of a byte stream. */
@@ -58,10 +61,26 @@ void hl_put_u64(uint8_t *p, uint64_t v);
 uint32_t hl_get_u32(const uint8_t *p);
 uint64_t hl_get_u64(const uint8_t *p);
 
-/* HELLO body: version u8, name length u8, name. */
-#define HL_WIRE_VERSION 1
+/* TEST and TEST_REPLY body: test id u64, the tester's monotonic clock in microseconds u64. */
+#define HL_TEST_LEN 16
+
+/*
+ * HELLO body: version u8, name length u8, name, then optionally flags u8.
+ * A HELLO without the flags byte has flags 0; a zero flags byte is never
+ * sent, so that a station that predates it (and refuses trailing bytes)
+ * still links. Unknown flag bits are ignored.
+ */
+#define HL_WIRE_VERSION 2
+/* Since version 2 a station knows TEST frames and test sessions; it tests only such peers. */
+#define HL_WIRE_VERSION_TESTS 2
+#define HL_HELLO_TEST_ONLY 0x01 /* a test session: answer tests, never the peer's session */
 HL_MUST_CHECK int hl_hello_encode(const char *name, uint8_t *out, size_t cap, size_t *len);
+HL_MUST_CHECK int hl_hello_encode_flags(const char *name, uint8_t flags, uint8_t *out, size_t cap,
+                                        size_t *len);
+/* Either form; the flags, if any, are dropped. */
 HL_MUST_CHECK int hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version,
                                   char name[static 33]);
+HL_MUST_CHECK int hl_hello_decode_flags(const uint8_t *body, size_t len, uint8_t *version,
+                                        char name[static 33], uint8_t *flags);
 
 #endif

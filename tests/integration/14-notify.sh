@@ -1,12 +1,17 @@
 #!/bin/bash
 # The operator's hook (config notify) gets each event once, as one JSON
 # line on stdin: link up and down, a FLASH message, an overdue
-# acknowledgment on both sides, a suspension and a resumption on both sides.
+# acknowledgment on both sides, a suspension and a resumption on both sides,
+# a failed link test (once per failure, not once per test).
 . "$(dirname "$0")/lib.sh"
 
 new_station washington
 new_station beijing
-pair washington beijing
+dead=127.0.0.1:$(free_port) # a second address for beijing where nobody listens
+pin washington beijing "127.0.0.1:${PORT[beijing]}" "$dead"
+pin beijing washington
+set_config washington link_test_s 1
+set_config washington link_test_timeout_ms 800
 for s in washington beijing; do
 	set_config "$s" notify "cat >> $T/$s.events"
 	set_config "$s" deadline_flash_s 2
@@ -14,7 +19,7 @@ for s in washington beijing; do
 done
 start washington
 start beijing
-wait_state washington beijing up 5000 >/dev/null || fail "link not up"
+wait_state washington beijing degraded 5000 >/dev/null || fail "link not up"
 
 # count S KIND [JQ-FILTER]: how many events of KIND station S's hook got.
 count() {
@@ -50,6 +55,14 @@ e=$(jq -s -c '[.[] | select(.event == "suspended")][0]' "$T/beijing.events")
 hl -d "$T/washington" resume beijing general --operator "Gen. Smith" >/dev/null
 wait_for 3000 has beijing resumed 1 || fail "beijing: no resumed event"
 ok "suspended and resumed: $e"
+
+# Tests of the dead address fail every second; the hook hears it once.
+wait_for 5000 has washington link_test_failed 1 || fail "no link_test_failed event"
+sleep 2.5
+e=$(jq -s -c '[.[] | select(.event == "link_test_failed")][0]' "$T/washington.events")
+[ "$(jq -r .link <<<"$e")" = "$dead" ] && [ "$(jq -r .error <<<"$e")" != null ] || fail "link_test_failed: $e"
+[ "$(count washington link_test_failed)" = 1 ] || fail "a failing link announced $(count washington link_test_failed) times"
+ok "a failed link test, announced once while it keeps failing: $e"
 
 stop beijing
 wait_for 3000 has washington link_down 1 || fail "no link_down event"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: ISC */
-/* test_wire.c: record framing, big-endian helpers and HELLO bodies (src/wire.c). */
+/* test_wire.c: record framing, big-endian helpers, HELLO bodies and their flags (src/wire.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,8 +201,10 @@ test_hello(void)
 	T_EQ_INT(hl_hello_decode(buf, len - 1, &version, name), HL_ERR_PROTO,
 	         "truncated name refused");
 	T_OK(name[0] == '\0', "name cleared on error");
-	T_EQ_INT(hl_hello_decode(buf, len + 1, &version, name), HL_ERR_PROTO,
-	         "trailing byte refused");
+	buf[len] = 0;
+	buf[len + 1] = 0;
+	T_EQ_INT(hl_hello_decode(buf, len + 2, &version, name), HL_ERR_PROTO,
+	         "two trailing bytes refused");
 	buf[4] = ' ';
 	T_EQ_INT(hl_hello_decode(buf, len, &version, name), HL_ERR_PROTO, "space in name refused");
 	buf[4] = 0x7f;
@@ -219,6 +221,71 @@ test_hello(void)
 	T_EQ_INT(hl_hello_decode(buf, 35, &version, name), HL_ERR_PROTO, "name length 33 refused");
 }
 
+/* The flags byte after the name (test sessions), and the old form without it. */
+static void
+test_hello_flags(void)
+{
+	uint8_t buf[64], plain[64], version = 0, flags = 0xff;
+	char name[33], long_name[33];
+	size_t len = 0, plen = 0;
+	int rc;
+
+	T_EQ_INT(HL_FT_TEST, 0x06, "TEST is frame type 0x06");
+	T_EQ_INT(HL_FT_TEST_REPLY, 0x07, "TEST_REPLY is frame type 0x07");
+	T_EQ_INT(HL_TEST_LEN, 16, "a test body is 16 bytes");
+
+	rc = hl_hello_encode_flags("moscow", HL_HELLO_TEST_ONLY, buf, sizeof buf, &len);
+	T_OK(rc == HL_OK && len == 2 + 6 + 1 && buf[8] == HL_HELLO_TEST_ONLY,
+	     "test-only hello: flags byte after the name");
+	rc = hl_hello_decode_flags(buf, len, &version, name, &flags);
+	T_OK(rc == HL_OK && flags == HL_HELLO_TEST_ONLY && version == HL_WIRE_VERSION &&
+	         strcmp(name, "moscow") == 0,
+	     "test-only hello round trip");
+	rc = hl_hello_decode(buf, len, &version, name);
+	T_OK(rc == HL_OK && strcmp(name, "moscow") == 0, "hl_hello_decode takes the flags form");
+
+	rc = hl_hello_encode_flags("moscow", 0, buf, sizeof buf, &len);
+	T_OK(rc == HL_OK && len == 2 + 6, "zero flags: no flags byte is sent");
+	rc = hl_hello_encode("moscow", plain, sizeof plain, &plen);
+	T_OK(rc == HL_OK && plen == len && memcmp(plain, buf, len) == 0,
+	     "zero flags: the same bytes as the old form");
+	flags = 0xff;
+	rc = hl_hello_decode_flags(plain, plen, &version, name, &flags);
+	T_OK(rc == HL_OK && flags == 0 && strcmp(name, "moscow") == 0,
+	     "old form decodes with flags 0");
+	plain[plen] = 0;
+	flags = 0xff;
+	rc = hl_hello_decode_flags(plain, plen + 1, &version, name, &flags);
+	T_OK(rc == HL_OK && flags == 0, "an explicit zero flags byte decodes");
+	plain[plen] = 0xfe;
+	rc = hl_hello_decode_flags(plain, plen + 1, &version, name, &flags);
+	T_OK(rc == HL_OK && flags == 0xfe, "unknown flag bits are passed up, not refused");
+	plain[plen + 1] = 1;
+	flags = 0xff;
+	rc = hl_hello_decode_flags(plain, plen + 2, &version, name, &flags);
+	T_OK(rc == HL_ERR_PROTO && flags == 0 && name[0] == '\0',
+	     "two bytes after the name refused, outputs cleared");
+
+	T_EQ_INT(hl_hello_encode_flags("moscow", HL_HELLO_TEST_ONLY, buf, 8, &len), HL_ERR_INVAL,
+	         "no room for the flags byte: refused");
+	T_EQ_INT(len, 0, "refused encode leaves len 0");
+	memset(long_name, 'z', 32);
+	long_name[32] = '\0';
+	rc = hl_hello_encode_flags(long_name, HL_HELLO_TEST_ONLY, buf, sizeof buf, &len);
+	T_OK(rc == HL_OK && len == 35, "32-char name with flags encodes to 35 bytes");
+	rc = hl_hello_decode_flags(buf, len, &version, name, &flags);
+	T_OK(rc == HL_OK && flags == HL_HELLO_TEST_ONLY && strcmp(name, long_name) == 0,
+	     "32-char name with flags round trip");
+	rc = hl_hello_encode_flags("", HL_HELLO_TEST_ONLY, buf, sizeof buf, &len);
+	T_OK(rc == HL_OK && len == 3, "empty name with flags: 3 bytes");
+	rc = hl_hello_decode_flags(buf, len, &version, name, &flags);
+	T_OK(rc == HL_OK && flags == HL_HELLO_TEST_ONLY && name[0] == '\0',
+	     "empty name with flags decodes");
+	buf[1] = 1; /* now the flags byte reads as a one-byte name */
+	rc = hl_hello_decode_flags(buf, 3, &version, name, &flags);
+	T_OK(rc == HL_ERR_PROTO, "a control byte read as the name is still refused");
+}
+
 int
 main(void)
 {
@@ -228,5 +295,6 @@ main(void)
 	test_split_header();
 	test_limits();
 	test_hello();
+	test_hello_flags();
 	return t_done();
 }
