@@ -91,11 +91,14 @@ static const char *const migrations[] = {
     "  peer_id INTEGER NOT NULL REFERENCES peers(id),"
     "  initiator INTEGER NOT NULL," /* 0: this station, 1: the peer */
     "  at_ns INTEGER NOT NULL,"     /* the initiator's clock, signed */
-    "  our_seq INTEGER NOT NULL, our_hash BLOB NOT NULL,"
-    "  their_seq INTEGER NOT NULL, their_hash BLOB NOT NULL,"
-    "  our_sig BLOB, their_sig BLOB,"
+    "  our_seq INTEGER NOT NULL, their_seq INTEGER NOT NULL,"
+    /* our statement: our chain up to our_seq, theirs (as we hold it) up to their_seq */
+    "  our_hash BLOB NOT NULL, their_hash BLOB NOT NULL, our_sig BLOB NOT NULL,"
+    /* the peer's statement about the same seqs (NULL until it answers) */
+    "  peer_our_hash BLOB, peer_their_hash BLOB, peer_sig BLOB,"
     "  status INTEGER NOT NULL," /* 0 agreed, 1 mismatch, 2 waiting for the peer */
-    "  detail TEXT NOT NULL DEFAULT '');",
+    "  detail TEXT NOT NULL DEFAULT '',"
+    "  UNIQUE (peer_id, initiator, at_ns));",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 
