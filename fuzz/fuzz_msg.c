@@ -78,7 +78,7 @@ check_data(const uint8_t *buf, size_t len)
 		return;
 	}
 	if (ev.seq != seq || ev.body != NULL || !hl_name_valid(ev.channel) ||
-	    ev.precedence >= HL_PREC_COUNT || (ev.kind != HL_EV_MESSAGE && ev.kind != HL_EV_ACK))
+	    ev.precedence >= HL_PREC_COUNT || ev.kind < HL_EV_MESSAGE || ev.kind > HL_EV_RESUME)
 		abort();
 	check_field(ev.channel, sizeof ev.channel);
 	check_field(ev.media_type, sizeof ev.media_type);
@@ -187,6 +187,36 @@ check_head(const uint8_t *buf, size_t len)
 		abort();
 }
 
+/*
+ * CHECKPOINT bodies: hostile bytes decode or are refused; and the bytes read
+ * as a statement, signed by us, come back whole (a forged one cannot).
+ */
+static void
+check_ckpt(const uint8_t *buf, size_t len)
+{
+	struct hl_ckpt_stmt s, back;
+	uint8_t sig[HL_SIG_LEN], flags = 0;
+	size_t olen = 0;
+
+	if (hl_ckpt_decode(buf, len, from_pk, to_pk, &flags, &s, sig) == HL_OK &&
+	    (len != 1 + 88 + HL_SIG_LEN || flags > HL_CKPT_REPLY ||
+	     hl_ckpt_verify(&s, sig, from_pk, to_pk) != HL_OK))
+		abort();
+	memset(&s, 0, sizeof s);
+	memcpy(&s, buf, len < sizeof s ? len : sizeof s);
+	if (hl_ckpt_encode(HL_CKPT_REPLY, &s, from_sk, from_pk, to_pk, out, sizeof out, &olen) < 0 ||
+	    olen != 1 + 88 + HL_SIG_LEN)
+		abort();
+	if (hl_ckpt_decode(out, olen, from_pk, to_pk, &flags, &back, sig) != HL_OK ||
+	    flags != HL_CKPT_REPLY || memcmp(&back, &s, sizeof s) != 0)
+		abort();
+	if (hl_ckpt_decode(out, olen, to_pk, from_pk, &flags, &back, sig) != HL_ERR_AUTH)
+		abort();
+	out[1] ^= 1; /* the statement changed: the signature no longer holds */
+	if (hl_ckpt_decode(out, olen, from_pk, to_pk, &flags, &back, sig) != HL_ERR_AUTH)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -204,7 +234,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (len)
 		memcpy(buf, data + 1, len);
-	switch (data[0] & 3) {
+	switch (data[0] % 5) {
 	case 0:
 		check_data(buf, len);
 		break;
@@ -214,8 +244,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 2:
 		check_refuse(buf, len);
 		break;
-	default:
+	case 3:
 		check_head(buf, len);
+		break;
+	default:
+		check_ckpt(buf, len);
 		break;
 	}
 	free(buf);

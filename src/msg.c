@@ -515,3 +515,66 @@ hl_head_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32],
 	*sig = buf + 40;
 	return HL_OK;
 }
+
+static void
+put_ckpt(struct wbuf *w, const struct hl_ckpt_stmt *s)
+{
+	put_u64(w, s->at_ns);
+	put_u64(w, s->signer_seq);
+	put(w, s->signer_hash, HL_HASH_LEN);
+	put_u64(w, s->other_seq);
+	put(w, s->other_hash, HL_HASH_LEN);
+}
+
+#define CKPT_STMT_LEN (8 + 8 + HL_HASH_LEN + 8 + HL_HASH_LEN)
+
+int
+hl_ckpt_encode(uint8_t flags, const struct hl_ckpt_stmt *s, const uint8_t *from_sk,
+               const uint8_t from_pk[static 32], const uint8_t to_pk[static 32], uint8_t *out,
+               size_t cap, size_t *len)
+{
+	struct wbuf w = {.p = out, .cap = cap};
+
+	*len = 0;
+	if (flags > HL_CKPT_REPLY)
+		return HL_ERR_INVAL;
+	put_u8(&w, flags);
+	put_ckpt(&w, s);
+	return seal_statement(&w, 1, "hotline-checkpoint-v1", from_sk, from_pk, to_pk, len);
+}
+
+int
+hl_ckpt_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32],
+               const uint8_t to_pk[static 32], uint8_t *flags, struct hl_ckpt_stmt *s,
+               uint8_t sig[static HL_SIG_LEN])
+{
+	struct rbuf r = {.p = buf, .len = len};
+
+	memset(s, 0, sizeof *s);
+	if (len != 1 + CKPT_STMT_LEN + HL_SIG_LEN)
+		return HL_ERR_PROTO;
+	*flags = get_u8(&r);
+	s->at_ns = get_u64(&r);
+	s->signer_seq = get_u64(&r);
+	get_bytes(&r, s->signer_hash, HL_HASH_LEN);
+	s->other_seq = get_u64(&r);
+	get_bytes(&r, s->other_hash, HL_HASH_LEN);
+	if (r.bad || *flags > HL_CKPT_REPLY)
+		return HL_ERR_PROTO;
+	if (verify("hotline-checkpoint-v1", from_pk, to_pk, buf + 1, CKPT_STMT_LEN, buf + r.pos) <
+	    0)
+		return HL_ERR_AUTH;
+	memcpy(sig, buf + r.pos, HL_SIG_LEN);
+	return HL_OK;
+}
+
+int
+hl_ckpt_verify(const struct hl_ckpt_stmt *s, const uint8_t sig[static HL_SIG_LEN],
+               const uint8_t from_pk[static 32], const uint8_t to_pk[static 32])
+{
+	uint8_t buf[CKPT_STMT_LEN];
+	struct wbuf w = {.p = buf, .cap = sizeof buf};
+
+	put_ckpt(&w, s);
+	return verify("hotline-checkpoint-v1", from_pk, to_pk, buf, w.len, sig);
+}

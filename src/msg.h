@@ -138,4 +138,34 @@ HL_MUST_CHECK int hl_head_decode(const uint8_t *buf, size_t len, const uint8_t f
                                  const uint8_t to_pk[static 32], uint64_t *seq,
                                  uint8_t hash[static HL_HASH_LEN], const uint8_t **sig);
 
+/*
+ * A checkpoint statement (docs/transcript.md): at at_ns (the initiator's
+ * clock), the signer's chain towards the other up to signer_seq has head
+ * signer_hash, and the other's chain, as the signer holds it, up to
+ * other_seq has head other_hash. Seq 0 means nothing yet (hash zeros).
+ */
+struct hl_ckpt_stmt {
+	uint64_t at_ns;
+	uint64_t signer_seq;
+	uint8_t signer_hash[HL_HASH_LEN];
+	uint64_t other_seq;
+	uint8_t other_hash[HL_HASH_LEN];
+};
+#define HL_CKPT_REQUEST 0
+#define HL_CKPT_REPLY 1
+/*
+ * CHECKPOINT body: flags u8 (request or reply), the statement (at_ns u64,
+ * signer_seq u64, signer_hash, other_seq u64, other_hash), signature over
+ * "hotline-checkpoint-v1" || from_pk || to_pk || the statement.
+ */
+HL_MUST_CHECK int hl_ckpt_encode(uint8_t flags, const struct hl_ckpt_stmt *s, const uint8_t *from_sk,
+                                 const uint8_t from_pk[static 32], const uint8_t to_pk[static 32],
+                                 uint8_t *out, size_t cap, size_t *len);
+HL_MUST_CHECK int hl_ckpt_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32],
+                                 const uint8_t to_pk[static 32], uint8_t *flags,
+                                 struct hl_ckpt_stmt *s, uint8_t sig[static HL_SIG_LEN]);
+/* Check a stored statement's signature: HL_OK or HL_ERR_AUTH. */
+HL_MUST_CHECK int hl_ckpt_verify(const struct hl_ckpt_stmt *s, const uint8_t sig[static HL_SIG_LEN],
+                                 const uint8_t from_pk[static 32], const uint8_t to_pk[static 32]);
+
 #endif
