@@ -44,6 +44,39 @@ hl_channel_json(const struct hl_channel_rec *c, const char *self, const char *li
 	                 last_contact ? last_contact : json_null());
 }
 
+json_t *
+hl_ckpt_json(const struct hl_ckpt_rec *c)
+{
+	char ours[HL_MSGID_LEN + 1], theirs[HL_MSGID_LEN + 1];
+
+	hl_event_id(c->ours.signer_hash, ours);
+	hl_event_id(c->ours.other_hash, theirs);
+	return json_pack("{s:o, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "at",
+	                 time_or_null(c->ours.at_ns), "initiator",
+	                 c->initiator ? "peer" : "station", "status",
+	                 hl_ckpt_status_name(c->status), "station_seq",
+	                 (json_int_t)c->ours.signer_seq, "station_head", ours, "peer_seq",
+	                 (json_int_t)c->ours.other_seq, "peer_head", theirs, "detail", c->detail);
+}
+
+/* The peer's checkpoints: the newest, when the last agreed one was, how many mismatched. */
+static json_t *
+checkpoints_json(struct hl_store *st, const char *peer)
+{
+	struct hl_peer_rec p;
+	struct hl_ckpt_rec c;
+	uint64_t agreed_ns = 0;
+	size_t mismatches = 0;
+	bool found = false;
+
+	if (hl_store_peer_get(st, peer, &p) < 0 ||
+	    hl_store_ckpt_last(st, p.id, &c, &found, &agreed_ns, &mismatches) < 0)
+		return json_null();
+	return json_pack("{s:o, s:o, s:I}", "last", found ? hl_ckpt_json(&c) : json_null(),
+	                 "last_agreed", time_or_null(agreed_ns), "mismatches",
+	                 (json_int_t)mismatches);
+}
+
 int
 hl_status_add_channels(json_t *status, struct hl_store *st, const char *self)
 {
@@ -65,6 +98,8 @@ hl_status_add_channels(json_t *status, struct hl_store *st, const char *self)
 				    arr, hl_channel_json(&ch[k], self, state,
 				                         json_object_get(p, "last_contact")));
 		json_object_set_new(p, "channels", arr);
+		if (name)
+			json_object_set_new(p, "checkpoints", checkpoints_json(st, name));
 	}
 	free(ch);
 	return HL_OK;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * chanstate.h: what an operator sees of a channel, as JSON (docs/status.md,
- * "Channel"). One place decides it, for the daemon's status, the CLI's
+ * chanstate.h: what an operator sees of a channel, and of the checkpoints
+ * with a peer, as JSON (docs/status.md, "Channel", "Checkpoints"). One place decides it, for the daemon's status, the CLI's
  * offline status and `channel list`: a channel is `suspended` when either
  * side has suspended it (a decision, signed), otherwise its peer's link
  * state `up`, `degraded` or `down` (a fault), or `open` where the link
@@ -20,9 +20,12 @@
  */
 json_t *hl_channel_json(const struct hl_channel_rec *c, const char *self, const char *link_state,
                         json_t *last_contact);
+/* A checkpoint as operators see it (docs/status.md, "Checkpoint"). */
+json_t *hl_ckpt_json(const struct hl_ckpt_rec *c);
 /*
- * Add "channels" to every peer object of a status reply (its "peers"
- * array, each with "name", "state", "last_contact"), read from st.
+ * Add "channels" and "checkpoints" to every peer object of a status reply
+ * (its "peers" array, each with "name", "state", "last_contact"), read
+ * from st.
  */
 HL_MUST_CHECK int hl_status_add_channels(json_t *status, struct hl_store *st, const char *self);
 

@@ -42,13 +42,14 @@ void print_json(json_t *v);
 
 int cmd_channel(int argc, char **argv);
 int cmd_suspend(int argc, char **argv);
+int cmd_checkpoint(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_outbox(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
-extern const char suspend_help[], resume_help[];
+extern const char suspend_help[], resume_help[], checkpoint_help[];
 extern const char channel_help[], send_help[], outbox_help[], inbox_help[], show_help[], ack_help[];
 
 #endif

@@ -26,6 +26,7 @@ hl_config_defaults(struct hl_config *cfg)
 	cfg->deadline_s[3] = 21600; /* ROUTINE: 6 hours */
 	cfg->link_test_s = 3600;          /* hourly, like the Moscow-Washington line */
 	cfg->link_test_timeout_ms = 10000;
+	cfg->checkpoint_s = 3600;
 }
 
 static int
@@ -80,6 +81,7 @@ static const struct num_key num_keys[] = {
     NUM(max_message_bytes, 1024, 256u << 20),
     NUM(link_test_s, 1, 604800),
     NUM(link_test_timeout_ms, 50, 600000),
+    NUM(checkpoint_s, 0, 604800),
     {"deadline_flash_s", offsetof(struct hl_config, deadline_s[0]), 4, 1, 604800},
     {"deadline_immediate_s", offsetof(struct hl_config, deadline_s[1]), 4, 1, 604800},
     {"deadline_priority_s", offsetof(struct hl_config, deadline_s[2]), 4, 1, 604800},

@@ -26,6 +26,7 @@ struct hl_config {
 	uint32_t deadline_s[4];     /* acknowledgment deadlines by precedence (ACP 121) */
 	uint32_t link_test_s;          /* a test on every link this often */
 	uint32_t link_test_timeout_ms; /* a test unanswered this long failed */
+	uint32_t checkpoint_s;         /* a signed checkpoint with every peer this often; 0 never */
 	char notify[HL_NOTIFY_MAX];    /* operator hook: run with a JSON event on stdin; "" none */
 };
 

@@ -671,6 +671,7 @@ static const char main_help[] =
     "  channel     add or list channels to peers\n"
     "  suspend     suspend a channel: a signed notice to the peer\n"
     "  resume      resume a channel this station suspended\n"
+    "  checkpoint  exchange a signed checkpoint with a peer now\n"
     "  send        queue a message to a peer\n"
     "  outbox      sent messages and their states\n"
     "  inbox       received messages, unacknowledged first\n"
@@ -692,7 +693,7 @@ static const struct verb verbs[] = {
     {"send", cmd_send, send_help},       {"outbox", cmd_outbox, outbox_help},
     {"inbox", cmd_inbox, inbox_help},    {"show", cmd_show, show_help},
     {"ack", cmd_ack, ack_help},          {"suspend", cmd_suspend, suspend_help},
-    {"resume", cmd_resume, resume_help},
+    {"resume", cmd_resume, resume_help}, {"checkpoint", cmd_checkpoint, checkpoint_help},
 };
 
 int

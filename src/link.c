@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "backoff.h"
+#include "checkpoint.h"
 #include "deliver.h"
 #include "link.h"
 #include "log.h"
@@ -72,6 +73,7 @@ struct peer {
 	struct hl_net *net;
 	int64_t id; /* in the store */
 	struct hl_deliver *dl;
+	struct hl_ckpt *ck;
 	char name[HL_NAME_MAX + 1];
 	struct hl_pubkey key;
 	size_t naddr;
@@ -320,6 +322,7 @@ link_lost(struct peer *p, const char *why)
 	}
 	p->current = NULL;
 	hl_deliver_down(p->dl);
+	hl_ckpt_down(p->ck);
 	p->have_rtt = false;
 	p->up_since_ns = 0;
 	p->next_addr = 0;
@@ -798,6 +801,7 @@ session_established(struct conn *c)
 	p->last_rx_ms = p->rekeyed_ms = p->last_ping_ms = hl_now_ms();
 	p->last_rx_ns = hl_wall_ns();
 	hl_deliver_up(p->dl); /* everything without a receipt goes again */
+	hl_ckpt_up(p->ck, hl_now_ms());
 	if (old) {
 		log_info("session_replaced", "peer=%s new=%s old=%s", p->name, c->remote,
 		         old->remote);
@@ -898,6 +902,8 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 	case HL_FT_REFUSE:
 	case HL_FT_HEAD:
 		return hl_deliver_frame(p->dl, ev->type, ev->body, ev->len);
+	case HL_FT_CHECKPOINT:
+		return hl_ckpt_frame(p->ck, ev->body, ev->len);
 	default:
 		return HL_ERR_PROTO;
 	}
@@ -1127,6 +1133,7 @@ peer_tick(struct peer *p, uint64_t now)
 
 	if (c)
 		hl_deliver_tick(p->dl);
+	hl_ckpt_tick(p->ck, now, (uint64_t)cfg->checkpoint_s * 1000u);
 	if (c && now >= p->next_rescan_ms) {
 		/* New events are announced by a poke; should one be lost, they wait 5 s at most. */
 		p->next_rescan_ms = now + 5000;
@@ -1259,6 +1266,15 @@ io_received(void *ctx, const struct hl_job *job)
 		p->net->hooks.received(p->net->hooks.ctx, p->name, job);
 }
 
+static void
+io_ckpt_done(void *ctx, void *const *waiters, const struct hl_ckpt_rec *c)
+{
+	struct peer *p = ctx;
+
+	if (p->net->hooks.checkpoint)
+		p->net->hooks.checkpoint(p->net->hooks.ctx, p->name, waiters, c);
+}
+
 static struct peer *
 peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 {
@@ -1271,7 +1287,11 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	p->dl = hl_deliver_new(r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes,
 	                       net->q,
 	                       (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, io_received, p});
-	if (!p->dl) {
+	p->ck = hl_ckpt_new(r->id, r->name, net->cfg->name, net->id, p->key.ed25519, net->q,
+	                    (struct hl_ckpt_io){io_send, io_ckpt_done, p});
+	if (!p->dl || !p->ck) {
+		hl_deliver_free(p->dl);
+		hl_ckpt_free(p->ck);
 		free(p);
 		return NULL;
 	}
@@ -1304,6 +1324,7 @@ peer_drop(struct hl_net *net, struct peer *p)
 		c->peer = NULL;
 	}
 	hl_deliver_free(p->dl);
+	hl_ckpt_free(p->ck);
 	free(p);
 }
 
@@ -1326,7 +1347,7 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 		}
 		if (!np[i] && !(np[i] = peer_new(net, &recs[i]))) {
 			for (size_t k = 0; k < i; k++)
-				hl_deliver_free(np[k]->dl), free(np[k]);
+				hl_deliver_free(np[k]->dl), hl_ckpt_free(np[k]->ck), free(np[k]);
 			free(np);
 			return HL_ERR_NOMEM;
 		}
@@ -1363,6 +1384,14 @@ job_done(void *ctx, struct hl_job *job)
 
 	if (job && job->kind == HL_JOB_LINK_TEST) {
 		test_job_done(net, job);
+		return;
+	}
+	if (job && (job->kind == HL_JOB_CKPT_VIEW || job->kind == HL_JOB_CKPT_ANSWER ||
+	            job->kind == HL_JOB_CKPT_SAVE)) {
+		for (size_t i = 0; i < net->npeers; i++)
+			if (net->peers[i]->id == job->peer_id)
+				hl_ckpt_job_done(net->peers[i]->ck, job);
+		hl_job_free(job);
 		return;
 	}
 	if (job && (job->kind == HL_JOB_APPEND || job->kind == HL_JOB_ACK)) {
@@ -1414,6 +1443,15 @@ hl_net_peer_id(struct hl_net *net, const char *name, int64_t *id)
 			*id = net->peers[i]->id;
 			return HL_OK;
 		}
+	return HL_ERR_NOTFOUND;
+}
+
+int
+hl_net_checkpoint(struct hl_net *net, const char *peer, void *waiter)
+{
+	for (size_t i = 0; i < net->npeers; i++)
+		if (strcmp(net->peers[i]->name, peer) == 0)
+			return hl_ckpt_start(net->peers[i]->ck, waiter);
 	return HL_ERR_NOTFOUND;
 }
 
@@ -1651,6 +1689,7 @@ hl_net_stop(struct hl_net *net)
 			if (c->peer == net->peers[i])
 				c->peer = NULL;
 		hl_deliver_free(net->peers[i]->dl);
+		hl_ckpt_free(net->peers[i]->ck);
 		free(net->peers[i]);
 	}
 	net->npeers = 0;

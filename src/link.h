@@ -56,12 +56,24 @@ struct hl_net_hooks {
 	 */
 	void (*link_test)(void *ctx, const char *peer, const char *link, bool ok, double rtt_ms,
 	                  const char *error);
+	/*
+	 * A checkpoint with peer ended (checkpoint.h): waiters are the callers
+	 * of hl_net_checkpoint, NULL-terminated; c->status says how.
+	 */
+	void (*checkpoint)(void *ctx, const char *peer, void *const *waiters,
+	                   const struct hl_ckpt_rec *c);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);
 /* Queue a store job (APPEND, ACK) for the writer thread; takes it. */
 HL_MUST_CHECK int hl_net_submit(struct hl_net *net, struct hl_job *job);
 HL_MUST_CHECK int hl_net_peer_id(struct hl_net *net, const char *name, int64_t *id);
+/*
+ * Start a signed checkpoint with peer now (or join the one in flight);
+ * hooks.checkpoint reports to waiter. HL_ERR_NOTFOUND, HL_ERR_CLOSED (the
+ * link is down), HL_ERR_BUSY.
+ */
+HL_MUST_CHECK int hl_net_checkpoint(struct hl_net *net, const char *peer, void *waiter);
 /* The pinned peer's name, or "?" (borrowed: valid until the peers change). */
 const char *hl_net_peer_name(struct hl_net *net, int64_t id);
 /* Report through hooks.settled once our event seq to peer_id is receipted or refused. */

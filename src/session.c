@@ -111,6 +111,7 @@ on_transport(struct hl_session *s, const uint8_t *rec, size_t len, uint8_t *scra
 	case HL_FT_RECEIPT:
 	case HL_FT_REFUSE:
 	case HL_FT_HEAD:
+	case HL_FT_CHECKPOINT:
 		break;
 	case HL_FT_REKEY:
 		if (plen != 1)

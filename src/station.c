@@ -193,6 +193,32 @@ on_link_test(void *ctx, const char *peer, const char *link, bool ok, double rtt_
 	       json_pack("{s:s, s:s}", "link", link, "error", error ? error : "failed"));
 }
 
+/* A checkpoint ended: answer who asked; a mismatch is an alarm, never just a log line. */
+static void
+on_checkpoint(void *ctx, const char *peer, void *const *waiters, const struct hl_ckpt_rec *c)
+{
+	struct daemon *d = ctx;
+
+	for (size_t i = 0; waiters[i]; i++)
+		hl_ctl_reply(waiters[i], json_pack("{s:b, s:s, s:o}", "ok", 1, "peer", peer,
+		                                   "checkpoint", hl_ckpt_json(c)));
+	if (c->status == HL_CKPT_AGREED) {
+		log_info("checkpoint", "peer=%s status=agreed initiator=%s our_seq=%llu their_seq=%llu",
+		         peer, c->initiator ? "peer" : "station",
+		         (unsigned long long)c->ours.signer_seq,
+		         (unsigned long long)c->ours.other_seq);
+	} else if (c->status == HL_CKPT_MISMATCH) {
+		char q[HL_REASON_MAX + 8];
+		log_error("checkpoint_mismatch", "peer=%s detail=%s", peer,
+		          log_q(q, sizeof q, c->detail));
+		notify(d, "checkpoint_mismatch", peer, hl_ckpt_json(c));
+	} else {
+		char q[HL_REASON_MAX + 8];
+		log_warn("checkpoint_unanswered", "peer=%s detail=%s", peer,
+		         log_q(q, sizeof q, c->detail));
+	}
+}
+
 static void
 on_link_changed(void *ctx, const char *peer, bool up, const char *via, const char *why)
 {
@@ -408,6 +434,22 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 			log_warn("status_channels_failed", "%s", "");
 		return o;
 	}
+	if (strcmp(cmd, "checkpoint") == 0) {
+		const char *peer = NULL;
+		char why[128];
+		int rc;
+		if (json_unpack(req, "{s:s}", "peer", &peer) != 0)
+			return err_reply("usage", "checkpoint needs peer");
+		rc = hl_net_checkpoint(d->net, peer, client);
+		if (rc == HL_OK)
+			return NULL; /* answered in on_checkpoint */
+		snprintf(why, sizeof why,
+		         rc == HL_ERR_NOTFOUND ? "no peer named %s: see 'hotline peer list'"
+		         : rc == HL_ERR_CLOSED ? "the link to %s is down: a checkpoint needs the peer"
+		                               : "too many checkpoints with %s waiting: try again",
+		         peer);
+		return err_reply(rc == HL_ERR_NOTFOUND ? "notfound" : "unavailable", why);
+	}
 	if (strcmp(cmd, "poke") == 0) {
 		hl_net_poke(d->net);
 		return json_pack("{s:b}", "ok", 1);
@@ -537,6 +579,7 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 	                                                .received = on_received,
 	                                                .link_changed = on_link_changed,
 	                                                .link_test = on_link_test,
+	                                                .checkpoint = on_checkpoint,
 	                                                .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {

@@ -286,4 +286,43 @@ HL_MUST_CHECK int hl_store_link_test_last(struct hl_store *st, int64_t peer_id, 
                                           const char *link, struct hl_link_test_rec *last,
                                           uint64_t *last_ok_ns);
 
+/* ---- checkpoints (store_ckpt.c; docs/transcript.md) ---- */
+
+enum hl_ckpt_status { HL_CKPT_AGREED = 0, HL_CKPT_MISMATCH = 1, HL_CKPT_WAITING = 2 };
+const char *hl_ckpt_status_name(int status);
+
+/*
+ * One checkpoint with a peer, as stored: our statement (signer = us) and
+ * the peer's about the same seqs, once it answered.
+ */
+struct hl_ckpt_rec {
+	int initiator; /* 0: this station, 1: the peer */
+	struct hl_ckpt_stmt ours, theirs;
+	uint8_t our_sig[HL_SIG_LEN], their_sig[HL_SIG_LEN];
+	bool have_theirs;
+	int status;
+	char detail[HL_REASON_MAX + 1];
+};
+/*
+ * What this station can vouch for now: our chain up to the last seq the
+ * peer has receipted all of (and its hash), the peer's chain up to the
+ * last seq we hold all of. Zeros for "nothing yet".
+ */
+HL_MUST_CHECK int hl_store_ckpt_view(struct hl_store *st, int64_t peer_id, uint64_t *our_seq,
+                                     uint8_t our_hash[static HL_HASH_LEN], uint64_t *their_seq,
+                                     uint8_t their_hash[static HL_HASH_LEN]);
+/* The hash of event seq of a chain (zeros for seq 0); false when we do not hold it. */
+HL_MUST_CHECK int hl_store_chain_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                      uint64_t seq, uint8_t hash[static HL_HASH_LEN],
+                                      bool *found);
+/* Insert or update (by initiator and ours.at_ns) a checkpoint. */
+HL_MUST_CHECK int hl_store_ckpt_save(struct hl_store *st, int64_t peer_id,
+                                     const struct hl_ckpt_rec *c);
+/*
+ * The newest checkpoint with the peer (found false when none), when the
+ * last agreed one was (0: never) and how many mismatches the record holds.
+ */
+HL_MUST_CHECK int hl_store_ckpt_last(struct hl_store *st, int64_t peer_id, struct hl_ckpt_rec *last,
+                                     bool *found, uint64_t *last_agreed_ns, size_t *mismatches);
+
 #endif

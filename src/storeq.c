@@ -87,6 +87,24 @@ run_job(struct hl_store *st, struct hl_job *j)
 		return hl_store_link_test_add(st, j->peer_id, j->test.dir, j->test.link,
 		                              j->test.at_ns, j->test.ok, j->test.rtt_us,
 		                              j->test.error);
+	case HL_JOB_CKPT_VIEW:
+		return hl_store_ckpt_view(st, j->peer_id, &j->ckpt.ours.signer_seq,
+		                          j->ckpt.ours.signer_hash, &j->ckpt.ours.other_seq,
+		                          j->ckpt.ours.other_hash);
+	case HL_JOB_CKPT_ANSWER: {
+		/* The same two seqs, seen from here: our chain is the one it called "other". */
+		bool found;
+		j->ckpt.ours.at_ns = j->ckpt.theirs.at_ns;
+		j->ckpt.ours.signer_seq = j->ckpt.theirs.other_seq;
+		j->ckpt.ours.other_seq = j->ckpt.theirs.signer_seq;
+		if ((rc = hl_store_chain_hash(st, j->peer_id, HL_DIR_OUT, j->ckpt.ours.signer_seq,
+		                              j->ckpt.ours.signer_hash, &found)) < 0)
+			return rc;
+		return hl_store_chain_hash(st, j->peer_id, HL_DIR_IN, j->ckpt.ours.other_seq,
+		                           j->ckpt.ours.other_hash, &found);
+	}
+	case HL_JOB_CKPT_SAVE:
+		return hl_store_ckpt_save(st, j->peer_id, &j->ckpt);
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
 		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,
@@ -120,6 +138,9 @@ urgent(const struct hl_job *j)
 	case HL_JOB_REFUSED:
 	case HL_JOB_HEAD:
 	case HL_JOB_LINK_TEST: /* a test measures the store as it is, backlog included */
+	case HL_JOB_CKPT_VIEW:
+	case HL_JOB_CKPT_ANSWER:
+	case HL_JOB_CKPT_SAVE:
 		break;
 	}
 	return false;

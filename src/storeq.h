@@ -25,6 +25,9 @@ enum hl_job_kind {
 	HL_JOB_ACK,     /* the operator's acknowledgment of msg_id */
 	/* one link test to record (the test fields): ours, or the peer's we answer */
 	HL_JOB_LINK_TEST,
+	HL_JOB_CKPT_VIEW,   /* what we vouch for now: ckpt.ours out (no at_ns, unsigned) */
+	HL_JOB_CKPT_ANSWER, /* our hashes at the seqs of the peer's request ckpt.theirs */
+	HL_JOB_CKPT_SAVE,   /* store ckpt */
 };
 
 struct hl_job {
@@ -55,6 +58,7 @@ struct hl_job {
 		char error[HL_LINK_ERROR_MAX];
 		uint8_t body[16]; /* IN: the TEST's body, echoed in the TEST_REPLY on conn `tag` */
 	} test;
+	struct hl_ckpt_rec ckpt; /* the CKPT jobs */
 	/* out */
 	int rc, outcome;
 	struct hl_event_row *rows; /* LOAD: a page of our pending events */

@@ -28,6 +28,7 @@ enum hl_frame_type {
 	HL_FT_RECEIPT = 0x11,    /* signed: these events are on the receiver's disk */
 	HL_FT_REFUSE = 0x12,     /* signed: this event is refused, and why */
 	HL_FT_HEAD = 0x13,       /* signed: the sender's chain head */
+	HL_FT_CHECKPOINT = 0x14, /* signed: both chain heads as the sender holds them (msg.h) */
 };
 
 enum hl_close_reason {
