@@ -5,8 +5,8 @@
 
 #include "chanstate.h"
 
-static json_t *
-time_or_null(uint64_t ns)
+json_t *
+hl_json_time(uint64_t ns)
 {
 	char buf[32];
 
@@ -21,7 +21,7 @@ suspension_json(const struct hl_suspension *s, const char *by, bool by_us)
 {
 	return json_pack("{s:s, s:b, s:s, s:s, s:o, s:s, s:s}", "by", by, "by_us", by_us,
 	                 "operator", s->operator_name, "reason", s->reason, "since",
-	                 time_or_null(s->since_ns), "notice", s->notice_id, "notice_state",
+	                 hl_json_time(s->since_ns), "notice", s->notice_id, "notice_state",
 	                 hl_state_name(s->notice_state));
 }
 
@@ -40,7 +40,7 @@ hl_channel_json(const struct hl_channel_rec *c, const char *self, const char *li
 		state = "suspended";
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:O}", "peer", c->peer, "name", c->name,
 	                 "state", state, "no_suspend", c->no_suspend, "created",
-	                 time_or_null(c->created_ns), "suspended_by", sus, "last_contact",
+	                 hl_json_time(c->created_ns), "suspended_by", sus, "last_contact",
 	                 last_contact ? last_contact : json_null());
 }
 
@@ -52,7 +52,7 @@ hl_ckpt_json(const struct hl_ckpt_rec *c)
 	hl_event_id(c->ours.signer_hash, ours);
 	hl_event_id(c->ours.other_hash, theirs);
 	return json_pack("{s:o, s:s, s:s, s:I, s:s, s:I, s:s, s:s}", "at",
-	                 time_or_null(c->ours.at_ns), "initiator",
+	                 hl_json_time(c->ours.at_ns), "initiator",
 	                 c->initiator ? "peer" : "station", "status",
 	                 hl_ckpt_status_name(c->status), "station_seq",
 	                 (json_int_t)c->ours.signer_seq, "station_head", ours, "peer_seq",
@@ -73,7 +73,7 @@ checkpoints_json(struct hl_store *st, const char *peer)
 	    hl_store_ckpt_last(st, p.id, &c, &found, &agreed_ns, &mismatches) < 0)
 		return json_null();
 	return json_pack("{s:o, s:o, s:I}", "last", found ? hl_ckpt_json(&c) : json_null(),
-	                 "last_agreed", time_or_null(agreed_ns), "mismatches",
+	                 "last_agreed", hl_json_time(agreed_ns), "mismatches",
 	                 (json_int_t)mismatches);
 }
 

@@ -14,6 +14,8 @@
 
 #include "store.h"
 
+/* A time as operators read it ("2026-11-26T08:16:27.185Z"), or JSON null for 0. */
+json_t *hl_json_time(uint64_t ns);
 /*
  * One channel. self: this station's name; link_state: the peer's state
  * ("up", "degraded", "down") or NULL; last_contact: the peer's, or NULL.

@@ -35,8 +35,6 @@ bool notify_daemon(const char *cmd);
  */
 int queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const char *to,
                 char id[static HL_MSGID_LEN + 1]);
-/* "2026-11-26T08:16:27.185Z", or JSON null for 0. */
-json_t *iso_or_null(uint64_t ns);
 /* Print v as indented JSON and release it. */
 void print_json(json_t *v);
 

@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "chanstate.h"
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
@@ -40,17 +41,6 @@ print_json(json_t *v)
 	json_decref(v);
 }
 
-json_t *
-iso_or_null(uint64_t ns)
-{
-	char buf[32];
-
-	if (!ns)
-		return json_null();
-	hl_iso_time(ns, buf);
-	return json_string(buf);
-}
-
 /* The state a person should see: the stored one, with overdue beside it. */
 static const char *
 shown_state(const struct hl_event_row *r)
@@ -68,9 +58,9 @@ row_json(const struct hl_event_row *r, bool with_body)
 	    "id", r->msg_id, "direction", r->dir == HL_DIR_OUT ? "out" : "in", "peer", r->peer,
 	    "channel", r->ev.channel, "precedence", hl_prec_name(r->ev.precedence), "state",
 	    shown_state(r), "overdue", r->overdue, "seq", (json_int_t)r->ev.seq, "created",
-	    iso_or_null(r->ev.created_ns), "deadline", iso_or_null(r->ev.deadline_ns), "received",
-	    iso_or_null(r->received_ns), "sent", iso_or_null(r->sent_ns), "delivered",
-	    iso_or_null(r->delivered_ns), "acknowledged", iso_or_null(r->acked_ns),
+	    hl_json_time(r->ev.created_ns), "deadline", hl_json_time(r->ev.deadline_ns), "received",
+	    hl_json_time(r->received_ns), "sent", hl_json_time(r->sent_ns), "delivered",
+	    hl_json_time(r->delivered_ns), "acknowledged", hl_json_time(r->acked_ns),
 	    "acknowledged_by", r->acked_by[0] ? json_string(r->acked_by) : json_null(),
 	    "refused_reason", r->reason[0] ? json_string(r->reason) : json_null(), "size",
 	    (json_int_t)r->ev.body_len);

@@ -18,6 +18,7 @@
 #include <sodium.h>
 
 #include "backoff.h"
+#include "chanstate.h"
 #include "checkpoint.h"
 #include "deliver.h"
 #include "link.h"
@@ -1566,17 +1567,6 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 	return HL_OK;
 }
 
-static json_t *
-iso_or_null(uint64_t ns)
-{
-	char buf[32];
-
-	if (!ns)
-		return json_null();
-	hl_iso_time(ns, buf);
-	return json_string(buf);
-}
-
 /* A link's "last_test" (docs/status.md). */
 static json_t *
 test_json(const struct hl_link_test_rec *t)
@@ -1617,9 +1607,9 @@ hl_net_status(struct hl_net *net)
 			    json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "address", a->addr,
 			              "state", st, "in_use", in_use, "last_error",
 			              a->last_error[0] ? json_string(a->last_error) : json_null(),
-			              "last_ok", iso_or_null(in_use ? hl_wall_ns() : a->last_ok_ns),
+			              "last_ok", hl_json_time(in_use ? hl_wall_ns() : a->last_ok_ns),
 			              "last_test", test_json(&a->last_test), "last_successful_test",
-			              iso_or_null(a->last_test_ok_ns)));
+			              hl_json_time(a->last_test_ok_ns)));
 		}
 		session_path(c, via, sizeof via);
 		o = json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o}", "name", p->name, "state",
@@ -1630,8 +1620,8 @@ hl_net_status(struct hl_net *net)
 		              c ? json_string(c->kind == CONN_DIAL ? "outbound" : "inbound")
 		                : json_null(),
 		              "rtt_ms", c && p->have_rtt ? json_real(p->rtt_ms) : json_null(),
-		              "last_contact", iso_or_null(p->last_rx_ns), "up_since",
-		              iso_or_null(p->up_since_ns), "links", links);
+		              "last_contact", hl_json_time(p->last_rx_ns), "up_since",
+		              hl_json_time(p->up_since_ns), "links", links);
 		json_array_append_new(arr, o);
 	}
 	return arr;

@@ -75,23 +75,12 @@ notify(struct daemon *d, const char *kind, const char *peer, json_t *fields)
 	hl_notify_event(d->notify, o);
 }
 
-static json_t *
-iso_json(uint64_t ns)
-{
-	char buf[32];
-
-	if (!ns)
-		return json_null();
-	hl_iso_time(ns, buf);
-	return json_string(buf);
-}
-
 /* A suspension or resumption took effect here; by: the station that decided. */
 static void
 notify_notice(struct daemon *d, const char *peer, const struct hl_event *ev, const char *by)
 {
 	json_t *f = json_pack("{s:s, s:s, s:s, s:o}", "channel", ev->channel, "by", by, "operator",
-	                      ev->operator_name, "since", iso_json(ev->created_ns));
+	                      ev->operator_name, "since", hl_json_time(ev->created_ns));
 
 	if (f && ev->kind == HL_EV_SUSPEND)
 		json_object_set_new(f, "reason",
@@ -135,7 +124,7 @@ on_due_timer(uv_timer_t *t)
 			       json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", r->msg_id, "direction",
 			                 r->dir == HL_DIR_OUT ? "out" : "in", "channel",
 			                 r->ev.channel, "precedence", hl_prec_name(r->ev.precedence),
-			                 "deadline", iso_json(r->ev.deadline_ns)));
+			                 "deadline", hl_json_time(r->ev.deadline_ns)));
 		hl_event_rows_free(r, 1);
 	}
 }
@@ -161,7 +150,7 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 	notify(d, "message", peer,
 	       json_pack("{s:s, s:s, s:s, s:o, s:s, s:I}", "id", id, "channel", j->ev.channel,
 	                 "precedence", hl_prec_name(j->ev.precedence), "deadline",
-	                 iso_json(j->ev.deadline_ns), "media_type", j->ev.media_type, "bytes",
+	                 hl_json_time(j->ev.deadline_ns), "media_type", j->ev.media_type, "bytes",
 	                 (json_int_t)j->ev.body_len));
 }
 

@@ -13,14 +13,6 @@ hl_ckpt_status_name(int status)
 	return status >= 0 && status < (int)ARRAY_SIZE(names) ? names[status] : "?";
 }
 
-static void
-col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN])
-{
-	memset(out, 0, HL_HASH_LEN);
-	if (sqlite3_column_bytes(q, col) == HL_HASH_LEN)
-		memcpy(out, sqlite3_column_blob(q, col), HL_HASH_LEN);
-}
-
 int
 hl_store_chain_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_t seq,
                     uint8_t hash[static HL_HASH_LEN], bool *found)
@@ -41,7 +33,7 @@ hl_store_chain_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint6
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)seq);
 	s = sqlite3_step(q);
 	if (s == SQLITE_ROW) {
-		col_hash(q, 0, hash);
+		hl_store_col_hash(q, 0, hash);
 		*found = true;
 	}
 	hl_store_finish(st, q);
@@ -176,14 +168,14 @@ hl_store_ckpt_last(struct hl_store *st, int64_t peer_id, struct hl_ckpt_rec *c, 
 		c->ours.at_ns = c->theirs.at_ns = (uint64_t)sqlite3_column_int64(q, 1);
 		c->ours.signer_seq = c->theirs.other_seq = (uint64_t)sqlite3_column_int64(q, 2);
 		c->ours.other_seq = c->theirs.signer_seq = (uint64_t)sqlite3_column_int64(q, 3);
-		col_hash(q, 4, c->ours.signer_hash);
-		col_hash(q, 5, c->ours.other_hash);
+		hl_store_col_hash(q, 4, c->ours.signer_hash);
+		hl_store_col_hash(q, 5, c->ours.other_hash);
 		if (sqlite3_column_bytes(q, 6) == HL_SIG_LEN)
 			memcpy(c->our_sig, sqlite3_column_blob(q, 6), HL_SIG_LEN);
 		c->have_theirs = sqlite3_column_bytes(q, 9) == HL_SIG_LEN;
 		if (c->have_theirs) {
-			col_hash(q, 7, c->theirs.other_hash);
-			col_hash(q, 8, c->theirs.signer_hash);
+			hl_store_col_hash(q, 7, c->theirs.other_hash);
+			hl_store_col_hash(q, 8, c->theirs.signer_hash);
 			memcpy(c->their_sig, sqlite3_column_blob(q, 9), HL_SIG_LEN);
 		}
 		c->status = sqlite3_column_int(q, 10);

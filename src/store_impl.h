@@ -29,5 +29,7 @@ int hl_store_step_done(struct hl_store *st, sqlite3_stmt *q);
  */
 int hl_store_prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q);
 void hl_store_finish(struct hl_store *st, sqlite3_stmt *q);
+/* A 32-byte column (a hash) into out; zeros when it is not 32 bytes. */
+void hl_store_col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]);
 
 #endif

@@ -68,7 +68,6 @@ hl_store_finish(struct hl_store *st, sqlite3_stmt *q)
 	sqlite3_finalize(q);
 }
 
-static void blob32(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]);
 static void text(sqlite3_stmt *q, int col, char *out, size_t cap);
 
 static int64_t
@@ -487,7 +486,7 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 		s = sqlite3_step(q);
 		if (s == SQLITE_ROW) {
 			ev->seq = (uint64_t)sqlite3_column_int64(q, 0);
-			blob32(q, 1, hash);
+			hl_store_col_hash(q, 1, hash);
 			*existed = true;
 		}
 		hl_store_finish(st, q);
@@ -575,8 +574,8 @@ hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	" e.acked_by, e.reason"
 #define ROW_COLUMNS ROW_FIELDS " FROM events e JOIN peers p ON p.id = e.peer_id "
 
-static void
-blob32(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN])
+void
+hl_store_col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN])
 {
 	memset(out, 0, HL_HASH_LEN);
 	if (sqlite3_column_bytes(q, col) == HL_HASH_LEN)
@@ -601,9 +600,9 @@ read_row(sqlite3_stmt *q, struct hl_event_row *r, uint64_t now)
 	r->dir = sqlite3_column_int(q, 2);
 	r->state = sqlite3_column_int(q, 3);
 	text(q, 4, r->msg_id, sizeof r->msg_id);
-	blob32(q, 5, r->hash);
+	hl_store_col_hash(q, 5, r->hash);
 	r->ev.seq = (uint64_t)sqlite3_column_int64(q, 6);
-	blob32(q, 7, r->ev.prev);
+	hl_store_col_hash(q, 7, r->ev.prev);
 	r->ev.kind = (uint8_t)sqlite3_column_int(q, 8);
 	r->ev.precedence = (uint8_t)sqlite3_column_int(q, 9);
 	r->ev.created_ns = (uint64_t)sqlite3_column_int64(q, 10);
@@ -612,7 +611,7 @@ read_row(sqlite3_stmt *q, struct hl_event_row *r, uint64_t now)
 	text(q, 13, r->ev.media_type, sizeof r->ev.media_type);
 	text(q, 14, r->ev.operator_name, sizeof r->ev.operator_name);
 	r->ev.ref_seq = (uint64_t)sqlite3_column_int64(q, 15);
-	blob32(q, 16, r->ev.ref_hash);
+	hl_store_col_hash(q, 16, r->ev.ref_hash);
 	blen = sqlite3_column_bytes(q, 17);
 	r->body = malloc((size_t)blen + 1);
 	if (!r->body)
@@ -1100,7 +1099,7 @@ neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *sql,
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
 	s = sqlite3_step(q);
 	if (s == SQLITE_ROW) {
-		blob32(q, 0, out);
+		hl_store_col_hash(q, 0, out);
 		*found = true;
 	}
 	hl_store_finish(st, q);
@@ -1158,7 +1157,7 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	s = sqlite3_step(q);
 	if (s == SQLITE_ROW) {
 		uint8_t old[HL_HASH_LEN];
-		blob32(q, 0, old);
+		hl_store_col_hash(q, 0, old);
 		if (memcmp(old, hash, HL_HASH_LEN) != 0) {
 			hl_store_finish(st, q);
 			return HL_ERR_CORRUPT; /* the peer rewrote its chain */
