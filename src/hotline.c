@@ -677,6 +677,7 @@ static const char main_help[] =
     "  inbox       received messages, unacknowledged first\n"
     "  show        one message and its history\n"
     "  ack         acknowledge a received message, by name\n"
+    "  transcript  export the record with a peer (JSON lines, or a page to print)\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -694,6 +695,7 @@ static const struct verb verbs[] = {
     {"inbox", cmd_inbox, inbox_help},    {"show", cmd_show, show_help},
     {"ack", cmd_ack, ack_help},          {"suspend", cmd_suspend, suspend_help},
     {"resume", cmd_resume, resume_help}, {"checkpoint", cmd_checkpoint, checkpoint_help},
+    {"transcript", cmd_transcript, transcript_help},
 };
 
 int

@@ -254,6 +254,93 @@ HL_MUST_CHECK int hl_store_put_head(struct hl_store *st, int64_t peer_id, enum h
                                     uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
                                     const uint8_t sig[static HL_SIG_LEN]);
 
+/* ---- export: the record with one peer, row by row (store_export.c) ---- */
+
+/*
+ * The transcript (docs/transcript.md) reads the record in several queries;
+ * a read transaction around them makes them see one snapshot while a
+ * daemon keeps writing (WAL readers never block the writer).
+ */
+HL_MUST_CHECK int hl_store_export_begin(struct hl_store *st);
+void hl_store_export_end(struct hl_store *st);
+
+/*
+ * Where the export of chain dir starts: 1 when since_ns is 0; else the
+ * first seq created at or after since_ns, or one past the last seq (an
+ * empty export) when there is none.
+ */
+HL_MUST_CHECK int hl_store_export_first(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                        uint64_t since_ns, uint64_t *first);
+
+/*
+ * The walks below call fn once per row and stop at the first non-zero
+ * value fn returns, which they return (so a callback's own codes pass
+ * through); otherwise HL_OK, or HL_ERR_IO when a query fails. Rows are
+ * borrowed: valid only during the call, pointers into the store's row.
+ */
+
+/* An event: r->body is NULL and r->ev.body points into the row; r->overdue is not computed. */
+typedef int hl_export_event_fn(void *ctx, const struct hl_event_row *r);
+/* Chain dir from seq `first` on, by seq (one row in memory at a time). */
+HL_MUST_CHECK int hl_store_export_events(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                         uint64_t first, hl_export_event_fn *fn, void *ctx);
+/* Both chains (ours from first_out, the peer's from first_in) by creation time, dir, seq. */
+HL_MUST_CHECK int hl_store_export_timeline(struct hl_store *st, int64_t peer_id, uint64_t first_out,
+                                           uint64_t first_in, hl_export_event_fn *fn, void *ctx);
+/* The stored hash of event seq of chain dir; *found is false when there is none. */
+HL_MUST_CHECK int hl_store_export_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
+                                       uint64_t seq, uint8_t hash[static HL_HASH_LEN], bool *found);
+
+/* Hashes and signatures of the wrong length in the store come out as zeros (and fail checks). */
+struct hl_export_head {
+	uint64_t seq, at_ns; /* at_ns: when this station stored it (its clock) */
+	uint8_t hash[HL_HASH_LEN], sig[HL_SIG_LEN];
+};
+typedef int hl_export_head_fn(void *ctx, const struct hl_export_head *h);
+/* The peer's signed heads of its chain (heads, dir IN) with seq >= min_seq, by seq. */
+HL_MUST_CHECK int hl_store_export_heads(struct hl_store *st, int64_t peer_id, uint64_t min_seq,
+                                        hl_export_head_fn *fn, void *ctx);
+
+struct hl_export_receipt {
+	uint64_t at_ns;         /* when this station stored it */
+	const uint8_t *entries; /* n entries of 40 bytes: seq u64 BE, hash: the signed bytes */
+	size_t n;
+	bool ragged; /* the stored blob was not a whole number of entries */
+	uint8_t sig[HL_SIG_LEN];
+};
+typedef int hl_export_receipt_fn(void *ctx, const struct hl_export_receipt *r);
+/* The peer's receipts for our events, whole, in the order they were stored. */
+HL_MUST_CHECK int hl_store_export_receipts(struct hl_store *st, int64_t peer_id,
+                                           hl_export_receipt_fn *fn, void *ctx);
+
+struct hl_export_refusal {
+	uint64_t seq;
+	uint8_t hash[HL_HASH_LEN];
+	const char *reason;      /* as the peer signed it */
+	uint8_t sig[HL_SIG_LEN]; /* the peer's signature, kept in events.proof */
+};
+typedef int hl_export_refusal_fn(void *ctx, const struct hl_export_refusal *r);
+/* The peer's refusals of our events with seq >= min_seq, by seq. */
+HL_MUST_CHECK int hl_store_export_refusals(struct hl_store *st, int64_t peer_id, uint64_t min_seq,
+                                           hl_export_refusal_fn *fn, void *ctx);
+
+/* A checkpoints row: our statement, and the peer's once it answered. */
+struct hl_export_checkpoint {
+	int64_t id;
+	int initiator; /* 0: this station, 1: the peer */
+	uint64_t at_ns, our_seq, their_seq;
+	uint8_t our_hash[HL_HASH_LEN], their_hash[HL_HASH_LEN], our_sig[HL_SIG_LEN];
+	bool answered; /* the peer's statement is there (peer_sig not NULL) */
+	/* the peer's statement: its hash of our chain (our_seq), then of its own (their_seq) */
+	uint8_t peer_our_hash[HL_HASH_LEN], peer_their_hash[HL_HASH_LEN], peer_sig[HL_SIG_LEN];
+	int status; /* 0 agreed, 1 mismatch, 2 waiting */
+	const char *detail;
+};
+typedef int hl_export_checkpoint_fn(void *ctx, const struct hl_export_checkpoint *c);
+/* Every checkpoint with the peer, by at_ns then id. */
+HL_MUST_CHECK int hl_store_export_checkpoints(struct hl_store *st, int64_t peer_id,
+                                              hl_export_checkpoint_fn *fn, void *ctx);
+
 /* ---- link tests (store_link.c) ---- */
 
 /*
