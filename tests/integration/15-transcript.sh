@@ -10,16 +10,7 @@
 # are tampered with, and every change is caught at the right line.
 . "$(dirname "$0")/lib.sh"
 
-CHECK=$(cd "$(dirname "$0")/../tools" && pwd)/check_transcript.py
-PY=
-for p in ${PYTHON:-} python3 /usr/bin/python3; do
-	if "$p" -c 'import nacl.bindings' 2>/dev/null; then
-		PY=$p
-		break
-	fi
-done
-[ -n "$PY" ] || fail "no Python 3 with PyNaCl: install python3-nacl (scripts/deps.sh does)"
-check() { "$PY" "$CHECK" "$@"; }
+check() { check_transcript "$@"; }
 
 # field FILE TYPE CHAIN SEQ NAME: a raw field of one line, as written (jq
 # would round the 19-digit nanosecond times through a double).

@@ -47,7 +47,14 @@ wait_for 8000 sh -c "[ \"\$('$HOTLINE' -d '$T/beijing' status --json | jq -r '.p
 	fail "washington did not store beijing's checkpoint"
 [ "$(sqlite3 "$T/washington/station.db" "SELECT count(*) FROM checkpoints WHERE peer_sig IS NULL")" = 0 ] ||
 	fail "a checkpoint of washington's lacks beijing's signature"
-ok "periodic checkpoints, both statements stored on both sides"
+for s in washington:beijing beijing:washington; do
+	a=${s%%:*} b=${s##*:}
+	hl -d "$T/$a" transcript "$b" --output "$T/$a.jsonl" || fail "$a: transcript"
+	[ "$(jq -s '[.[] | select(.type == "checkpoint" and .status == "agreed")] | length' "$T/$a.jsonl")" -ge 1 ] ||
+		fail "$a: no agreed checkpoint in the export"
+	check_transcript "$T/$a.jsonl" >/dev/null || fail "$a: the checker refuses the checkpoints: $(check_transcript "$T/$a.jsonl")"
+done
+ok "periodic checkpoints, both statements stored on both sides; the independent checker verifies their signatures"
 
 # beijing rewrites its own history: the text and hash of its newest event.
 stop beijing

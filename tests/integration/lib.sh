@@ -155,5 +155,18 @@ all_delivered() { # A N: all N of A's messages delivered or acknowledged
 	[ "$(hl -d "$T/$1" outbox --json | jq '[.[] | select(.state == "delivered" or .state == "acknowledged")] | length')" -ge "$2" ]
 }
 
+# check_transcript FILE [ARGS]: the independent checker (tests/tools/check_transcript.py),
+# run by a Python 3 that has PyNaCl (the Debian python3 with python3-nacl).
+check_transcript() {
+	local p
+	for p in ${PYTHON:-} python3 /usr/bin/python3; do
+		if "$p" -c 'import nacl.bindings' 2>/dev/null; then
+			"$p" "$(dirname "${BASH_SOURCE[0]}")/../tools/check_transcript.py" "$@"
+			return
+		fi
+	done
+	fail "no Python 3 with PyNaCl: install python3-nacl (scripts/deps.sh does)"
+}
+
 # set_config NAME KEY VALUE: append a tuning key to a station's config.
 set_config() { echo "$2 = $3" >>"$T/$1/config"; }
