@@ -48,6 +48,8 @@ int cmd_inbox(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
 int cmd_transcript(int argc, char **argv);
+int cmd_codebook(int argc, char **argv);
+extern const char codebook_help[];
 extern const char suspend_help[], resume_help[], checkpoint_help[];
 extern const char channel_help[], send_help[], outbox_help[], inbox_help[], show_help[], ack_help[];
 extern const char transcript_help[];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codebook.h"
 #include "config.h"
 
 void
@@ -107,6 +108,21 @@ set_key(struct hl_config *cfg, const char *k, const char *v, const char **why)
 			return HL_ERR_INVAL;
 		}
 		snprintf(cfg->listen, sizeof cfg->listen, "%s", v);
+		return HL_OK;
+	}
+	if (strcmp(k, "codebook") == 0) {
+		if (!*v || strlen(v) >= sizeof cfg->codebook) {
+			*why = "must be a path of 1 to 399 bytes";
+			return HL_ERR_INVAL;
+		}
+		snprintf(cfg->codebook, sizeof cfg->codebook, "%s", v);
+		return HL_OK;
+	}
+	if (strcmp(k, "language") == 0) {
+		if (hl_lang_parse(v, &cfg->language) < 0) {
+			*why = "must be en or zh";
+			return HL_ERR_INVAL;
+		}
 		return HL_OK;
 	}
 	if (strcmp(k, "notify") == 0) {
@@ -213,6 +229,16 @@ hl_config_load(struct hl_config *cfg, const char *dir, char *err, size_t errcap)
 	rc = hl_config_parse(cfg, text, len, err, errcap);
 	free(text);
 	return rc;
+}
+
+int
+hl_config_codebook(const struct hl_config *cfg, const char *dir, char *out, size_t cap)
+{
+	if (!cfg->codebook[0])
+		return hl_path(out, cap, dir, HL_CODEBOOK_FILE);
+	if (cfg->codebook[0] == '/')
+		return snprintf(out, cap, "%s", cfg->codebook) < (int)cap ? HL_OK : HL_ERR_LIMIT;
+	return hl_path(out, cap, dir, cfg->codebook);
 }
 
 void

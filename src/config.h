@@ -11,6 +11,7 @@
 #include "util.h"
 
 #define HL_NOTIFY_MAX 400
+#define HL_CODEBOOK_PATH_MAX 400
 
 struct hl_config {
 	char name[HL_NAME_MAX + 1];
@@ -28,6 +29,8 @@ struct hl_config {
 	uint32_t link_test_timeout_ms; /* a test unanswered this long failed */
 	uint32_t checkpoint_s;         /* a signed checkpoint with every peer this often; 0 never */
 	char notify[HL_NOTIFY_MAX];    /* operator hook: run with a JSON event on stdin; "" none */
+	char codebook[HL_CODEBOOK_PATH_MAX]; /* "" for DIR/codebook.json; see hl_config_codebook */
+	unsigned language; /* the operators' language: enum hl_lang (codebook.h) */
 };
 
 void hl_config_defaults(struct hl_config *cfg);
@@ -39,6 +42,12 @@ HL_MUST_CHECK int hl_config_parse(struct hl_config *cfg, const char *text, size_
                                   size_t errcap);
 /* Load DIR/config. */
 HL_MUST_CHECK int hl_config_load(struct hl_config *cfg, const char *dir, char *err, size_t errcap);
+/*
+ * The codebook's path: the codebook key (relative to dir unless it starts
+ * with '/'), or dir/codebook.json when unset. HL_ERR_LIMIT if it does not fit.
+ */
+HL_MUST_CHECK int hl_config_codebook(const struct hl_config *cfg, const char *dir, char *out,
+                                     size_t cap);
 /* Render the file for a new station (name and listen; tuning stays default). */
 void hl_config_format(const struct hl_config *cfg, char *out, size_t cap);
 

@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "chanstate.h"
+#include "codebook.h"
 #include "config.h"
 #include "ctl.h"
 #include "keys.h"
@@ -113,7 +114,8 @@ static const char init_help[] =
     "usage: hotline -d DIR init --name NAME --listen HOST:PORT\n"
     "\n"
     "Create a new station in DIR (made if missing, mode 0700): fresh identity keys\n"
-    "(DIR/identity.key, mode 0600, never printed), DIR/config and the store.\n"
+    "(DIR/identity.key, mode 0600, never printed), DIR/config, the store, and the\n"
+    "default codebook DIR/codebook.json (0644; an existing one is kept).\n"
     "Refuses to touch a directory that already holds a station.\n"
     "\n"
     "  --name NAME          this station's name: 1-32 of a-z 0-9 _ -, starting with a\n"
@@ -177,6 +179,13 @@ cmd_init(int argc, char **argv)
 	if ((rc = open_store(&st, true)))
 		return rc;
 	hl_store_close(st);
+	if (hl_path(path, sizeof path, station_dir, HL_CODEBOOK_FILE) < 0)
+		return fail("station directory path too long");
+	rc = hl_file_write(path, hl_default_codebook, hl_default_codebook_len, 0644, true);
+	if (rc == HL_ERR_EXISTS)
+		printf("kept the existing codebook %s\n", path);
+	else if (rc < 0)
+		return fail("cannot write %s: %s", path, hl_strerror(rc));
 	hl_config_format(&cfg, text, sizeof text);
 	if (hl_station_path(station_dir, HL_F_CONFIG, path) < 0 ||
 	    hl_file_write(path, text, strlen(text), 0600, true) < 0)
@@ -678,6 +687,7 @@ static const char main_help[] =
     "  show        one message and its history\n"
     "  ack         acknowledge a received message, by name\n"
     "  transcript  export the record with a peer (JSON lines, or a page to print)\n"
+    "  codebook    list, show, hash and render the agreed message templates\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -696,6 +706,7 @@ static const struct verb verbs[] = {
     {"ack", cmd_ack, ack_help},          {"suspend", cmd_suspend, suspend_help},
     {"resume", cmd_resume, resume_help}, {"checkpoint", cmd_checkpoint, checkpoint_help},
     {"transcript", cmd_transcript, transcript_help},
+    {"codebook", cmd_codebook, codebook_help},
 };
 
 int
