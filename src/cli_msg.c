@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "chanstate.h"
+#include "content.h"
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
@@ -283,6 +284,46 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 	return HL_OK;
 }
 
+/*
+ * A codebook message's body: the values checked against the station's
+ * codebook (the error names the field), and the template's precedence
+ * unless one was given. Returns an exit status.
+ */
+static int
+codebook_body(const struct hl_config *cfg, const char *code, int argc, char **argv,
+              uint8_t **body, size_t *len, unsigned *prec, bool prec_given)
+{
+	struct hl_codebook *cb = NULL;
+	const struct hl_cb_template *t;
+	json_t *fields = NULL;
+	char path[HL_PATH_MAX], err[HL_CB_ERR_MAX];
+	char *b = NULL;
+	int rc;
+
+	if (hl_config_codebook(cfg, station_dir, path, sizeof path) < 0)
+		return fail("the codebook path is too long");
+	if (hl_codebook_load(path, &cb, err, sizeof err) < 0)
+		return fail("%s", err);
+	if (hl_codebook_args(cb, code, argc, argv, &t, &fields, err, sizeof err) < 0) {
+		/* Exit 2 like any bad argument; the hint is the template, not send --help. */
+		fprintf(stderr, "hotline: %s", err);
+		if (!strstr(err, "see '"))
+			fprintf(stderr, " (see 'hotline codebook show %s')", code);
+		fputc('\n', stderr);
+		rc = EXIT_USAGE;
+	}
+	else if (hl_codebook_encode(cb, t, fields, &b, len) < 0)
+		rc = fail("out of memory");
+	else
+		rc = 0;
+	if (rc == 0 && !prec_given)
+		*prec = t->precedence;
+	json_decref(fields);
+	hl_codebook_free(cb);
+	*body = (uint8_t *)b;
+	return rc;
+}
+
 int
 cmd_send(int argc, char **argv)
 {
@@ -292,9 +333,15 @@ cmd_send(int argc, char **argv)
 	                                     {"text", required_argument, NULL, 'x'},
 	                                     {"file", required_argument, NULL, 'f'},
 	                                     {"media-type", required_argument, NULL, 'm'},
+	                                     {"code", required_argument, NULL, 'k'},
+	                                     {"text-en", required_argument, NULL, 'e'},
+	                                     {"text-zh", required_argument, NULL, 'z'},
+	                                     {"original", required_argument, NULL, 'o'},
 	                                     {NULL, 0, NULL, 0}};
 	const char *to = NULL, *channel = "general", *text = NULL, *file = NULL, *media = NULL;
+	const char *code = NULL, *text_en = NULL, *text_zh = NULL, *original = NULL;
 	unsigned prec = HL_PREC_ROUTINE;
+	bool prec_given = false;
 	struct hl_config cfg;
 	struct hl_peer_rec peer;
 	struct hl_channel_rec *chans = NULL;
@@ -322,7 +369,20 @@ cmd_send(int argc, char **argv)
 		case 'm':
 			media = optarg;
 			break;
+		case 'k':
+			code = optarg;
+			break;
+		case 'e':
+			text_en = optarg;
+			break;
+		case 'z':
+			text_zh = optarg;
+			break;
+		case 'o':
+			original = optarg;
+			break;
 		case 'p':
+			prec_given = true;
 			if (hl_prec_parse(optarg, &prec) < 0)
 				return usage_error(
 				    "send",
@@ -334,16 +394,21 @@ cmd_send(int argc, char **argv)
 			return usage_error("send", "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc)
-		return usage_error("send", "unexpected argument '%s'", argv[optind]);
+	if (optind != argc && !code)
+		return usage_error("send", "unexpected argument '%s' (FIELD=VALUE goes with --code)",
+		                   argv[optind]);
 	if ((rc = need_dir("send")))
 		return rc;
 	if (!to)
 		return usage_error("send", "send needs --to PEER");
-	if (text && file)
-		return usage_error("send", "give --text or --file, not both");
+	if ((text != NULL) + (file != NULL) + (code != NULL) + (text_en || text_zh) > 1)
+		return usage_error("send", "give one of --text, --file, --code or --text-en/--text-zh");
+	if ((text_en || text_zh || original) && !(text_en && text_zh))
+		return usage_error("send", "parallel texts need both --text-en and --text-zh");
 	if (media && !file)
 		return usage_error("send", "--media-type goes with --file");
+	if (media && (strcmp(media, HL_CODEBOOK_MEDIA) == 0 || strcmp(media, HL_PARALLEL_MEDIA) == 0))
+		return usage_error("send", "%s is made by --code or --text-en/--text-zh", media);
 	if (media && (strlen(media) > HL_MEDIA_MAX || !strchr(media, '/') ||
 	              !hl_field_valid(media, strlen(media))))
 		return usage_error("send", "bad --media-type '%s': e.g. application/pdf", media);
@@ -351,7 +416,22 @@ cmd_send(int argc, char **argv)
 		return fail("%s: create a station with 'hotline -d DIR init'", err);
 
 	/* The body, within the limit, and text only if it is UTF-8. */
-	if (text) {
+	if (code) {
+		if ((rc = codebook_body(&cfg, code, argc - optind, argv + optind, &body, &len,
+		                        &prec, prec_given)))
+			return rc;
+		media = HL_CODEBOOK_MEDIA;
+	} else if (text_en) {
+		unsigned orig = cfg.language;
+		char *b = NULL;
+		if (original && hl_lang_parse(original, &orig) < 0)
+			return usage_error("send", "--original must be en or zh, not '%s'", original);
+		if (hl_parallel_encode(text_en, text_zh, orig, &b, &len, err, sizeof err) < 0)
+			return usage_error("send", "%s", err);
+		body = (uint8_t *)b;
+		media = HL_PARALLEL_MEDIA;
+		rc = len > cfg.max_message_bytes ? HL_ERR_LIMIT : HL_OK;
+	} else if (text) {
 		len = strlen(text);
 		if (len > cfg.max_message_bytes)
 			rc = HL_ERR_LIMIT;
@@ -451,29 +531,103 @@ print_safe(const uint8_t *s, size_t len, bool keep_lines)
 	}
 }
 
+/*
+ * How this station's operators read messages: the codebook (loaded on first
+ * use; NULL when none is installed) and the language (config language,
+ * --lang overrides; HL_LANG_BOTH for both).
+ */
+struct reader {
+	unsigned lang;
+	bool loaded;
+	struct hl_codebook *cb;
+};
+
+/* --lang VALUE among argv (removed from the count it leaves); usage error when bad. */
+static int
+reader_init(struct reader *rd, int *argc, char **argv, const char *verb)
+{
+	struct hl_config cfg;
+	char err[512];
+
+	memset(rd, 0, sizeof *rd);
+	rd->lang = hl_config_load(&cfg, station_dir, err, sizeof err) == HL_OK ? cfg.language
+	                                                                    : HL_LANG_EN;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--lang") != 0)
+			continue;
+		if (i + 1 >= *argc)
+			return usage_error(verb, "--lang needs en, zh or both");
+		if (strcmp(argv[i + 1], "both") == 0)
+			rd->lang = HL_LANG_BOTH;
+		else if (hl_lang_parse(argv[i + 1], &rd->lang) < 0)
+			return usage_error(verb, "--lang must be en, zh or both, not '%s'",
+			                   argv[i + 1]);
+		memmove(argv + i, argv + i + 2, (size_t)(*argc - i - 2) * sizeof *argv);
+		*argc -= 2;
+		i--;
+	}
+	return 0;
+}
+
+static const struct hl_codebook *
+reader_codebook(struct reader *rd)
+{
+	struct hl_config cfg;
+	char path[HL_PATH_MAX], err[HL_CB_ERR_MAX];
+
+	if (!rd->loaded) {
+		rd->loaded = true;
+		if (hl_config_load(&cfg, station_dir, err, sizeof err) == HL_OK &&
+		    hl_config_codebook(&cfg, station_dir, path, sizeof path) == HL_OK &&
+		    hl_codebook_load(path, &rd->cb, err, sizeof err) < 0)
+			rd->cb = NULL;
+	}
+	return rd->cb;
+}
+
+/* The message rendered for reading (codebook, parallel texts); NULL for text and attachments. */
+static char *
+rendered(struct reader *rd, const struct hl_event_row *r, unsigned lang)
+{
+	char *out = NULL;
+
+	if (r->ev.kind != HL_EV_MESSAGE || (strcmp(r->ev.media_type, HL_CODEBOOK_MEDIA) != 0 &&
+	                                    strcmp(r->ev.media_type, HL_PARALLEL_MEDIA) != 0))
+		return NULL;
+	if (hl_content_render(&r->ev, reader_codebook(rd), lang, &out) < 0)
+		return NULL;
+	return out;
+}
+
 /* A one-line preview of a message body for tables. */
 static void
-preview(const struct hl_event_row *r, char *out, size_t cap)
+preview(struct reader *rd, const struct hl_event_row *r, char *out, size_t cap)
 {
 	size_t o = 0;
+	char *text = rendered(rd, r, rd->lang == HL_LANG_BOTH ? HL_LANG_EN : rd->lang);
+	const uint8_t *b = r->body;
+	uint32_t blen = r->ev.body_len;
 
-	if (r->ev.media_type[0]) {
+	if (text) {
+		b = (const uint8_t *)text;
+		blen = (uint32_t)strlen(text);
+	} else if (r->ev.media_type[0]) {
 		snprintf(out, cap, "[%s, %u bytes]", r->ev.media_type, r->ev.body_len);
 		return;
 	}
-	for (uint32_t i = 0; i < r->ev.body_len && o + 4 < cap; i++) {
-		uint8_t ch = r->body[i];
+	for (uint32_t i = 0; i < blen && o + 4 < cap; i++) {
+		uint8_t ch = b[i];
 		out[o++] = ch == '\n' || ch == '\t'  ? ' '
 		           : ch < 0x20 || ch == 0x7f ? '?'
 		                                     : (char)ch;
-		if (o > 60 && (ch & 0xc0) != 0x80 &&
-		    (i + 1 >= r->ev.body_len || (r->body[i + 1] & 0xc0) != 0x80)) {
+		if (o > 60 && (ch & 0xc0) != 0x80 && (i + 1 >= blen || (b[i + 1] & 0xc0) != 0x80)) {
 			memcpy(out + o, "...", 3);
 			o += 3;
 			break;
 		}
 	}
 	out[o] = '\0';
+	free(text);
 }
 
 static int
@@ -484,10 +638,13 @@ list(int argc, char **argv, enum hl_dir dir)
 	const char *verb = dir == HL_DIR_OUT ? "outbox" : "inbox";
 	struct hl_event_row *rows;
 	struct hl_store *st;
+	struct reader rd;
 	bool json = false, all = false;
 	size_t n;
 	int c, rc;
 
+	if ((rc = need_dir(verb)) || (rc = reader_init(&rd, &argc, argv, verb)))
+		return rc;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'j')
 			json = true;
@@ -522,12 +679,13 @@ list(int argc, char **argv, enum hl_dir dir)
 				snprintf(state, sizeof state, "%s%s", shown_state(r),
 				         r->overdue ? ",OVERDUE" : "");
 			hl_iso_time(dir == HL_DIR_OUT ? r->ev.created_ns : r->received_ns, at);
-			preview(r, text, sizeof text);
+			preview(&rd, r, text, sizeof text);
 			printf("%-12s %-12s %-10s %-9s %-22s %-24s %s\n", r->msg_id, r->peer,
 			       r->ev.channel, hl_prec_name(r->ev.precedence), state, at, text);
 		}
 	}
 	hl_event_rows_free(rows, n);
+	hl_codebook_free(rd.cb);
 	return 0;
 }
 
@@ -575,9 +733,12 @@ cmd_show(int argc, char **argv)
 	struct hl_store *st;
 	const char *id = NULL;
 	bool json = want_json(argc, argv);
+	struct reader rd;
 	size_t n;
 	int rc;
 
+	if ((rc = need_dir("show")) || (rc = reader_init(&rd, &argc, argv, "show")))
+		return rc;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			continue;
@@ -619,11 +780,25 @@ cmd_show(int argc, char **argv)
 			rc = HL_ERR_IO;
 		if (json) {
 			json_t *o = row_json(r, true);
+			char *en = rendered(&rd, r, HL_LANG_EN), *zh = rendered(&rd, r, HL_LANG_ZH);
+			if (en && zh)
+				json_object_set_new(o, "rendered",
+				                    json_pack("{s:s, s:s}", "en", en, "zh", zh));
+			free(en);
+			free(zh);
 			json_object_set_new(o, "history", h.arr);
 			json_array_append_new(out, o);
 		} else {
 			json_decref(h.arr);
-			if (r->ev.kind == HL_EV_MESSAGE && !r->ev.media_type[0]) {
+			char *text = rendered(&rd, r, rd.lang);
+			if (text) {
+				printf("%s:\n", strcmp(r->ev.media_type, HL_CODEBOOK_MEDIA) == 0
+				                    ? "codebook message"
+				                    : "parallel texts");
+				print_safe((const uint8_t *)text, strlen(text), true);
+				printf("\n");
+				free(text);
+			} else if (r->ev.kind == HL_EV_MESSAGE && !r->ev.media_type[0]) {
 				printf("text:\n");
 				print_safe(r->body, r->ev.body_len, true);
 				printf("\n");
@@ -639,6 +814,7 @@ cmd_show(int argc, char **argv)
 	}
 	hl_store_close(st);
 	hl_event_rows_free(rows, n);
+	hl_codebook_free(rd.cb);
 	if (json)
 		print_json(json_array_size(out) == 1 ? json_incref(json_array_get(out, 0))
 		                                     : json_incref(out));

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "content.h"
 #include "deliver.h"
 #include "log.h"
 #include "wire.h"
@@ -39,6 +40,7 @@ struct hl_deliver {
 	const struct hl_identity *id;
 	const uint8_t *peer_ed;
 	uint32_t max_bytes;
+	const struct hl_codebook *codebook;
 	struct hl_storeq *q;
 	struct hl_deliver_io io;
 	bool up;
@@ -219,6 +221,12 @@ note_sent(struct hl_deliver *d, uint64_t seq)
 		d->sent_cap = ncap;
 	}
 	d->sent_seqs[d->nsent++] = seq;
+}
+
+void
+hl_deliver_set_codebook(struct hl_deliver *d, const struct hl_codebook *cb)
+{
+	d->codebook = cb;
 }
 
 void
@@ -516,6 +524,8 @@ on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
 		    !hl_utf8_valid(p->body, p->ev.body_len))
 			snprintf(j->reason, sizeof j->reason,
 			         "the text is not valid UTF-8: send it as an attachment");
+		hl_content_check(&j->ev, d->codebook, j->reason);
+		hl_field_clean(j->reason); /* it may quote the peer's bytes */
 	} else {
 		snprintf(j->reason, sizeof j->reason,
 		         "message of %u bytes exceeds this station's limit of %u bytes",
@@ -568,7 +578,11 @@ send_refusal(struct hl_deliver *d, uint64_t seq, const uint8_t hash[static HL_HA
              const char *reason)
 {
 	size_t len = 0;
+	char clean[HL_REASON_MAX + 1];
 
+	snprintf(clean, sizeof clean, "%s", reason);
+	hl_field_clean(clean); /* a reason quoting the peer's bytes must still be one valid line */
+	reason = clean;
 	if (d->up && hl_refuse_encode(seq, hash, reason, d->id->ed25519_sk, d->id->pub.ed25519,
 	                              d->peer_ed, d->buf, sizeof d->buf, &len) == 0)
 		(void)d->io.send(d->io.ctx, HL_FT_REFUSE, d->buf, len);

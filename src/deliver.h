@@ -11,6 +11,7 @@
 #ifndef HL_DELIVER_H
 #define HL_DELIVER_H
 
+#include "codebook.h"
 #include "keys.h"
 #include "msg.h"
 #include "storeq.h"
@@ -39,6 +40,8 @@ struct hl_deliver *hl_deliver_new(int64_t peer_id, const char *peer_name,
                                   struct hl_storeq *q, struct hl_deliver_io io);
 void hl_deliver_free(struct hl_deliver *d);
 
+/* The codebook incoming codebook messages are checked against (NULL: none); borrowed. */
+void hl_deliver_set_codebook(struct hl_deliver *d, const struct hl_codebook *cb);
 /* The session came up (load and send everything pending) or went down. */
 void hl_deliver_up(struct hl_deliver *d);
 void hl_deliver_down(struct hl_deliver *d);

@@ -92,6 +92,9 @@ struct peer {
 	bool have_rtt;
 	char hello_name[33];
 	uint8_t hello_version; /* from the peer's last HELLO; 0: none heard yet */
+	bool peer_cb_known;    /* the peer said which codebook it holds (CODEBOOK frame) */
+	uint8_t peer_cb_hash[32];
+	char peer_cb_version[HL_CODEBOOK_VERSION_MAX + 1];
 };
 
 struct hl_net {
@@ -104,6 +107,7 @@ struct hl_net {
 	struct hl_net_hooks hooks;
 	struct peer **peers;
 	size_t npeers;
+	const struct hl_codebook *codebook; /* borrowed from the station */
 	struct conn *conns;
 	uint64_t conn_serial; /* the last serial handed to a conn */
 	int open_handles;
@@ -852,6 +856,46 @@ check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static 
 	return HL_OK;
 }
 
+/* Tell the peer which codebook this station holds (after its HELLO: it knows the frame). */
+static int
+send_codebook(struct conn *c)
+{
+	static const uint8_t none[32];
+	const struct hl_codebook *cb = c->net->codebook;
+	uint8_t body[33 + HL_CODEBOOK_VERSION_MAX];
+	size_t len = 0;
+	char version[HL_CODEBOOK_VERSION_MAX + 1] = "";
+
+	if (cb) {
+		snprintf(version, sizeof version, "%s", cb->version);
+		hl_field_clean(version);
+	}
+	if (hl_codebook_frame_encode(cb ? cb->hash : none, version, body, sizeof body, &len) < 0 &&
+	    hl_codebook_frame_encode(cb ? cb->hash : none, "", body, sizeof body, &len) < 0)
+		return HL_OK;
+	return send_frame(c, HL_FT_CODEBOOK, body, len);
+}
+
+/* The peer's codebook: the same as ours, or a mismatch that refuses codebook messages. */
+static int
+codebook_heard(struct peer *p, const uint8_t *body, size_t len)
+{
+	const struct hl_codebook *cb = p->net->codebook;
+	char hex[17];
+
+	if (hl_codebook_frame_decode(body, len, p->peer_cb_hash, p->peer_cb_version) < 0)
+		return HL_ERR_PROTO;
+	p->peer_cb_known = true;
+	sodium_bin2hex(hex, sizeof hex, p->peer_cb_hash, 8);
+	if (!cb || sodium_memcmp(cb->hash, p->peer_cb_hash, 32) != 0)
+		log_warn("codebook_mismatch", "peer=%s theirs=%s version=\"%s\" ours=%.16s",
+		         p->name, hex, p->peer_cb_version, cb ? cb->hash_hex : "none");
+	else
+		log_info("codebook_agreed", "peer=%s hash=%s version=\"%s\"", p->name, hex,
+		         p->peer_cb_version);
+	return HL_OK;
+}
+
 static int
 on_frame(struct conn *c, const struct hl_session_event *ev)
 {
@@ -870,7 +914,9 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 		snprintf(p->hello_name, sizeof p->hello_name, "%s", name);
 		p->hello_version = version;
 		log_debug("hello", "peer=%s calls_itself=%s version=%u", p->name, name, version);
-		return HL_OK;
+		return version >= HL_WIRE_VERSION_CODEBOOK ? send_codebook(c) : HL_OK;
+	case HL_FT_CODEBOOK:
+		return codebook_heard(p, ev->body, ev->len);
 	case HL_FT_PING:
 		if (ev->len != 16)
 			return HL_ERR_PROTO;
@@ -1297,6 +1343,7 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 		return NULL;
 	}
 	snprintf(p->name, sizeof p->name, "%s", r->name);
+	hl_deliver_set_codebook(p->dl, net->codebook);
 	p->key = r->key;
 	p->naddr = r->nlinks;
 	for (size_t i = 0; i < r->nlinks; i++) {
@@ -1447,6 +1494,14 @@ hl_net_peer_id(struct hl_net *net, const char *name, int64_t *id)
 	return HL_ERR_NOTFOUND;
 }
 
+void
+hl_net_set_codebook(struct hl_net *net, const struct hl_codebook *cb)
+{
+	net->codebook = cb;
+	for (size_t i = 0; i < net->npeers; i++)
+		hl_deliver_set_codebook(net->peers[i]->dl, cb);
+}
+
 int
 hl_net_checkpoint(struct hl_net *net, const char *peer, void *waiter)
 {
@@ -1581,6 +1636,23 @@ test_json(const struct hl_link_test_rec *t)
 	                 t->ok ? json_null() : json_string(t->error));
 }
 
+/* Which codebook each side holds, and whether they agree (null: the peer has not said). */
+static json_t *
+codebook_status(const struct hl_codebook *cb, const struct peer *p)
+{
+	char hex[65];
+
+	sodium_bin2hex(hex, sizeof hex, p->peer_cb_hash, 32);
+	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "ours", cb ? json_string(cb->hash_hex) : json_null(),
+	                 "ours_version", cb ? json_string(cb->version) : json_null(), "peer",
+	                 p->peer_cb_known ? json_string(hex) : json_null(), "peer_version",
+	                 p->peer_cb_known ? json_string(p->peer_cb_version) : json_null(),
+	                 "agreed",
+	                 p->peer_cb_known ? json_boolean(cb && sodium_memcmp(cb->hash, p->peer_cb_hash,
+	                                                                     32) == 0)
+	                                  : json_null());
+}
+
 json_t *
 hl_net_status(struct hl_net *net)
 {
@@ -1622,6 +1694,7 @@ hl_net_status(struct hl_net *net)
 		              "rtt_ms", c && p->have_rtt ? json_real(p->rtt_ms) : json_null(),
 		              "last_contact", hl_json_time(p->last_rx_ns), "up_since",
 		              hl_json_time(p->up_since_ns), "links", links);
+		json_object_set_new(o, "codebook", codebook_status(net->codebook, p));
 		json_array_append_new(arr, o);
 	}
 	return arr;

@@ -21,6 +21,7 @@
 #include <uv.h>
 #include <jansson.h>
 
+#include "codebook.h"
 #include "config.h"
 #include "keys.h"
 #include "store.h"
@@ -74,6 +75,11 @@ HL_MUST_CHECK int hl_net_peer_id(struct hl_net *net, const char *name, int64_t *
  * link is down), HL_ERR_BUSY.
  */
 HL_MUST_CHECK int hl_net_checkpoint(struct hl_net *net, const char *peer, void *waiter);
+/*
+ * The station's codebook (borrowed; NULL: none): incoming codebook messages
+ * are checked against it, and its hash is compared with the peer's at link-up.
+ */
+void hl_net_set_codebook(struct hl_net *net, const struct hl_codebook *cb);
 /* The pinned peer's name, or "?" (borrowed: valid until the peers change). */
 const char *hl_net_peer_name(struct hl_net *net, int64_t id);
 /* Report through hooks.settled once our event seq to peer_id is receipted or refused. */

@@ -18,6 +18,29 @@ hl_prec_name(unsigned prec)
 	return prec < HL_PREC_COUNT ? prec_names[prec] : "?";
 }
 
+void
+hl_field_clean(char *s)
+{
+	size_t len = strlen(s), w = 0;
+
+	for (size_t i = 0; i < len;) {
+		size_t k = 1;
+		while (k <= 4 && i + k <= len && !hl_utf8_valid((const uint8_t *)s + i, k))
+			k++;
+		if (k <= 4 && i + k <= len && (k > 1 || ((uint8_t)s[i] >= 0x20 && s[i] != 0x7f))) {
+			memmove(s + w, s + i, k);
+			w += k;
+			i += k;
+		} else if (i + 4 > len && (uint8_t)s[i] >= 0xc0) {
+			break; /* a sequence cut short at the end */
+		} else {
+			s[w++] = '?';
+			i++;
+		}
+	}
+	s[w] = '\0';
+}
+
 const char *
 hl_kind_name(unsigned kind)
 {

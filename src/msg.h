@@ -73,6 +73,12 @@ void hl_event_id(const uint8_t hash[static HL_HASH_LEN], char out[static HL_MSGI
 bool hl_utf8_valid(const uint8_t *s, size_t len);
 /* A one-line header field (operator, media type, reason): UTF-8, no control characters. */
 bool hl_field_valid(const char *s, size_t len);
+/*
+ * Make s (a NUL-terminated, possibly cut string) a valid field in place:
+ * each control character or byte that is not part of valid UTF-8 becomes
+ * '?' (a sequence cut at the end is dropped).
+ */
+void hl_field_clean(char *s);
 
 /*
  * DATA frame body: seq u64, offset u32, then at offset 0 the event header,

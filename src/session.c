@@ -107,6 +107,7 @@ on_transport(struct hl_session *s, const uint8_t *rec, size_t len, uint8_t *scra
 	case HL_FT_CLOSE:
 	case HL_FT_TEST:
 	case HL_FT_TEST_REPLY:
+	case HL_FT_CODEBOOK:
 	case HL_FT_DATA:
 	case HL_FT_RECEIPT:
 	case HL_FT_REFUSE:

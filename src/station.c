@@ -16,6 +16,7 @@
 #include <sodium.h>
 
 #include "chanstate.h"
+#include "codebook.h"
 #include "config.h"
 #include "ctl.h"
 #include "keys.h"
@@ -45,6 +46,7 @@ struct daemon {
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
 	struct hl_notify *notify;  /* the operator's hook (config notify) */
+	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
 	struct hl_overdue due;     /* deadlines of unacknowledged messages */
 	uv_timer_t due_timer;      /* ... checked every second */
 	struct failed_link {       /* links whose latest test failed (announced once) */
@@ -558,11 +560,23 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
 		goto out_store;
 	}
+	{
+		char cbpath[HL_PATH_MAX], cberr[HL_CB_ERR_MAX] = "the codebook path is too long";
+		char q[HL_CB_ERR_MAX + 8];
+		if (hl_config_codebook(&d.cfg, dir, cbpath, sizeof cbpath) < 0 ||
+		    hl_codebook_load(cbpath, &d.codebook, cberr, sizeof cberr) < 0)
+			log_warn("codebook_unavailable", "err=%s",
+			         log_q(q, sizeof q, d.codebook ? "" : cberr));
+		else
+			log_info("codebook", "hash=%.16s version=\"%s\"", d.codebook->hash_hex,
+			         d.codebook->version);
+	}
 	uv_loop_init(&d.loop);
 	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, &d.net, err, errcap);
 	free(peers);
 	if (rc < 0)
 		goto out_loop;
+	hl_net_set_codebook(d.net, d.codebook);
 	hl_net_set_hooks(d.net, &(struct hl_net_hooks){.job_done = on_job_done,
 	                                                .settled = on_settled,
 	                                                .received = on_received,
@@ -608,6 +622,7 @@ out_loop:
 		hl_station_path(dir, HL_F_CTL, path) == HL_OK ? (void)unlink(path) : (void)0;
 	}
 	hl_overdue_free(&d.due);
+	hl_codebook_free(d.codebook);
 out_store:
 	hl_store_close(d.store);
 out_id:

@@ -127,3 +127,38 @@ hl_hello_decode(const uint8_t *body, size_t len, uint8_t *version, char name[sta
 
 	return hl_hello_decode_flags(body, len, version, name, &flags);
 }
+
+int
+hl_codebook_frame_encode(const uint8_t hash[static 32], const char *version, uint8_t *out,
+                         size_t cap, size_t *len)
+{
+	size_t n = strlen(version);
+
+	*len = 0;
+	if (n > HL_CODEBOOK_VERSION_MAX || cap < 33 + n)
+		return HL_ERR_INVAL;
+	for (size_t i = 0; i < n; i++)
+		if (version[i] < 0x20 || version[i] > 0x7e)
+			return HL_ERR_INVAL;
+	memcpy(out, hash, 32);
+	out[32] = (uint8_t)n;
+	memcpy(out + 33, version, n);
+	*len = 33 + n;
+	return HL_OK;
+}
+
+int
+hl_codebook_frame_decode(const uint8_t *body, size_t len, uint8_t hash[static 32],
+                         char version[static HL_CODEBOOK_VERSION_MAX + 1])
+{
+	version[0] = '\0';
+	if (len < 33 || body[32] > HL_CODEBOOK_VERSION_MAX || len != 33u + body[32])
+		return HL_ERR_PROTO;
+	for (size_t i = 0; i < body[32]; i++)
+		if (body[33 + i] < 0x20 || body[33 + i] > 0x7e)
+			return HL_ERR_PROTO;
+	memcpy(hash, body, 32);
+	memcpy(version, body + 33, body[32]);
+	version[body[32]] = '\0';
+	return HL_OK;
+}

@@ -24,6 +24,7 @@ enum hl_frame_type {
 	HL_FT_CLOSE = 0x05,      /* orderly close: reason u8 */
 	HL_FT_TEST = 0x06,       /* link test: id u64, sender's clock u64; answered once stored */
 	HL_FT_TEST_REPLY = 0x07, /* echo of a test's 16 bytes */
+	HL_FT_CODEBOOK = 0x08,   /* the sender's codebook: hash 32, version (u8 len) */
 	HL_FT_DATA = 0x10,       /* a chunk of an event (msg.h) */
 	HL_FT_RECEIPT = 0x11,    /* signed: these events are on the receiver's disk */
 	HL_FT_REFUSE = 0x12,     /* signed: this event is refused, and why */
@@ -71,7 +72,9 @@ uint64_t hl_get_u64(const uint8_t *p);
  * sent, so that a station that predates it (and refuses trailing bytes)
  * still links. Unknown flag bits are ignored.
  */
-#define HL_WIRE_VERSION 2
+#define HL_WIRE_VERSION 3
+/* Since version 3 a station knows the CODEBOOK frame: it is sent only to such peers. */
+#define HL_WIRE_VERSION_CODEBOOK 3
 /* Since version 2 a station knows TEST frames and test sessions; it tests only such peers. */
 #define HL_WIRE_VERSION_TESTS 2
 #define HL_HELLO_TEST_ONLY 0x01 /* a test session: answer tests, never the peer's session */
@@ -83,5 +86,15 @@ HL_MUST_CHECK int hl_hello_decode(const uint8_t *body, size_t len, uint8_t *vers
                                   char name[static 33]);
 HL_MUST_CHECK int hl_hello_decode_flags(const uint8_t *body, size_t len, uint8_t *version,
                                         char name[static 33], uint8_t *flags);
+
+/*
+ * CODEBOOK body: the codebook's hash (32 bytes, zeros: none installed), then
+ * its version as a u8-length string of printable ASCII (at most 64).
+ */
+#define HL_CODEBOOK_VERSION_MAX 64
+HL_MUST_CHECK int hl_codebook_frame_encode(const uint8_t hash[static 32], const char *version,
+                                           uint8_t *out, size_t cap, size_t *len);
+HL_MUST_CHECK int hl_codebook_frame_decode(const uint8_t *body, size_t len, uint8_t hash[static 32],
+                                           char version[static HL_CODEBOOK_VERSION_MAX + 1]);
 
 #endif
