@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "codebook.h"
+#include "content.h"
 #include "util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -141,6 +142,41 @@ as_body(const uint8_t *data, size_t size)
 	json_decref(fields);
 }
 
+/* The same bytes as the body of an incoming message of each kind the daemon checks. */
+static void
+as_content(const uint8_t *data, size_t size)
+{
+	static const char *const media[] = {HL_CODEBOOK_MEDIA, HL_PARALLEL_MEDIA, ""};
+	struct hl_event ev = {.kind = HL_EV_MESSAGE, .body = data, .body_len = (uint32_t)size};
+	char reason[HL_REASON_MAX + 1], *out = NULL, *en = NULL, *zh = NULL;
+	unsigned orig = 9;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(ev.media_type, sizeof ev.media_type, "%s", media[i]);
+		reason[0] = '\0';
+		hl_content_check(&ev, def, reason);
+		hl_field_clean(reason);
+		if (!hl_field_valid(reason, strlen(reason)))
+			abort();
+		if (hl_content_render(&ev, def, HL_LANG_BOTH, &out) < 0)
+			abort();
+		free(out);
+		out = NULL;
+	}
+	if (hl_parallel_decode(data, size, &en, &zh, &orig) == HL_OK) {
+		char *again = NULL;
+		size_t len = 0;
+		char err[128];
+		if (orig > HL_LANG_ZH || !en || !zh)
+			abort();
+		/* Valid UTF-8 texts re-encode; the canonical form may differ from the input. */
+		if (hl_parallel_encode(en, zh, orig, &again, &len, err, sizeof err) == HL_OK)
+			free(again);
+	}
+	free(en);
+	free(zh);
+}
+
 static void
 as_value(const uint8_t *data, size_t size)
 {
@@ -181,6 +217,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	as_codebook(data, size);
 	as_body(data, size);
+	as_content(data, size);
 	as_value(data, size);
 	return 0;
 }

@@ -136,6 +136,22 @@ run(const uint8_t *data, size_t size, uint32_t seed, struct digest *d)
 	d->tail = reader.have;
 }
 
+/* A CODEBOOK body decodes only whole, and encodes back to the same bytes. */
+static void
+check_codebook_frame(const uint8_t *body, size_t len)
+{
+	uint8_t hash[32], out[33 + HL_CODEBOOK_VERSION_MAX];
+	char version[HL_CODEBOOK_VERSION_MAX + 1];
+	size_t olen = 0;
+
+	if (hl_codebook_frame_decode(body, len, hash, version) < 0)
+		return;
+	if (strlen(version) > HL_CODEBOOK_VERSION_MAX ||
+	    hl_codebook_frame_encode(hash, version, out, sizeof out, &olen) < 0 || olen != len ||
+	    memcmp(out, body, len) != 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -147,6 +163,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	data++;
 	size--;
 	check_hello(data, size);
+	check_codebook_frame(data, size);
 	run(data, size, 0, &whole);
 	run(data, size, seed, &chunked);
 	if (whole.nrec != chunked.nrec || whole.err != chunked.err || whole.tail != chunked.tail)

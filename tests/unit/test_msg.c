@@ -952,6 +952,32 @@ test_domains(void)
 	         "domains: a head signature is no receipt signature");
 }
 
+/* hl_field_clean: any string becomes a valid one-line field, keeping what was valid. */
+static void
+test_field_clean(void)
+{
+	static const struct {
+		const char *in, *want;
+	} cases[] = {
+	    {"plain", "plain"},
+	    {"tab\there", "tab?here"},
+	    {"line\nbreak", "line?break"},
+	    {"\xe5\x8d\x97 south", "\xe5\x8d\x97 south"},
+	    {"cut \xe5\x8d", "cut "},
+	    {"bad \xff byte", "bad ? byte"},
+	    {"\xc0\xaf overlong", "?? overlong"},
+	    {"del\x7f", "del?"},
+	};
+	char buf[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(buf, sizeof buf, "%s", cases[i].in);
+		hl_field_clean(buf);
+		T_OK(strcmp(buf, cases[i].want) == 0 && hl_field_valid(buf, strlen(buf)),
+		     "field_clean case %zu gives '%s'", i, buf);
+	}
+}
+
 int
 main(void)
 {
@@ -964,6 +990,7 @@ main(void)
 	keypair(&kc);
 	test_prec();
 	test_utf8();
+	test_field_clean();
 	test_hash();
 	test_id();
 	test_data_big();
