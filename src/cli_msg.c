@@ -123,7 +123,9 @@ via_daemon(json_t *req, json_t **resp)
 
 const char send_help[] =
     "usage: hotline -d DIR send --to PEER [--channel CH] [--precedence P]\n"
-    "                           (--text TEXT | --file PATH [--media-type TYPE] | < stdin)\n"
+    "                           (--text TEXT | --file PATH [--media-type TYPE] | < stdin\n"
+    "                            | --code CODE FIELD=VALUE ...\n"
+    "                            | --text-en TEXT --text-zh TEXT [--original en|zh])\n"
     "\n"
     "Queue a message and print its id. It is on disk when this returns, whether\n"
     "or not the daemon runs; a running daemon sends it at once.\n"
@@ -135,6 +137,11 @@ const char send_help[] =
     "  --text TEXT        the message, UTF-8\n"
     "  --file PATH        the message from a file (UTF-8 text unless --media-type)\n"
     "  --media-type TYPE  send the file as a binary attachment of this type\n"
+    "  --code CODE        a codebook message: code and values, checked against the\n"
+    "                     codebook ('hotline codebook show CODE'); the template's\n"
+    "                     precedence unless --precedence\n"
+    "  --text-en, --text-zh TEXT  the same text in both languages (parallel texts);\n"
+    "  --original en|zh   which is the original (default: config language)\n"
     "\n"
     "Text must be valid UTF-8. The size limit is max_message_bytes (16 MiB).\n";
 
@@ -503,17 +510,21 @@ out:
 
 /* ---- outbox, inbox ---- */
 
-const char outbox_help[] = "usage: hotline -d DIR outbox [--json]\n"
+const char outbox_help[] = "usage: hotline -d DIR outbox [--json] [--lang en|zh]\n"
                            "\n"
                            "Sent messages and their states: queued (not yet on the wire), sent\n"
                            "(no receipt yet), delivered (the peer station's signed receipt),\n"
                            "acknowledged (by a named operator), refused (with the peer's signed\n"
-                           "reason); 'overdue' when unacknowledged past the deadline.\n";
+                           "reason); 'overdue' when unacknowledged past the deadline.\n"
+                           "Codebook messages and parallel texts are previewed in the config\n"
+                           "language, or --lang.\n";
 
-const char inbox_help[] = "usage: hotline -d DIR inbox [--json] [--all]\n"
+const char inbox_help[] = "usage: hotline -d DIR inbox [--json] [--all] [--lang en|zh]\n"
                           "\n"
                           "Received messages: unacknowledged first, then by precedence (FLASH\n"
-                          "first) and time. --all adds acknowledged and refused ones.\n";
+                          "first) and time. --all adds acknowledged and refused ones.\n"
+                          "Codebook messages and parallel texts are previewed in the config\n"
+                          "language, or --lang.\n";
 
 /*
  * Text from the other side goes to a terminal: control characters (escape
@@ -703,9 +714,11 @@ cmd_inbox(int argc, char **argv)
 
 /* ---- show ---- */
 
-const char show_help[] = "usage: hotline -d DIR show MSGID [--json]\n"
+const char show_help[] = "usage: hotline -d DIR show MSGID [--json] [--lang en|zh|both]\n"
                          "\n"
-                         "One message, in full, with every state change and its time.\n";
+                         "One message, in full, with every state change and its time. A\n"
+                         "codebook message is rendered in the config language (or --lang;\n"
+                         "'both' side by side); parallel texts likewise.\n";
 
 struct hist_ctx {
 	json_t *arr;
