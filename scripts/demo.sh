@@ -44,6 +44,9 @@ echo "beijing hands over:    $BID"
 run "$HOTLINE" -d "$D/washington" peer add beijing "${BID#* }" --link "127.0.0.1:$BPORT"
 run "$HOTLINE" -d "$D/beijing" peer add washington "${WID#* }" --link "127.0.0.1:$WPORT"
 
+# Beijing's operators read Chinese: codebook messages are shown to them in Chinese.
+echo "language = zh" >>"$D/beijing/config"
+
 say "Before the daemons run, every silence has a name: down"
 run "$HOTLINE" -d "$D/washington" status
 
@@ -110,6 +113,20 @@ until "$HOTLINE" -d "$D/washington" show "$ID2" --json | grep -q '"state": "deli
 done
 run "$HOTLINE" -d "$D/washington" status
 run "$HOTLINE" -d "$D/washington" outbox
+
+say "Washington notifies a launch as a codebook message: code and checked values, not prose"
+run "$HOTLINE" -d "$D/washington" codebook show LAUNCH --lang en | head -n 4
+ID4=$("$HOTLINE" -d "$D/washington" send --to beijing --code LAUNCH vehicle=space count=1 \
+	window=2026-12-01T06:00Z/2026-12-01T09:00Z launch_area=circle:28.5,-80.6,30 \
+	impact_area=polygon:30.0,-70.0\;31.0,-70.0\;31.0,-69.0\;30.0,-69.0)
+echo "$ hotline -d washington send --to beijing --code LAUNCH vehicle=space count=1 window=... launch_area=... impact_area=..."
+echo "message id: $ID4"
+i=0
+until "$HOTLINE" -d "$D/washington" show "$ID4" --json | grep -q '"state": "delivered"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "launch notification not delivered"; exit 1; }; sleep 0.05
+done
+say "Beijing's station renders it in Chinese, its operators' language"
+run "$HOTLINE" -d "$D/beijing" show "$ID4"
 
 say "A political decision is not a fault: Beijing suspends the 'general' channel, signed"
 run "$HOTLINE" -d "$D/beijing" suspend washington general \
