@@ -48,7 +48,9 @@ int cmd_outbox(int argc, char **argv);
 int cmd_inbox(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_ack(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 extern const char suspend_help[], resume_help[];
 extern const char channel_help[], send_help[], outbox_help[], inbox_help[], show_help[], ack_help[];
+extern const char verify_help[];
 
 #endif

@@ -676,6 +676,7 @@ static const char main_help[] =
     "  inbox       received messages, unacknowledged first\n"
     "  show        one message and its history\n"
     "  ack         acknowledge a received message, by name\n"
+    "  verify      check the record with each peer, or an exported transcript\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -692,7 +693,7 @@ static const struct verb verbs[] = {
     {"send", cmd_send, send_help},       {"outbox", cmd_outbox, outbox_help},
     {"inbox", cmd_inbox, inbox_help},    {"show", cmd_show, show_help},
     {"ack", cmd_ack, ack_help},          {"suspend", cmd_suspend, suspend_help},
-    {"resume", cmd_resume, resume_help},
+    {"resume", cmd_resume, resume_help}, {"verify", cmd_verify, verify_help},
 };
 
 int
