@@ -92,7 +92,8 @@ problem_json(const struct hl_verify_problem *p)
 	                 p->chain[0] ? json_string(p->chain) : json_null(), "seq",
 	                 p->seq ? json_integer((json_int_t)p->seq) : json_null(), "id",
 	                 p->id[0] ? json_string(p->id) : json_null(), "line",
-	                 p->line ? json_integer((json_int_t)p->line) : json_null(), "what", p->what);
+	                 p->line ? json_integer((json_int_t)p->line) : json_null(), "what",
+	                 p->what);
 }
 
 #define JI(x) ((json_int_t)(x))
@@ -131,8 +132,8 @@ result_json(const struct hl_verify_result *r)
 	return json_pack(
 	    "{s:s, s:b, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I},"
 	    " s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:I, s:o, s:I, s:o}",
-	    "peer", r->peer, "ok", r->nfailures == 0, "station_ed25519", s, "peer_ed25519", p, "out",
-	    chain_json(&r->out, false), "in", chain_json(&r->in, true), "heads", "count",
+	    "peer", r->peer, "ok", r->nfailures == 0, "station_ed25519", s, "peer_ed25519", p,
+	    "out", chain_json(&r->out, false), "in", chain_json(&r->in, true), "heads", "count",
 	    JI(r->heads), "failed", JI(r->heads_bad), "highest_seq", JI(r->head_seq), "unsigned_in",
 	    JI(r->unsigned_in), "own_heads", JI(r->own_heads), "receipts", "count", JI(r->receipts),
 	    "failed", JI(r->receipts_bad), "entries", JI(r->receipt_entries), "refusals", "count",
@@ -148,7 +149,8 @@ static const char *
 counted(uint64_t n, uint64_t bad, char out[static 64])
 {
 	if (bad)
-		snprintf(out, 64, "%llu, %llu FAILED", (unsigned long long)n, (unsigned long long)bad);
+		snprintf(out, 64, "%llu, %llu FAILED", (unsigned long long)n,
+		         (unsigned long long)bad);
 	else
 		snprintf(out, 64, "%llu ok", (unsigned long long)n);
 	return out;
@@ -164,14 +166,15 @@ print_chain(const char *name, const struct hl_verify_chain *c)
 	else if (c->events)
 		printf(" ok");
 	if (c->events)
-		printf(" (seq %llu-%llu)", (unsigned long long)c->first, (unsigned long long)c->last);
+		printf(" (seq %llu-%llu)", (unsigned long long)c->first,
+		       (unsigned long long)c->last);
 	if (c->missing)
 		printf(", %llu MISSING", (unsigned long long)c->missing);
 	if (c->in_flight)
 		printf(", %llu in flight", (unsigned long long)c->in_flight);
 	if (c->not_kept)
-		printf(", %llu bod%s not kept (refused as too large)", (unsigned long long)c->not_kept,
-		       c->not_kept == 1 ? "y" : "ies");
+		printf(", %llu bod%s not kept (refused as too large)",
+		       (unsigned long long)c->not_kept, c->not_kept == 1 ? "y" : "ies");
 }
 
 /* The per-record lines: chains, heads, receipts, refusals, checkpoints, warnings, failures. */
@@ -466,9 +469,9 @@ verify_file(const char *path, const char *only, bool json)
 	doc = json_pack("{s:s, s:s, s:I, s:o, s:o}", "mode", "file", "file", path, "lines",
 	                JI(t->lines), "header", header_json(t), "result", result_json(&t->res));
 	if (have_station && t->header)
-		json_object_set_new(doc, "keys",
-		                    json_pack("{s:s, s:s, s:b}", "station", ws, "peer", wp, "ok",
-		                              !keyfail[0]));
+		json_object_set_new(
+		    doc, "keys",
+		    json_pack("{s:s, s:s, s:b}", "station", ws, "peer", wp, "ok", !keyfail[0]));
 	if (!json) {
 		print_header(path, t);
 		if (have_station && t->header)
@@ -499,15 +502,16 @@ cmp_json(const struct hl_verify_cmp *c)
 		d = json_pack("{s:I, s:s, s:s, s:s, s:s}", "seq", JI(c->first_seq), "file_hash", fh,
 		              "file_id", fi, "here_hash", hh, "here_id", hi);
 	}
-	return json_pack("{s:I, s:I, s:o, s:{s:I, s:o, s:o}, s:{s:I, s:o, s:o}, s:I}", "agree",
-	                 JI(c->agree), "differ", JI(c->differ), "first_difference", d,
-	                 "only_in_file", "count", JI(c->only_file), "first_seq",
-	                 c->only_file ? json_integer(JI(c->only_file_first)) : json_null(),
-	                 "last_seq", c->only_file ? json_integer(JI(c->only_file_last)) : json_null(),
-	                 "only_here", "count", JI(c->only_here), "first_seq",
-	                 c->only_here ? json_integer(JI(c->only_here_first)) : json_null(),
-	                 "last_seq", c->only_here ? json_integer(JI(c->only_here_last)) : json_null(),
-	                 "before_file", JI(c->before_file));
+	return json_pack(
+	    "{s:I, s:I, s:o, s:{s:I, s:o, s:o}, s:{s:I, s:o, s:o}, s:I}", "agree", JI(c->agree),
+	    "differ", JI(c->differ), "first_difference", d, "only_in_file", "count",
+	    JI(c->only_file), "first_seq",
+	    c->only_file ? json_integer(JI(c->only_file_first)) : json_null(), "last_seq",
+	    c->only_file ? json_integer(JI(c->only_file_last)) : json_null(), "only_here", "count",
+	    JI(c->only_here), "first_seq",
+	    c->only_here ? json_integer(JI(c->only_here_first)) : json_null(), "last_seq",
+	    c->only_here ? json_integer(JI(c->only_here_last)) : json_null(), "before_file",
+	    JI(c->before_file));
 }
 
 static void
@@ -522,7 +526,8 @@ print_cmp(const char *what, const struct hl_verify_cmp *c)
 		hl_event_id(c->file_hash, fi);
 		hl_event_id(c->here_hash, hi);
 		printf("; %llu DIFFER, the first at seq %llu: file %s (id %s), here %s (id %s)",
-		       (unsigned long long)c->differ, (unsigned long long)c->first_seq, fh, fi, hh, hi);
+		       (unsigned long long)c->differ, (unsigned long long)c->first_seq, fh, fi, hh,
+		       hi);
 	}
 	if (c->only_file)
 		printf("; %llu only in the file (seq %llu-%llu: in flight)",
@@ -587,13 +592,15 @@ verify_against(const char *path, const char *only, bool json)
 			         "--file)",
 			         path);
 		else if (!by_key)
-			snprintf(why, sizeof why, "%s was exported by a station not pinned here", path);
+			snprintf(why, sizeof why, "%s was exported by a station not pinned here",
+			         path);
 		else if (peer && by_key != peer)
-			snprintf(why, sizeof why, "%s was exported by %s, not %s", path, by_key->name,
-			         peer->name);
+			snprintf(why, sizeof why, "%s was exported by %s, not %s", path,
+			         by_key->name, peer->name);
 		else if (sodium_memcmp(t->res.peer_pk, ours, 32) != 0)
-			snprintf(why, sizeof why, "%s is %s's record with another station, not this one",
-			         path, by_key->name);
+			snprintf(why, sizeof why,
+			         "%s is %s's record with another station, not this one", path,
+			         by_key->name);
 		else
 			peer = by_key;
 	} else {
@@ -629,17 +636,19 @@ verify_against(const char *path, const char *only, bool json)
 	} else if (cmp.cp_differ) {
 		snprintf(first, sizeof first,
 		         "peer %s: %llu checkpoint%s agreed on both sides with different hashes",
-		         peer->name, (unsigned long long)cmp.cp_differ, cmp.cp_differ == 1 ? "" : "s");
+		         peer->name, (unsigned long long)cmp.cp_differ,
+		         cmp.cp_differ == 1 ? "" : "s");
 	}
 	doc = json_pack("{s:s, s:s, s:o, s:o, s:o}", "mode", "against", "file", path, "header",
-	                header_json(t), "peer", peer && compared ? json_string(peer->name) : json_null(),
-	                "file_result", result_json(&t->res));
+	                header_json(t), "peer",
+	                peer && compared ? json_string(peer->name) : json_null(), "file_result",
+	                result_json(&t->res));
 	if (compared) {
 		json_t *last = json_null();
 		if (cmp.cp_at_ns)
-			last = json_pack("{s:o, s:I, s:I, s:I}", "at", iso_or_null(cmp.cp_at_ns), "at_ns",
-			                 JI(cmp.cp_at_ns), "out_seq", JI(cmp.cp_out_seq), "in_seq",
-			                 JI(cmp.cp_in_seq));
+			last = json_pack("{s:o, s:I, s:I, s:I}", "at", iso_or_null(cmp.cp_at_ns),
+			                 "at_ns", JI(cmp.cp_at_ns), "out_seq", JI(cmp.cp_out_seq),
+			                 "in_seq", JI(cmp.cp_in_seq));
 		json_object_set_new(doc, "store_result", result_json(r));
 		json_object_set_new(
 		    doc, "compare",
@@ -660,7 +669,8 @@ verify_against(const char *path, const char *only, bool json)
 			if (cmp.cp_at_ns) {
 				char at[32];
 				hl_iso_time(cmp.cp_at_ns, at);
-				printf("  agree up to the last common checkpoint (at %s, seqs out %llu / in "
+				printf("  agree up to the last common checkpoint (at %s, seqs out "
+				       "%llu / in "
 				       "%llu)\n",
 				       at, (unsigned long long)cmp.cp_out_seq,
 				       (unsigned long long)cmp.cp_in_seq);
@@ -668,7 +678,8 @@ verify_against(const char *path, const char *only, bool json)
 				printf("  no checkpoint agreed on both sides yet\n");
 			}
 			if (cmp.cp_differ)
-				printf("  checkpoints: %llu agreed on both sides with DIFFERENT hashes\n",
+				printf("  checkpoints: %llu agreed on both sides with DIFFERENT "
+				       "hashes\n",
 				       (unsigned long long)cmp.cp_differ);
 		}
 	}

@@ -51,7 +51,7 @@ printable(char *s)
 }
 
 static void HL_PRINTF(3, 0)
-record(struct hl_verify_problem *p, struct where w, const char *fmt, va_list ap)
+    record(struct hl_verify_problem *p, struct where w, const char *fmt, va_list ap)
 {
 	memset(p, 0, sizeof *p);
 	p->type = w.type ? w.type : "";
@@ -65,7 +65,7 @@ record(struct hl_verify_problem *p, struct where w, const char *fmt, va_list ap)
 }
 
 static void HL_PRINTF(3, 4)
-failure(struct hl_verify_result *res, struct where w, const char *fmt, ...)
+    failure(struct hl_verify_result *res, struct where w, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,7 +78,7 @@ failure(struct hl_verify_result *res, struct where w, const char *fmt, ...)
 }
 
 static void HL_PRINTF(3, 4)
-warning(struct hl_verify_result *res, struct where w, const char *fmt, ...)
+    warning(struct hl_verify_result *res, struct where w, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -108,8 +108,7 @@ hex32(const uint8_t *b, char out[static 2 * HL_HASH_LEN + 1])
  * signed, above its highest head: in flight.
  */
 static void
-gap(struct hl_verify_result *res, bool in, uint64_t a, uint64_t b, uint64_t head_seq,
-    uint64_t line)
+gap(struct hl_verify_result *res, bool in, uint64_t a, uint64_t b, uint64_t head_seq, uint64_t line)
 {
 	struct hl_verify_chain *c = in ? &res->in : &res->out;
 	uint64_t hi;
@@ -135,7 +134,8 @@ gap(struct hl_verify_result *res, bool in, uint64_t a, uint64_t b, uint64_t head
 		warning(res, (struct where){"event", "in", lo, NULL, line},
 		        "seqs %llu-%llu not here yet, above the peer's highest signed head "
 		        "(seq %llu): in flight",
-		        (unsigned long long)lo, (unsigned long long)b, (unsigned long long)head_seq);
+		        (unsigned long long)lo, (unsigned long long)b,
+		        (unsigned long long)head_seq);
 	}
 }
 
@@ -151,12 +151,12 @@ refused_too_large(const char *reason, size_t len)
 
 /* The checks of one event, wherever it came from (a row or a line). */
 struct evcheck {
-	bool in;              /* chain in */
-	const uint8_t *hash;  /* as recorded */
-	const char *id;       /* as recorded */
+	bool in;             /* chain in */
+	const uint8_t *hash; /* as recorded */
+	const char *id;      /* as recorded */
 	size_t id_len;
-	bool refused;         /* state refused */
-	const char *reason;   /* the refusal's reason, for the not-kept rule */
+	bool refused;       /* state refused */
+	const char *reason; /* the refusal's reason, for the not-kept rule */
 	size_t reason_len;
 	uint64_t line;
 };
@@ -193,6 +193,7 @@ check_event(struct hl_verify_result *res, struct chainpos *pos, const struct hl_
 	if (pos->any && ev->seq <= pos->last) {
 		failure(res, w, "seq %llu after seq %llu: the chain is out of order",
 		        (unsigned long long)ev->seq, (unsigned long long)pos->last);
+		ch->events++;
 		ch->bad++;
 		return false;
 	}
@@ -236,7 +237,8 @@ check_event(struct hl_verify_result *res, struct chainpos *pos, const struct hl_
 		failure(res, w, "the id is not the hash's first 12 hex characters (%s)", a);
 		bad = true;
 	}
-	if (ev->kind < HL_EV_MESSAGE || ev->kind > HL_EV_RESUME || ev->precedence >= HL_PREC_COUNT) {
+	if (ev->kind < HL_EV_MESSAGE || ev->kind > HL_EV_RESUME ||
+	    ev->precedence >= HL_PREC_COUNT) {
 		failure(res, w, "kind %u or precedence %u is not one hotline writes", ev->kind,
 		        ev->precedence);
 		bad = true;
@@ -254,12 +256,19 @@ static void
 unsigned_tail(struct hl_verify_result *res, uint64_t n_above, uint64_t first_above)
 {
 	res->unsigned_in = n_above;
-	if (n_above)
-		warning(res, (struct where){"event", "in", first_above, NULL, 0},
-		        "%llu event%s of chain in above the highest signed head (%s%llu): not yet "
-		        "signed by the peer (heads follow each burst within about 200 ms)",
-		        (unsigned long long)n_above, n_above == 1 ? "" : "s",
-		        res->head_seq ? "seq " : "none: ", (unsigned long long)res->head_seq);
+	if (n_above && res->head_seq)
+		warning(
+		    res, (struct where){"event", "in", first_above, NULL, 0},
+		    "%llu event%s of chain in above the highest signed head (seq %llu): not yet "
+		    "signed by the peer (heads follow each burst within about 200 ms)",
+		    (unsigned long long)n_above, n_above == 1 ? "" : "s",
+		    (unsigned long long)res->head_seq);
+	else if (n_above)
+		warning(
+		    res, (struct where){"event", "in", first_above, NULL, 0},
+		    "%llu event%s of chain in and no signed head yet: not yet signed by the peer "
+		    "(heads follow each burst within about 200 ms)",
+		    (unsigned long long)n_above, n_above == 1 ? "" : "s");
 }
 
 /* Is this checkpoint the latest agreed one so far? */
@@ -298,9 +307,9 @@ event_hash(struct sctx *v, int dir, uint64_t seq, uint8_t out[static HL_HASH_LEN
 	}
 	if (seq > INT64_MAX)
 		return HL_OK;
-	if ((rc = hl_store_prepare(v->st,
-	                           "SELECT hash FROM events WHERE peer_id = ? AND dir = ? AND seq = ?",
-	                           &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         v->st, "SELECT hash FROM events WHERE peer_id = ? AND dir = ? AND seq = ?", &q)) <
+	    0)
 		return rc;
 	sqlite3_bind_int64(q, 1, v->peer_id);
 	sqlite3_bind_int(q, 2, dir);
@@ -494,7 +503,8 @@ check_heads(struct sctx *v)
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		bool in = sqlite3_column_int(q, 0) == HL_DIR_IN, found;
 		uint64_t seq = (uint64_t)sqlite3_column_int64(q, 1);
-		const uint8_t *hash = col_fixed(q, 2, HL_HASH_LEN), *sig = col_fixed(q, 3, HL_SIG_LEN);
+		const uint8_t *hash = col_fixed(q, 2, HL_HASH_LEN),
+		              *sig = col_fixed(q, 3, HL_SIG_LEN);
 		uint8_t held[HL_HASH_LEN];
 		char id[HL_MSGID_LEN + 1] = "", a[2 * HL_HASH_LEN + 1], b[2 * HL_HASH_LEN + 1];
 		struct where w = {"head", in ? "in" : "out", seq, id, 0};
@@ -522,11 +532,12 @@ check_heads(struct sctx *v)
 			res->heads_bad++;
 			hex32(hash, a);
 			hex32(held, b);
-			failure(res, w, "the signed head %s is not the hash of the event held (%s)", a,
-			        b);
+			failure(res, w, "the signed head %s is not the hash of the event held (%s)",
+			        a, b);
 		} else if (!found && !in) {
 			res->heads_bad++;
-			failure(res, w, "a head of chain out at seq %llu, which the chain does not hold",
+			failure(res, w,
+			        "a head of chain out at seq %llu, which the chain does not hold",
 			        (unsigned long long)seq);
 		}
 		/* chain in: an event the head covers but the chain lacks was named by the scan */
@@ -568,10 +579,11 @@ check_receipts(struct sctx *v)
 		}
 		if (hl_receipt_verify(entries, n, sig, v->P, v->S) < 0) {
 			res->receipts_bad++;
-			failure(res, w,
-			        "the peer's signature over the receipt (%zu entr%s from seq %llu) does "
-			        "not verify",
-			        n, n == 1 ? "y" : "ies", (unsigned long long)first);
+			failure(
+			    res, w,
+			    "the peer's signature over the receipt (%zu entr%s from seq %llu) does "
+			    "not verify",
+			    n, n == 1 ? "y" : "ies", (unsigned long long)first);
 			continue;
 		}
 		res->receipt_entries += n;
@@ -588,8 +600,10 @@ check_receipts(struct sctx *v)
 			w.seq = e.seq;
 			w.id = id;
 			if (!found || e.seq == 0) {
-				failure(res, w, "the peer receipted seq %llu, which chain out does not hold",
-				        (unsigned long long)e.seq);
+				failure(
+				    res, w,
+				    "the peer receipted seq %llu, which chain out does not hold",
+				    (unsigned long long)e.seq);
 				bad = true;
 			} else if (sodium_memcmp(held, e.hash, HL_HASH_LEN) != 0) {
 				char a[2 * HL_HASH_LEN + 1];
@@ -616,11 +630,11 @@ out:
  */
 struct cpcheck {
 	uint64_t at_ns, s_seq, p_seq;
-	const uint8_t *s_hash, *p_hash, *s_sig;    /* S's statement */
-	const uint8_t *ps_hash, *pp_hash, *p_sig;  /* P's, NULL while it has not answered */
-	int status;                                /* 0 agreed, 1 mismatch, 2 waiting, else bad */
-	const uint8_t *held_s, *held_p;            /* the events S holds at s_seq / p_seq */
-	bool missing_s;                            /* S's chain should hold s_seq but does not */
+	const uint8_t *s_hash, *p_hash, *s_sig;   /* S's statement */
+	const uint8_t *ps_hash, *pp_hash, *p_sig; /* P's, NULL while it has not answered */
+	int status;                               /* 0 agreed, 1 mismatch, 2 waiting, else bad */
+	const uint8_t *held_s, *held_p;           /* the events S holds at s_seq / p_seq */
+	bool missing_s;                           /* S's chain should hold s_seq but does not */
 	uint64_t line;
 };
 
@@ -636,7 +650,8 @@ check_cp(struct hl_verify_result *res, const struct cpcheck *k)
 	res->checkpoints++;
 	if (hl_checkpoint_verify(k->at_ns, k->s_seq, k->s_hash, k->p_seq, k->p_hash, k->s_sig,
 	                         res->station_pk, res->peer_pk) < 0) {
-		failure(res, w, "checkpoint at %s: the station's own signature does not verify", at);
+		failure(res, w, "checkpoint at %s: the station's own signature does not verify",
+		        at);
 		bad = true;
 	}
 	if (answered && hl_checkpoint_verify(k->at_ns, k->p_seq, k->pp_hash, k->s_seq, k->ps_hash,
@@ -663,23 +678,25 @@ check_cp(struct hl_verify_result *res, const struct cpcheck *k)
 		hex32(k->s_hash, a);
 		w.chain = "out";
 		w.seq = k->s_seq;
-		failure(res, w, "checkpoint at %s says seq %llu of chain out is %s: the chain holds "
-		                "another event",
+		failure(res, w,
+		        "checkpoint at %s says seq %llu of chain out is %s: the chain holds "
+		        "another event",
 		        at, (unsigned long long)k->s_seq, a);
 		bad = true;
 	} else if (k->missing_s) {
 		w.chain = "out";
 		w.seq = k->s_seq;
-		failure(res, w, "checkpoint at %s names seq %llu of chain out, which is not held", at,
-		        (unsigned long long)k->s_seq);
+		failure(res, w, "checkpoint at %s names seq %llu of chain out, which is not held",
+		        at, (unsigned long long)k->s_seq);
 		bad = true;
 	}
 	if (k->held_p && sodium_memcmp(k->held_p, k->p_hash, HL_HASH_LEN) != 0) {
 		hex32(k->p_hash, a);
 		w.chain = "in";
 		w.seq = k->p_seq;
-		failure(res, w, "checkpoint at %s says seq %llu of chain in is %s: the chain holds "
-		                "another event",
+		failure(res, w,
+		        "checkpoint at %s says seq %llu of chain in is %s: the chain holds "
+		        "another event",
 		        at, (unsigned long long)k->p_seq, a);
 		bad = true;
 	}
@@ -701,11 +718,12 @@ check_checkpoints(struct sctx *v)
 	sqlite3_stmt *q;
 	int rc = HL_OK, s;
 
-	if ((rc = hl_store_prepare(v->st,
-	                           "SELECT at_ns, our_seq, their_seq, our_hash, their_hash, our_sig,"
-	                           " peer_our_hash, peer_their_hash, peer_sig, status"
-	                           " FROM checkpoints WHERE peer_id = ? ORDER BY at_ns, id",
-	                           &q)) < 0)
+	if ((rc =
+	         hl_store_prepare(v->st,
+	                          "SELECT at_ns, our_seq, their_seq, our_hash, their_hash, our_sig,"
+	                          " peer_our_hash, peer_their_hash, peer_sig, status"
+	                          " FROM checkpoints WHERE peer_id = ? ORDER BY at_ns, id",
+	                          &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, v->peer_id);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
@@ -725,7 +743,8 @@ check_checkpoints(struct sctx *v)
 		bool fs, fp;
 
 		if (!k.s_hash || !k.p_hash || !k.s_sig ||
-		    (sqlite3_column_type(q, 8) != SQLITE_NULL && (!k.p_sig || !k.ps_hash || !k.pp_hash))) {
+		    (sqlite3_column_type(q, 8) != SQLITE_NULL &&
+		     (!k.p_sig || !k.ps_hash || !k.pp_hash))) {
 			char at[32];
 			hl_iso_time(k.at_ns, at);
 			v->res->checkpoints++;
@@ -801,9 +820,9 @@ enum section {
 	SEC_END,
 	SEC_AFTER
 };
-static const char *const section_names[] = {"header",  "event (out)", "event (in)",
-                                            "head",    "receipt",     "refusal",
-                                            "checkpoint", "end",      "end"};
+static const char *const section_names[] = {"header",     "event (out)", "event (in)",
+                                            "head",       "receipt",     "refusal",
+                                            "checkpoint", "end",         "end"};
 
 struct fctx {
 	struct hl_transcript *t;
@@ -811,15 +830,14 @@ struct fctx {
 	uint64_t line;
 	const char *type; /* of the line being read */
 	int section;
-	bool stop; /* a malformed line: reading stops */
+	bool stop;              /* a malformed line: reading stops */
 	struct chainpos pos[2]; /* out, in */
 	uint64_t above, first_above;
 	uint64_t count[6]; /* events out, events in, heads, receipts, refusals, checkpoints */
 };
 
 /* A malformed line: say what, stop reading. */
-static void HL_PRINTF(2, 3)
-bad_line(struct fctx *fc, const char *fmt, ...)
+static void HL_PRINTF(2, 3) bad_line(struct fctx *fc, const char *fmt, ...)
 {
 	va_list ap;
 	char what[HL_VERIFY_WHAT_MAX];
@@ -955,9 +973,10 @@ chain_field(struct fctx *fc, json_t *o, int only)
 		return HL_DIR_OUT;
 	if (strcmp(s, "in") == 0 && only != HL_DIR_OUT)
 		return HL_DIR_IN;
-	bad_line(fc, "field 'chain' must be %s", only == HL_DIR_IN    ? "\"in\""
-	                                         : only == HL_DIR_OUT ? "\"out\""
-	                                                              : "\"out\" or \"in\"");
+	bad_line(fc, "field 'chain' must be %s",
+	         only == HL_DIR_IN    ? "\"in\""
+	         : only == HL_DIR_OUT ? "\"out\""
+	                              : "\"out\" or \"in\"");
 	return -1;
 }
 
@@ -1084,8 +1103,7 @@ on_event(struct fctx *fc, json_t *o)
 	if (!u64_field(fc, o, "seq", INT64_MAX, &ev.seq) ||
 	    !hex_field(fc, o, "prev", ev.prev, HL_HASH_LEN) ||
 	    !hex_field(fc, o, "hash", hash, HL_HASH_LEN) ||
-	    !str_field(fc, o, "id", false, &c.id, &c.id_len) ||
-	    !u64_field(fc, o, "kind", 255, &x))
+	    !str_field(fc, o, "id", false, &c.id, &c.id_len) || !u64_field(fc, o, "kind", 255, &x))
 		return HL_OK;
 	ev.kind = (uint8_t)x;
 	if (!u64_field(fc, o, "precedence", 255, &x))
@@ -1149,7 +1167,8 @@ on_head(struct fctx *fc, json_t *o)
 	uint64_t seq, at;
 
 	if (!enter(fc, SEC_HEADS) || chain_field(fc, o, HL_DIR_IN) < 0 ||
-	    !u64_field(fc, o, "seq", INT64_MAX, &seq) || !hex_field(fc, o, "hash", hash, HL_HASH_LEN) ||
+	    !u64_field(fc, o, "seq", INT64_MAX, &seq) ||
+	    !hex_field(fc, o, "hash", hash, HL_HASH_LEN) ||
 	    !hex_field(fc, o, "sig", sig, HL_SIG_LEN) || !u64_field(fc, o, "at_ns", INT64_MAX, &at))
 		return HL_OK;
 	fc->count[2]++;
@@ -1197,7 +1216,8 @@ on_receipt(struct fctx *fc, json_t *o)
 	{
 		json_t *s = json_array_get(e, 0);
 		if (!json_is_array(e) || json_array_size(e) != 2 || !json_is_integer(s) ||
-		    json_integer_value(s) < 0 || !hex_json(json_array_get(e, 1), entries + i * 40 + 8, 32)) {
+		    json_integer_value(s) < 0 ||
+		    !hex_json(json_array_get(e, 1), entries + i * 40 + 8, 32)) {
 			free(entries);
 			bad_line(fc, "entry %zu must be [seq, \"64 hex characters\"]", i + 1);
 			return HL_OK;
@@ -1233,7 +1253,8 @@ on_receipt(struct fctx *fc, json_t *o)
 				bad = true;
 			}
 		} else if (expected(fc->t, HL_DIR_OUT, r.seq)) {
-			failure(res, w, "the peer receipted seq %llu, which chain out does not hold",
+			failure(res, w,
+			        "the peer receipted seq %llu, which chain out does not hold",
 			        (unsigned long long)r.seq);
 			bad = true;
 		}
@@ -1255,7 +1276,8 @@ on_refusal(struct fctx *fc, json_t *o)
 	uint64_t seq;
 
 	if (!enter(fc, SEC_REFUSALS) || chain_field(fc, o, HL_DIR_OUT) < 0 ||
-	    !u64_field(fc, o, "seq", INT64_MAX, &seq) || !hex_field(fc, o, "hash", hash, HL_HASH_LEN) ||
+	    !u64_field(fc, o, "seq", INT64_MAX, &seq) ||
+	    !hex_field(fc, o, "hash", hash, HL_HASH_LEN) ||
 	    !str_field(fc, o, "reason", false, &reason, &len) ||
 	    !hex_field(fc, o, "sig", sig, HL_SIG_LEN))
 		return HL_OK;
@@ -1391,7 +1413,8 @@ on_end(struct fctx *fc, json_t *o)
 			failure(fc->res, (struct where){"end", NULL, 0, NULL, fc->line},
 			        "the end line counts %llu %s but the file holds %llu: truncated or "
 			        "edited",
-			        (unsigned long long)want[i], keys[i], (unsigned long long)fc->count[i]);
+			        (unsigned long long)want[i], keys[i],
+			        (unsigned long long)fc->count[i]);
 	return HL_OK;
 }
 
@@ -1401,8 +1424,9 @@ on_line(struct fctx *fc, const uint8_t *p, size_t n)
 	static const struct {
 		const char *type;
 		int (*fn)(struct fctx *, json_t *);
-	} types[] = {{"header", on_header},   {"event", on_event},       {"head", on_head},
-	             {"receipt", on_receipt}, {"refusal", on_refusal},   {"checkpoint", on_checkpoint},
+	} types[] = {{"header", on_header},   {"event", on_event},
+	             {"head", on_head},       {"receipt", on_receipt},
+	             {"refusal", on_refusal}, {"checkpoint", on_checkpoint},
 	             {"end", on_end}};
 	json_error_t jerr;
 	json_t *o, *tv;
@@ -1450,7 +1474,8 @@ finish(struct fctx *fc)
 	if (fc->stop)
 		return;
 	if (!t->header) {
-		failure(res, (struct where){"file", NULL, 0, NULL, 0}, "no header: not a transcript");
+		failure(res, (struct where){"file", NULL, 0, NULL, 0},
+		        "no header: not a transcript");
 		return;
 	}
 	if (!t->end)
@@ -1689,7 +1714,8 @@ hl_verify_against(struct hl_store *st, int64_t peer_id, const struct hl_transcri
 		uint64_t at = (uint64_t)sqlite3_column_int64(q, 1);
 		uint64_t our_seq = (uint64_t)sqlite3_column_int64(q, 2);
 		uint64_t their_seq = (uint64_t)sqlite3_column_int64(q, 3);
-		const uint8_t *oh = col_fixed(q, 4, HL_HASH_LEN), *th = col_fixed(q, 5, HL_HASH_LEN);
+		const uint8_t *oh = col_fixed(q, 4, HL_HASH_LEN),
+		              *th = col_fixed(q, 5, HL_HASH_LEN);
 
 		/* The peer's export sees it mirrored: its station is our peer. */
 		for (size_t i = 0; i < t->ncps; i++) {

@@ -49,14 +49,14 @@ struct hl_verify_chain {
 };
 
 struct hl_verify_result {
-	char peer[HL_NAME_MAX + 1];   /* the peer: as pinned here, or the file's header.peer */
-	uint8_t station_pk[32];       /* S: the station whose record this is */
-	uint8_t peer_pk[32];          /* P: its peer */
+	char peer[HL_NAME_MAX + 1]; /* the peer: as pinned here, or the file's header.peer */
+	uint8_t station_pk[32];     /* S: the station whose record this is */
+	uint8_t peer_pk[32];        /* P: its peer */
 	struct hl_verify_chain out, in;
-	uint64_t heads, heads_bad;    /* the peer's signed heads of chain in */
-	uint64_t head_seq;            /* the highest of them; 0: none */
-	uint64_t unsigned_in;         /* events of chain in above head_seq (a warning) */
-	uint64_t own_heads;           /* heads of chain out (S's own; none are stored today) */
+	uint64_t heads, heads_bad; /* the peer's signed heads of chain in */
+	uint64_t head_seq;         /* the highest of them; 0: none */
+	uint64_t unsigned_in;      /* events of chain in above head_seq (a warning) */
+	uint64_t own_heads;        /* heads of chain out (S's own; none are stored today) */
 	uint64_t receipts, receipts_bad, receipt_entries;
 	uint64_t refusals, refusals_bad, refusals_unsigned;
 	uint64_t checkpoints, checkpoints_bad, cp_agreed, cp_waiting, cp_mismatch;
@@ -94,18 +94,18 @@ struct hl_verify_cp {
  * seq order, for heads, receipts and hl_verify_against.
  */
 struct hl_transcript {
-	bool header;                    /* a valid header line was read */
-	char station[HL_NAME_MAX + 1];  /* header.station: who exported it */
-	char peer[HL_NAME_MAX + 1];     /* header.peer */
-	char exported_at[40];           /* as written (printable ASCII) */
+	bool header;                   /* a valid header line was read */
+	char station[HL_NAME_MAX + 1]; /* header.station: who exported it */
+	char peer[HL_NAME_MAX + 1];    /* header.peer */
+	char exported_at[40];          /* as written (printable ASCII) */
 	uint64_t since_ns;
-	bool end;                       /* the end line was read */
-	uint64_t lines;                 /* lines read */
+	bool end;       /* the end line was read */
+	uint64_t lines; /* lines read */
 	struct hl_verify_seqhash *out, *in;
 	size_t nout, nin, capout, capin;
 	struct hl_verify_cp *cps;
 	size_t ncps, capcps;
-	struct hl_verify_result res;    /* station_pk, peer_pk: the header's keys */
+	struct hl_verify_result res; /* station_pk, peer_pk: the header's keys */
 };
 
 /*
@@ -121,9 +121,9 @@ void hl_transcript_free(struct hl_transcript *t);
 
 /* One direction of a comparison: the file's chain beside the same chain here. */
 struct hl_verify_cmp {
-	uint64_t agree;      /* seqs held on both sides with the same hash */
-	uint64_t differ;     /* held on both sides with different hashes: failures */
-	uint64_t first_seq;  /* the first of those (0: none), and both hashes */
+	uint64_t agree;     /* seqs held on both sides with the same hash */
+	uint64_t differ;    /* held on both sides with different hashes: failures */
+	uint64_t first_seq; /* the first of those (0: none), and both hashes */
 	uint8_t file_hash[HL_HASH_LEN], here_hash[HL_HASH_LEN];
 	uint64_t only_file, only_file_first, only_file_last; /* in flight towards here */
 	uint64_t only_here, only_here_first, only_here_last; /* in flight, or not yet exported */
@@ -135,7 +135,8 @@ struct hl_verify_against {
 	struct hl_verify_cmp ours;   /* our chain: the file's in, our out */
 	uint64_t cp_common;          /* checkpoints agreed on both sides, with the same hashes */
 	uint64_t cp_differ;          /* agreed on both sides, but not on the same hashes */
-	uint64_t cp_at_ns, cp_out_seq, cp_in_seq; /* the last common one (our seqs); at_ns 0: none */
+	uint64_t cp_at_ns, cp_out_seq,
+	    cp_in_seq; /* the last common one (our seqs); at_ns 0: none */
 };
 
 /*

@@ -85,8 +85,7 @@ peer_of(struct hl_store *st, const char *name)
 }
 
 static void
-send_text(struct hl_store *st, const char *to, const char *channel, unsigned prec,
-          const char *text)
+send_text(struct hl_store *st, const char *to, const char *channel, unsigned prec, const char *text)
 {
 	struct hl_event ev = {0};
 	uint8_t hash[HL_HASH_LEN];
@@ -153,13 +152,14 @@ travel(struct hl_store *from, const char *to_name, const struct hl_identity *fid
 		bail("commit");
 	if (ne) {
 		size_t cnt;
-		if (hl_receipt_encode(entries, ne, tid->ed25519_sk, tid->pub.ed25519, fid->pub.ed25519,
-		                      buf, sizeof buf, &len) < 0 ||
+		if (hl_receipt_encode(entries, ne, tid->ed25519_sk, tid->pub.ed25519,
+		                      fid->pub.ed25519, buf, sizeof buf, &len) < 0 ||
 		    hl_receipt_decode(buf, len, tid->pub.ed25519, fid->pub.ed25519, &cnt, &ents,
 		                      &sig) < 0)
 			bail("receipt");
 		for (size_t i = 0; i < ne; i++)
-			if (hl_store_mark_delivered(from, to_id, entries[i].seq, entries[i].hash, sig) < 0)
+			if (hl_store_mark_delivered(from, to_id, entries[i].seq, entries[i].hash,
+			                            sig) < 0)
 				bail("mark delivered");
 		if (hl_store_put_receipt(from, to_id, entries, ne, sig) < 0)
 			bail("put receipt");
@@ -173,9 +173,10 @@ travel(struct hl_store *from, const char *to_name, const struct hl_identity *fid
 	if (n) {
 		seq = rows[n - 1].ev.seq;
 		memcpy(hash, rows[n - 1].hash, HL_HASH_LEN);
-		if (hl_head_encode(seq, hash, fid->ed25519_sk, fid->pub.ed25519, tid->pub.ed25519, buf,
-		                   sizeof buf, &len) < 0 ||
-		    hl_head_decode(buf, len, fid->pub.ed25519, tid->pub.ed25519, &seq, hash, &sig) < 0 ||
+		if (hl_head_encode(seq, hash, fid->ed25519_sk, fid->pub.ed25519, tid->pub.ed25519,
+		                   buf, sizeof buf, &len) < 0 ||
+		    hl_head_decode(buf, len, fid->pub.ed25519, tid->pub.ed25519, &seq, hash, &sig) <
+		        0 ||
 		    hl_store_put_head(to, from_id, HL_DIR_IN, seq, hash, sig) < 0)
 			bail("head");
 	}
@@ -320,8 +321,9 @@ static void
 show(const struct hl_verify_result *res)
 {
 	for (uint64_t i = 0; i < res->nfailures && i < HL_VERIFY_KEEP; i++)
-		printf("# failure: %s chain=%s seq=%llu line=%llu id=%s: %s\n", res->failures[i].type,
-		       res->failures[i].chain, (unsigned long long)res->failures[i].seq,
+		printf("# failure: %s chain=%s seq=%llu line=%llu id=%s: %s\n",
+		       res->failures[i].type, res->failures[i].chain,
+		       (unsigned long long)res->failures[i].seq,
 		       (unsigned long long)res->failures[i].line, res->failures[i].id,
 		       res->failures[i].what);
 }
@@ -407,14 +409,13 @@ coltext_or_null(sqlite3_stmt *q, int col)
 }
 
 /* Station `self` (whose store is file) exports its record with `peer`. */
-static void
-export(const char *file, const char *self, const struct hl_identity *sid, const char *peer,
-       struct text *out)
+static void export(const char *file, const char *self, const struct hl_identity *sid,
+                   const char *peer, struct text *out)
 {
-	static const char *const out_states[] = {"queued", "sent", "delivered", "acknowledged",
-	                                         "refused", "received"};
-	static const char *const in_states[] = {"?", "?", "?", "acknowledged", "refused",
-	                                        "unacknowledged"};
+	static const char *const out_states[] = {"queued",       "sent",    "delivered",
+	                                         "acknowledged", "refused", "received"};
+	static const char *const in_states[] = {
+	    "?", "?", "?", "acknowledged", "refused", "unacknowledged"};
 	char path[512];
 	sqlite3 *db;
 	sqlite3_stmt *q;
@@ -442,12 +443,13 @@ export(const char *file, const char *self, const struct hl_identity *sid, const 
 	                    hexj(sid->pub.ed25519, 32), "peer", peer, "peer_ed25519", hexj(ppk, 32),
 	                    "exported_at", "2026-11-26T11:00:00.000Z", "since_ns", (json_int_t)0));
 	for (int d = 0; d < 2; d++) {
-		sqlite3_prepare_v2(db,
-		                   "SELECT seq, prev, hash, msg_id, kind, precedence, created_ns,"
-		                   " deadline_ns, channel, media_type, operator, ref_seq, ref_hash, body,"
-		                   " state, acked_by, reason, received_ns, sent_ns, delivered_ns,"
-		                   " acked_ns FROM events WHERE peer_id = ? AND dir = ? ORDER BY seq",
-		                   -1, &q, NULL);
+		sqlite3_prepare_v2(
+		    db,
+		    "SELECT seq, prev, hash, msg_id, kind, precedence, created_ns,"
+		    " deadline_ns, channel, media_type, operator, ref_seq, ref_hash, body,"
+		    " state, acked_by, reason, received_ns, sent_ns, delivered_ns,"
+		    " acked_ns FROM events WHERE peer_id = ? AND dir = ? ORDER BY seq",
+		    -1, &q, NULL);
 		sqlite3_bind_int64(q, 1, pid);
 		sqlite3_bind_int(q, 2, d);
 		while (sqlite3_step(q) == SQLITE_ROW) {
@@ -459,26 +461,28 @@ export(const char *file, const char *self, const struct hl_identity *sid, const 
 			sodium_bin2base64(b64, cap, sqlite3_column_blob(q, 13), (size_t)blen,
 			                  sodium_base64_VARIANT_ORIGINAL);
 			emit(out,
-			     json_pack("{s:s, s:s, s:I, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:s,"
-			               " s:I, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I}",
-			               "type", "event", "chain", d ? "in" : "out", "seq",
-			               (json_int_t)sqlite3_column_int64(q, 0), "prev", colhex(q, 1), "hash",
-			               colhex(q, 2), "id", (const char *)sqlite3_column_text(q, 3), "kind",
-			               (json_int_t)sqlite3_column_int(q, 4), "precedence",
-			               (json_int_t)sqlite3_column_int(q, 5), "created_ns",
-			               (json_int_t)sqlite3_column_int64(q, 6), "deadline_ns",
-			               (json_int_t)sqlite3_column_int64(q, 7), "channel",
-			               (const char *)sqlite3_column_text(q, 8), "media_type",
-			               (const char *)sqlite3_column_text(q, 9), "operator",
-			               (const char *)sqlite3_column_text(q, 10), "ref_seq",
-			               (json_int_t)sqlite3_column_int64(q, 11), "ref_hash", colhex(q, 12),
-			               "body_base64", b64, "state",
-			               d ? in_states[st % 6] : out_states[st % 6], "acknowledged_by",
-			               coltext_or_null(q, 15), "refused_reason", coltext_or_null(q, 16),
-			               "received_ns", (json_int_t)sqlite3_column_int64(q, 17), "sent_ns",
-			               (json_int_t)sqlite3_column_int64(q, 18), "delivered_ns",
-			               (json_int_t)sqlite3_column_int64(q, 19), "acked_ns",
-			               (json_int_t)sqlite3_column_int64(q, 20)));
+			     json_pack(
+			         "{s:s, s:s, s:I, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:s,"
+			         " s:I, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I}",
+			         "type", "event", "chain", d ? "in" : "out", "seq",
+			         (json_int_t)sqlite3_column_int64(q, 0), "prev", colhex(q, 1),
+			         "hash", colhex(q, 2), "id",
+			         (const char *)sqlite3_column_text(q, 3), "kind",
+			         (json_int_t)sqlite3_column_int(q, 4), "precedence",
+			         (json_int_t)sqlite3_column_int(q, 5), "created_ns",
+			         (json_int_t)sqlite3_column_int64(q, 6), "deadline_ns",
+			         (json_int_t)sqlite3_column_int64(q, 7), "channel",
+			         (const char *)sqlite3_column_text(q, 8), "media_type",
+			         (const char *)sqlite3_column_text(q, 9), "operator",
+			         (const char *)sqlite3_column_text(q, 10), "ref_seq",
+			         (json_int_t)sqlite3_column_int64(q, 11), "ref_hash", colhex(q, 12),
+			         "body_base64", b64, "state",
+			         d ? in_states[st % 6] : out_states[st % 6], "acknowledged_by",
+			         coltext_or_null(q, 15), "refused_reason", coltext_or_null(q, 16),
+			         "received_ns", (json_int_t)sqlite3_column_int64(q, 17), "sent_ns",
+			         (json_int_t)sqlite3_column_int64(q, 18), "delivered_ns",
+			         (json_int_t)sqlite3_column_int64(q, 19), "acked_ns",
+			         (json_int_t)sqlite3_column_int64(q, 20)));
 			free(b64);
 			cnt[d]++;
 		}
@@ -491,33 +495,37 @@ export(const char *file, const char *self, const struct hl_identity *sid, const 
 	sqlite3_bind_int64(q, 1, pid);
 	for (; sqlite3_step(q) == SQLITE_ROW; cnt[2]++)
 		emit(out, json_pack("{s:s, s:s, s:I, s:o, s:o, s:I}", "type", "head", "chain", "in",
-		                    "seq", (json_int_t)sqlite3_column_int64(q, 0), "hash", colhex(q, 1),
-		                    "sig", colhex(q, 2), "at_ns", (json_int_t)sqlite3_column_int64(q, 3)));
+		                    "seq", (json_int_t)sqlite3_column_int64(q, 0), "hash",
+		                    colhex(q, 1), "sig", colhex(q, 2), "at_ns",
+		                    (json_int_t)sqlite3_column_int64(q, 3)));
 	sqlite3_finalize(q);
-	sqlite3_prepare_v2(db, "SELECT entries, sig, at_ns FROM receipts WHERE peer_id = ? ORDER BY rowid",
-	                   -1, &q, NULL);
+	sqlite3_prepare_v2(
+	    db, "SELECT entries, sig, at_ns FROM receipts WHERE peer_id = ? ORDER BY rowid", -1, &q,
+	    NULL);
 	sqlite3_bind_int64(q, 1, pid);
 	for (; sqlite3_step(q) == SQLITE_ROW; cnt[3]++) {
 		const uint8_t *e = sqlite3_column_blob(q, 0);
 		json_t *arr = json_array();
 		for (int i = 0; i + 40 <= sqlite3_column_bytes(q, 0); i += 40)
-			json_array_append_new(arr, json_pack("[I, o]", (json_int_t)hl_get_u64(e + i),
-			                                     hexj(e + i + 8, 32)));
+			json_array_append_new(arr,
+			                      json_pack("[I, o]", (json_int_t)hl_get_u64(e + i),
+			                                hexj(e + i + 8, 32)));
 		emit(out, json_pack("{s:s, s:s, s:o, s:o, s:I}", "type", "receipt", "chain", "out",
 		                    "entries", arr, "sig", colhex(q, 1), "at_ns",
 		                    (json_int_t)sqlite3_column_int64(q, 2)));
 	}
 	sqlite3_finalize(q);
-	sqlite3_prepare_v2(db,
-	                   "SELECT seq, hash, reason, proof FROM events WHERE peer_id = ? AND dir = 0"
-	                   " AND state = 4 AND proof IS NOT NULL ORDER BY seq",
-	                   -1, &q, NULL);
+	sqlite3_prepare_v2(
+	    db,
+	    "SELECT seq, hash, reason, proof FROM events WHERE peer_id = ? AND dir = 0"
+	    " AND state = 4 AND proof IS NOT NULL ORDER BY seq",
+	    -1, &q, NULL);
 	sqlite3_bind_int64(q, 1, pid);
 	for (; sqlite3_step(q) == SQLITE_ROW; cnt[4]++)
-		emit(out, json_pack("{s:s, s:s, s:I, s:o, s:s, s:o}", "type", "refusal", "chain", "out",
-		                    "seq", (json_int_t)sqlite3_column_int64(q, 0), "hash", colhex(q, 1),
-		                    "reason", (const char *)sqlite3_column_text(q, 2), "sig",
-		                    colhex(q, 3)));
+		emit(out, json_pack("{s:s, s:s, s:I, s:o, s:s, s:o}", "type", "refusal", "chain",
+		                    "out", "seq", (json_int_t)sqlite3_column_int64(q, 0), "hash",
+		                    colhex(q, 1), "reason", (const char *)sqlite3_column_text(q, 2),
+		                    "sig", colhex(q, 3)));
 	sqlite3_finalize(q);
 	sqlite3_prepare_v2(db,
 	                   "SELECT at_ns, initiator, our_seq, their_seq, our_hash, their_hash,"
@@ -531,16 +539,16 @@ export(const char *file, const char *self, const struct hl_identity *sid, const 
 		                 ? json_null()
 		                 : json_pack("{s:o, s:o, s:o}", "peer_hash", colhex(q, 7),
 		                             "station_hash", colhex(q, 8), "sig", colhex(q, 9));
-		emit(out,
-		     json_pack("{s:s, s:I, s:s, s:I, s:I, s:{s:o, s:o, s:o}, s:o, s:s, s:s}", "type",
-		               "checkpoint", "at_ns", (json_int_t)sqlite3_column_int64(q, 0),
-		               "initiator", sqlite3_column_int(q, 1) ? "peer" : "station",
-		               "station_seq", (json_int_t)sqlite3_column_int64(q, 2), "peer_seq",
-		               (json_int_t)sqlite3_column_int64(q, 3), "station_statement",
-		               "station_hash", colhex(q, 4), "peer_hash", colhex(q, 5), "sig",
-		               colhex(q, 6), "peer_statement", ps, "status",
-		               statuses[sqlite3_column_int(q, 10) % 3], "detail",
-		               (const char *)sqlite3_column_text(q, 11)));
+		emit(out, json_pack("{s:s, s:I, s:s, s:I, s:I, s:{s:o, s:o, s:o}, s:o, s:s, s:s}",
+		                    "type", "checkpoint", "at_ns",
+		                    (json_int_t)sqlite3_column_int64(q, 0), "initiator",
+		                    sqlite3_column_int(q, 1) ? "peer" : "station", "station_seq",
+		                    (json_int_t)sqlite3_column_int64(q, 2), "peer_seq",
+		                    (json_int_t)sqlite3_column_int64(q, 3), "station_statement",
+		                    "station_hash", colhex(q, 4), "peer_hash", colhex(q, 5), "sig",
+		                    colhex(q, 6), "peer_statement", ps, "status",
+		                    statuses[sqlite3_column_int(q, 10) % 3], "detail",
+		                    (const char *)sqlite3_column_text(q, 11)));
 	}
 	sqlite3_finalize(q);
 	sqlite3_close(db);
@@ -711,10 +719,17 @@ test_files(struct hl_store *b)
 	if (!t)
 		bail("oom");
 	export("a.db", "alpha", &id_a, "bravo", &x);
+	/* HL_TEST_EXPORT=FILE keeps it: fuzz/corpus/transcript is made this way. */
+	if (getenv("HL_TEST_EXPORT")) {
+		FILE *f = fopen(getenv("HL_TEST_EXPORT"), "w");
+		if (!f || fwrite(x.p, 1, x.len, f) != x.len || fclose(f) != 0)
+			bail("HL_TEST_EXPORT");
+	}
 	read_buf(x.p, x.len, 0, t);
 	T_EQ_INT(t->res.nfailures, 0, "alpha's export verifies");
 	show(&t->res);
-	T_OK(t->header && t->end && strcmp(t->station, "alpha") == 0 && strcmp(t->peer, "bravo") == 0,
+	T_OK(t->header && t->end && strcmp(t->station, "alpha") == 0 &&
+	         strcmp(t->peer, "bravo") == 0,
 	     "header and end read (station %s, peer %s)", t->station, t->peer);
 	T_EQ_MEM(t->res.station_pk, id_a.pub.ed25519, 32, "the header's station key is alpha's");
 	T_EQ_INT(t->nout, 6, "six events of chain out");
@@ -743,8 +758,10 @@ test_files(struct hl_store *b)
 		h[64] = '\0';
 		o = edit_line(&x, n, set_key, kv, &olen);
 		read_buf(o, olen, 0, t);
-		T_OK(file_names(t, (uint64_t)n, "out", 3), "an edited hash fails at its line, seq 3");
-		T_EQ_INT(hl_verify_against(b, peer_of(b, "alpha").id, t, &cmp), HL_OK, "against runs");
+		T_OK(file_names(t, (uint64_t)n, "out", 3),
+		     "an edited hash fails at its line, seq 3");
+		T_EQ_INT(hl_verify_against(b, peer_of(b, "alpha").id, t, &cmp), HL_OK,
+		         "against runs");
 		T_EQ_INT(cmp.theirs.differ, 1, "one event differs");
 		T_EQ_INT(cmp.theirs.first_seq, 3, "the first difference is seq 3");
 		T_EQ_INT(cmp.theirs.agree, 5, "the others agree");
@@ -804,7 +821,8 @@ test_files(struct hl_store *b)
 	n = find_line(&x, "\"type\":\"end\"", NULL);
 	{
 		char *end = line_at(&x, n, &len), two[1024];
-		snprintf(two, sizeof two, "{\"type\":\"future-thing\",\"x\":1}\n%.*s", (int)len, end);
+		snprintf(two, sizeof two, "{\"type\":\"future-thing\",\"x\":1}\n%.*s", (int)len,
+		         end);
 		o = with_line(&x, n, two, &olen);
 	}
 	good_file("an unknown line type is ignored", o, olen);
@@ -867,8 +885,8 @@ test_files(struct hl_store *b)
 	/* The same through a FILE. */
 	{
 		FILE *f = fmemopen(x.p, x.len, "r");
-		bool okf = f && hl_verify_file(f, 0, t) == HL_OK && t->res.nfailures == 0 &&
-		           t->nout == 6;
+		bool okf =
+		    f && hl_verify_file(f, 0, t) == HL_OK && t->res.nfailures == 0 && t->nout == 6;
 		T_OK(okf, "read from a FILE: verifies the same");
 		if (f)
 			fclose(f);
@@ -962,8 +980,8 @@ main(void)
 
 	/* Tampering, each on a fresh copy. */
 	tampered("b.db", "alpha", &id_b,
-	         "UPDATE events SET body = CAST('forged' AS BLOB) WHERE dir = 1 AND seq = 2", "event",
-	         "in", 2, "a body changed");
+	         "UPDATE events SET body = CAST('forged' AS BLOB) WHERE dir = 1 AND seq = 2",
+	         "event", "in", 2, "a body changed");
 	tampered("b.db", "alpha", &id_b, "DELETE FROM events WHERE dir = 1 AND seq = 2", "event",
 	         "in", 2, "a row deleted (below the head)");
 	tampered("a.db", "bravo", &id_a, "DELETE FROM events WHERE dir = 0 AND seq = 3", "event",
@@ -990,8 +1008,8 @@ main(void)
 	         "UPDATE events SET reason = 'no reason at all' WHERE dir = 0 AND state = 4",
 	         "refusal", "out", 5, "a refusal's reason changed");
 	tampered("a.db", "bravo", &id_a,
-	         "UPDATE events SET msg_id = 'aaaaaaaaaaaa' WHERE dir = 0 AND seq = 2", "event", "out",
-	         2, "an id changed");
+	         "UPDATE events SET msg_id = 'aaaaaaaaaaaa' WHERE dir = 0 AND seq = 2", "event",
+	         "out", 2, "an id changed");
 	tampered("a.db", "bravo", &id_a,
 	         "UPDATE events SET operator = 'Someone Else' WHERE dir = 1 AND kind = 2", "event",
 	         "in", 4, "the acknowledging operator changed");
@@ -1002,7 +1020,8 @@ main(void)
 
 	/* Events above the highest head: in flight, a warning, not a failure. */
 	copy_file("b.db", "t.db");
-	sql("t.db", "DELETE FROM heads WHERE seq = 6; DELETE FROM events WHERE dir = 1 AND seq = 5");
+	sql("t.db",
+	    "DELETE FROM heads WHERE seq = 6; DELETE FROM events WHERE dir = 1 AND seq = 5");
 	verify_file_store("t.db", "alpha", &id_b, res);
 	T_EQ_INT(res->nfailures, 0, "a gap above the highest head: no failure");
 	show(res);
@@ -1015,8 +1034,8 @@ main(void)
 	free(res);
 	{
 		char p[512];
-		const char *files[] = {"a.db", "b.db", "t.db", "a.db-wal", "a.db-shm", "b.db-wal",
-		                       "b.db-shm", "t.db-wal", "t.db-shm"};
+		const char *files[] = {"a.db",     "b.db",     "t.db",     "a.db-wal", "a.db-shm",
+		                       "b.db-wal", "b.db-shm", "t.db-wal", "t.db-shm"};
 		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 			path_of(p, sizeof p, files[i]);
 			unlink(p);
