@@ -47,6 +47,16 @@ const char verify_help[] =
 
 /* ---- rendering ---- */
 
+/* "2026-11-26T08:16:27.185Z" (ns is never 0 here). */
+static json_t *
+time_json(uint64_t ns)
+{
+	char at[32];
+
+	hl_iso_time(ns, at);
+	return json_string(at);
+}
+
 static void
 hex32(const uint8_t *b, char out[static 65])
 {
@@ -69,7 +79,9 @@ problem_text(const struct hl_verify_problem *p, const char *peer, char *out, siz
 		ADD("peer %s, ", peer);
 	if (p->line)
 		ADD("line %llu, ", (unsigned long long)p->line);
-	if (p->type && *p->type && (p->line || strcmp(p->type, "event") != 0))
+	/* The type, unless the text says it ("checkpoint at T: ...") or it is a store's event. */
+	if (p->type && *p->type && (p->line || strcmp(p->type, "event") != 0) &&
+	    strncmp(p->what, p->type, strlen(p->type)) != 0)
 		ADD("%s, ", p->type);
 	if (p->chain[0])
 		ADD("chain %s, ", p->chain);
@@ -126,7 +138,7 @@ result_json(const struct hl_verify_result *r)
 	for (uint64_t i = 0; i < r->nwarnings && i < HL_VERIFY_KEEP; i++)
 		json_array_append_new(warns, problem_json(&r->warnings[i]));
 	if (r->cp_at_ns)
-		last = json_pack("{s:o, s:I, s:I, s:I}", "at", iso_or_null(r->cp_at_ns), "at_ns",
+		last = json_pack("{s:o, s:I, s:I, s:I}", "at", time_json(r->cp_at_ns), "at_ns",
 		                 JI(r->cp_at_ns), "out_seq", JI(r->cp_out_seq), "in_seq",
 		                 JI(r->cp_in_seq));
 	return json_pack(
@@ -646,7 +658,7 @@ verify_against(const char *path, const char *only, bool json)
 	if (compared) {
 		json_t *last = json_null();
 		if (cmp.cp_at_ns)
-			last = json_pack("{s:o, s:I, s:I, s:I}", "at", iso_or_null(cmp.cp_at_ns),
+			last = json_pack("{s:o, s:I, s:I, s:I}", "at", time_json(cmp.cp_at_ns),
 			                 "at_ns", JI(cmp.cp_at_ns), "out_seq", JI(cmp.cp_out_seq),
 			                 "in_seq", JI(cmp.cp_in_seq));
 		json_object_set_new(doc, "store_result", result_json(r));
