@@ -102,40 +102,55 @@ hex32(const uint8_t *b, char out[static 2 * HL_HASH_LEN + 1])
 	sodium_bin2hex(out, 2 * HL_HASH_LEN + 1, b, HL_HASH_LEN);
 }
 
+/* "seq A" or "seqs A-B". */
+static const char *
+seqs(uint64_t a, uint64_t b, char out[static 48])
+{
+	if (a == b)
+		snprintf(out, 48, "seq %llu", (unsigned long long)a);
+	else
+		snprintf(out, 48, "seqs %llu-%llu", (unsigned long long)a, (unsigned long long)b);
+	return out;
+}
+
 /*
  * The seqs a..b of a chain are missing. Chain out (the station's own, whole
- * from 1) must hold them all; chain in may lack what the peer has not yet
- * signed, above its highest head: in flight.
+ * from 1) must hold them all; chain in must hold what the peer's signed
+ * head covers, and may lack the rest while it travels (a warning), except
+ * in an export (strict): docs/transcript.md wants it whole there.
  */
 static void
-gap(struct hl_verify_result *res, bool in, uint64_t a, uint64_t b, uint64_t head_seq, uint64_t line)
+gap(struct hl_verify_result *res, bool in, uint64_t a, uint64_t b, uint64_t head_seq, bool strict,
+    uint64_t line)
 {
 	struct hl_verify_chain *c = in ? &res->in : &res->out;
-	uint64_t hi;
+	char s[48];
+	uint64_t hi, lo;
 
 	if (a > b)
 		return;
 	hi = in ? (b < head_seq ? b : head_seq) : b;
 	if (a <= hi) {
 		c->missing += hi - a + 1;
-		if (a == hi)
-			failure(res, (struct where){"event", in ? "in" : "out", a, NULL, line},
-			        "seq %llu missing%s", (unsigned long long)a,
-			        in ? " (the peer's signed head covers it)" : "");
-		else
-			failure(res, (struct where){"event", in ? "in" : "out", a, NULL, line},
-			        "seqs %llu-%llu missing%s", (unsigned long long)a,
-			        (unsigned long long)hi,
-			        in ? " (the peer's signed head covers them)" : "");
+		failure(res, (struct where){"event", in ? "in" : "out", a, NULL, line},
+		        "%s missing%s", seqs(a, hi, s),
+		        in ? " (the peer's signed head covers it)" : "");
 	}
-	if (b > hi && in) {
-		uint64_t lo = a > hi ? a : hi + 1;
+	if (b <= hi || !in)
+		return;
+	lo = a > hi ? a : hi + 1;
+	if (strict) {
+		c->missing += b - lo + 1;
+		failure(res, (struct where){"event", "in", lo, NULL, line},
+		        "%s missing from the export (made while they travelled? export again once "
+		        "the traffic has settled)",
+		        seqs(lo, b, s));
+	} else {
 		c->in_flight += b - lo + 1;
-		warning(res, (struct where){"event", "in", lo, NULL, line},
-		        "seqs %llu-%llu not here yet, above the peer's highest signed head "
-		        "(seq %llu): in flight",
-		        (unsigned long long)lo, (unsigned long long)b,
-		        (unsigned long long)head_seq);
+		warning(
+		    res, (struct where){"event", "in", lo, NULL, line},
+		    "%s not here yet, above the peer's highest signed head (seq %llu): in flight",
+		    seqs(lo, b, s), (unsigned long long)head_seq);
 	}
 }
 
@@ -156,6 +171,7 @@ struct evcheck {
 	const char *id;      /* as recorded */
 	size_t id_len;
 	bool refused;       /* state refused */
+	int kept;           /* a file's body_kept: 1, 0, or -1 when not given (the store) */
 	const char *reason; /* the refusal's reason, for the not-kept rule */
 	size_t reason_len;
 	uint64_t line;
@@ -198,19 +214,26 @@ check_event(struct hl_verify_result *res, struct chainpos *pos, const struct hl_
 		return false;
 	}
 	if (gaps && !pos->any && start && ev->seq > start)
-		gap(res, c->in, start, ev->seq - 1, head_seq, c->line);
+		gap(res, c->in, start, ev->seq - 1, head_seq, false, c->line);
 	else if (gaps && pos->any && ev->seq > pos->last + 1)
-		gap(res, c->in, pos->last + 1, ev->seq - 1, head_seq, c->line);
+		gap(res, c->in, pos->last + 1, ev->seq - 1, head_seq, false, c->line);
 	ch->events++;
 	if (!ch->first)
 		ch->first = ev->seq;
 	ch->last = ev->seq;
 
 	hl_event_hash(ev, h);
-	if (sodium_memcmp(h, c->hash, HL_HASH_LEN) != 0) {
-		if (c->in && c->refused && ev->body_len == 0 && ev->kind == HL_EV_MESSAGE &&
-		    refused_too_large(c->reason, c->reason_len)) {
-			ch->not_kept++; /* the body was never kept: the chain links vouch for it */
+	if (c->kept == 0 && !(c->in && c->refused && ev->body_len == 0)) {
+		failure(res, w,
+		        "body_kept is false, but only a refused event of chain in without "
+		        "a body may lack it");
+		bad = true;
+	} else if (sodium_memcmp(h, c->hash, HL_HASH_LEN) != 0) {
+		/* A body never kept: the hash is taken as given, the chain links vouch for it. */
+		if (c->kept == 0 ||
+		    (c->kept < 0 && c->in && c->refused && ev->body_len == 0 &&
+		     ev->kind == HL_EV_MESSAGE && refused_too_large(c->reason, c->reason_len))) {
+			ch->not_kept++;
 		} else {
 			hex32(c->hash, a);
 			hex32(h, b);
@@ -448,7 +471,7 @@ scan_chain(struct sctx *v, int dir, uint64_t head_seq)
 	sqlite3_bind_int(q, 2, dir);
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		struct hl_event ev;
-		struct evcheck c = {.in = dir == HL_DIR_IN};
+		struct evcheck c = {.in = dir == HL_DIR_IN, .kept = -1};
 		const char *bad = row_event(q, &ev, &c);
 
 		if (bad) {
@@ -459,9 +482,10 @@ scan_chain(struct sctx *v, int dir, uint64_t head_seq)
 			ch->events++;
 			if (!pos.any || ev.seq > pos.last) {
 				if (pos.any && ev.seq > pos.last + 1)
-					gap(res, c.in, pos.last + 1, ev.seq - 1, head_seq, 0);
+					gap(res, c.in, pos.last + 1, ev.seq - 1, head_seq, false,
+					    0);
 				else if (!pos.any && ev.seq > 1)
-					gap(res, c.in, 1, ev.seq - 1, head_seq, 0);
+					gap(res, c.in, 1, ev.seq - 1, head_seq, false, 0);
 				pos.any = true;
 				pos.last = ev.seq;
 				pos.linked = false;
@@ -480,7 +504,7 @@ scan_chain(struct sctx *v, int dir, uint64_t head_seq)
 		return HL_ERR_IO;
 	if (dir == HL_DIR_IN) {
 		if (head_seq > (pos.any ? pos.last : 0))
-			gap(res, true, pos.any ? pos.last + 1 : 1, head_seq, head_seq, 0);
+			gap(res, true, pos.any ? pos.last + 1 : 1, head_seq, head_seq, false, 0);
 		unsigned_tail(res, above, first_above);
 	}
 	return HL_OK;
@@ -1090,9 +1114,10 @@ on_event(struct fctx *fc, json_t *o)
 {
 	struct hl_transcript *t = fc->t;
 	struct hl_event ev = {0};
-	struct evcheck c = {.line = fc->line};
+	struct evcheck c = {.line = fc->line, .kept = -1};
 	uint8_t hash[HL_HASH_LEN], *body = NULL;
 	const char *b64, *state, *s;
+	json_t *kv;
 	size_t b64_len, len, body_len = 0;
 	uint64_t x;
 	int dir, rc = HL_OK;
@@ -1128,6 +1153,14 @@ on_event(struct fctx *fc, json_t *o)
 	if (ev.seq == 0) {
 		bad_line(fc, "seq 0: chains start at 1");
 		return HL_OK;
+	}
+	/* body_kept (false: a body refused as too large, never stored); older exports lack it */
+	if ((kv = json_object_get(o, "body_kept"))) {
+		if (!json_is_boolean(kv)) {
+			bad_line(fc, "field 'body_kept' must be true or false");
+			return HL_OK;
+		}
+		c.kept = json_is_true(kv);
 	}
 	if (b64_len) {
 		size_t cap = b64_len / 4 * 3 + 3;
@@ -1484,13 +1517,13 @@ finish(struct fctx *fc)
 	expect = t->since_ns ? (t->nin ? t->in[0].seq : 0) : 1;
 	for (size_t i = 0; i < t->nin; i++) {
 		if (t->in[i].seq > expect)
-			gap(res, true, expect, t->in[i].seq - 1, res->head_seq, 0);
+			gap(res, true, expect, t->in[i].seq - 1, res->head_seq, true, 0);
 		expect = t->in[i].seq + 1;
 		if (t->in[i].seq > res->head_seq && !above++)
 			first_above = t->in[i].seq;
 	}
 	if (expect && res->head_seq >= expect)
-		gap(res, true, expect, res->head_seq, res->head_seq, 0);
+		gap(res, true, expect, res->head_seq, res->head_seq, true, 0);
 	unsigned_tail(res, above, first_above);
 }
 

@@ -903,6 +903,160 @@ test_files(struct hl_store *b)
 	free(t);
 }
 
+struct num {
+	const char *key;
+	json_int_t value;
+};
+
+static void
+set_num(json_t *o, const void *ctx)
+{
+	const struct num *n = ctx;
+	json_object_set_new(o, n->key, json_integer(n->value));
+}
+
+static void
+set_false(json_t *o, const void *ctx)
+{
+	json_object_set_new(o, ctx, json_false());
+}
+
+/*
+ * A message refused as too large: bravo hashes it whole but keeps no body
+ * (as the daemon does), so its hash cannot be recomputed: taken as
+ * recorded, in the store and in an export (body_kept false), and nowhere
+ * else. And an export's chain in must be whole.
+ */
+static void
+test_not_kept(void)
+{
+	struct hl_store *c = open_at("c.db", true), *d = open_at("d.db", true);
+	struct hl_verify_result *res = calloc(1, sizeof *res);
+	struct hl_transcript *t = calloc(1, sizeof *t);
+	struct hl_event_row *rows = NULL;
+	struct text x;
+	uint8_t big[2000], buf[1024], hash[HL_HASH_LEN];
+	const uint8_t *sig;
+	char reason[HL_REASON_MAX + 1];
+	size_t n = 0, len, olen;
+	uint64_t end, seq;
+	bool more;
+	int outcome, line;
+	char *o;
+
+	if (!res || !t)
+		bail("oom");
+	pin(c, "bravo", &id_b);
+	pin(d, "alpha", &id_a);
+	send_text(c, "bravo", "general", HL_PREC_ROUTINE, "small");
+	memset(big, 'b', sizeof big);
+	{
+		struct hl_event ev = {0};
+		ev.kind = HL_EV_MESSAGE;
+		ev.precedence = HL_PREC_ROUTINE;
+		ev.created_ns = hl_wall_ns();
+		snprintf(ev.channel, sizeof ev.channel, "general");
+		snprintf(ev.media_type, sizeof ev.media_type, "application/octet-stream");
+		ev.body = big;
+		ev.body_len = sizeof big;
+		if (hl_store_append(c, peer_of(c, "bravo").id, &ev, hash) < 0)
+			bail("append big");
+	}
+	if (hl_store_pending_page(c, peer_of(c, "bravo").id, 0, 10, &rows, &n, &end, &more) < 0 ||
+	    n != 2)
+		bail("pending");
+	reason[0] = '\0';
+	if (hl_store_receive(d, peer_of(d, "alpha").id, &rows[0].ev, rows[0].hash, &outcome,
+	                     reason) < 0)
+		bail("receive");
+	snprintf(reason, sizeof reason,
+	         "message of 2000 bytes exceeds this station's limit of 1024 bytes");
+	rows[1].ev.body = NULL;
+	rows[1].ev.body_len = 0; /* not kept; its hash is */
+	if (hl_store_receive(d, peer_of(d, "alpha").id, &rows[1].ev, rows[1].hash, &outcome,
+	                     reason) < 0 ||
+	    outcome != HL_RECV_REFUSED)
+		bail("receive big");
+	seq = 2;
+	memcpy(hash, rows[1].hash, HL_HASH_LEN);
+	if (hl_head_encode(seq, hash, id_a.ed25519_sk, id_a.pub.ed25519, id_b.pub.ed25519, buf,
+	                   sizeof buf, &len) < 0 ||
+	    hl_head_decode(buf, len, id_a.pub.ed25519, id_b.pub.ed25519, &seq, hash, &sig) < 0 ||
+	    hl_store_put_head(d, peer_of(d, "alpha").id, HL_DIR_IN, seq, hash, sig) < 0)
+		bail("head");
+	hl_event_rows_free(rows, n);
+	hl_store_close(c);
+	hl_store_close(d);
+
+	verify_file_store("d.db", "alpha", &id_b, res);
+	T_EQ_INT(res->nfailures, 0, "a body not kept: the record verifies");
+	show(res);
+	T_EQ_INT(res->in.not_kept, 1, "one body not kept, its hash taken as recorded");
+	tampered("d.db", "alpha", &id_b, "UPDATE events SET reason = 'no reason' WHERE seq = 2",
+	         "event", "in", 2, "a body not kept, but the refusal's reason changed");
+	/*
+	 * The known limit of not keeping such bodies: a kept one dropped and
+	 * dressed as too large cannot be told from this record alone (its hash
+	 * is still the one the chain links and heads cover, and this station's
+	 * signed refusal, or receipt, is in the peer's record only).
+	 */
+	copy_file("d.db", "t.db");
+	sql("t.db", "UPDATE events SET body = x'', state = 4, reason = 'message of 5 bytes exceeds"
+	            " this station''s limit of 1 bytes' WHERE seq = 1");
+	verify_file_store("t.db", "alpha", &id_b, res);
+	T_OK(res->nfailures == 0 && res->in.not_kept == 2,
+	     "known limit: a kept body dropped and dressed as too large passes (not kept: %llu)",
+	     (unsigned long long)res->in.not_kept);
+
+	export("d.db", "bravo", &id_b, "alpha", &x);
+	read_buf(x.p, x.len, 0, t);
+	T_OK(t->res.nfailures == 0 && t->res.in.not_kept == 1,
+	     "its export verifies, the body not kept (no body_kept field)");
+	hl_transcript_free(t);
+	line = find_line(&x, "\"chain\":\"in\",\"seq\":2,", NULL);
+	o = edit_line(&x, line, set_false, "body_kept", &olen);
+	read_buf(o, olen, 0, t);
+	T_OK(t->res.nfailures == 0 && t->res.in.not_kept == 1, "body_kept false: verifies");
+	show(&t->res);
+	hl_transcript_free(t);
+	free(o);
+	line = find_line(&x, "\"chain\":\"in\",\"seq\":1,", NULL);
+	o = edit_line(&x, line, set_false, "body_kept", &olen);
+	bad_file("body_kept false on a kept body", o, olen, 0, (uint64_t)line, "in", 1);
+	free(o);
+	/* The export without chain in's seq 1: a gap the head covers. */
+	{
+		struct text y;
+		struct num k = {"events_in", 1};
+		o = with_line(&x, line, NULL, &olen);
+		y = (struct text){o, olen, olen};
+		free(x.p);
+		x = y;
+		line = find_line(&x, "\"type\":\"end\"", NULL);
+		o = edit_line(&x, line, set_num, &k, &olen);
+		bad_file("chain in lacks seq 1 under the head", o, olen, 0, 0, "in", 1);
+		free(o);
+		/* ... and without the head: still missing from an export. */
+		y.p = with_line(&x, find_line(&x, "\"type\":\"head\"", NULL), NULL, &y.len);
+		free(x.p);
+		x = y;
+		line = find_line(&x, "\"type\":\"end\"", NULL);
+		o = edit_line(&x, line, set_num, &k, &olen);
+		{
+			struct num h = {"heads", 0};
+			struct text z = {o, olen, olen};
+			char *o2 = edit_line(&z, line, set_num, &h, &olen);
+			bad_file("chain in lacks seq 1, no head: an export must be whole", o2, olen,
+			         0, 0, "in", 1);
+			free(o2);
+		}
+		free(o);
+	}
+	free(x.p);
+	free(t);
+	free(res);
+}
+
 int
 main(void)
 {
@@ -975,6 +1129,7 @@ main(void)
 		T_OK(failed, "with the keys swapped, heads, receipts and refusals fail");
 	}
 	test_files(b);
+	test_not_kept();
 	hl_store_close(a);
 	hl_store_close(b);
 
