@@ -102,6 +102,8 @@ for d, name in ((0, "out"), (1, "in")):
               "created_ns": r[6], "deadline_ns": r[7], "channel": r[8], "media_type": r[9],
               "operator": r[10], "ref_seq": r[11], "ref_hash": b(r[12]).hex(),
               "body_base64": base64.b64encode(b(r[13])).decode(),
+              "body_kept": not (d == 1 and r[14] == 4 and not r[13]
+                                and (r[16] or "").startswith("message of ")),
               "state": (IN if d else OUT).get(r[14], "?"),
               "acknowledged_by": r[15] or None, "refused_reason": r[16] or None,
               "received_ns": r[17], "sent_ns": r[18], "delivered_ns": r[19], "acked_ns": r[20]})

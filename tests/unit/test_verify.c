@@ -453,17 +453,22 @@ static void export(const char *file, const char *self, const struct hl_identity 
 		sqlite3_bind_int64(q, 1, pid);
 		sqlite3_bind_int(q, 2, d);
 		while (sqlite3_step(q) == SQLITE_ROW) {
-			int blen = sqlite3_column_bytes(q, 13), st = sqlite3_column_int(q, 14);
+			int blen = sqlite3_column_bytes(q, 13), st = sqlite3_column_int(q, 14),
+			    kept;
 			size_t cap = (size_t)blen / 3 * 4 + 8;
 			char *b64 = malloc(cap);
 			if (!b64)
 				bail("oom");
 			sodium_bin2base64(b64, cap, sqlite3_column_blob(q, 13), (size_t)blen,
 			                  sodium_base64_VARIANT_ORIGINAL);
+			/* false only for a body refused as too large (docs/transcript.md) */
+			kept = !(d && st == 4 && blen == 0 &&
+			         strncmp((const char *)sqlite3_column_text(q, 16), "message of ",
+			                 11) == 0);
 			emit(out,
 			     json_pack(
 			         "{s:s, s:s, s:I, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:s, s:s, s:s,"
-			         " s:I, s:o, s:s, s:s, s:o, s:o, s:I, s:I, s:I, s:I}",
+			         " s:I, s:o, s:s, s:b, s:s, s:o, s:o, s:I, s:I, s:I, s:I}",
 			         "type", "event", "chain", d ? "in" : "out", "seq",
 			         (json_int_t)sqlite3_column_int64(q, 0), "prev", colhex(q, 1),
 			         "hash", colhex(q, 2), "id",
@@ -476,7 +481,7 @@ static void export(const char *file, const char *self, const struct hl_identity 
 			         (const char *)sqlite3_column_text(q, 9), "operator",
 			         (const char *)sqlite3_column_text(q, 10), "ref_seq",
 			         (json_int_t)sqlite3_column_int64(q, 11), "ref_hash", colhex(q, 12),
-			         "body_base64", b64, "state",
+			         "body_base64", b64, "body_kept", kept, "state",
 			         d ? in_states[st % 6] : out_states[st % 6], "acknowledged_by",
 			         coltext_or_null(q, 15), "refused_reason", coltext_or_null(q, 16),
 			         "received_ns", (json_int_t)sqlite3_column_int64(q, 17), "sent_ns",
