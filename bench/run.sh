@@ -44,3 +44,4 @@ done
 echo "== messages (washington -> beijing, both daemons running, WAL + synchronous=FULL)"
 "$ROOT/$BUILD/bench_msg" "$D/washington" beijing
 kill "$WPID" 2>/dev/null
+"$ROOT/$BUILD/bench_verify" "$H" "$D/verify" # the record: 1,000,000 events (HL_BENCH_VERIFY_N)

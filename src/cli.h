@@ -53,5 +53,7 @@ extern const char codebook_help[];
 extern const char suspend_help[], resume_help[], checkpoint_help[];
 extern const char channel_help[], send_help[], outbox_help[], inbox_help[], show_help[], ack_help[];
 extern const char transcript_help[];
+int cmd_verify(int argc, char **argv);
+extern const char verify_help[];
 
 #endif

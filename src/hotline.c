@@ -688,6 +688,7 @@ static const char main_help[] =
     "  ack         acknowledge a received message, by name\n"
     "  transcript  export the record with a peer (JSON lines, or a page to print)\n"
     "  codebook    list, show, hash and render the agreed message templates\n"
+    "  verify      check the record with each peer, or an exported transcript\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -707,6 +708,7 @@ static const struct verb verbs[] = {
     {"resume", cmd_resume, resume_help}, {"checkpoint", cmd_checkpoint, checkpoint_help},
     {"transcript", cmd_transcript, transcript_help},
     {"codebook", cmd_codebook, codebook_help},
+    {"verify", cmd_verify, verify_help},
 };
 
 int

@@ -601,3 +601,59 @@ hl_ckpt_verify(const struct hl_ckpt_stmt *s, const uint8_t sig[static HL_SIG_LEN
 	put_ckpt(&w, s);
 	return verify("hotline-checkpoint-v1", from_pk, to_pk, buf, w.len, sig);
 }
+
+/* ---- checking the statements a record keeps (src/verify.c) ---- */
+
+int
+hl_head_verify(uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+               const uint8_t sig[static HL_SIG_LEN], const uint8_t from_pk[static 32],
+               const uint8_t to_pk[static 32])
+{
+	uint8_t data[8 + HL_HASH_LEN];
+
+	hl_put_u64(data, seq);
+	memcpy(data + 8, hash, HL_HASH_LEN);
+	return verify("hotline-head-v1", from_pk, to_pk, data, sizeof data, sig);
+}
+
+int
+hl_receipt_verify(const uint8_t *entries, size_t n, const uint8_t sig[static HL_SIG_LEN],
+                  const uint8_t from_pk[static 32], const uint8_t to_pk[static 32])
+{
+	if (n == 0 || n > SIZE_MAX / 40)
+		return HL_ERR_INVAL;
+	return verify("hotline-receipt-v1", from_pk, to_pk, entries, n * 40, sig);
+}
+
+int
+hl_refuse_verify(uint64_t seq, const uint8_t hash[static HL_HASH_LEN], const char *reason,
+                 size_t reason_len, const uint8_t sig[static HL_SIG_LEN],
+                 const uint8_t from_pk[static 32], const uint8_t to_pk[static 32])
+{
+	crypto_sign_state st;
+	uint8_t head[8 + HL_HASH_LEN + 2];
+
+	if (reason_len > UINT16_MAX)
+		return HL_ERR_INVAL;
+	hl_put_u64(head, seq);
+	memcpy(head + 8, hash, HL_HASH_LEN);
+	head[40] = (uint8_t)(reason_len >> 8);
+	head[41] = (uint8_t)reason_len;
+	statement(&st, "hotline-refuse-v1", from_pk, to_pk, head, sizeof head);
+	if (reason_len)
+		crypto_sign_update(&st, (const uint8_t *)reason, reason_len);
+	return crypto_sign_final_verify(&st, sig, from_pk) == 0 ? HL_OK : HL_ERR_AUTH;
+}
+
+int
+hl_checkpoint_verify(uint64_t at_ns, uint64_t signer_seq, const uint8_t signer_hash[static HL_HASH_LEN],
+                     uint64_t other_seq, const uint8_t other_hash[static HL_HASH_LEN],
+                     const uint8_t sig[static HL_SIG_LEN], const uint8_t from_pk[static 32],
+                     const uint8_t to_pk[static 32])
+{
+	struct hl_ckpt_stmt s = {.at_ns = at_ns, .signer_seq = signer_seq, .other_seq = other_seq};
+
+	memcpy(s.signer_hash, signer_hash, HL_HASH_LEN);
+	memcpy(s.other_hash, other_hash, HL_HASH_LEN);
+	return hl_ckpt_verify(&s, sig, from_pk, to_pk);
+}

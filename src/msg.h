@@ -173,5 +173,32 @@ HL_MUST_CHECK int hl_ckpt_decode(const uint8_t *buf, size_t len, const uint8_t f
 /* Check a stored statement's signature: HL_OK or HL_ERR_AUTH. */
 HL_MUST_CHECK int hl_ckpt_verify(const struct hl_ckpt_stmt *s, const uint8_t sig[static HL_SIG_LEN],
                                  const uint8_t from_pk[static 32], const uint8_t to_pk[static 32]);
+/*
+ * The statements a record keeps (docs/transcript.md), checked as stored:
+ * HL_OK when sig is from_pk's signature over DOMAIN || from_pk || to_pk ||
+ * DATA, HL_ERR_AUTH when it is not, HL_ERR_INVAL for impossible sizes.
+ * Head: DATA = seq, hash. Receipt: DATA = the n entries as signed (seq u64,
+ * hash, each). Refusal: seq, hash, reason length u16, reason. Checkpoint:
+ * at_ns, signer_seq, signer_hash, other_seq, other_hash.
+ */
+HL_MUST_CHECK int hl_head_verify(uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+                                 const uint8_t sig[static HL_SIG_LEN],
+                                 const uint8_t from_pk[static 32], const uint8_t to_pk[static 32]);
+HL_MUST_CHECK int hl_receipt_verify(const uint8_t *entries, size_t n,
+                                    const uint8_t sig[static HL_SIG_LEN],
+                                    const uint8_t from_pk[static 32],
+                                    const uint8_t to_pk[static 32]);
+HL_MUST_CHECK int hl_refuse_verify(uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+                                   const char *reason, size_t reason_len,
+                                   const uint8_t sig[static HL_SIG_LEN],
+                                   const uint8_t from_pk[static 32],
+                                   const uint8_t to_pk[static 32]);
+HL_MUST_CHECK int hl_checkpoint_verify(uint64_t at_ns, uint64_t signer_seq,
+                                       const uint8_t signer_hash[static HL_HASH_LEN],
+                                       uint64_t other_seq,
+                                       const uint8_t other_hash[static HL_HASH_LEN],
+                                       const uint8_t sig[static HL_SIG_LEN],
+                                       const uint8_t from_pk[static 32],
+                                       const uint8_t to_pk[static 32]);
 
 #endif
