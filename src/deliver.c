@@ -359,11 +359,22 @@ send_head(struct hl_deliver *d, bool drained)
 	if (drained && now < d->last_head_ms + HEAD_MIN_MS)
 		return; /* hl_deliver_tick sends it soon: one head for a burst, not one per message
 		         */
+	/*
+	 * Vouch only for what the peer can hold: the chain up to the last event
+	 * before the first one not yet wholly on the wire (events below the
+	 * queue were receipted before). A head over events still queued would
+	 * let the record show "seq N missing" under a signed head.
+	 */
+	const struct item *last = NULL;
+	for (size_t i = 0; i < d->n && (d->items[i]->sent || d->items[i]->done); i++)
+		last = d->items[i];
+	if (!last)
+		return;
 	d->last_head_ms = now;
-	if (hl_head_encode(d->top_seq, d->top_hash, d->id->ed25519_sk, d->id->pub.ed25519,
+	if (hl_head_encode(last->ev.seq, last->hash, d->id->ed25519_sk, d->id->pub.ed25519,
 	                   d->peer_ed, d->buf, sizeof d->buf, &len) == 0 &&
 	    d->io.send(d->io.ctx, HL_FT_HEAD, d->buf, len) == 0)
-		d->sent_since_head = 0;
+		d->sent_since_head = last->ev.seq == d->top_seq ? 0 : 1;
 }
 
 void

@@ -73,5 +73,12 @@ check() {
 check washington beijing w2b
 check beijing washington b2w
 ok "each message in the receiver's inbox exactly once, content identical (both ways)"
+
+# The record survived the kills whole: every link, head and receipt verifies on both sides.
+sleep 1 # the last heads follow the last bursts within about 200 ms
+for s in washington beijing; do
+	out=$(hl -d "$T/$s" verify) || fail "$s: verify after the crashes: $out"
+done
+ok "both records verify after 12 kills"
 stop washington
 stop beijing
