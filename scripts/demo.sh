@@ -4,8 +4,11 @@
 # their `hotline id` lines, start both daemons and show the link come up;
 # washington sends a FLASH message, beijing's operator acknowledges it, and
 # washington's record shows queued, sent, delivered, acknowledged with times;
-# a cut link queues; beijing suspends a channel (a signed notice), washington's
-# message on it is refused with that reason, and beijing resumes it.
+# a cut link queues; a launch notification goes as a codebook message and is
+# read in Chinese; beijing suspends a channel (a signed notice), washington's
+# message on it is refused with that reason, and beijing resumes it; a signed
+# checkpoint, both records verified, and beijing's export checked against
+# washington's record.
 set -eu
 HOTLINE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 D=$(mktemp -d /tmp/hotline-demo.XXXXXX)
@@ -155,7 +158,20 @@ while "$HOTLINE" -d "$D/washington" status --json | grep -q '"state": "suspended
 	i=$((i + 1)); [ $i -lt 100 ] || { echo "resumption did not arrive"; exit 1; }; sleep 0.05
 done
 run "$HOTLINE" -d "$D/washington" status
+
+say "One record both sides can prove: a signed checkpoint of both chains"
+sleep 0.5 # the last heads follow the last bursts within about 200 ms
+run "$HOTLINE" -d "$D/washington" checkpoint beijing
+
+say "Each station re-checks its whole record: every hash link and every signature"
+run "$HOTLINE" -d "$D/washington" verify
+run "$HOTLINE" -d "$D/beijing" verify
+
+say "Beijing exports its transcript; Washington checks it against its own record"
+run "$HOTLINE" -d "$D/beijing" transcript washington --output "$D/beijing.jsonl"
+run "$HOTLINE" -d "$D/washington" verify --against "$D/beijing.jsonl"
 echo
 echo "demo done: two stations on loopback, a FLASH message delivered and acknowledged by name,"
-echo "a signed suspension that refused a message with its reason, and the resumption"
+echo "a launch notification read in Chinese, a signed suspension that refused a message with its"
+echo "reason and the resumption, and both records verified and agreeing"
 echo "(state was in $D, now removed)"

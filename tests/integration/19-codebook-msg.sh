@@ -49,9 +49,20 @@ hl -d "$T/washington" show "$id" | grep -qF "$en_title" || fail "washington (en)
 [ "$(jq -r .rendered.zh <<<"$j" | grep -cF "$zh_title")" -ge 1 ] || fail "show --json lacks the rendering"
 ok "a launch notification sent in English is read in Chinese at beijing"
 
+# And the other way: beijing (zh) sends, washington (en) reads English.
+mapfile -t cfields < <(hl -d "$T/beijing" codebook show CALL_REQUEST --json | jq -r '.fields[] | "\(.name)=\(.example)"')
+cid=$(hl -d "$T/beijing" send --to washington --code CALL_REQUEST "${cfields[@]}") || fail "beijing: send --code"
+wait_for 5000 all_delivered beijing 1 || fail "beijing's call request not delivered"
+out=$(hl -d "$T/washington" show "$cid")
+grep -qF "$(hl -d "$T/washington" codebook show CALL_REQUEST --json | jq -r .title.en)" <<<"$out" ||
+	fail "washington (en) does not read beijing's codebook message in English: $out"
+grep -qF "$(hl -d "$T/washington" codebook show CALL_REQUEST --json | jq -r .title.zh)" <<<"$out" &&
+	fail "washington shows Chinese by default"
+ok "a call request sent from beijing (zh) is read in English at washington"
+
 # Parallel texts, both signed (one body), side by side.
 pid=$(hl -d "$T/beijing" send --to washington --text-zh "请求通话。" --text-en "Request a call." --original zh)
-wait_for 5000 all_delivered beijing 1 || fail "parallel texts not delivered"
+wait_for 5000 all_delivered beijing 2 || fail "parallel texts not delivered"
 out=$(hl -d "$T/washington" show "$pid" --lang both)
 grep -q "\[zh, original\] 请求通话。" <<<"$out" && grep -q "\[en, translation\] Request a call." <<<"$out" ||
 	fail "parallel texts not shown side by side: $out"
