@@ -560,6 +560,12 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
 		goto out_store;
 	}
+	uv_loop_init(&d.loop);
+	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, &d.net, err, errcap);
+	free(peers);
+	if (rc < 0)
+		goto out_loop;
+	/* After the listener is up: a station that cannot start says one thing only. */
 	{
 		char cbpath[HL_PATH_MAX], cberr[HL_CB_ERR_MAX] = "the codebook path is too long";
 		char q[HL_CB_ERR_MAX + 8];
@@ -571,11 +577,6 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 			log_info("codebook", "hash=%.16s version=\"%s\"", d.codebook->hash_hex,
 			         d.codebook->version);
 	}
-	uv_loop_init(&d.loop);
-	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, &d.net, err, errcap);
-	free(peers);
-	if (rc < 0)
-		goto out_loop;
 	hl_net_set_codebook(d.net, d.codebook);
 	hl_net_set_hooks(d.net, &(struct hl_net_hooks){.job_done = on_job_done,
 	                                                .settled = on_settled,
