@@ -55,5 +55,8 @@ extern const char channel_help[], send_help[], outbox_help[], inbox_help[], show
 extern const char transcript_help[];
 int cmd_verify(int argc, char **argv);
 extern const char verify_help[];
+int cmd_backup(int argc, char **argv);
+int cmd_restore(int argc, char **argv);
+extern const char backup_help[], restore_help[];
 
 #endif

@@ -689,6 +689,8 @@ static const char main_help[] =
     "  transcript  export the record with a peer (JSON lines, or a page to print)\n"
     "  codebook    list, show, hash and render the agreed message templates\n"
     "  verify      check the record with each peer, or an exported transcript\n"
+    "  backup      copy the store to a file, consistently, while the station runs\n"
+    "  restore     put a backup in place of the store (the daemon stopped)\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -709,6 +711,8 @@ static const struct verb verbs[] = {
     {"transcript", cmd_transcript, transcript_help},
     {"codebook", cmd_codebook, codebook_help},
     {"verify", cmd_verify, verify_help},
+    {"backup", cmd_backup, backup_help},
+    {"restore", cmd_restore, restore_help},
 };
 
 int

@@ -412,4 +412,54 @@ HL_MUST_CHECK int hl_store_ckpt_save(struct hl_store *st, int64_t peer_id,
 HL_MUST_CHECK int hl_store_ckpt_last(struct hl_store *st, int64_t peer_id, struct hl_ckpt_rec *last,
                                      bool *found, uint64_t *last_agreed_ns, size_t *mismatches);
 
+/* ---- backups (store_backup.c; docs/operations.md, "Backups") ---- */
+
+/* What a store file holds, as read by hl_store_inspect. */
+struct hl_store_info {
+	int schema;         /* PRAGMA user_version */
+	uint64_t bytes;     /* the database's size (pages x page size) */
+	uint64_t peers;     /* rows of peers */
+	uint64_t events;    /* rows of events, both chains of every peer (0 before schema 2) */
+	uint64_t newest_ns; /* when the newest event was stored here (this station's clock) */
+	char integrity[HL_REASON_MAX + 1]; /* "ok", or the first problem integrity_check found */
+};
+
+/*
+ * Read a store file (read-only, never migrated) into *info: its schema,
+ * counts and PRAGMA integrity_check. HL_ERR_CORRUPT (err says why) when it
+ * is not a hotline store: not SQLite, no schema, no peers table, or a
+ * failed integrity check (info->integrity then says what failed);
+ * HL_ERR_NOTFOUND when there is no file; HL_ERR_IO.
+ */
+HL_MUST_CHECK int hl_store_inspect(const char *path, struct hl_store_info *info, char *err,
+                                   size_t errcap);
+
+/*
+ * A consistent online copy of the store at src_path into dst_path, with
+ * SQLite's backup API inside one read transaction of src (a WAL reader: a
+ * daemon writing meanwhile is not blocked, and the copy is the snapshot of
+ * that instant). The copy is written to dst_path.tmp as a single file
+ * (rollback journal, no -wal), checked, fsync'd and renamed to dst_path;
+ * a crash leaves at most a stale .tmp, never a half dst_path. An existing
+ * dst_path is HL_ERR_EXISTS unless force. *info describes the copy.
+ * HL_ERR_CORRUPT when the copy fails integrity_check (nothing is left).
+ */
+HL_MUST_CHECK int hl_store_backup(const char *src_path, const char *dst_path, bool force,
+                                  struct hl_store_info *info, char *err, size_t errcap);
+
+/*
+ * Put the backup at src_path in place of the store at dst_path (whose
+ * station's lock the caller holds exclusively: no daemon, no CLI writer).
+ * The backup must be a hotline store with a schema this binary knows
+ * (HL_ERR_CORRUPT, HL_ERR_LIMIT for a newer schema). A store already at
+ * dst_path that is newer than the backup (more events, or a newer newest
+ * event: *cur says) is HL_ERR_EXISTS unless force; one that cannot be read
+ * too. *bk and *cur (cur->schema -1: no store there) describe both. The
+ * store is not migrated here: hl_store_open does that. The order of the
+ * file operations is explained above the function.
+ */
+HL_MUST_CHECK int hl_store_restore(const char *src_path, const char *dst_path, bool force,
+                                   struct hl_store_info *bk, struct hl_store_info *cur,
+                                   char *err, size_t errcap);
+
 #endif
