@@ -58,5 +58,28 @@ extern const char verify_help[];
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
 extern const char backup_help[], restore_help[];
+int cmd_key(int argc, char **argv);
+extern const char key_help[];
+
+/* A passphrase in sodium_malloc'd memory (guard pages, locked); pass_free wipes it. */
+struct hl_pass {
+	char *buf; /* NUL-terminated; NULL when none */
+	size_t len;
+};
+/*
+ * N of an option such as --passphrase-fd N: an open descriptor. Returns an
+ * exit status (0: ok; the usage error is printed).
+ */
+int pass_fd_arg(const char *verb, const char *opt, const char *arg, int *fd);
+/*
+ * Read one passphrase (what names it in prompts and errors): from fd when
+ * fd >= 0 (one line: up to a newline, which is dropped, or end of file),
+ * else from the terminal on stdin with echo off, asked twice with confirm.
+ * Returns an exit status; on failure p holds nothing and the reason was printed.
+ */
+int pass_read(int fd, const char *what, bool confirm, struct hl_pass *p);
+/* pass_read for a new passphrase: asked twice on a terminal; empty is refused. */
+int pass_new(int fd, struct hl_pass *p);
+void pass_free(struct hl_pass *p);
 
 #endif

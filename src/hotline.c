@@ -112,6 +112,7 @@ notify_daemon(const char *cmd)
 
 static const char init_help[] =
     "usage: hotline -d DIR init --name NAME --listen HOST:PORT\n"
+    "                           [--passphrase-fd N | --passphrase]\n"
     "\n"
     "Create a new station in DIR (made if missing, mode 0700): fresh identity keys\n"
     "(DIR/identity.key, mode 0600, never printed), DIR/config, the store, and the\n"
@@ -120,30 +121,50 @@ static const char init_help[] =
     "\n"
     "  --name NAME          this station's name: 1-32 of a-z 0-9 _ -, starting with a\n"
     "                       letter or digit, e.g. washington\n"
-    "  --listen HOST:PORT   where peers reach this station, e.g. 0.0.0.0:7400\n";
+    "  --listen HOST:PORT   where peers reach this station, e.g. 0.0.0.0:7400\n"
+    "  --passphrase-fd N    protect the secret key with a passphrase read from\n"
+    "                       descriptor N (one line, or up to end of file)\n"
+    "  --passphrase         protect it with a passphrase asked twice on the terminal\n"
+    "\n"
+    "A protected key (Argon2id, XChaCha20-Poly1305) is unlocked at every 'hotline\n"
+    "run'; 'hotline key passphrase' adds, changes or removes the passphrase later.\n";
 
 static int
 cmd_init(int argc, char **argv)
 {
 	static const struct option opts[] = {{"name", required_argument, NULL, 'n'},
 	                                     {"listen", required_argument, NULL, 'l'},
+	                                     {"passphrase-fd", required_argument, NULL, 'f'},
+	                                     {"passphrase", no_argument, NULL, 'p'},
 	                                     {NULL, 0, NULL, 0}};
 	struct hl_config cfg;
 	struct hl_identity id;
 	struct hl_store *st = NULL;
+	struct hl_pass pass = {0};
 	char path[HL_PATH_MAX], text[1024], host[HL_ADDR_MAX], pk[HL_PUBSTR_MAX];
 	const char *name = NULL, *listen = NULL;
+	bool ask = false;
 	uint16_t port;
-	int c, rc;
+	int c, rc, passfd = -1;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'n')
 			name = optarg;
 		else if (c == 'l')
 			listen = optarg;
-		else
+		else if (c == 'p')
+			ask = true;
+		else if (c == 'f') {
+			if ((rc = pass_fd_arg("init", "--passphrase-fd", optarg, &passfd)))
+				return rc;
+		} else
 			return usage_error("init", "unknown option \'%s\'", argv[optind - 1]);
 	}
+	if (ask && passfd >= 0)
+		return usage_error("init", "--passphrase and --passphrase-fd exclude each other");
+	if (ask && !isatty(STDIN_FILENO))
+		return usage_error("init", "--passphrase asks on a terminal, and stdin is not one: "
+		                           "use --passphrase-fd N");
 	if (optind != argc)
 		return usage_error("init", "unexpected argument '%s'", argv[optind]);
 	if ((rc = need_dir("init")))
@@ -167,13 +188,18 @@ cmd_init(int argc, char **argv)
 	hl_config_defaults(&cfg);
 	snprintf(cfg.name, sizeof cfg.name, "%s", name);
 	snprintf(cfg.listen, sizeof cfg.listen, "%s", listen);
-	if (hl_identity_generate(&id) < 0)
+	if ((ask || passfd >= 0) && (rc = pass_new(passfd, &pass)))
+		return rc;
+	if (hl_identity_generate(&id) < 0) {
+		pass_free(&pass);
 		return fail("cannot generate keys");
+	}
 	rc = hl_station_path(station_dir, HL_F_IDENTITY, path);
 	if (rc == HL_OK)
-		rc = hl_identity_save(&id, path);
+		rc = hl_identity_write(&id, path, pass.buf, pass.len, true);
 	hl_pubkey_encode(&id.pub, pk);
 	hl_identity_free(&id);
+	pass_free(&pass);
 	if (rc < 0)
 		return fail("cannot write %s: %s", path, hl_strerror(rc));
 	if ((rc = open_store(&st, true)))
@@ -412,30 +438,58 @@ cmd_peer(int argc, char **argv)
 /* ---- run ---- */
 
 static const char run_help[] =
-    "usage: hotline -d DIR run [--verbose]\n"
+    "usage: hotline -d DIR run [--verbose] [--passphrase-fd N]\n"
     "\n"
     "Run the station in the foreground: listen, link to every pinned peer, log one\n"
     "line per event to stderr. SIGINT or SIGTERM stops it cleanly; SIGHUP re-reads\n"
-    "the peers. A second daemon on the same directory is refused.\n";
+    "the peers. A second daemon on the same directory is refused.\n"
+    "\n"
+    "  --passphrase-fd N   unlock a passphrase-protected identity key with the\n"
+    "                      passphrase read from descriptor N (one line, or up to\n"
+    "                      end of file; N is closed after). Without it, a\n"
+    "                      protected key's passphrase is asked on the terminal.\n";
 
 static int
 cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {{"verbose", no_argument, NULL, 'v'},
+	                                     {"passphrase-fd", required_argument, NULL, 'f'},
 	                                     {NULL, 0, NULL, 0}};
-	char err[1024] = "";
-	int c, rc;
+	struct hl_identity id;
+	struct hl_pass pass = {0};
+	char err[1024] = "", path[HL_PATH_MAX], what[HL_PATH_MAX + 32];
+	int c, rc, passfd = -1;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'v')
+		if (c == 'v') {
+			log_set_level(LOG_DEBUG);
+		} else if (c == 'f') {
+			if ((rc = pass_fd_arg("run", "--passphrase-fd", optarg, &passfd)))
+				return rc;
+		} else {
 			return usage_error("run", "unknown option \'%s\'", argv[optind - 1]);
-		log_set_level(LOG_DEBUG);
+		}
 	}
 	if (optind != argc)
 		return usage_error("run", "unexpected argument '%s'", argv[optind]);
 	if ((rc = need_dir("run")))
 		return rc;
-	rc = hl_station_run(station_dir, err, sizeof err);
+	/* A protected key: its passphrase first (any other trouble is the daemon's to tell). */
+	if (hl_station_path(station_dir, HL_F_IDENTITY, path) == HL_OK &&
+	    hl_identity_load(&id, path) == HL_OK) {
+		bool sealed = id.sealed;
+		hl_identity_free(&id);
+		if (sealed && passfd < 0 && !isatty(STDIN_FILENO))
+			return fail("the identity key is protected by a passphrase: give it with "
+			            "--passphrase-fd N (or run in a terminal)");
+		snprintf(what, sizeof what, "passphrase for %s", path);
+		if (sealed && (rc = pass_read(passfd, what, false, &pass)))
+			return rc;
+	}
+	if (passfd > STDERR_FILENO)
+		close(passfd); /* the daemon keeps no way back to the passphrase */
+	rc = hl_station_run(station_dir, pass.buf, pass.len, err, sizeof err);
+	pass_free(&pass);
 	if (rc < 0)
 		return fail("%s", err[0] ? err : hl_strerror(rc));
 	return 0;
@@ -674,6 +728,7 @@ static const char main_help[] =
     "commands:\n"
     "  init        create a station\n"
     "  id          print this station's name and public key\n"
+    "  key         add, change or remove the identity key's passphrase\n"
     "  peer        pin, list or remove peer stations\n"
     "  run         run the station daemon in the foreground\n"
     "  status      show the link to every peer\n"
@@ -713,6 +768,7 @@ static const struct verb verbs[] = {
     {"verify", cmd_verify, verify_help},
     {"backup", cmd_backup, backup_help},
     {"restore", cmd_restore, restore_help},
+    {"key", cmd_key, key_help},
 };
 
 int

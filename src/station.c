@@ -528,7 +528,7 @@ lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
 }
 
 int
-hl_station_run(const char *dir, char *err, size_t errcap)
+hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t errcap)
 {
 	struct daemon d = {.dir = dir};
 	struct hl_peer_rec *peers = NULL;
@@ -544,11 +544,24 @@ hl_station_run(const char *dir, char *err, size_t errcap)
 	rc = lock_dir(dir, &lockfd, err, errcap);
 	if (rc < 0)
 		return rc;
-	if ((rc = hl_station_path(dir, HL_F_IDENTITY, path)) < 0 ||
-	    (rc = hl_identity_load(&d.id, path)) < 0) {
-		if (rc == HL_ERR_AUTH)
+	rc = hl_station_path(dir, HL_F_IDENTITY, path);
+	if (rc == HL_OK)
+		rc = hl_identity_open(&d.id, path, pass, passlen);
+	if (pass)
+		sodium_memzero(pass, passlen); /* used once: not kept for the daemon's life */
+	if (rc < 0) {
+		if (rc == HL_ERR_KEY_PERMS)
 			snprintf(err, errcap, "%s is readable by group or others: chmod 600 it",
 			         path);
+		else if (rc == HL_ERR_KEY_LOCKED)
+			snprintf(err, errcap,
+			         "the identity key is protected by a passphrase: give it with "
+			         "--passphrase-fd N (or run in a terminal)");
+		else if (rc == HL_ERR_KEY_BADPASS)
+			snprintf(err, errcap, "wrong passphrase for %s", path);
+		else if (rc == HL_ERR_CORRUPT)
+			snprintf(err, errcap,
+			         "%s is damaged or was altered: restore it from a backup", path);
 		else
 			snprintf(err, errcap, "cannot load %s: %s", path, hl_strerror(rc));
 		goto out_lock;

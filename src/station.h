@@ -24,8 +24,11 @@ HL_MUST_CHECK int hl_station_path(const char *dir, enum hl_station_file f,
 /*
  * Run the station in the foreground until SIGINT or SIGTERM (SIGHUP re-reads
  * the peers). Returns HL_OK after a clean stop; on a start-up failure writes
- * a one-line reason for the operator into err.
+ * a one-line reason for the operator into err. pass (passlen bytes, or
+ * NULL) unlocks a passphrase-protected identity key; it is wiped as soon as
+ * the key is loaded.
  */
-HL_MUST_CHECK int hl_station_run(const char *dir, char *err, size_t errcap);
+HL_MUST_CHECK int hl_station_run(const char *dir, char *pass, size_t passlen, char *err,
+                                 size_t errcap);
 
 #endif

@@ -245,6 +245,172 @@ test_pubstr(void)
 	T_OK(strncmp(b64, s + 4, 40) == 0, "short form matches the start of the string");
 }
 
+/* Both halves of two identities are the same keys. */
+static bool
+same_keys(const struct hl_identity *a, const struct hl_identity *b)
+{
+	return a->x25519_sk && b->x25519_sk && memcmp(&a->pub, &b->pub, sizeof a->pub) == 0 &&
+	       memcmp(a->x25519_sk, b->x25519_sk, 32) == 0 &&
+	       memcmp(a->ed25519_sk, b->ed25519_sk, 64) == 0;
+}
+
+static void
+test_protected(void)
+{
+	static const char pass[] = "correct horse battery staple", other[] = "correct horse";
+	struct hl_identity a, b;
+	struct hl_keyfile kf;
+	char path[512], path2[512], *text = NULL, again[HL_KEYFILE_TEXT_MAX];
+	size_t len = 0, alen = 0;
+	struct stat st;
+	int rc;
+
+	path_of(path, sizeof path, "sealed");
+	rc = hl_identity_generate(&a);
+	T_EQ_INT(rc, HL_OK, "protected: generate");
+	rc = hl_identity_write(&a, path, pass, strlen(pass), true);
+	T_EQ_INT(rc, HL_OK, "write under a passphrase");
+	T_OK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "written with mode 0600");
+	T_EQ_INT(hl_identity_write(&a, path, pass, strlen(pass), true), HL_ERR_EXISTS,
+	         "exclusive write refuses to overwrite");
+
+	rc = hl_identity_open(&b, path, pass, strlen(pass));
+	T_EQ_INT(rc, HL_OK, "open with the right passphrase");
+	T_OK(same_keys(&a, &b), "the right passphrase gives the same keys");
+	T_OK(b.sealed, "the identity knows its file is protected");
+	hl_identity_free(&b);
+
+	rc = hl_identity_open(&b, path, other, strlen(other));
+	T_EQ_INT(rc, HL_ERR_KEY_BADPASS, "wrong passphrase: its own error");
+	T_OK(rc != HL_ERR_KEY_PERMS && rc != HL_ERR_CORRUPT && rc != HL_ERR_KEY_LOCKED,
+	     "wrong passphrase differs from permissions, damage and no passphrase");
+	T_OK(b.x25519_sk == NULL && b.ed25519_sk == NULL, "nothing loaded with a wrong passphrase");
+	T_EQ_INT(hl_identity_open(&b, path, "", 0), HL_ERR_KEY_BADPASS,
+	         "empty passphrase is wrong");
+	T_EQ_INT(hl_identity_open(&b, path, NULL, 0), HL_ERR_KEY_LOCKED,
+	         "no passphrase for a protected file: locked");
+
+	rc = hl_identity_load(&b, path);
+	T_EQ_INT(rc, HL_OK, "load without a passphrase: the public half");
+	T_OK(b.sealed && b.x25519_sk == NULL && b.ed25519_sk == NULL, "... and no secrets");
+	T_EQ_MEM(&b.pub, &a.pub, sizeof a.pub, "... the public keys from the clear header");
+	hl_identity_free(&b);
+
+	T_OK(chmod(path, 0640) == 0, "chmod 0640");
+	T_EQ_INT(hl_identity_open(&b, path, pass, strlen(pass)), HL_ERR_KEY_PERMS,
+	         "a protected file readable by the group is still refused");
+	T_EQ_INT(hl_identity_load(&b, path), HL_ERR_KEY_PERMS, "... also for the public half");
+	T_OK(chmod(path, 0600) == 0, "chmod 0600");
+
+	/* The file: its text, its parse and its header. */
+	rc = hl_file_read(path, 4096, &text, &len);
+	T_OK(rc == HL_OK && strncmp(text, "hotline-secret-key v2\n", 22) == 0,
+	     "protected file header line");
+	if (rc != HL_OK) {
+		hl_identity_free(&a);
+		return;
+	}
+	rc = hl_keyfile_parse(text, len, &kf);
+	T_EQ_INT(rc, HL_OK, "parse the protected file");
+	T_OK(kf.sealed && kf.opslimit >= crypto_pwhash_OPSLIMIT_INTERACTIVE &&
+	         kf.memlimit >= crypto_pwhash_MEMLIMIT_INTERACTIVE,
+	     "Argon2id limits at least INTERACTIVE");
+	T_EQ_MEM(kf.header, "HLSK\x02\x01\x01\x00", 8, "magic, version, kdf, aead");
+	hl_keyfile_format(&kf, again, &alen);
+	T_OK(alen == len && memcmp(again, text, len) == 0, "format(parse(file)) is the file");
+	{
+		char *sec = malloc(2 * 64 + 1), b64[100];
+		uint8_t raw[64];
+		memcpy(raw, a.x25519_sk, 32);
+		memcpy(raw + 32, a.ed25519_sk, 32);
+		sodium_bin2hex(sec, 129, raw, sizeof raw);
+		sodium_bin2base64(b64, sizeof b64, raw, 32,
+		                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+		T_OK(sec && !strstr(text, sec) && !strstr(text, b64) && !strstr(text, pass),
+		     "no secret and no passphrase in the protected file");
+		sodium_memzero(raw, sizeof raw);
+		free(sec);
+	}
+
+	/* Tampering: every part of the sealed body and of the header is covered. */
+	{
+		static const struct {
+			size_t off; /* byte of the decoded body */
+			int want;
+			const char *what;
+		} flips[] = {
+		    {5, HL_ERR_CORRUPT, "kdf id changed: corrupt"},
+		    {8, HL_ERR_CORRUPT, "opslimit out of range: corrupt"},
+		    {40, HL_ERR_CORRUPT, "x25519 public key in the header changed: corrupt"},
+		    {80, HL_ERR_CORRUPT, "ed25519 public key in the header changed: corrupt"},
+		    {120, HL_ERR_CORRUPT, "nonce changed: corrupt"},
+		    {150, HL_ERR_CORRUPT, "sealed secret changed: corrupt"},
+		    {219, HL_ERR_CORRUPT, "tag changed: corrupt"},
+		    {25, HL_ERR_KEY_BADPASS, "salt changed: reads as a wrong passphrase"},
+		};
+		uint8_t body[HL_KEYFILE_HEADERBYTES + HL_KEYFILE_BOXBYTES];
+		char bad[HL_KEYFILE_TEXT_MAX];
+		for (size_t i = 0; i < ARRAY_SIZE(flips); i++) {
+			size_t n;
+			memcpy(body, kf.header, HL_KEYFILE_HEADERBYTES);
+			memcpy(body + HL_KEYFILE_HEADERBYTES, kf.box, HL_KEYFILE_BOXBYTES);
+			body[flips[i].off] ^= flips[i].off == 8 ? 0xff : 0x01;
+			memcpy(bad, "hotline-secret-key v2\n", 22);
+			sodium_bin2base64(bad + 22, sizeof bad - 22, body, sizeof body,
+			                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+			n = strlen(bad);
+			path_of(path2, sizeof path2, "tampered");
+			unlink(path2);
+			rc = hl_file_write(path2, bad, n, 0600, true);
+			T_OK(rc == HL_OK &&
+			         hl_identity_open(&b, path2, pass, strlen(pass)) == flips[i].want,
+			     "%s", flips[i].what);
+			T_OK(b.x25519_sk == NULL, "... nothing loaded");
+		}
+		path_of(path2, sizeof path2, "tampered");
+		unlink(path2);
+		rc = hl_file_write(path2, text, len - 20, 0600, true);
+		T_EQ_INT(hl_identity_open(&b, path2, pass, strlen(pass)), HL_ERR_CORRUPT,
+		         "truncated protected file: corrupt");
+		T_EQ_INT(hl_identity_load(&b, path2), HL_ERR_CORRUPT,
+		         "... also without a passphrase");
+		unlink(path2);
+	}
+	sodium_memzero(&kf, sizeof kf);
+	sodium_memzero(text, len);
+	free(text);
+
+	/* Change, then remove the passphrase; the keys never change. */
+	rc = hl_identity_open(&b, path, pass, strlen(pass));
+	T_OK(rc == HL_OK && hl_identity_write(&b, path, other, strlen(other), false) == HL_OK,
+	     "rewrite under a new passphrase");
+	hl_identity_free(&b);
+	T_OK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "rewritten with mode 0600");
+	path_of(path2, sizeof path2, "sealed.tmp");
+	T_OK(access(path2, F_OK) != 0, "no temporary file left behind");
+	T_EQ_INT(hl_identity_open(&b, path, pass, strlen(pass)), HL_ERR_KEY_BADPASS,
+	         "the old passphrase no longer opens it");
+	rc = hl_identity_open(&b, path, other, strlen(other));
+	T_OK(rc == HL_OK && same_keys(&a, &b), "the new one does, same keys");
+	T_OK(rc == HL_OK && hl_identity_write(&b, path, NULL, 0, false) == HL_OK,
+	     "rewrite in clear");
+	hl_identity_free(&b);
+	rc = hl_identity_load(&b, path);
+	T_OK(rc == HL_OK && !b.sealed && same_keys(&a, &b),
+	     "the clear (v1) file loads with hl_identity_load, same keys");
+	hl_identity_free(&b);
+	rc = hl_identity_open(&b, path, "ignored", 7);
+	T_OK(rc == HL_OK && same_keys(&a, &b), "open ignores a passphrase for a clear file");
+	hl_identity_free(&b);
+	{
+		struct hl_identity none = {0};
+		T_EQ_INT(hl_identity_write(&none, path, NULL, 0, false), HL_ERR_INVAL,
+		         "writing an identity without secrets is refused");
+	}
+	unlink(path);
+	hl_identity_free(&a);
+}
+
 int
 main(void)
 {
@@ -259,6 +425,7 @@ main(void)
 	test_generate();
 	test_file();
 	test_pubstr();
+	test_protected();
 	{
 		static const char *const files[] = {"secret", "truncated", "header", "garbage",
 		                                    "empty"};
