@@ -885,14 +885,21 @@ codebook_heard(struct peer *p, const uint8_t *body, size_t len)
 
 	if (hl_codebook_frame_decode(body, len, p->peer_cb_hash, p->peer_cb_version) < 0)
 		return HL_ERR_PROTO;
+	bool agreed;
+	char full[65];
+
 	p->peer_cb_known = true;
 	sodium_bin2hex(hex, sizeof hex, p->peer_cb_hash, 8);
-	if (!cb || sodium_memcmp(cb->hash, p->peer_cb_hash, 32) != 0)
+	sodium_bin2hex(full, sizeof full, p->peer_cb_hash, 32);
+	agreed = cb && sodium_memcmp(cb->hash, p->peer_cb_hash, 32) == 0;
+	if (!agreed)
 		log_warn("codebook_mismatch", "peer=%s theirs=%s version=\"%s\" ours=%.16s",
 		         p->name, hex, p->peer_cb_version, cb ? cb->hash_hex : "none");
 	else
 		log_info("codebook_agreed", "peer=%s hash=%s version=\"%s\"", p->name, hex,
 		         p->peer_cb_version);
+	if (p->net->hooks.codebook)
+		p->net->hooks.codebook(p->net->hooks.ctx, p->name, agreed, full, p->peer_cb_version);
 	return HL_OK;
 }
 

@@ -210,6 +210,21 @@ on_checkpoint(void *ctx, const char *peer, void *const *waiters, const struct hl
 	}
 }
 
+/* The peer holds another codebook: its codebook messages and ours will be refused. */
+static void
+on_codebook(void *ctx, const char *peer, bool agreed, const char *hash_hex, const char *version)
+{
+	struct daemon *d = ctx;
+
+	if (!agreed)
+		notify(d, "codebook_mismatch", peer,
+		       json_pack("{s:o, s:o, s:s, s:s}", "ours",
+		                 d->codebook ? json_string(d->codebook->hash_hex) : json_null(),
+		                 "ours_version",
+		                 d->codebook ? json_string(d->codebook->version) : json_null(),
+		                 "peer_codebook", hash_hex, "peer_version", version));
+}
+
 static void
 on_link_changed(void *ctx, const char *peer, bool up, const char *via, const char *why)
 {
@@ -597,6 +612,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	                                                .link_changed = on_link_changed,
 	                                                .link_test = on_link_test,
 	                                                .checkpoint = on_checkpoint,
+	                                                .codebook = on_codebook,
 	                                                .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {

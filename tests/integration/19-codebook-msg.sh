@@ -10,6 +10,8 @@ new_station washington
 new_station beijing
 pair washington beijing
 set_config beijing language zh
+set_config washington notify "cat >> $T/washington.events"
+: >"$T/washington.events"
 start washington
 start beijing
 wait_state washington beijing up 5000 >/dev/null || fail "link not up"
@@ -75,6 +77,10 @@ start beijing
 wait_for 3000 sh -c "[ \"\$('$HOTLINE' -d '$T/washington' status --json | jq -r '.peers[0].codebook.agreed')\" = false ]" ||
 	fail "the mismatch is not shown"
 grep -q "event=codebook_mismatch" "$T/washington.log" || fail "no codebook_mismatch log line"
+wait_for 3000 sh -c "grep -q '\"event\":\"codebook_mismatch\"' '$T/washington.events'" ||
+	fail "the notify hook did not hear of the codebook mismatch"
+grep '"event":"codebook_mismatch"' "$T/washington.events" | jq -e '.peer_version == "2099.9-local"' >/dev/null ||
+	fail "codebook_mismatch event: $(grep codebook_mismatch "$T/washington.events")"
 rid=$(hl -d "$T/washington" send --to beijing --code "$(hl -d "$T/washington" codebook list --json | jq -r '.[0].code')" \
 	$(hl -d "$T/washington" codebook show "$(hl -d "$T/washington" codebook list --json | jq -r '.[0].code')" --json | jq -r '.fields[] | select(.required) | "\(.name)=\(.example)"'))
 tid=$(hl -d "$T/washington" send --to beijing --text "free text still works")
