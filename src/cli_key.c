@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,26 +78,46 @@ read_line(int fd, char *buf, size_t cap, size_t *len)
 	return HL_OK;
 }
 
+/* The terminal as it was before echo went off, for a signal that ends us at the prompt. */
+static struct termios saved_tty;
+static const int prompt_signals[] = {SIGINT, SIGTERM, SIGQUIT, SIGHUP};
+
+static void
+restore_tty(int sig)
+{
+	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty); /* async-signal-safe */
+	raise(sig); /* SA_RESETHAND: now the default action */
+}
+
 /* Ask on the terminal (stdin) with echo off; the answer into buf. */
 static int
 ask(const char *prompt, char *buf, size_t cap, size_t *len)
 {
-	struct termios old, quiet;
+	struct sigaction sa = {.sa_handler = restore_tty, .sa_flags = (int)SA_RESETHAND},
+	                 prev[ARRAY_SIZE(prompt_signals)];
+	struct termios quiet;
 	bool restore;
 	int rc;
 
 	fputs(prompt, stderr);
 	fflush(stderr);
-	restore = tcgetattr(STDIN_FILENO, &old) == 0;
+	restore = tcgetattr(STDIN_FILENO, &saved_tty) == 0;
 	if (restore) {
-		quiet = old;
+		/* Ctrl-C at the prompt must not leave the operator's terminal without echo. */
+		sigemptyset(&sa.sa_mask);
+		for (size_t i = 0; i < ARRAY_SIZE(prompt_signals); i++)
+			sigaction(prompt_signals[i], &sa, &prev[i]);
+		quiet = saved_tty;
 		quiet.c_lflag &= ~(tcflag_t)ECHO;
 		quiet.c_lflag |= ECHONL;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
 	}
 	rc = read_line(STDIN_FILENO, buf, cap, len);
-	if (restore)
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+	if (restore) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty);
+		for (size_t i = 0; i < ARRAY_SIZE(prompt_signals); i++)
+			sigaction(prompt_signals[i], &prev[i], NULL);
+	}
 	return rc;
 }
 
