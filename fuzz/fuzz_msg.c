@@ -204,7 +204,8 @@ check_ckpt(const uint8_t *buf, size_t len)
 		abort();
 	memset(&s, 0, sizeof s);
 	memcpy(&s, buf, len < sizeof s ? len : sizeof s);
-	if (hl_ckpt_encode(HL_CKPT_REPLY, &s, from_sk, from_pk, to_pk, out, sizeof out, &olen) < 0 ||
+	if (hl_ckpt_encode(HL_CKPT_REPLY, &s, from_sk, from_pk, to_pk, out, sizeof out, &olen) <
+	        0 ||
 	    olen != 1 + 88 + HL_SIG_LEN)
 		abort();
 	if (hl_ckpt_decode(out, olen, from_pk, to_pk, &flags, &back, sig) != HL_OK ||

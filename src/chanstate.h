@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * chanstate.h: what an operator sees of a channel, and of the checkpoints
- * with a peer, as JSON (docs/status.md, "Channel", "Checkpoints"). One place decides it, for the daemon's status, the CLI's
- * offline status and `channel list`: a channel is `suspended` when either
- * side has suspended it (a decision, signed), otherwise its peer's link
- * state `up`, `degraded` or `down` (a fault), or `open` where the link
- * state is not known. A fault and a decision never look the same.
+ * with a peer, as JSON (docs/status.md, "Channel", "Checkpoints"). One place decides it, for the
+ * daemon's status, the CLI's offline status and `channel list`: a channel is `suspended` when
+ * either side has suspended it (a decision, signed), otherwise its peer's link state `up`,
+ * `degraded` or `down` (a fault), or `open` where the link state is not known. A fault and a
+ * decision never look the same.
  */
 #ifndef HL_CHANSTATE_H
 #define HL_CHANSTATE_H

@@ -184,9 +184,9 @@ judge(struct hl_ckpt *c, struct hl_ckpt_rec *r)
 		hl_event_id(r->ours.signer_hash, ours);
 		hl_event_id(r->theirs.other_hash, theirs);
 		n += (size_t)snprintf(r->detail, sizeof r->detail,
-		                      "%s's chain up to seq %llu: %s holds %s, %s holds %s. ", c->self,
-		                      (unsigned long long)r->ours.signer_seq, c->self, ours, c->name,
-		                      theirs);
+		                      "%s's chain up to seq %llu: %s holds %s, %s holds %s. ",
+		                      c->self, (unsigned long long)r->ours.signer_seq, c->self,
+		                      ours, c->name, theirs);
 		r->status = HL_CKPT_MISMATCH;
 	}
 	if (memcmp(r->ours.other_hash, r->theirs.signer_hash, HL_HASH_LEN) != 0 &&

@@ -6,6 +6,7 @@
 #include "hl.h"
 #include <jansson.h>
 
+#include "config.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -20,6 +21,11 @@ int usage_error(const char *verb, const char *fmt, ...) HL_PRINTF(2, 3);
 int need_dir(const char *verb);
 /* Open the station's store; non-zero (an exit status, message printed) on failure. */
 int open_store(struct hl_store **st, bool create);
+/*
+ * This station's config (when cfg is not NULL) and public keys; no
+ * passphrase needed. Non-zero (an exit status, message printed) on failure.
+ */
+int load_self(struct hl_config *cfg, struct hl_pubkey *pub);
 /* Tell a running daemon (true if one answered ok); quiet when none runs. */
 bool notify_daemon(const char *cmd);
 

@@ -86,7 +86,7 @@ static void
 restore_tty(int sig)
 {
 	tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_tty); /* async-signal-safe */
-	raise(sig); /* SA_RESETHAND: now the default action */
+	raise(sig);                                     /* SA_RESETHAND: now the default action */
 }
 
 /* Ask on the terminal (stdin) with echo off; the answer into buf. */

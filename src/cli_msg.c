@@ -69,8 +69,7 @@ row_json(const struct hl_event_row *r, bool with_body)
 
 	sodium_bin2hex(hash, sizeof hash, r->hash, HL_HASH_LEN);
 	json_object_set_new(o, "hash", json_string(hash));
-	json_object_set_new(o, "kind",
-	                    json_string(hl_kind_name(r->ev.kind)));
+	json_object_set_new(o, "kind", json_string(hl_kind_name(r->ev.kind)));
 	if (r->ev.kind >= HL_EV_SUSPEND)
 		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
 	if (r->ev.kind == HL_EV_ACK) {
@@ -297,8 +296,8 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
  * unless one was given. Returns an exit status.
  */
 static int
-codebook_body(const struct hl_config *cfg, const char *code, int argc, char **argv,
-              uint8_t **body, size_t *len, unsigned *prec, bool prec_given)
+codebook_body(const struct hl_config *cfg, const char *code, int argc, char **argv, uint8_t **body,
+              size_t *len, unsigned *prec, bool prec_given)
 {
 	struct hl_codebook *cb = NULL;
 	const struct hl_cb_template *t;
@@ -318,8 +317,7 @@ codebook_body(const struct hl_config *cfg, const char *code, int argc, char **ar
 			fprintf(stderr, " (see 'hotline codebook show %s')", code);
 		fputc('\n', stderr);
 		rc = EXIT_USAGE;
-	}
-	else if (hl_codebook_encode(cb, t, fields, &b, len) < 0)
+	} else if (hl_codebook_encode(cb, t, fields, &b, len) < 0)
 		rc = fail("out of memory");
 	else
 		rc = 0;
@@ -402,19 +400,22 @@ cmd_send(int argc, char **argv)
 		}
 	}
 	if (optind != argc && !code)
-		return usage_error("send", "unexpected argument '%s' (FIELD=VALUE goes with --code)",
+		return usage_error("send",
+		                   "unexpected argument '%s' (FIELD=VALUE goes with --code)",
 		                   argv[optind]);
 	if ((rc = need_dir("send")))
 		return rc;
 	if (!to)
 		return usage_error("send", "send needs --to PEER");
 	if ((text != NULL) + (file != NULL) + (code != NULL) + (text_en || text_zh) > 1)
-		return usage_error("send", "give one of --text, --file, --code or --text-en/--text-zh");
+		return usage_error("send",
+		                   "give one of --text, --file, --code or --text-en/--text-zh");
 	if ((text_en || text_zh || original) && !(text_en && text_zh))
 		return usage_error("send", "parallel texts need both --text-en and --text-zh");
 	if (media && !file)
 		return usage_error("send", "--media-type goes with --file");
-	if (media && (strcmp(media, HL_CODEBOOK_MEDIA) == 0 || strcmp(media, HL_PARALLEL_MEDIA) == 0))
+	if (media &&
+	    (strcmp(media, HL_CODEBOOK_MEDIA) == 0 || strcmp(media, HL_PARALLEL_MEDIA) == 0))
 		return usage_error("send", "%s is made by --code or --text-en/--text-zh", media);
 	if (media && (strlen(media) > HL_MEDIA_MAX || !strchr(media, '/') ||
 	              !hl_field_valid(media, strlen(media))))
@@ -432,7 +433,8 @@ cmd_send(int argc, char **argv)
 		unsigned orig = cfg.language;
 		char *b = NULL;
 		if (original && hl_lang_parse(original, &orig) < 0)
-			return usage_error("send", "--original must be en or zh, not '%s'", original);
+			return usage_error("send", "--original must be en or zh, not '%s'",
+			                   original);
 		if (hl_parallel_encode(text_en, text_zh, orig, &b, &len, err, sizeof err) < 0)
 			return usage_error("send", "%s", err);
 		body = (uint8_t *)b;
@@ -561,8 +563,8 @@ reader_init(struct reader *rd, int *argc, char **argv, const char *verb)
 	char err[512];
 
 	memset(rd, 0, sizeof *rd);
-	rd->lang = hl_config_load(&cfg, station_dir, err, sizeof err) == HL_OK ? cfg.language
-	                                                                    : HL_LANG_EN;
+	rd->lang =
+	    hl_config_load(&cfg, station_dir, err, sizeof err) == HL_OK ? cfg.language : HL_LANG_EN;
 	for (int i = 1; i < *argc; i++) {
 		if (strcmp(argv[i], "--lang") != 0)
 			continue;

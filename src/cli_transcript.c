@@ -35,28 +35,6 @@ const char transcript_help[] =
     "  --format F     jsonl (default) or html\n"
     "  --output FILE  write FILE, whole or not at all, instead of standard output\n";
 
-/* This station's name and Ed25519 public key. */
-static int
-load_self(struct hl_config *cfg, uint8_t pk[static 32])
-{
-	struct hl_identity id;
-	char path[HL_PATH_MAX], err[512];
-	int rc;
-
-	if (hl_config_load(cfg, station_dir, err, sizeof err) < 0)
-		return fail("%s: create a station with 'hotline -d DIR init'", err);
-	if (hl_station_path(station_dir, HL_F_IDENTITY, path) < 0)
-		return fail("station directory path too long");
-	rc = hl_identity_load(&id, path);
-	if (rc == HL_ERR_AUTH)
-		return fail("%s is readable by others: run 'chmod 600 %s'", path, path);
-	if (rc < 0)
-		return fail("cannot load %s: %s", path, hl_strerror(rc));
-	memcpy(pk, id.pub.ed25519, 32);
-	hl_identity_free(&id);
-	return 0;
-}
-
 static void
 summary(const struct hl_transcript_result *r, const char *peer, const char *file)
 {
@@ -84,7 +62,7 @@ cmd_transcript(int argc, char **argv)
 	struct hl_store *st = NULL;
 	const char *output = NULL;
 	char tmp[HL_PATH_MAX + 8];
-	uint8_t self_pk[32];
+	struct hl_pubkey self;
 	FILE *out = stdout;
 	int c, fd, rc;
 
@@ -119,7 +97,7 @@ cmd_transcript(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return usage_error("transcript", "transcript needs exactly one PEER");
-	if ((rc = need_dir("transcript")) || (rc = load_self(&cfg, self_pk)) ||
+	if ((rc = need_dir("transcript")) || (rc = load_self(&cfg, &self)) ||
 	    (rc = open_store(&st, false)))
 		return rc;
 	if ((rc = hl_store_peer_get(st, argv[optind], &peer)) < 0) {
@@ -129,7 +107,7 @@ cmd_transcript(int argc, char **argv)
 		return fail("cannot read the store: %s", hl_strerror(rc));
 	}
 	o.station = cfg.name;
-	o.station_ed25519 = self_pk;
+	o.station_ed25519 = self.ed25519;
 	o.peer = &peer;
 	o.now_ns = hl_wall_ns();
 

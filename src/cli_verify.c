@@ -254,20 +254,12 @@ verdict(bool json, json_t *doc, bool ok, const char *first)
 static int
 our_key(uint8_t out[static 32])
 {
-	struct hl_identity id;
-	char path[HL_PATH_MAX];
-	int rc;
+	struct hl_pubkey pub;
+	int rc = load_self(NULL, &pub);
 
-	if (hl_station_path(station_dir, HL_F_IDENTITY, path) < 0)
-		return fail("station directory path too long");
-	rc = hl_identity_load(&id, path);
-	if (rc == HL_ERR_AUTH)
-		return fail("%s is readable by others: run 'chmod 600 %s'", path, path);
-	if (rc < 0)
-		return fail("cannot load %s: %s", path, hl_strerror(rc));
-	memcpy(out, id.pub.ed25519, 32);
-	hl_identity_free(&id);
-	return 0;
+	if (rc == 0)
+		memcpy(out, pub.ed25519, 32);
+	return rc;
 }
 
 /* Who holds key k here: "this station", "peer NAME", or "not pinned here". */

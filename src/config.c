@@ -25,7 +25,7 @@ hl_config_defaults(struct hl_config *cfg)
 	cfg->deadline_s[1] = 1800;  /* IMMEDIATE: 30 minutes */
 	cfg->deadline_s[2] = 10800; /* PRIORITY: 3 hours */
 	cfg->deadline_s[3] = 21600; /* ROUTINE: 6 hours */
-	cfg->link_test_s = 3600;          /* hourly, like the Moscow-Washington line */
+	cfg->link_test_s = 3600;    /* hourly, like the Moscow-Washington line */
 	cfg->link_test_timeout_ms = 10000;
 	cfg->checkpoint_s = 3600;
 }

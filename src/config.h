@@ -23,8 +23,8 @@ struct hl_config {
 	uint32_t probe_ms;                       /* how often standby addresses are probed */
 	uint64_t rekey_frames;                   /* Noise Rekey() after this many frames sent */
 	uint32_t rekey_s;                        /* ... or after this many seconds */
-	uint32_t max_message_bytes; /* larger messages are refused at send and on receipt */
-	uint32_t deadline_s[4];     /* acknowledgment deadlines by precedence (ACP 121) */
+	uint32_t max_message_bytes;    /* larger messages are refused at send and on receipt */
+	uint32_t deadline_s[4];        /* acknowledgment deadlines by precedence (ACP 121) */
 	uint32_t link_test_s;          /* a test on every link this often */
 	uint32_t link_test_timeout_ms; /* a test unanswered this long failed */
 	uint32_t checkpoint_s;         /* a signed checkpoint with every peer this often; 0 never */

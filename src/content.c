@@ -17,8 +17,9 @@ hl_parallel_encode(const char *en, const char *zh, unsigned original, char **bod
 	*len = 0;
 	if (!*en || !*zh || !hl_utf8_valid((const uint8_t *)en, strlen(en)) ||
 	    !hl_utf8_valid((const uint8_t *)zh, strlen(zh))) {
-		snprintf(err, errcap, "parallel texts need both --text-en and --text-zh, "
-		                      "non-empty and valid UTF-8");
+		snprintf(err, errcap,
+		         "parallel texts need both --text-en and --text-zh, "
+		         "non-empty and valid UTF-8");
 		return HL_ERR_INVAL;
 	}
 	if (original > HL_LANG_ZH) {
@@ -77,14 +78,16 @@ hl_content_check(const struct hl_event *ev, const struct hl_codebook *cb,
 		}
 		if (hl_codebook_decode(cb, ev->body, ev->body_len, &t, &fields, err, sizeof err) <
 		    0)
-			snprintf(reason, HL_REASON_MAX + 1, "codebook message refused: %.400s", err);
+			snprintf(reason, HL_REASON_MAX + 1, "codebook message refused: %.400s",
+			         err);
 		json_decref(fields);
 	} else if (strcmp(ev->media_type, HL_PARALLEL_MEDIA) == 0) {
 		char *en, *zh;
 		unsigned orig;
 		if (hl_parallel_decode(ev->body, ev->body_len, &en, &zh, &orig) < 0) {
-			snprintf(reason, HL_REASON_MAX + 1,
-			         "parallel texts refused: not {\"en\", \"zh\", \"original\"} in UTF-8");
+			snprintf(
+			    reason, HL_REASON_MAX + 1,
+			    "parallel texts refused: not {\"en\", \"zh\", \"original\"} in UTF-8");
 			return;
 		}
 		free(en);
@@ -116,7 +119,8 @@ render_code(const struct hl_event *ev, const struct hl_codebook *cb, unsigned la
 	size_t n = 0;
 	bool ok = true;
 
-	if (!cb || hl_codebook_decode(cb, ev->body, ev->body_len, &t, &fields, err, sizeof err) < 0) {
+	if (!cb ||
+	    hl_codebook_decode(cb, ev->body, ev->body_len, &t, &fields, err, sizeof err) < 0) {
 		snprintf(head, sizeof head, "[a codebook message this station cannot read: %s]",
 		         cb ? err : "no codebook installed");
 		*out = strdup(head);

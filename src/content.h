@@ -22,8 +22,8 @@
  * (sorted keys, compact). original is "en" or "zh". *body is malloc'd.
  * HL_ERR_INVAL with err when a text is empty or not UTF-8.
  */
-HL_MUST_CHECK int hl_parallel_encode(const char *en, const char *zh, unsigned original,
-                                     char **body, size_t *len, char *err, size_t errcap);
+HL_MUST_CHECK int hl_parallel_encode(const char *en, const char *zh, unsigned original, char **body,
+                                     size_t *len, char *err, size_t errcap);
 /* Parse one (untrusted): the two texts (malloc'd) and which is the original. */
 HL_MUST_CHECK int hl_parallel_decode(const uint8_t *body, size_t len, char **en, char **zh,
                                      unsigned *original);

@@ -409,7 +409,8 @@ hl_deliver_pump(struct hl_deliver *d)
 			d->unsent--;
 			d->urgent_out += it->ev.precedence < HL_PREC_ROUTINE;
 			note_sent(d, it->ev.seq);
-			/* A notice is signed by the head that covers it: at once, not in a while. */
+			/* A notice is signed by the head that covers it: at once, not in a while.
+			 */
 			if (++d->sent_since_head >= HEAD_EVERY || it->ev.kind >= HL_EV_SUSPEND)
 				send_head(d, false);
 		}
@@ -747,7 +748,8 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 				         hl_kind_name(j->ev.kind), hl_prec_name(j->ev.precedence),
 				         j->outcome == HL_RECV_REFUSED ? " refused=1" : "");
 			if (j->tag != d->gen)
-				break; /* that session is gone: the retransmission gets the answer */
+				break; /* that session is gone: the retransmission gets the answer
+				        */
 			if (j->outcome == HL_RECV_REFUSED || j->outcome == HL_RECV_REFUSED_AGAIN)
 				send_refusal(d, j->ev.seq, j->hash, j->reason);
 			else

@@ -230,14 +230,14 @@ static const char id_help[] =
     "to pin with 'hotline peer add'. Hand it over out of band (in person, signed\n"
     "letter); the key ends in a checksum, so a mistyped copy is refused.\n";
 
-static int
-load_public(struct hl_config *cfg, char pk[static HL_PUBSTR_MAX])
+int
+load_self(struct hl_config *cfg, struct hl_pubkey *pub)
 {
 	struct hl_identity id;
 	char path[HL_PATH_MAX], err[512];
 	int rc;
 
-	if (hl_config_load(cfg, station_dir, err, sizeof err) < 0)
+	if (cfg && hl_config_load(cfg, station_dir, err, sizeof err) < 0)
 		return fail("%s: create a station with 'hotline -d DIR init'", err);
 	if (hl_station_path(station_dir, HL_F_IDENTITY, path) < 0)
 		return fail("station directory path too long");
@@ -246,9 +246,21 @@ load_public(struct hl_config *cfg, char pk[static HL_PUBSTR_MAX])
 		return fail("%s is readable by others: run 'chmod 600 %s'", path, path);
 	if (rc < 0)
 		return fail("cannot load %s: %s", path, hl_strerror(rc));
-	hl_pubkey_encode(&id.pub, pk);
+	*pub = id.pub;
 	hl_identity_free(&id);
 	return 0;
+}
+
+/* This station's public key as the hl1: string. */
+static int
+load_public(struct hl_config *cfg, char pk[static HL_PUBSTR_MAX])
+{
+	struct hl_pubkey pub;
+	int rc = load_self(cfg, &pub);
+
+	if (rc == 0)
+		hl_pubkey_encode(&pub, pk);
+	return rc;
 }
 
 static int
@@ -581,11 +593,11 @@ print_channels(json_t *channels)
 		       json_string_value(json_object_get(c, "state")),
 		       json_is_true(json_object_get(c, "no_suspend")) ? " (never suspended)" : "");
 		json_array_foreach(json_object_get(c, "suspended_by"), k, sus)
-		printf("    suspended by %s (operator %s) since %s: %s\n",
-		       json_string_value(json_object_get(sus, "by")),
-		       json_string_value(json_object_get(sus, "operator")),
-		       json_string_value(json_object_get(sus, "since")),
-		       json_string_value(json_object_get(sus, "reason")));
+		    printf("    suspended by %s (operator %s) since %s: %s\n",
+		           json_string_value(json_object_get(sus, "by")),
+		           json_string_value(json_object_get(sus, "operator")),
+		           json_string_value(json_object_get(sus, "since")),
+		           json_string_value(json_object_get(sus, "reason")));
 	}
 }
 
@@ -756,13 +768,20 @@ struct verb {
 };
 
 static const struct verb verbs[] = {
-    {"init", cmd_init, init_help},       {"id", cmd_id, id_help},
-    {"peer", cmd_peer, peer_help},       {"run", cmd_run, run_help},
-    {"status", cmd_status, status_help}, {"channel", cmd_channel, channel_help},
-    {"send", cmd_send, send_help},       {"outbox", cmd_outbox, outbox_help},
-    {"inbox", cmd_inbox, inbox_help},    {"show", cmd_show, show_help},
-    {"ack", cmd_ack, ack_help},          {"suspend", cmd_suspend, suspend_help},
-    {"resume", cmd_resume, resume_help}, {"checkpoint", cmd_checkpoint, checkpoint_help},
+    {"init", cmd_init, init_help},
+    {"id", cmd_id, id_help},
+    {"peer", cmd_peer, peer_help},
+    {"run", cmd_run, run_help},
+    {"status", cmd_status, status_help},
+    {"channel", cmd_channel, channel_help},
+    {"send", cmd_send, send_help},
+    {"outbox", cmd_outbox, outbox_help},
+    {"inbox", cmd_inbox, inbox_help},
+    {"show", cmd_show, show_help},
+    {"ack", cmd_ack, ack_help},
+    {"suspend", cmd_suspend, suspend_help},
+    {"resume", cmd_resume, resume_help},
+    {"checkpoint", cmd_checkpoint, checkpoint_help},
     {"transcript", cmd_transcript, transcript_help},
     {"codebook", cmd_codebook, codebook_help},
     {"verify", cmd_verify, verify_help},

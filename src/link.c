@@ -899,7 +899,8 @@ codebook_heard(struct peer *p, const uint8_t *body, size_t len)
 		log_info("codebook_agreed", "peer=%s hash=%s version=\"%s\"", p->name, hex,
 		         p->peer_cb_version);
 	if (p->net->hooks.codebook)
-		p->net->hooks.codebook(p->net->hooks.ctx, p->name, agreed, full, p->peer_cb_version);
+		p->net->hooks.codebook(p->net->hooks.ctx, p->name, agreed, full,
+		                       p->peer_cb_version);
 	return HL_OK;
 }
 
@@ -1338,9 +1339,9 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 		return NULL;
 	p->net = net;
 	p->id = r->id;
-	p->dl = hl_deliver_new(r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes,
-	                       net->q,
-	                       (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, io_received, p});
+	p->dl = hl_deliver_new(
+	    r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes, net->q,
+	    (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, io_received, p});
 	p->ck = hl_ckpt_new(r->id, r->name, net->cfg->name, net->id, p->key.ed25519, net->q,
 	                    (struct hl_ckpt_io){io_send, io_ckpt_done, p});
 	if (!p->dl || !p->ck) {
@@ -1650,14 +1651,13 @@ codebook_status(const struct hl_codebook *cb, const struct peer *p)
 	char hex[65];
 
 	sodium_bin2hex(hex, sizeof hex, p->peer_cb_hash, 32);
-	return json_pack("{s:o, s:o, s:o, s:o, s:o}", "ours", cb ? json_string(cb->hash_hex) : json_null(),
-	                 "ours_version", cb ? json_string(cb->version) : json_null(), "peer",
-	                 p->peer_cb_known ? json_string(hex) : json_null(), "peer_version",
-	                 p->peer_cb_known ? json_string(p->peer_cb_version) : json_null(),
-	                 "agreed",
-	                 p->peer_cb_known ? json_boolean(cb && sodium_memcmp(cb->hash, p->peer_cb_hash,
-	                                                                     32) == 0)
-	                                  : json_null());
+	return json_pack(
+	    "{s:o, s:o, s:o, s:o, s:o}", "ours", cb ? json_string(cb->hash_hex) : json_null(),
+	    "ours_version", cb ? json_string(cb->version) : json_null(), "peer",
+	    p->peer_cb_known ? json_string(hex) : json_null(), "peer_version",
+	    p->peer_cb_known ? json_string(p->peer_cb_version) : json_null(), "agreed",
+	    p->peer_cb_known ? json_boolean(cb && sodium_memcmp(cb->hash, p->peer_cb_hash, 32) == 0)
+	                     : json_null());
 }
 
 json_t *
@@ -1686,7 +1686,8 @@ hl_net_status(struct hl_net *net)
 			    json_pack("{s:s, s:s, s:b, s:o, s:o, s:o, s:o}", "address", a->addr,
 			              "state", st, "in_use", in_use, "last_error",
 			              a->last_error[0] ? json_string(a->last_error) : json_null(),
-			              "last_ok", hl_json_time(in_use ? hl_wall_ns() : a->last_ok_ns),
+			              "last_ok",
+			              hl_json_time(in_use ? hl_wall_ns() : a->last_ok_ns),
 			              "last_test", test_json(&a->last_test), "last_successful_test",
 			              hl_json_time(a->last_test_ok_ns)));
 		}

@@ -63,7 +63,8 @@ struct hl_net_hooks {
 	 */
 	void (*checkpoint)(void *ctx, const char *peer, void *const *waiters,
 	                   const struct hl_ckpt_rec *c);
-	/* The peer said which codebook it holds (at link-up): hash as hex, and whether it is ours. */
+	/* The peer said which codebook it holds (at link-up): hash as hex, and whether it is ours.
+	 */
 	void (*codebook)(void *ctx, const char *peer, bool agreed, const char *hash_hex,
 	                 const char *version);
 	void *ctx;

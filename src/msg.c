@@ -646,8 +646,9 @@ hl_refuse_verify(uint64_t seq, const uint8_t hash[static HL_HASH_LEN], const cha
 }
 
 int
-hl_checkpoint_verify(uint64_t at_ns, uint64_t signer_seq, const uint8_t signer_hash[static HL_HASH_LEN],
-                     uint64_t other_seq, const uint8_t other_hash[static HL_HASH_LEN],
+hl_checkpoint_verify(uint64_t at_ns, uint64_t signer_seq,
+                     const uint8_t signer_hash[static HL_HASH_LEN], uint64_t other_seq,
+                     const uint8_t other_hash[static HL_HASH_LEN],
                      const uint8_t sig[static HL_SIG_LEN], const uint8_t from_pk[static 32],
                      const uint8_t to_pk[static 32])
 {

@@ -4,12 +4,11 @@
  * "Messages"). Pure: no I/O, no allocation.
  *
  * An event is what one station originates towards one peer: a message, an
- * operator's acknowledgment, or a notice that suspends or resumes a channel. Each direction between two stations is one
- * hash chain: event seq N (from 1) carries the hash of event N-1 (zeros
- * for N = 1), and its own hash is BLAKE2b-256 over "hotline-event-v1" and
- * the canonical encoding of every field, the body included. The sender
- * signs chain heads (HEAD frames), the receiver signs receipts; nothing
- * else is signed, the Noise link already authenticates every frame.
+ * operator's acknowledgment, or a notice that suspends or resumes a channel. Each direction between
+ * two stations is one hash chain: event seq N (from 1) carries the hash of event N-1 (zeros for N =
+ * 1), and its own hash is BLAKE2b-256 over "hotline-event-v1" and the canonical encoding of every
+ * field, the body included. The sender signs chain heads (HEAD frames), the receiver signs
+ * receipts; nothing else is signed, the Noise link already authenticates every frame.
  */
 #ifndef HL_MSG_H
 #define HL_MSG_H
@@ -24,7 +23,7 @@
 #define HL_OPERATOR_MAX 64
 #define HL_REASON_MAX 512
 #define HL_NOTICE_REASON_MAX 256 /* a notice's reason: short enough to quote in a refusal */
-#define HL_RECEIPT_MAX 512 /* entries in one RECEIPT frame */
+#define HL_RECEIPT_MAX 512       /* entries in one RECEIPT frame */
 
 /*
  * Notices (SUSPEND, RESUME) change a channel's state: channel names it,
@@ -164,9 +163,10 @@ struct hl_ckpt_stmt {
  * signer_seq u64, signer_hash, other_seq u64, other_hash), signature over
  * "hotline-checkpoint-v1" || from_pk || to_pk || the statement.
  */
-HL_MUST_CHECK int hl_ckpt_encode(uint8_t flags, const struct hl_ckpt_stmt *s, const uint8_t *from_sk,
-                                 const uint8_t from_pk[static 32], const uint8_t to_pk[static 32],
-                                 uint8_t *out, size_t cap, size_t *len);
+HL_MUST_CHECK int hl_ckpt_encode(uint8_t flags, const struct hl_ckpt_stmt *s,
+                                 const uint8_t *from_sk, const uint8_t from_pk[static 32],
+                                 const uint8_t to_pk[static 32], uint8_t *out, size_t cap,
+                                 size_t *len);
 HL_MUST_CHECK int hl_ckpt_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32],
                                  const uint8_t to_pk[static 32], uint8_t *flags,
                                  struct hl_ckpt_stmt *s, uint8_t sig[static HL_SIG_LEN]);

@@ -45,11 +45,11 @@ struct daemon {
 	struct hl_ctl *ctl;
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
-	struct hl_notify *notify;  /* the operator's hook (config notify) */
+	struct hl_notify *notify;     /* the operator's hook (config notify) */
 	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
-	struct hl_overdue due;     /* deadlines of unacknowledged messages */
-	uv_timer_t due_timer;      /* ... checked every second */
-	struct failed_link {       /* links whose latest test failed (announced once) */
+	struct hl_overdue due;        /* deadlines of unacknowledged messages */
+	uv_timer_t due_timer;         /* ... checked every second */
+	struct failed_link {          /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
 		char link[HL_ADDR_MAX];
 	} failed[64];
@@ -119,14 +119,16 @@ on_due_timer(uv_timer_t *t)
 
 	while (hl_overdue_pop(&d->due, hl_wall_ns(), &due)) {
 		struct hl_event_row *r = NULL;
-		if (hl_store_event_get(d->store, due.peer_id, (enum hl_dir)due.dir, due.seq, &r) < 0)
+		if (hl_store_event_get(d->store, due.peer_id, (enum hl_dir)due.dir, due.seq, &r) <
+		    0)
 			continue;
 		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
 			notify(d, "overdue", r->peer,
 			       json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", r->msg_id, "direction",
 			                 r->dir == HL_DIR_OUT ? "out" : "in", "channel",
-			                 r->ev.channel, "precedence", hl_prec_name(r->ev.precedence),
-			                 "deadline", hl_json_time(r->ev.deadline_ns)));
+			                 r->ev.channel, "precedence",
+			                 hl_prec_name(r->ev.precedence), "deadline",
+			                 hl_json_time(r->ev.deadline_ns)));
 		hl_event_rows_free(r, 1);
 	}
 }
@@ -156,7 +158,8 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 	                 (json_int_t)j->ev.body_len));
 }
 
-/* A link test of ours failed where the one before it had not: one alarm per failure, not per test. */
+/* A link test of ours failed where the one before it had not: one alarm per failure, not per test.
+ */
 static void
 on_link_test(void *ctx, const char *peer, const char *link, bool ok, double rtt_ms,
              const char *error)
@@ -194,9 +197,9 @@ on_checkpoint(void *ctx, const char *peer, void *const *waiters, const struct hl
 		hl_ctl_reply(waiters[i], json_pack("{s:b, s:s, s:o}", "ok", 1, "peer", peer,
 		                                   "checkpoint", hl_ckpt_json(c)));
 	if (c->status == HL_CKPT_AGREED) {
-		log_info("checkpoint", "peer=%s status=agreed initiator=%s our_seq=%llu their_seq=%llu",
-		         peer, c->initiator ? "peer" : "station",
-		         (unsigned long long)c->ours.signer_seq,
+		log_info("checkpoint",
+		         "peer=%s status=agreed initiator=%s our_seq=%llu their_seq=%llu", peer,
+		         c->initiator ? "peer" : "station", (unsigned long long)c->ours.signer_seq,
 		         (unsigned long long)c->ours.other_seq);
 	} else if (c->status == HL_CKPT_MISMATCH) {
 		char q[HL_REASON_MAX + 8];
@@ -451,8 +454,9 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 			return NULL; /* answered in on_checkpoint */
 		snprintf(why, sizeof why,
 		         rc == HL_ERR_NOTFOUND ? "no peer named %s: see 'hotline peer list'"
-		         : rc == HL_ERR_CLOSED ? "the link to %s is down: a checkpoint needs the peer"
-		                               : "too many checkpoints with %s waiting: try again",
+		         : rc == HL_ERR_CLOSED
+		             ? "the link to %s is down: a checkpoint needs the peer"
+		             : "too many checkpoints with %s waiting: try again",
 		         peer);
 		return err_reply(rc == HL_ERR_NOTFOUND ? "notfound" : "unavailable", why);
 	}
@@ -607,13 +611,13 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	}
 	hl_net_set_codebook(d.net, d.codebook);
 	hl_net_set_hooks(d.net, &(struct hl_net_hooks){.job_done = on_job_done,
-	                                                .settled = on_settled,
-	                                                .received = on_received,
-	                                                .link_changed = on_link_changed,
-	                                                .link_test = on_link_test,
-	                                                .checkpoint = on_checkpoint,
-	                                                .codebook = on_codebook,
-	                                                .ctx = &d});
+	                                               .settled = on_settled,
+	                                               .received = on_received,
+	                                               .link_changed = on_link_changed,
+	                                               .link_test = on_link_test,
+	                                               .checkpoint = on_checkpoint,
+	                                               .codebook = on_codebook,
+	                                               .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
 		if (rc == HL_ERR_LIMIT && !err[0])

@@ -141,8 +141,7 @@ HL_MUST_CHECK int hl_store_append_once(struct hl_store *st, int64_t peer_id, str
  * transaction, so the answer still holds at the append.
  */
 HL_MUST_CHECK int hl_store_check_new(struct hl_store *st, int64_t peer_id,
-                                     const struct hl_event *ev,
-                                     char why[static HL_REASON_MAX + 1]);
+                                     const struct hl_event *ev, char why[static HL_REASON_MAX + 1]);
 /* The same inside a transaction of the caller's (hl_store_begin/commit): many sends, one fsync. */
 HL_MUST_CHECK int hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
                                          uint8_t hash[static HL_HASH_LEN]);
@@ -168,7 +167,8 @@ HL_MUST_CHECK int hl_store_list(struct hl_store *st, enum hl_dir dir, bool all,
 /* The events with this id (normally one). */
 HL_MUST_CHECK int hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **rows,
                                 size_t *n);
-/* Our event (dir OUT) or the peer's (IN) at seq: HL_ERR_NOTFOUND. Free with hl_event_rows_free(row, 1). */
+/* Our event (dir OUT) or the peer's (IN) at seq: HL_ERR_NOTFOUND. Free with hl_event_rows_free(row,
+ * 1). */
 HL_MUST_CHECK int hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
                                      uint64_t seq, struct hl_event_row **row);
 /*
@@ -287,9 +287,6 @@ HL_MUST_CHECK int hl_store_export_events(struct hl_store *st, int64_t peer_id, e
 /* Both chains (ours from first_out, the peer's from first_in) by creation time, dir, seq. */
 HL_MUST_CHECK int hl_store_export_timeline(struct hl_store *st, int64_t peer_id, uint64_t first_out,
                                            uint64_t first_in, hl_export_event_fn *fn, void *ctx);
-/* The stored hash of event seq of chain dir; *found is false when there is none. */
-HL_MUST_CHECK int hl_store_export_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
-                                       uint64_t seq, uint8_t hash[static HL_HASH_LEN], bool *found);
 
 /* Hashes and signatures of the wrong length in the store come out as zeros (and fail checks). */
 struct hl_export_head {
@@ -400,8 +397,7 @@ HL_MUST_CHECK int hl_store_ckpt_view(struct hl_store *st, int64_t peer_id, uint6
                                      uint8_t their_hash[static HL_HASH_LEN]);
 /* The hash of event seq of a chain (zeros for seq 0); false when we do not hold it. */
 HL_MUST_CHECK int hl_store_chain_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
-                                      uint64_t seq, uint8_t hash[static HL_HASH_LEN],
-                                      bool *found);
+                                      uint64_t seq, uint8_t hash[static HL_HASH_LEN], bool *found);
 /* Insert or update (by initiator and ours.at_ns) a checkpoint. */
 HL_MUST_CHECK int hl_store_ckpt_save(struct hl_store *st, int64_t peer_id,
                                      const struct hl_ckpt_rec *c);
@@ -459,7 +455,7 @@ HL_MUST_CHECK int hl_store_backup(const char *src_path, const char *dst_path, bo
  * file operations is explained above the function.
  */
 HL_MUST_CHECK int hl_store_restore(const char *src_path, const char *dst_path, bool force,
-                                   struct hl_store_info *bk, struct hl_store_info *cur,
-                                   char *err, size_t errcap);
+                                   struct hl_store_info *bk, struct hl_store_info *cur, char *err,
+                                   size_t errcap);
 
 #endif

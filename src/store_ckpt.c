@@ -24,9 +24,8 @@ hl_store_chain_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint6
 	*found = seq == 0;
 	if (seq == 0)
 		return HL_OK;
-	if ((rc = hl_store_prepare(st,
-	                           "SELECT hash FROM events WHERE peer_id = ? AND dir = ? AND seq = ?",
-	                           &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st, "SELECT hash FROM events WHERE peer_id = ? AND dir = ? AND seq = ?", &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int(q, 2, (int)dir);
@@ -152,12 +151,13 @@ hl_store_ckpt_last(struct hl_store *st, int64_t peer_id, struct hl_ckpt_rec *c, 
 	                 peer_id, &n)) < 0)
 		return rc;
 	*mismatches = (size_t)n;
-	if ((rc = hl_store_prepare(st,
-	                           "SELECT initiator, at_ns, our_seq, their_seq, our_hash, their_hash,"
-	                           " our_sig, peer_our_hash, peer_their_hash, peer_sig, status,"
-	                           " detail FROM checkpoints WHERE peer_id = ?"
-	                           " ORDER BY at_ns DESC, id DESC LIMIT 1",
-	                           &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st,
+	         "SELECT initiator, at_ns, our_seq, their_seq, our_hash, their_hash,"
+	         " our_sig, peer_our_hash, peer_their_hash, peer_sig, status,"
+	         " detail FROM checkpoints WHERE peer_id = ?"
+	         " ORDER BY at_ns DESC, id DESC LIMIT 1",
+	         &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	s = sqlite3_step(q);

@@ -182,30 +182,6 @@ hl_store_export_timeline(struct hl_store *st, int64_t peer_id, uint64_t first_ou
 	return walk(st, q, event_row, &(struct cb){.fn.event = fn, .ctx = ctx});
 }
 
-int
-hl_store_export_hash(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_t seq,
-                     uint8_t hash[static HL_HASH_LEN], bool *found)
-{
-	sqlite3_stmt *q;
-	int rc, s;
-
-	*found = false;
-	memset(hash, 0, HL_HASH_LEN);
-	if ((rc = hl_store_prepare(
-	         st, "SELECT hash FROM events WHERE peer_id = ? AND dir = ? AND seq = ?", &q)) < 0)
-		return rc;
-	sqlite3_bind_int64(q, 1, peer_id);
-	sqlite3_bind_int(q, 2, (int)dir);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)seq);
-	s = sqlite3_step(q);
-	if (s == SQLITE_ROW) {
-		fixed(q, 0, hash, HL_HASH_LEN);
-		*found = true;
-	}
-	hl_store_finish(st, q);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
-}
-
 static int
 head_row(sqlite3_stmt *q, const struct cb *cb)
 {

@@ -182,9 +182,8 @@ channel_get(struct hl_store *st, int64_t peer_id, const char *name, bool *no_sus
 	sqlite3_stmt *q;
 	int rc, s;
 
-	if ((rc = hl_store_prepare(st,
-	                           "SELECT no_suspend FROM channels WHERE peer_id = ? AND name = ?",
-	                           &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st, "SELECT no_suspend FROM channels WHERE peer_id = ? AND name = ?", &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_STATIC);
@@ -251,8 +250,7 @@ hl_store_channel_list(struct hl_store *st, const char *peer, struct hl_channel_r
 }
 
 /* Append to a reason buffer (HL_REASON_MAX + 1 bytes), cutting what does not fit. */
-static void HL_PRINTF(2, 3)
-say(char *why, const char *fmt, ...)
+static void HL_PRINTF(2, 3) say(char *why, const char *fmt, ...)
 {
 	size_t used = strlen(why);
 	va_list ap;
@@ -294,7 +292,8 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	switch (ev->kind) {
 	case HL_EV_MESSAGE:
 		if (!ours.active)
-			return HL_OK; /* the peer's suspension: it answers with its signed refusal */
+			return HL_OK; /* the peer's suspension: it answers with its signed refusal
+			               */
 		peer_name_of(st, peer_id, peer);
 		describe(why, ev->channel, self_name(st), &ours);
 		say(why, " (resume it with 'hotline resume %s %s')", peer, ev->channel);
@@ -302,7 +301,7 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	case HL_EV_SUSPEND:
 		if (no_suspend) {
 			say(why, "channel '%s' cannot be suspended: it was added with --no-suspend",
-			         ev->channel);
+			    ev->channel);
 			return HL_ERR_INVAL;
 		}
 		if (ours.active) {
@@ -320,10 +319,9 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 		if (theirs.active) {
 			describe(why, ev->channel, peer, &theirs);
 			say(why, ". Only %s can resume it: ask its operators on another channel",
-			         peer);
+			    peer);
 		} else {
-			say(why, "channel '%s' is not suspended",
-			         ev->channel);
+			say(why, "channel '%s' is not suspended", ev->channel);
 		}
 		return HL_ERR_INVAL;
 	default:
@@ -346,20 +344,21 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 
 	if (ev->kind == HL_EV_ACK)
 		return HL_OK;
-	if (ev->kind != HL_EV_MESSAGE &&
-	    (ev->body_len > HL_NOTICE_REASON_MAX ||
-	     !hl_field_valid((const char *)ev->body, ev->body_len))) {
+	if (ev->kind != HL_EV_MESSAGE && (ev->body_len > HL_NOTICE_REASON_MAX ||
+	                                  !hl_field_valid((const char *)ev->body, ev->body_len))) {
 		say(why, "a notice's reason must be one line of UTF-8 text of at most %d bytes",
 		    HL_NOTICE_REASON_MAX);
 		return HL_OK;
 	}
 	if ((rc = channel_get(st, peer_id, ev->channel, &no_suspend)) == HL_ERR_NOTFOUND) {
-		say(why, "no channel '%s' with this station here: ask its operator to run "
-		         "'hotline channel add'",
-		         ev->channel);
+		say(why,
+		    "no channel '%s' with this station here: ask its operator to run "
+		    "'hotline channel add'",
+		    ev->channel);
 		return HL_OK;
 	}
-	if (rc < 0 || (rc = suspension(st, peer_id, ev->channel, HL_DIR_OUT, INT64_MAX, &ours)) < 0 ||
+	if (rc < 0 ||
+	    (rc = suspension(st, peer_id, ev->channel, HL_DIR_OUT, INT64_MAX, &ours)) < 0 ||
 	    (rc = suspension(st, peer_id, ev->channel, HL_DIR_IN, (int64_t)ev->seq, &theirs)) < 0)
 		return rc;
 	if (theirs.active || ev->kind == HL_EV_RESUME)
@@ -374,13 +373,14 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 	case HL_EV_SUSPEND:
 		if (no_suspend)
 			say(why, "channel '%s' cannot be suspended: %s configured it --no-suspend",
-			         ev->channel, self_name(st));
+			    ev->channel, self_name(st));
 		break;
 	case HL_EV_RESUME:
 		if (!theirs.active)
-			say(why, "channel '%s' is not suspended by %s: only the station that "
-			         "suspended a channel can resume it",
-			         ev->channel, peer);
+			say(why,
+			    "channel '%s' is not suspended by %s: only the station that "
+			    "suspended a channel can resume it",
+			    ev->channel, peer);
 		break;
 	}
 	return HL_OK;
@@ -397,12 +397,13 @@ insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_even
 	int rc;
 
 	hl_event_id(hash, id);
-	if ((rc = hl_store_prepare(st,
-	                  "INSERT INTO events (peer_id, dir, seq, msg_id, hash, prev, kind,"
-	                  " precedence, created_ns, deadline_ns, channel, media_type, operator,"
-	                  " ref_seq, ref_hash, body, state, received_ns, reason)"
-	                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-	                  &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st,
+	         "INSERT INTO events (peer_id, dir, seq, msg_id, hash, prev, kind,"
+	         " precedence, created_ns, deadline_ns, channel, media_type, operator,"
+	         " ref_seq, ref_hash, body, state, received_ns, reason)"
+	         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	         &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int(q, 2, dir);
@@ -437,9 +438,9 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 	int rc;
 
 	if ((rc = hl_store_prepare(st,
-	                  "SELECT seq, hash FROM events WHERE peer_id = ? AND dir = 0"
-	                  " ORDER BY seq DESC LIMIT 1",
-	                  &q)) < 0)
+	                           "SELECT seq, hash FROM events WHERE peer_id = ? AND dir = 0"
+	                           " ORDER BY seq DESC LIMIT 1",
+	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	ev->seq = 1;
@@ -475,11 +476,12 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	 * in every append's commit).
 	 */
 	if (retry) {
-		if ((rc = hl_store_prepare(st,
-		                  "SELECT seq, hash FROM events WHERE peer_id = ?1 AND dir = 0"
-		                  " AND seq > (SELECT coalesce(max(seq), 0) FROM events"
-		                  " WHERE peer_id = ?1 AND dir = 0) - 100000 AND client_token = ?2",
-		                  &q)) < 0)
+		if ((rc = hl_store_prepare(
+		         st,
+		         "SELECT seq, hash FROM events WHERE peer_id = ?1 AND dir = 0"
+		         " AND seq > (SELECT coalesce(max(seq), 0) FROM events"
+		         " WHERE peer_id = ?1 AND dir = 0) - 100000 AND client_token = ?2",
+		         &q)) < 0)
 			return rc;
 		sqlite3_bind_int64(q, 1, peer_id);
 		sqlite3_bind_blob(q, 2, token, HL_TOKEN_LEN, SQLITE_STATIC);
@@ -499,10 +501,11 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	if ((rc = hl_store_check_new(st, peer_id, ev, why)) < 0 ||
 	    (rc = hl_store_append_locked(st, peer_id, ev, hash)) < 0)
 		return rc;
-	if ((rc = hl_store_prepare(st,
-	                  "UPDATE events SET client_token = ? WHERE peer_id = ? AND dir = 0"
-	                  " AND seq = ?",
-	                  &q)) < 0)
+	if ((rc =
+	         hl_store_prepare(st,
+	                          "UPDATE events SET client_token = ? WHERE peer_id = ? AND dir = 0"
+	                          " AND seq = ?",
+	                          &q)) < 0)
 		return rc;
 	sqlite3_bind_blob(q, 1, token, HL_TOKEN_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 2, peer_id);
@@ -685,14 +688,14 @@ hl_store_list(struct hl_store *st, enum hl_dir dir, bool all, struct hl_event_ro
 	int rc;
 
 	/* Inbox: unacknowledged first, then precedence, then time; acks are not messages. */
-	if ((rc = hl_store_prepare(st,
-	                  dir == HL_DIR_OUT
-	                      ? "SELECT " ROW_COLUMNS "WHERE e.dir = 0 AND e.kind = 1"
-	                        " ORDER BY e.created_ns, e.seq"
-	                      : "SELECT " ROW_COLUMNS "WHERE e.dir = 1 AND e.kind = 1"
-	                        " AND (?1 OR e.state = 5)"
-	                        " ORDER BY e.state != 5, e.precedence, e.created_ns, e.seq",
-	                  &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st,
+	         dir == HL_DIR_OUT ? "SELECT " ROW_COLUMNS "WHERE e.dir = 0 AND e.kind = 1"
+	                             " ORDER BY e.created_ns, e.seq"
+	                           : "SELECT " ROW_COLUMNS "WHERE e.dir = 1 AND e.kind = 1"
+	                             " AND (?1 OR e.state = 5)"
+	                             " ORDER BY e.state != 5, e.precedence, e.created_ns, e.seq",
+	         &q)) < 0)
 		return rc;
 	if (dir == HL_DIR_IN)
 		sqlite3_bind_int(q, 1, all);
@@ -705,7 +708,8 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = hl_store_prepare(st, "SELECT " ROW_COLUMNS "WHERE e.msg_id = ? ORDER BY e.dir", &q)) < 0)
+	if ((rc = hl_store_prepare(st, "SELECT " ROW_COLUMNS "WHERE e.msg_id = ? ORDER BY e.dir",
+	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
 	return read_rows(st, q, rows, n);
@@ -720,10 +724,9 @@ hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64
 	int rc;
 
 	*row = NULL;
-	if ((rc = hl_store_prepare(st,
-	                           "SELECT " ROW_COLUMNS
-	                           "WHERE e.peer_id = ? AND e.dir = ? AND e.seq = ?",
-	                           &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st, "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = ? AND e.seq = ?", &q)) <
+	    0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int(q, 2, (int)dir);
@@ -742,10 +745,11 @@ hl_store_unacked(struct hl_store *st,
 	sqlite3_stmt *q;
 	int rc, s;
 
-	if ((rc = hl_store_prepare(st,
-	                           "SELECT peer_id, dir, seq, deadline_ns FROM events WHERE kind = 1"
-	                           " AND ((dir = 0 AND state <= 2) OR (dir = 1 AND state = 5))",
-	                           &q)) < 0)
+	if ((rc =
+	         hl_store_prepare(st,
+	                          "SELECT peer_id, dir, seq, deadline_ns FROM events WHERE kind = 1"
+	                          " AND ((dir = 0 AND state <= 2) OR (dir = 1 AND state = 5))",
+	                          &q)) < 0)
 		return rc;
 	while ((s = sqlite3_step(q)) == SQLITE_ROW)
 		fn(ctx, sqlite3_column_int64(q, 0), (enum hl_dir)sqlite3_column_int(q, 1),
@@ -847,9 +851,9 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 		goto out;
 	}
 	if (!m && rows[0].dir == HL_DIR_IN) {
-		snprintf(err, errcap, "%s is not a message but %s %s: only messages are acknowledged",
-		         msg_id, rows[0].ev.kind == HL_EV_ACK ? "an" : "a",
-		         hl_kind_name(rows[0].ev.kind));
+		snprintf(err, errcap,
+		         "%s is not a message but %s %s: only messages are acknowledged", msg_id,
+		         rows[0].ev.kind == HL_EV_ACK ? "an" : "a", hl_kind_name(rows[0].ev.kind));
 		goto out;
 	}
 	if (!m) {
@@ -870,9 +874,9 @@ hl_store_ack_locked(struct hl_store *st, const char *msg_id, const char *operato
 		goto out;
 	}
 	if ((rc = hl_store_prepare(st,
-	                  "UPDATE events SET state = 3, acked_ns = ?, acked_by = ?"
-	                  " WHERE peer_id = ? AND dir = 1 AND seq = ?",
-	                  &q)) < 0)
+	                           "UPDATE events SET state = 3, acked_ns = ?, acked_by = ?"
+	                           " WHERE peer_id = ? AND dir = 1 AND seq = ?",
+	                           &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, (sqlite3_int64)now);
 	sqlite3_bind_text(q, 2, operator_name, -1, SQLITE_STATIC);
@@ -927,22 +931,22 @@ hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size
 	*n = 0;
 	*page_end = after;
 	*more = false;
-	if ((rc =
-	         hl_store_prepare(st,
-	                 /* by its own index: the planner would walk the backlog by primary key */
-	                 "SELECT " ROW_FIELDS " FROM events e INDEXED BY events_pending_urgent"
-	                 " JOIN peers p ON p.id = e.peer_id WHERE e.peer_id = ? AND e.dir = 0"
-	                 " AND e.state IN (0, 1) AND e.seq > ? AND e.precedence < 3 ORDER BY e.seq",
-	                 &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st,
+	         /* by its own index: the planner would walk the backlog by primary key */
+	         "SELECT " ROW_FIELDS " FROM events e INDEXED BY events_pending_urgent"
+	         " JOIN peers p ON p.id = e.peer_id WHERE e.peer_id = ? AND e.dir = 0"
+	         " AND e.state IN (0, 1) AND e.seq > ? AND e.precedence < 3 ORDER BY e.seq",
+	         &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
 	if ((rc = read_rows(st, q, &urgent, &nu)) < 0)
 		return rc;
 	if ((rc = hl_store_prepare(st,
-	                  "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
-	                  " AND e.state IN (0, 1) AND e.seq > ? ORDER BY e.seq LIMIT ?",
-	                  &q)) < 0)
+	                           "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
+	                           " AND e.state IN (0, 1) AND e.seq > ? ORDER BY e.seq LIMIT ?",
+	                           &q)) < 0)
 		goto out;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
@@ -993,9 +997,9 @@ hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n)
 
 	*n = 0;
 	if ((rc = hl_store_prepare(st,
-	                  "SELECT count(*) FROM events WHERE peer_id = ? AND dir = 0"
-	                  " AND state IN (0, 1)",
-	                  &q)) < 0)
+	                           "SELECT count(*) FROM events WHERE peer_id = ? AND dir = 0"
+	                           " AND state IN (0, 1)",
+	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	rc = sqlite3_step(q) == SQLITE_ROW ? HL_OK : HL_ERR_IO;
@@ -1040,10 +1044,11 @@ hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = hl_store_prepare(st,
-	                  "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
-	                  " AND seq = ?2 AND state = 0",
-	                  &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st,
+	         "UPDATE events SET state = 1, sent_ns = ?3 WHERE peer_id = ?1 AND dir = 0"
+	         " AND seq = ?2 AND state = 0",
+	         &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
@@ -1147,10 +1152,11 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	int rc, s;
 
 	*outcome = HL_RECV_NEW;
-	if ((rc = hl_store_prepare(st,
-	                  "SELECT hash, state, reason FROM events WHERE peer_id = ? AND dir = 1"
-	                  " AND seq = ?",
-	                  &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st,
+	         "SELECT hash, state, reason FROM events WHERE peer_id = ? AND dir = 1"
+	         " AND seq = ?",
+	         &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)ev->seq);
@@ -1162,8 +1168,8 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 			hl_store_finish(st, q);
 			return HL_ERR_CORRUPT; /* the peer rewrote its chain */
 		}
-		*outcome =
-		    sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED_AGAIN : HL_RECV_DUPLICATE;
+		*outcome = sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED_AGAIN
+		                                                     : HL_RECV_DUPLICATE;
 		text(q, 2, reason, HL_REASON_MAX + 1);
 		hl_store_finish(st, q);
 		return HL_OK;
@@ -1223,10 +1229,11 @@ hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = hl_store_prepare(st,
-	                  "INSERT OR REPLACE INTO heads (peer_id, dir, seq, hash, sig, at_ns)"
-	                  " VALUES (?,?,?,?,?,?)",
-	                  &q)) < 0)
+	if ((rc = hl_store_prepare(
+	         st,
+	         "INSERT OR REPLACE INTO heads (peer_id, dir, seq, hash, sig, at_ns)"
+	         " VALUES (?,?,?,?,?,?)",
+	         &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int(q, 2, (int)dir);

@@ -65,9 +65,9 @@ run_job(struct hl_store *st, struct hl_job *j)
 		for (size_t i = 0; i < j->nentries && rc == HL_OK; i++)
 			rc = hl_store_mark_delivered(st, j->peer_id, j->entries[i].seq,
 			                             j->entries[i].hash, j->sig);
-		return rc == HL_OK ? hl_store_put_receipt(st, j->peer_id, j->entries, j->nentries,
-		                                          j->sig)
-		                   : rc;
+		return rc == HL_OK
+		           ? hl_store_put_receipt(st, j->peer_id, j->entries, j->nentries, j->sig)
+		           : rc;
 	case HL_JOB_REFUSED:
 		return hl_store_mark_refused(st, j->peer_id, j->seq, j->hash, j->reason, j->sig);
 	case HL_JOB_HEAD:

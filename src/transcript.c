@@ -200,8 +200,8 @@ check_against(struct tx *t, int dir, uint64_t seq, const uint8_t hash[static HL_
 	if (!held(t, dir, seq))
 		return HL_OK;
 	/* Step 1 already recomputed every held hash: the stored one is the event's. */
-	if ((rc = hl_store_export_hash(t->st, t->o->peer->id, (enum hl_dir)dir, seq, stored,
-	                               &found)) < 0)
+	if ((rc = hl_store_chain_hash(t->st, t->o->peer->id, (enum hl_dir)dir, seq, stored,
+	                              &found)) < 0)
 		return rc;
 	*match = found && sodium_memcmp(hash, stored, HL_HASH_LEN) == 0;
 	return HL_OK;

@@ -17,7 +17,8 @@ main(void)
 	T_OK(!hl_overdue_pop(&o, UINT64_MAX, &d), "empty: nothing due");
 	/* 1000 deadlines in a scrambled order (a multiplicative permutation of 0..999). */
 	for (uint64_t i = 0; i < 1000; i++) {
-		struct hl_due e = {.deadline_ns = (i * 337) % 1000 + 1, .peer_id = 7, .seq = i, .dir = 1};
+		struct hl_due e = {
+		    .deadline_ns = (i * 337) % 1000 + 1, .peer_id = 7, .seq = i, .dir = 1};
 		if (hl_overdue_add(&o, &e) < 0)
 			break;
 	}

@@ -234,8 +234,10 @@ test_channels(void)
 	free(ch);
 	ch = NULL;
 
-	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops", false), HL_OK, "add channel ops to bravo");
-	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops", false), HL_ERR_EXISTS, "ops again: exists");
+	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops", false), HL_OK,
+	         "add channel ops to bravo");
+	T_EQ_INT(hl_store_channel_add(st, "bravo", "ops", false), HL_ERR_EXISTS,
+	         "ops again: exists");
 	T_EQ_INT(hl_store_channel_add(st, "bravo", "general", false), HL_ERR_EXISTS,
 	         "general again: exists");
 	T_EQ_INT(hl_store_channel_add(st, "nobody", "ops", false), HL_ERR_NOTFOUND,
@@ -739,8 +741,8 @@ append_ev(struct hl_store *st, int64_t pid, struct hl_event *ev, char why[static
 	int rc = hl_store_begin(st);
 
 	randombytes_buf(token, sizeof token);
-	if (rc == HL_OK && (rc = hl_store_append_once(st, pid, ev, token, false, hash, &existed,
-	                                              why)) < 0)
+	if (rc == HL_OK &&
+	    (rc = hl_store_append_once(st, pid, ev, token, false, hash, &existed, why)) < 0)
 		hl_store_rollback(st);
 	else if (rc == HL_OK)
 		rc = hl_store_commit(st);
@@ -824,7 +826,8 @@ test_suspension(void)
 	T_EQ_INT(hl_store_channel_add(a, "bravo", "ops", false), HL_OK, "alpha: ops");
 	T_EQ_INT(hl_store_channel_add(b, "alpha", "ops", false), HL_OK, "bravo: ops");
 	T_EQ_INT(hl_store_channel_add(a, "bravo", "core", false), HL_OK, "alpha: core");
-	T_EQ_INT(hl_store_channel_add(b, "alpha", "core", true), HL_OK, "bravo: core, --no-suspend");
+	T_EQ_INT(hl_store_channel_add(b, "alpha", "core", true), HL_OK,
+	         "bravo: core, --no-suspend");
 	T_EQ_INT(hl_store_channel_add(b, "alpha", "ops2", false), HL_OK, "bravo: ops2");
 	T_EQ_INT(hl_store_channel_add(a, "bravo", "ops2", false), HL_OK, "alpha: ops2");
 
@@ -832,7 +835,8 @@ test_suspension(void)
 	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_NOTFOUND, "a message on no channel");
 	T_OK(strstr(why, "no channel 'nochan'") != NULL, "and why says so: %s", why);
 	make_notice(&ev, HL_EV_RESUME, "ops", "");
-	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_INVAL, "resume what is not suspended");
+	T_EQ_INT(append_ev(a, b_at_a, &ev, why, hash), HL_ERR_INVAL,
+	         "resume what is not suspended");
 	T_OK(strstr(why, "is not suspended") != NULL, "why: %s", why);
 
 	make_notice(&ev, HL_EV_SUSPEND, "ops", r);
@@ -840,7 +844,8 @@ test_suspension(void)
 	T_EQ_INT(hl_store_channel_list(a, "bravo", &ch, &n), HL_OK, "alpha lists channels");
 	c = chan(ch, n, "ops");
 	T_OK(c && c->by_us.active && !c->by_peer.active, "alpha: ops suspended by us");
-	T_OK(c && strcmp(c->by_us.reason, r) == 0 && strcmp(c->by_us.operator_name, "Gen. Smith") == 0,
+	T_OK(c && strcmp(c->by_us.reason, r) == 0 &&
+	         strcmp(c->by_us.operator_name, "Gen. Smith") == 0,
 	     "with reason and operator");
 	T_OK(c && c->by_us.notice_state == HL_ST_QUEUED, "the notice is queued");
 	c = chan(ch, n, "general");
@@ -909,13 +914,14 @@ test_suspension(void)
 		T_EQ_INT(k, 2, "two pending");
 		if (k == 2) {
 			reason[0] = '\0';
-			T_EQ_INT(receive(a, b_at_a, &rows[1].ev, rows[1].hash, &outcome, reason), HL_OK,
-			         "alpha receives the notice first (it overtook)");
+			T_EQ_INT(receive(a, b_at_a, &rows[1].ev, rows[1].hash, &outcome, reason),
+			         HL_OK, "alpha receives the notice first (it overtook)");
 			T_EQ_INT(outcome, HL_RECV_NEW, "accepted");
 			reason[0] = '\0';
-			T_EQ_INT(receive(a, b_at_a, &rows[0].ev, rows[0].hash, &outcome, reason), HL_OK,
-			         "then the earlier message");
-			T_EQ_INT(outcome, HL_RECV_NEW, "which came before the suspension: accepted");
+			T_EQ_INT(receive(a, b_at_a, &rows[0].ev, rows[0].hash, &outcome, reason),
+			         HL_OK, "then the earlier message");
+			T_EQ_INT(outcome, HL_RECV_NEW,
+			         "which came before the suspension: accepted");
 		}
 		hl_event_rows_free(rows, k);
 	}
