@@ -1,9 +1,10 @@
 # Front door over Meson/Ninja. Every target installs missing Debian packages
 # first (scripts/deps.sh), so a fresh Debian 12 machine needs only these.
-.PHONY: all build demo test bench fuzz lint clean deps
+.PHONY: all build demo test bench fuzz lint clean deps install
 
 BUILD ?= build
 ASAN ?= build-asan
+PREFIX ?= /usr/local
 
 all: build
 
@@ -24,6 +25,12 @@ $(ASAN)/build.ninja:
 
 build-asan: deps $(ASAN)/build.ninja
 	ninja -C $(ASAN)
+
+# make install PREFIX=/usr/local DESTDIR=: the binary, man pages, systemd unit,
+# sysusers.d/tmpfiles.d entries, bash completion and docs (docs/operations.md).
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	DESTDIR="$(DESTDIR)" meson install -C $(BUILD)
 
 demo: build
 	sh scripts/demo.sh $(BUILD)/hotline

@@ -44,7 +44,7 @@ CFLAGS="-std=c17 -g -O1 -fno-omit-frame-pointer -DHL_TESTING -Isrc \
 -Wall -Wextra -Wshadow -Wconversion -Wmissing-prototypes -Wno-unused-command-line-argument \
 -fno-sanitize-recover=all"
 SAN="address,undefined"
-LIBS="-lsodium -luv -lsqlite3 -ljansson -lpthread -lm"
+LIBS="-lsodium -luv -lsqlite3 -ljansson -lseccomp -lpthread -lm"
 
 mkdir -p "$OUT/obj" "$OUT/run" || exit 1
 

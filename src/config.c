@@ -7,6 +7,8 @@
 
 #include "codebook.h"
 #include "config.h"
+#include "log.h"
+#include "sandbox.h"
 
 void
 hl_config_defaults(struct hl_config *cfg)
@@ -28,6 +30,8 @@ hl_config_defaults(struct hl_config *cfg)
 	cfg->link_test_s = 3600;    /* hourly, like the Moscow-Washington line */
 	cfg->link_test_timeout_ms = 10000;
 	cfg->checkpoint_s = 3600;
+	cfg->seccomp = true;
+	cfg->log_level = LOG_INFO;
 }
 
 static int
@@ -123,6 +127,32 @@ set_key(struct hl_config *cfg, const char *k, const char *v, const char **why)
 			*why = "must be en or zh";
 			return HL_ERR_INVAL;
 		}
+		return HL_OK;
+	}
+	if (strcmp(k, "user") == 0) {
+		if (!hl_user_name_valid(v)) {
+			*why = "must be a user name: 1-32 of a-z A-Z 0-9 _ . -, not starting with "
+			       "- or .";
+			return HL_ERR_INVAL;
+		}
+		snprintf(cfg->user, sizeof cfg->user, "%s", v);
+		return HL_OK;
+	}
+	if (strcmp(k, "seccomp") == 0) {
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+			*why = "must be on or off";
+			return HL_ERR_INVAL;
+		}
+		cfg->seccomp = strcmp(v, "on") == 0;
+		return HL_OK;
+	}
+	if (strcmp(k, "log_level") == 0) {
+		enum log_level lvl;
+		if (log_level_parse(v, &lvl) < 0) {
+			*why = "must be debug, info, warn or error";
+			return HL_ERR_INVAL;
+		}
+		cfg->log_level = (unsigned)lvl;
 		return HL_OK;
 	}
 	if (strcmp(k, "notify") == 0) {

@@ -30,7 +30,10 @@ struct hl_config {
 	uint32_t checkpoint_s;         /* a signed checkpoint with every peer this often; 0 never */
 	char notify[HL_NOTIFY_MAX];    /* operator hook: run with a JSON event on stdin; "" none */
 	char codebook[HL_CODEBOOK_PATH_MAX]; /* "" for DIR/codebook.json; see hl_config_codebook */
-	unsigned language; /* the operators' language: enum hl_lang (codebook.h) */
+	unsigned language;  /* the operators' language: enum hl_lang (codebook.h) */
+	char user[33];      /* started as root: become this user once bound ("" none) */
+	bool seccomp;       /* restrict the daemon's system calls (sandbox.h); default on */
+	unsigned log_level; /* enum log_level (log.h); default info */
 };
 
 void hl_config_defaults(struct hl_config *cfg);

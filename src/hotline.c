@@ -19,6 +19,7 @@
 #include "ctl.h"
 #include "keys.h"
 #include "log.h"
+#include "sandbox.h"
 #include "station.h"
 #include "store.h"
 #include "util.h"
@@ -450,40 +451,64 @@ cmd_peer(int argc, char **argv)
 /* ---- run ---- */
 
 static const char run_help[] =
-    "usage: hotline -d DIR run [--verbose] [--passphrase-fd N]\n"
+    "usage: hotline -d DIR run [--verbose] [--passphrase-fd N] [--user NAME | --allow-root]\n"
     "\n"
     "Run the station in the foreground: listen, link to every pinned peer, log one\n"
     "line per event to stderr. SIGINT or SIGTERM stops it cleanly; SIGHUP re-reads\n"
     "the peers. A second daemon on the same directory is refused.\n"
     "\n"
+    "  --verbose           log debug lines too (the config's log_level otherwise)\n"
     "  --passphrase-fd N   unlock a passphrase-protected identity key with the\n"
     "                      passphrase read from descriptor N (one line, or up to\n"
     "                      end of file; N is closed after). Without it, a\n"
-    "                      protected key's passphrase is asked on the terminal.\n";
+    "                      protected key's passphrase is asked on the terminal.\n"
+    "  --user NAME         started as root: become user NAME (and its group) once\n"
+    "                      the listener is bound (overrides the config's user)\n"
+    "  --allow-root        run as root (refused otherwise); so does the environment\n"
+    "                      variable HOTLINE_ALLOW_ROOT=1\n"
+    "\n"
+    "Once started, the daemon restricts its own system calls (seccomp; the\n"
+    "config's seccomp = off turns that off). docs/operations.md, \"Sandbox\".\n";
 
 static int
 cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {{"verbose", no_argument, NULL, 'v'},
 	                                     {"passphrase-fd", required_argument, NULL, 'f'},
+	                                     {"user", required_argument, NULL, 'u'},
+	                                     {"allow-root", no_argument, NULL, 'r'},
 	                                     {NULL, 0, NULL, 0}};
+	struct hl_run_opts ro = {0};
 	struct hl_identity id;
 	struct hl_pass pass = {0};
+	const char *env = getenv("HOTLINE_ALLOW_ROOT");
 	char err[1024] = "", path[HL_PATH_MAX], what[HL_PATH_MAX + 32];
 	int c, rc, passfd = -1;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'v') {
 			log_set_level(LOG_DEBUG);
+			ro.verbose = true;
 		} else if (c == 'f') {
 			if ((rc = pass_fd_arg("run", "--passphrase-fd", optarg, &passfd)))
 				return rc;
+		} else if (c == 'u') {
+			if (!hl_user_name_valid(optarg))
+				return usage_error("run", "bad --user '%s': expected a user name",
+				                   optarg);
+			ro.user = optarg;
+		} else if (c == 'r') {
+			ro.allow_root = true;
 		} else {
 			return usage_error("run", "unknown option \'%s\'", argv[optind - 1]);
 		}
 	}
 	if (optind != argc)
 		return usage_error("run", "unexpected argument '%s'", argv[optind]);
+	if (ro.user && ro.allow_root)
+		return usage_error("run", "--user and --allow-root exclude each other");
+	if (env && strcmp(env, "1") == 0)
+		ro.allow_root = true;
 	if ((rc = need_dir("run")))
 		return rc;
 	/* A protected key: its passphrase first (any other trouble is the daemon's to tell). */
@@ -500,7 +525,7 @@ cmd_run(int argc, char **argv)
 	}
 	if (passfd > STDERR_FILENO)
 		close(passfd); /* the daemon keeps no way back to the passphrase */
-	rc = hl_station_run(station_dir, pass.buf, pass.len, err, sizeof err);
+	rc = hl_station_run(station_dir, pass.buf, pass.len, &ro, err, sizeof err);
 	pass_free(&pass);
 	if (rc < 0)
 		return fail("%s", err[0] ? err : hl_strerror(rc));

@@ -12,9 +12,12 @@
  * session: it carries nothing but tests. Store jobs and addresses name a
  * conn by its serial, never by pointer, since the conn may be gone first.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "backoff.h"
@@ -49,10 +52,10 @@ struct conn {
 	uint64_t started_ms, established_ms, closing_ms;
 	/* Link tests: the serial names the conn in store jobs and addresses. */
 	uint64_t serial;
-	bool test_only;         /* accepted: the initiator's HELLO said "test only" */
-	unsigned tests_pending; /* the peer's tests on this conn waiting for our store */
-	uint64_t last_io_ms;    /* test sessions: last frame in or answer out */
-	struct hl_session sess;
+	bool test_only;          /* accepted: the initiator's HELLO said "test only" */
+	unsigned tests_pending;  /* the peer's tests on this conn waiting for our store */
+	uint64_t last_io_ms;     /* test sessions: last frame in or answer out */
+	struct hl_session *sess; /* every key of the session: sodium_malloc'd (locked, guarded) */
 	struct hl_frame_reader rd;
 	struct conn *next, *prev;
 };
@@ -216,7 +219,7 @@ send_frame(struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 {
 	struct hl_net *net = c->net;
 	size_t n = 0;
-	int rc = hl_session_seal(&c->sess, type, body, len, net->out, sizeof net->out, &n);
+	int rc = hl_session_seal(c->sess, type, body, len, net->out, sizeof net->out, &n);
 
 	if (rc < 0)
 		return rc;
@@ -237,7 +240,8 @@ on_close(uv_handle_t *h)
 		net->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	hl_session_wipe(&c->sess);
+	hl_session_wipe(c->sess);
+	sodium_free(c->sess);
 	free(c);
 	net_unref(net);
 }
@@ -382,7 +386,7 @@ conn_say_goodbye(struct conn *c, enum hl_close_reason reason, const char *why)
 {
 	uint8_t body[1] = {(uint8_t)reason};
 
-	if (c->sess.state == HL_SS_ESTABLISHED && send_frame(c, HL_FT_CLOSE, body, 1) < 0)
+	if (c->sess->state == HL_SS_ESTABLISHED && send_frame(c, HL_FT_CLOSE, body, 1) < 0)
 		log_debug("close_frame_failed", "peer=%s", c->peer ? c->peer->name : "?");
 	conn_close(c, why);
 }
@@ -394,10 +398,14 @@ conn_new(struct hl_net *net, enum conn_kind kind)
 
 	if (!c)
 		return NULL;
-	if (uv_tcp_init(net->loop, &c->tcp) != 0) {
+	/* The handshake holds a copy of our static secret, the session its keys: keep them off
+	 * swap. */
+	if (!(c->sess = sodium_malloc(sizeof *c->sess)) || uv_tcp_init(net->loop, &c->tcp) != 0) {
+		sodium_free(c->sess);
 		free(c);
 		return NULL;
 	}
+	memset(c->sess, 0, sizeof *c->sess);
 	net->open_handles++;
 	c->net = net;
 	c->kind = kind;
@@ -509,7 +517,7 @@ handshaking(const struct peer *p)
 {
 	for (const struct conn *c = p->net->conns; c; c = c->next)
 		if (c->peer == p && !c->closing && (c->kind == CONN_DIAL || c->kind == CONN_TEST) &&
-		    c->sess.state != HL_SS_ESTABLISHED)
+		    c->sess->state != HL_SS_ESTABLISHED)
 			return true;
 	return false;
 }
@@ -676,7 +684,7 @@ test_job_done(struct hl_net *net, struct hl_job *job)
 		log_warn("link_test_not_recorded", "link=%s mine=%d err=\"%s\"%s", job->test.link,
 		         job->test.dir == HL_DIR_OUT, hl_strerror(job->rc),
 		         job->test.dir == HL_DIR_IN ? " answered=0" : "");
-	} else if (c && !c->closing && c->sess.state == HL_SS_ESTABLISHED) {
+	} else if (c && !c->closing && c->sess->state == HL_SS_ESTABLISHED) {
 		if (send_frame(c, HL_FT_TEST_REPLY, job->test.body, HL_TEST_LEN) < 0) {
 			conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
 		} else {
@@ -971,7 +979,7 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 	struct hl_session_event ev;
 	int rc;
 
-	rc = hl_session_on_record(&c->sess, rec, len, check_initiator, c, net->scratch, net->out,
+	rc = hl_session_on_record(c->sess, rec, len, check_initiator, c, net->scratch, net->out,
 	                          &ev);
 	if (rc < 0) {
 		if (!c->refusal_logged)
@@ -1023,10 +1031,10 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	size_t left = nread > 0 ? (size_t)nread : 0;
 
 	if (nread < 0) {
-		if (c->sess.state != HL_SS_ESTABLISHED && !c->peer && c->rd.have == 0 &&
+		if (c->sess->state != HL_SS_ESTABLISHED && !c->peer && c->rd.have == 0 &&
 		    c->kind == CONN_ACCEPT)
 			log_debug("connection_closed", "remote=%s before=handshake", c->remote);
-		else if (c->sess.state != HL_SS_ESTABLISHED)
+		else if (c->sess->state != HL_SS_ESTABLISHED)
 			log_info("connection_dropped", "remote=%s reason=%s during=handshake",
 			         c->remote, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
 		conn_close(c, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
@@ -1072,7 +1080,7 @@ on_connection(uv_stream_t *server, int status)
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
 		sockaddr_text((struct sockaddr *)&ss, c->remote, sizeof c->remote);
 	uv_tcp_nodelay(&c->tcp, 1);
-	if (hl_session_start_responder(&c->sess, net->id->x25519_sk) < 0 ||
+	if (hl_session_start_responder(c->sess, net->id->x25519_sk) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
 		conn_close(c, "setup_failed");
 }
@@ -1102,7 +1110,7 @@ on_connected(uv_connect_t *req, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	if (hl_session_start_initiator(&c->sess, net->id->x25519_sk, c->peer->key.x25519,
+	if (hl_session_start_initiator(c->sess, net->id->x25519_sk, c->peer->key.x25519,
 	                               hl_wall_ns(), net->out, sizeof net->out, &n) < 0 ||
 	    conn_write(c, net->out, n) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
@@ -1205,11 +1213,11 @@ peer_tick(struct peer *p, uint64_t now)
 			if (send_frame(c, HL_FT_PING, body, sizeof body) < 0)
 				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
 		}
-		if (!c->closing && (c->sess.sent_since_rekey >= cfg->rekey_frames ||
+		if (!c->closing && (c->sess->sent_since_rekey >= cfg->rekey_frames ||
 		                    now - p->rekeyed_ms >= (uint64_t)cfg->rekey_s * 1000u)) {
 			size_t n = 0;
 			p->rekeyed_ms = now;
-			if (hl_session_seal_rekey(&c->sess, p->net->out, sizeof p->net->out, &n) <
+			if (hl_session_seal_rekey(c->sess, p->net->out, sizeof p->net->out, &n) <
 			        0 ||
 			    conn_write(c, p->net->out, n) < 0)
 				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
@@ -1256,7 +1264,7 @@ on_tick(uv_timer_t *t)
 			conn_say_goodbye(c, HL_CLOSE_TEST_DONE, "test_session_idle");
 			continue;
 		}
-		if (c->sess.state != HL_SS_ESTABLISHED &&
+		if (c->sess->state != HL_SS_ESTABLISHED &&
 		    now - c->started_ms > net->cfg->handshake_timeout_ms) {
 			if (c->kind == CONN_PROBE) {
 				if (c->peer)
@@ -1568,17 +1576,14 @@ tests_load(struct hl_net *net, const char *store_path)
 }
 
 int
-hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
-             const char *store_path, const struct hl_peer_rec *peers, size_t npeers,
-             struct hl_net **out, char *err, size_t errcap)
+hl_net_listen(const struct hl_config *cfg, int *fd_out, char *err, size_t errcap)
 {
-	struct hl_net *net;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
 	char host[HL_ADDR_MAX], port[8];
 	uint16_t portnum;
-	int rc;
+	int rc, fd, one = 1;
 
-	*out = NULL;
+	*fd_out = -1;
 	if (hl_addr_split(cfg->listen, host, sizeof host, &portnum, true) < 0) {
 		snprintf(err, errcap, "listen address %s is not HOST:PORT", cfg->listen);
 		return HL_ERR_INVAL;
@@ -1589,9 +1594,33 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 		         gai_strerror(rc));
 		return HL_ERR_INVAL;
 	}
+	/* As uv_tcp_bind does: SO_REUSEADDR, so a restart does not wait out TIME_WAIT. */
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+		snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, uv_strerror(-errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return HL_ERR_IO;
+	}
+	freeaddrinfo(res);
+	*fd_out = fd;
+	return HL_OK;
+}
+
+int
+hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
+             const char *store_path, const struct hl_peer_rec *peers, size_t npeers, int listen_fd,
+             struct hl_net **out, char *err, size_t errcap)
+{
+	struct hl_net *net;
+	int rc;
+
+	*out = NULL;
 	net = calloc(1, sizeof *net);
 	if (!net) {
-		freeaddrinfo(res);
+		close(listen_fd);
 		return HL_ERR_NOMEM;
 	}
 	net->loop = loop;
@@ -1604,10 +1633,11 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 	uv_timer_init(loop, &net->tick);
 	net->tick.data = net;
 	net->open_handles++;
-	rc = uv_tcp_bind(&net->listener, res->ai_addr, 0);
-	freeaddrinfo(res);
+	rc = uv_tcp_open(&net->listener, listen_fd);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&net->listener, 64, on_connection);
+	else
+		close(listen_fd);
 	if (rc < 0) {
 		snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, uv_strerror(rc));
 		hl_net_stop(net);
@@ -1766,7 +1796,7 @@ hl_net_stop(struct hl_net *net)
 	net->npeers = 0;
 	/* Conns still shutting down get a grace period, then the close timer ends them. */
 	for (struct conn *c = net->conns; c; c = c->next)
-		if (c->sess.state != HL_SS_ESTABLISHED)
+		if (c->sess->state != HL_SS_ESTABLISHED)
 			force_close(c);
 	net->stop_ms = hl_now_ms();
 	uv_timer_start(&net->tick, on_stop_tick, 10, 10);

@@ -30,13 +30,22 @@
 struct hl_net;
 
 /*
- * Bind the listener and start dialing. cfg and id are borrowed and must
- * outlive the net. On failure err says why (e.g. the address is in use).
+ * Listen on listen_fd (from hl_net_listen; taken, closed on failure) and
+ * start dialing. cfg and id are borrowed and must outlive the net. On
+ * failure err says why.
  */
 HL_MUST_CHECK int hl_net_start(uv_loop_t *loop, const struct hl_config *cfg,
                                const struct hl_identity *id, const char *store_path,
-                               const struct hl_peer_rec *peers, size_t npeers, struct hl_net **out,
-                               char *err, size_t errcap);
+                               const struct hl_peer_rec *peers, size_t npeers, int listen_fd,
+                               struct hl_net **out, char *err, size_t errcap);
+/*
+ * Bind and listen on cfg->listen: *fd is the listening socket for
+ * hl_net_start (which owns it from then on, even when it fails). Apart from
+ * the start so that a daemon started as root can bind a port below 1024
+ * and then drop root (sandbox.h). HL_ERR_INVAL or HL_ERR_IO with err set
+ * ("cannot listen on HOST:PORT: why").
+ */
+HL_MUST_CHECK int hl_net_listen(const struct hl_config *cfg, int *fd, char *err, size_t errcap);
 /* New events may be in the store (a CLI `send` or `ack`): load and send them. */
 void hl_net_poke(struct hl_net *net);
 

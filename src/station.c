@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <uv.h>
 #include <sodium.h>
@@ -22,8 +23,9 @@
 #include "keys.h"
 #include "link.h"
 #include "log.h"
-#include "notify.h"
+#include "notify_proc.h"
 #include "overdue.h"
+#include "sandbox.h"
 #include "station.h"
 #include "store.h"
 
@@ -45,11 +47,11 @@ struct daemon {
 	struct hl_ctl *ctl;
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
-	struct hl_notify *notify;     /* the operator's hook (config notify) */
-	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
-	struct hl_overdue due;        /* deadlines of unacknowledged messages */
-	uv_timer_t due_timer;         /* ... checked every second */
-	struct failed_link {          /* links whose latest test failed (announced once) */
+	struct hl_notify_proc *notify; /* the operator's hook's helper (config notify), or NULL */
+	struct hl_codebook *codebook;  /* NULL: none installed (codebook messages are refused) */
+	struct hl_overdue due;         /* deadlines of unacknowledged messages */
+	uv_timer_t due_timer;          /* ... checked every second */
+	struct failed_link {           /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
 		char link[HL_ADDR_MAX];
 	} failed[64];
@@ -74,7 +76,7 @@ notify(struct daemon *d, const char *kind, const char *peer, json_t *fields)
 	              "peer", peer);
 	json_object_update(o, fields);
 	json_decref(fields);
-	hl_notify_event(d->notify, o);
+	hl_notify_proc_event(d->notify, o);
 }
 
 /* A suspension or resumption took effect here; by: the station that decided. */
@@ -489,10 +491,9 @@ stop(struct daemon *d, const char *why)
 	if (d->net)
 		hl_net_stop(d->net);
 	uv_close((uv_handle_t *)&d->due_timer, NULL);
-	hl_notify_stop(d->notify); /* after the net: nothing is queued once it is stopping */
+	hl_notify_proc_stop(d->notify); /* after the net: nothing is queued once it is stopping */
 	d->ctl = NULL;
 	d->net = NULL;
-	d->notify = NULL;
 }
 
 static void
@@ -508,9 +509,9 @@ on_signal(uv_signal_t *s, int signum)
 	stop(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-/* Take the directory's lock, or say which process holds it. */
+/* Take the directory's lock, or say which process holds it; owner: the user the daemon becomes. */
 static int
-lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
+lock_dir(const char *dir, const struct hl_user *owner, int *fd_out, char *err, size_t errcap)
 {
 	char path[HL_PATH_MAX], pid[32] = "";
 	int fd;
@@ -537,7 +538,8 @@ lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
 		return HL_ERR_EXISTS;
 	}
 	snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0) {
+	if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0 ||
+	    (owner && fchown(fd, owner->uid, owner->gid) != 0)) {
 		snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return HL_ERR_IO;
@@ -546,45 +548,127 @@ lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
 	return HL_OK;
 }
 
+/*
+ * Who the daemon runs as. Root needs a user to become (run --user, config
+ * user) or an explicit --allow-root; anyone else may name only itself.
+ * *drop: become *u once the listener is bound.
+ */
+static int
+plan_user(const struct hl_config *cfg, const struct hl_run_opts *opts, struct hl_user *u,
+          bool *drop, char *err, size_t errcap)
+{
+	const char *name = opts->user && *opts->user ? opts->user : cfg->user;
+	int rc;
+
+	*drop = false;
+	if (!*name) {
+		if (geteuid() == 0 && !opts->allow_root) {
+			snprintf(err, errcap,
+			         "refusing to run as root: give --user NAME (or user = NAME in the "
+			         "config) to become that user once the listener is bound, or "
+			         "--allow-root");
+			return HL_ERR_AUTH;
+		}
+		return HL_OK;
+	}
+	if ((rc = hl_sandbox_user(name, u, err, errcap)) < 0)
+		return rc;
+	if (u->uid == 0) {
+		snprintf(err, errcap, "user %s is root: to run as root, say --allow-root", name);
+		return HL_ERR_INVAL;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == u->uid)
+			return HL_OK; /* already that user (e.g. systemd's User=) */
+		snprintf(err, errcap,
+		         "cannot become user %s: this process is uid %u, not root; start it as "
+		         "root or as %s",
+		         name, (unsigned)geteuid(), name);
+		return HL_ERR_AUTH;
+	}
+	*drop = true;
+	return HL_OK;
+}
+
+/* The identity key could not be opened: the operator's line. */
+static void
+identity_error(int rc, const char *path, char *err, size_t errcap)
+{
+	if (rc == HL_ERR_KEY_PERMS)
+		snprintf(err, errcap, "%s is readable by group or others: chmod 600 it", path);
+	else if (rc == HL_ERR_KEY_LOCKED)
+		snprintf(err, errcap,
+		         "the identity key is protected by a passphrase: give it with "
+		         "--passphrase-fd N (or run in a terminal)");
+	else if (rc == HL_ERR_KEY_BADPASS)
+		snprintf(err, errcap, "wrong passphrase for %s", path);
+	else if (rc == HL_ERR_CORRUPT)
+		snprintf(err, errcap, "%s is damaged or was altered: restore it from a backup",
+		         path);
+	else
+		snprintf(err, errcap, "cannot load %s: %s", path, hl_strerror(rc));
+}
+
+/* Bound as root: become u for good, and check that u can use the station directory. */
+static int
+become(const char *dir, const struct hl_user *u, char *err, size_t errcap)
+{
+	int rc = hl_sandbox_drop(u, err, errcap);
+
+	if (rc < 0)
+		return rc;
+	if (access(dir, R_OK | W_OK | X_OK) != 0) {
+		snprintf(err, errcap, "user %s cannot use %s (%s): chown -R %s: %s", u->name, dir,
+		         strerror(errno), u->name, dir);
+		return HL_ERR_AUTH;
+	}
+	log_info("privileges_dropped", "user=%s uid=%u gid=%u", u->name, (unsigned)u->uid,
+	         (unsigned)u->gid);
+	return HL_OK;
+}
+
 int
-hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t errcap)
+hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_opts *opts,
+               char *err, size_t errcap)
 {
 	struct daemon d = {.dir = dir};
 	struct hl_peer_rec *peers = NULL;
+	struct hl_user user;
 	char path[HL_PATH_MAX];
 	size_t npeers = 0;
-	int lockfd = -1, rc;
+	int lockfd = -1, listen_fd = -1, rc;
+	bool drop;
 
 	signal(SIGPIPE, SIG_IGN);
 	rc = hl_config_load(&d.cfg, dir, err, errcap);
 	if (rc < 0)
 		return rc;
+	if (!opts->verbose)
+		log_set_level((enum log_level)d.cfg.log_level);
 	log_set_prefix(d.cfg.name);
-	rc = lock_dir(dir, &lockfd, err, errcap);
+	if ((rc = plan_user(&d.cfg, opts, &user, &drop, err, errcap)) < 0)
+		return rc;
+	rc = lock_dir(dir, drop ? &user : NULL, &lockfd, err, errcap);
 	if (rc < 0)
 		return rc;
+	/* The hook's helper: forked before the keys are loaded and before the filter. */
+	if (d.cfg.notify[0] && (rc = hl_notify_proc_start(d.cfg.notify, drop ? &user : NULL, pass,
+	                                                  passlen, &d.notify, err, errcap)) < 0)
+		goto out_lock;
 	rc = hl_station_path(dir, HL_F_IDENTITY, path);
 	if (rc == HL_OK)
 		rc = hl_identity_open(&d.id, path, pass, passlen);
 	if (pass)
 		sodium_memzero(pass, passlen); /* used once: not kept for the daemon's life */
 	if (rc < 0) {
-		if (rc == HL_ERR_KEY_PERMS)
-			snprintf(err, errcap, "%s is readable by group or others: chmod 600 it",
-			         path);
-		else if (rc == HL_ERR_KEY_LOCKED)
-			snprintf(err, errcap,
-			         "the identity key is protected by a passphrase: give it with "
-			         "--passphrase-fd N (or run in a terminal)");
-		else if (rc == HL_ERR_KEY_BADPASS)
-			snprintf(err, errcap, "wrong passphrase for %s", path);
-		else if (rc == HL_ERR_CORRUPT)
-			snprintf(err, errcap,
-			         "%s is damaged or was altered: restore it from a backup", path);
-		else
-			snprintf(err, errcap, "cannot load %s: %s", path, hl_strerror(rc));
+		identity_error(rc, path, err, errcap);
 		goto out_lock;
 	}
+	/* Not dumpable: no core file, no ptrace by the same user, /proc/PID for root only. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (drop && ((rc = hl_net_listen(&d.cfg, &listen_fd, err, errcap)) < 0 ||
+	             (rc = become(dir, &user, err, errcap)) < 0))
+		goto out_id;
 	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||
 	    (rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;
@@ -592,8 +676,14 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
 		goto out_store;
 	}
+	if (listen_fd < 0 && (rc = hl_net_listen(&d.cfg, &listen_fd, err, errcap)) < 0) {
+		free(peers);
+		goto out_store;
+	}
 	uv_loop_init(&d.loop);
-	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, &d.net, err, errcap);
+	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, listen_fd, &d.net, err,
+	                  errcap);
+	listen_fd = -1; /* the net's now */
 	free(peers);
 	if (rc < 0)
 		goto out_loop;
@@ -626,8 +716,8 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 		d.net = NULL;
 		goto out_loop;
 	}
-	if (hl_notify_start(&d.loop, d.cfg.notify, &d.notify) < 0)
-		log_error("notify_unavailable", "reason=\"out of memory\"");
+	if (d.notify && hl_notify_proc_attach(d.notify, &d.loop) < 0)
+		log_error("notify_unavailable", "reason=\"cannot reach the hook's helper\"");
 	if (hl_store_unacked(d.store, on_unacked, &d) < 0)
 		log_warn("overdue_scan_failed", "%s", "");
 	uv_timer_init(&d.loop, &d.due_timer);
@@ -640,6 +730,21 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	if (d.cfg.seccomp) {
+		unsigned rules;
+		char why[256];
+		if (hl_sandbox_seccomp(&rules, why, sizeof why) < 0) {
+			/* Refuse rather than run unconfined without the operator knowing. */
+			snprintf(err, errcap,
+			         "%s: set seccomp = off in the config to run without it", why);
+			stop(&d, "seccomp");
+			rc = HL_ERR_IO;
+			goto out_loop;
+		}
+		log_info("seccomp", "state=on rules=%u", rules);
+	} else {
+		log_warn("seccomp", "state=off reason=config");
+	}
 	{
 		char pk[HL_PUBSTR_MAX];
 		hl_pubkey_encode(&d.id.pub, pk);
@@ -660,8 +765,12 @@ out_loop:
 out_store:
 	hl_store_close(d.store);
 out_id:
+	if (listen_fd >= 0)
+		close(listen_fd);
 	hl_identity_free(&d.id);
 out_lock:
+	hl_notify_proc_stop(d.notify);
+	hl_notify_proc_free(d.notify); /* waits for a running hook to end */
 	close(lockfd);
 	return rc;
 }

@@ -7,6 +7,9 @@
 # Environment: HOTLINE and TESTPEER name the binaries under test.
 set -u
 HOTLINE=${HOTLINE:?set HOTLINE to the hotline binary}
+# The tests run as whoever runs them, often root: let the daemons run as root
+# (docs/operations.md, "Sandbox"; 24-sandbox.sh tests the refusal and --user).
+export HOTLINE_ALLOW_ROOT=1
 TESTPEER=${TESTPEER:-$(dirname "$HOTLINE")/hl-testpeer}
 T=$(mktemp -d /tmp/hl-it.XXXXXX)
 declare -A PID PORT
