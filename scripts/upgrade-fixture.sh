@@ -120,8 +120,12 @@ for s in washington beijing; do
 	if [ -f "$T/$s/codebook.json" ] && ! cmp -s "$T/$s/codebook.json" "$(dirname "$0")/../codebook/default.json"; then
 		die "$s: codebook.json is not codebook/default.json: keep it in the fixture"
 	fi
-	sqlite3 "$T/$s/station.db" .dump >"$OUT/$s/station.sql"
 	v=$(sqlite3 "$T/$s/station.db" 'PRAGMA user_version')
 	[ "$v" = "$V" ] || die "$s: the store has schema $v, not $V"
+	# .dump leaves out user_version, the schema's number: add it.
+	{
+		sqlite3 "$T/$s/station.db" .dump
+		echo "PRAGMA user_version = $V;"
+	} >"$OUT/$s/station.sql"
 done
 echo "upgrade-fixture: schema $V in $OUT"

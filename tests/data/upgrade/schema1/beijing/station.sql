@@ -5,3 +5,4 @@ INSERT INTO peers VALUES(1,'washington',X'd5fbf3671a2972b49d13360be297f87abc3901
 CREATE TABLE peer_links (  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,  position INTEGER NOT NULL,  address TEXT NOT NULL,  PRIMARY KEY (peer_id, position));
 INSERT INTO peer_links VALUES(1,0,'127.0.0.1:29977');
 COMMIT;
+PRAGMA user_version = 1;

@@ -6,3 +6,4 @@ CREATE TABLE peer_links (  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELE
 INSERT INTO peer_links VALUES(1,0,'127.0.0.1:29978');
 INSERT INTO peer_links VALUES(1,1,'127.0.0.1:9');
 COMMIT;
+PRAGMA user_version = 1;

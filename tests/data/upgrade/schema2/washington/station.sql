@@ -23,3 +23,4 @@ CREATE INDEX events_msg_id ON events(msg_id);
 CREATE INDEX events_pending ON events(peer_id, seq) WHERE dir = 0 AND state IN (0, 1);
 CREATE INDEX events_pending_urgent ON events(peer_id, seq)  WHERE dir = 0 AND state IN (0, 1) AND precedence < 3;
 COMMIT;
+PRAGMA user_version = 2;

@@ -30,3 +30,4 @@ CREATE INDEX events_pending_urgent ON events(peer_id, seq)  WHERE dir = 0 AND st
 CREATE INDEX events_notices ON events(peer_id, channel, dir, seq) WHERE kind IN (3, 4);
 CREATE INDEX link_tests_by_link ON link_tests(peer_id, link, at_ns);
 COMMIT;
+PRAGMA user_version = 3;
