@@ -786,6 +786,30 @@ static const char main_help[] =
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
+/*
+ * Root on a station directory that belongs to another user (the daemon's,
+ * e.g. hotline): every command but init and run first becomes that user,
+ * so that what it creates (the store's journals, a rewritten key file)
+ * stays that user's and the daemon can still open it.
+ */
+static int
+become_owner(const char *verb)
+{
+	struct hl_user u = {0};
+	struct stat sb;
+	char err[256];
+
+	if (geteuid() != 0 || !station_dir || !*station_dir || strcmp(verb, "run") == 0 ||
+	    strcmp(verb, "init") == 0 || stat(station_dir, &sb) != 0 || sb.st_uid == 0)
+		return 0;
+	snprintf(u.name, sizeof u.name, "%u", (unsigned)sb.st_uid);
+	u.uid = sb.st_uid;
+	u.gid = sb.st_gid;
+	if (hl_sandbox_drop(&u, err, sizeof err) < 0)
+		return fail("%s (the owner of %s)", err, station_dir);
+	return 0;
+}
+
 struct verb {
 	const char *name;
 	int (*fn)(int, char **);
@@ -866,6 +890,8 @@ main(int argc, char **argv)
 			fputs(verbs[i].help, stdout);
 			return 0;
 		}
+		if (become_owner(verbs[i].name))
+			return EXIT_FAILURE;
 		argc -= optind;
 		argv += optind;
 		optind = 0; /* glibc: re-initialise getopt for the verb's own arguments */

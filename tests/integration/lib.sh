@@ -173,3 +173,31 @@ check_transcript() {
 
 # set_config NAME KEY VALUE: append a tuning key to a station's config.
 set_config() { echo "$2 = $3" >>"$T/$1/config"; }
+
+# secret_forms KEYFILE: every form the 64-byte secret of a clear (v1)
+# identity.key (x25519_sk || ed25519 seed) or its halves could take in a log:
+# base64url as in the file, base64, hex (grep -i: either case); one a line.
+secret_forms() {
+	local b64 raw
+	b64=$(tail -n 1 "$1")
+	echo "$b64"
+	raw=$(printf '%s' "$b64" | tr '_-' '/+')
+	while [ $((${#raw} % 4)) -ne 0 ]; do raw="$raw="; done
+	printf '%s' "$raw" | base64 -d >"$T/raw.bin" || fail "cannot decode $1"
+	[ "$(stat -c %s "$T/raw.bin")" -eq 64 ] || fail "$1 does not hold 64 bytes"
+	base64 -w0 "$T/raw.bin"
+	echo
+	od -An -v -tx1 "$T/raw.bin" | tr -d ' \n'
+	echo
+	for part in "0 32" "32 32"; do
+		set -- $part
+		dd if="$T/raw.bin" bs=1 skip="$1" count="$2" status=none >"$T/part.bin"
+		od -An -v -tx1 "$T/part.bin" | tr -d ' \n'
+		echo
+		base64 -w0 "$T/part.bin" | tr -d '='
+		echo
+		base64 -w0 "$T/part.bin" | tr '+/' '-_' | tr -d '='
+		echo
+	done
+	rm -f "$T/raw.bin" "$T/part.bin"
+}
