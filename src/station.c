@@ -664,11 +664,12 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 		identity_error(rc, path, err, errcap);
 		goto out_lock;
 	}
-	/* Not dumpable: no core file, no ptrace by the same user, /proc/PID for root only. */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (drop && ((rc = hl_net_listen(&d.cfg, &listen_fd, err, errcap)) < 0 ||
 	             (rc = become(dir, &user, err, errcap)) < 0))
 		goto out_id;
+	/* Not dumpable (after the drop, which resets it): no core file, no ptrace by the same
+	   user, /proc/PID for root only. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||
 	    (rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;

@@ -75,11 +75,15 @@ for cap in CapInh CapPrm CapEff CapAmb; do
 	[ "$(status_of "$wp" $cap)" = 0000000000000000 ] || fail "$cap: $(status_of "$wp" $cap)"
 done
 grep -q "event=privileges_dropped user=nobody uid=65534 gid=$NOBODY_GID" "$T/washington.log" || fail "no privileges_dropped line"
+# Locked memory: the two identity secrets and the session's keys, a page each at least.
+lck=$(status_of "$wp" VmLck | awk '{ print $1 }')
+[ "$lck" -ge 12 ] || fail "only $lck kB locked: the secrets are not all in sodium_malloc memory"
+[ "$(stat -c %U "/proc/$wp/mem")" = root ] || fail "the daemon is dumpable (/proc/$wp/mem belongs to $(stat -c %U "/proc/$wp/mem"))"
 ss -Htlnp "sport = :${PORT[washington]}" | grep -q "pid=$wp," || fail "washington does not hold port ${PORT[washington]}"
 for f in ctl.sock lock station.db station.db-wal station.db-shm; do
 	[ "$(stat -c %U "$W/$f")" = nobody ] || fail "$f belongs to $(stat -c %U "$W/$f"), not nobody"
 done
-ok "bound port ${PORT[washington]} as root, then became nobody: uids, gids, one group, no capabilities; its files are nobody's"
+ok "bound port ${PORT[washington]} as root, then became nobody: uids, gids, one group, no capabilities, not dumpable, $lck kB locked; its files are nobody's"
 
 # ---- seccomp on; the hook's helper outside it ----
 [ "$(status_of "$wp" Seccomp)" = 2 ] && [ "$(status_of "$wp" NoNewPrivs)" = 1 ] ||
@@ -103,18 +107,22 @@ kill -0 "$helper" 2>/dev/null && fail "the hook's helper outlived the daemon"
 grep -q "event=seccomp_violation" "$T/washington.log" && fail "a seccomp violation was logged"
 ok "under seccomp (Seccomp 2, NoNewPrivs 1): messages, acknowledgments, a checkpoint; the hook's helper unfiltered, as nobody, gone at stop"
 
-# ---- seccomp = off ----
+# ---- started as nobody (systemd's User=), seccomp = off ----
 set_config washington seccomp off
+sed -i "s/^listen = .*/listen = 127.0.0.1:$(free_port)/" "$W/config" # nobody cannot bind below 1024
 : >"$T/washington.log"
-env -u HOTLINE_ALLOW_ROOT "$HOTLINE" -d "$W" run --user nobody 2>>"$T/washington.log" </dev/null &
+setpriv --reuid=nobody --regid="$NOBODY_GID" --clear-groups "$HOTLINE" -d "$W" run 2>>"$T/washington.log" </dev/null &
 PID[washington]=$!
 wait_for 10000 eval '[ "$(hl -d "$W" status --json 2>/dev/null | jq -r .running)" = true ]' ||
-	fail "washington did not start with seccomp = off"
-[ "$(status_of "${PID[washington]}" Seccomp)" = 0 ] || fail "seccomp = off, but Seccomp $(status_of "${PID[washington]}" Seccomp)"
+	fail "washington did not start as nobody with seccomp = off"
+wp=${PID[washington]}
+[ "$(status_of "$wp" Seccomp)" = 0 ] || fail "seccomp = off, but Seccomp $(status_of "$wp" Seccomp)"
 grep -q "level=warn station=washington event=seccomp state=off reason=config" "$T/washington.log" || fail "no warn line for seccomp = off"
+grep -q "event=privileges_dropped" "$T/washington.log" && fail "started as nobody, it dropped privileges"
+[ "$(stat -c %U "/proc/$wp/mem")" = root ] || fail "started as nobody, the daemon is dumpable"
 stop washington
 stop beijing
-ok "seccomp = off: no filter, and a warn line says so"
+ok "started as nobody: no drop, not dumpable; seccomp = off: no filter, and a warn line says so"
 
 # ---- root's commands on nobody's station act as nobody ----
 hl -d "$W" backup "$W/copy.db" >"$T/out.backup" 2>&1 || fail "backup as root: $(cat "$T/out.backup")"
