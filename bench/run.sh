@@ -27,6 +27,8 @@ echo "seccomp = $seccomp" >>"$D/beijing/config"
 PID=$!
 sleep 0.5
 echo "hotline benchmark ($(nproc) cores, $(uname -r)); both ends on this machine, one run; seccomp $seccomp"
+echo "== the seccomp filter"
+"$ROOT/$BUILD/bench_seccomp"
 echo "== link"
 "$ROOT/$BUILD/bench_link" "$D/bench" "127.0.0.1:$p" "$("$H" -d "$D/beijing" id | cut -d' ' -f2)"
 
