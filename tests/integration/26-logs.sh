@@ -56,10 +56,13 @@ hl -d "$W" backup "$T/backup.db" >"$T/out.backup" 2>&1 || fail "backup"
 hl -d "$W" transcript beijing --output "$T/w.jsonl" >"$T/out.transcript" 2>&1 || fail "transcript"
 hl -d "$W" verify >"$T/out.verify" 2>&1 || fail "verify"
 hl -d "$W" status >"$T/out.status" 2>&1 || fail "status"
-# A peer that shows its session keys: it links to washington as beijing.
+# A peer that shows its session keys: it links to washington as beijing (beijing's daemon
+# stopped, so that no session of its own wins the tie-break over this one).
+stop beijing
 "$TESTPEER" keys "$B" "127.0.0.1:${PORT[washington]}" "$(key_of washington)" >"$T/session.keys" 2>"$T/out.testpeer" ||
 	fail "hl-testpeer keys: $(cat "$T/out.testpeer")"
 [ "$(wc -l <"$T/session.keys")" -eq 6 ] || fail "hl-testpeer printed $(wc -l <"$T/session.keys") key forms, not 6"
+start beijing
 wait_state washington beijing up 5000 >/dev/null || fail "no link after the scripted peer"
 sleep 1.2 # one more link test
 stop washington
