@@ -129,3 +129,16 @@ exposure=$(grep -oE 'Overall exposure level for [^:]*: [0-9.]+' "$T/security.out
 [ -n "$exposure" ] || fail "systemd-analyze security said: $(tail -n 3 "$T/security.out")"
 awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || fail "the unit's exposure is $exposure, above 2.0"
 ok "systemd-analyze verifies hotline@.service without a warning; exposure $exposure (0 best, 10 worst)"
+
+# sysusers.d and tmpfiles.d, applied to a scratch root: the user, then its directory.
+R=$T/sysroot
+mkdir -p "$R/etc" "$R/var/lib"
+systemd-sysusers --root="$R" "$P/lib/sysusers.d/hotline.conf" >"$T/sysusers.out" 2>&1 ||
+	fail "systemd-sysusers: $(cat "$T/sysusers.out")"
+uid=$(awk -F: '$1 == "hotline" { print $3 }' "$R/etc/passwd")
+[ -n "$uid" ] && grep -q '^hotline:x:[0-9]*:[0-9]*:hotline station:/var/lib/hotline:/usr/sbin/nologin$' "$R/etc/passwd" ||
+	fail "no hotline user: $(cat "$R/etc/passwd")"
+systemd-tmpfiles --root="$R" --create "$P/lib/tmpfiles.d/hotline.conf" >"$T/tmpfiles.out" 2>&1 ||
+	fail "systemd-tmpfiles: $(cat "$T/tmpfiles.out")"
+[ "$(stat -c '%u %a' "$R/var/lib/hotline")" = "$uid 750" ] || fail "/var/lib/hotline: $(stat -c '%u %a' "$R/var/lib/hotline")"
+ok "sysusers.d makes the hotline user (uid $uid), tmpfiles.d its /var/lib/hotline (0750)"
