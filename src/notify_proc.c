@@ -284,16 +284,24 @@ void
 hl_notify_proc_free(struct hl_notify_proc *np)
 {
 	int status = 0;
-	pid_t r;
+	pid_t r = 0;
 
 	if (!np)
 		return;
 	if (np->fd >= 0)
 		close(np->fd); /* never attached: EOF for the helper */
-	do
-		r = waitpid(np->pid, &status, 0);
-	while (r < 0 && errno == EINTR);
-	if (r == np->pid && WIFSIGNALED(status))
+	/* A running hook ends within its timeout; a helper that still has not
+	   exited after 15 s is left behind (the filter forbids killing it): it
+	   exits by itself once it reads EOF. */
+	for (int i = 0; i < 1500; i++) {
+		r = waitpid(np->pid, &status, WNOHANG);
+		if (r != 0 && !(r < 0 && errno == EINTR))
+			break;
+		usleep(10000);
+	}
+	if (r == 0)
+		log_warn("notify_helper_exit", "pid=%d reason=still_running", (int)np->pid);
+	else if (r == np->pid && WIFSIGNALED(status))
 		log_warn("notify_helper_exit", "signal=%d", WTERMSIG(status));
 	else if (r == np->pid && WEXITSTATUS(status) != 0)
 		log_warn("notify_helper_exit", "status=%d", WEXITSTATUS(status));
