@@ -755,6 +755,7 @@ static const char main_help[] =
     "  ack         acknowledge a received message, by name\n"
     "  transcript  export the record with a peer (JSON lines, or a page to print)\n"
     "  codebook    list, show, hash and render the agreed message templates\n"
+    "  talks       propose, answer, hold and read out talks with a peer, on the record\n"
     "  verify      check the record with each peer, or an exported transcript\n"
     "  backup      copy the store to a file, consistently, while the station runs\n"
     "  restore     put a backup in place of the store (the daemon stopped)\n"
@@ -788,6 +789,7 @@ static const struct verb verbs[] = {
     {"backup", cmd_backup, backup_help},
     {"restore", cmd_restore, restore_help},
     {"key", cmd_key, key_help},
+    {"talks", cmd_talks, talks_help},
 };
 
 int
