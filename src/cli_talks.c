@@ -991,7 +991,9 @@ print_readouts(const json_t *o)
 	{
 		size_t n = json_array_size(arr);
 		if (!n) {
-			printf("readout of %s: none yet\n", name);
+			if (strcmp(jstr(o, "state"), "held") == 0 ||
+			    strcmp(jstr(o, "state"), "read_out") == 0)
+				printf("readout of %s: none yet\n", name);
 			continue;
 		}
 		/* The latest version first, then the ones it corrected. */

@@ -697,7 +697,8 @@ hl_talks_reg_build(struct hl_talks_reg *reg)
 	}
 	for (size_t j = 0; j < reg->ntalks; j++)
 		fold(&reg->talks[j]);
-	qsort(reg->talks, reg->ntalks, sizeof *reg->talks, cmp_talks);
+	if (reg->ntalks > 1)
+		qsort(reg->talks, reg->ntalks, sizeof *reg->talks, cmp_talks);
 	return HL_OK;
 }
 
