@@ -1037,7 +1037,7 @@ print_talks(const json_t *o, unsigned lang)
 		       "no station signed them\n",
 		       jstr(im, "file"));
 		json_object_foreach(json_object_get(o, "delegations"), key, v)
-		    printf("  %-10s %s\n", key, json_string_value(v));
+		    printf("  led for %s by %s\n", key, json_string_value(v));
 	} else {
 		printf("  proposed:  by %s to %s (operator %s) at %s on channel %s\n",
 		       jstr(o, "proposed_by"), jstr(o, "proposed_to"), jstr(o, "operator"),

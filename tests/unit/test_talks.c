@@ -540,6 +540,91 @@ history(void)
 	}
 }
 
+/* The peer's event seq (prev as its chain has it) with this body, received: its outcome. */
+static int
+receive(struct hl_store *st, int64_t peer_id, uint64_t seq, uint8_t prev[static HL_HASH_LEN],
+        const char *body, const char *media, char reason[static HL_REASON_MAX + 1])
+{
+	struct hl_event ev = {0};
+	uint8_t hash[HL_HASH_LEN];
+	int outcome = -1;
+
+	ev.seq = seq;
+	memcpy(ev.prev, prev, HL_HASH_LEN);
+	ev.kind = HL_EV_TALKS;
+	ev.precedence = HL_PREC_ROUTINE;
+	ev.created_ns = 1000 + seq;
+	snprintf(ev.channel, sizeof ev.channel, "general");
+	snprintf(ev.media_type, sizeof ev.media_type, "%s", media);
+	snprintf(ev.operator_name, sizeof ev.operator_name, "Col. Li");
+	ev.body = (const uint8_t *)body;
+	ev.body_len = (uint32_t)strlen(body);
+	hl_event_hash(&ev, hash);
+	reason[0] = '\0';
+	if (hl_store_begin(st) < 0 ||
+	    hl_store_receive(st, peer_id, &ev, hash, &outcome, reason) < 0 ||
+	    hl_store_commit(st) < 0)
+		outcome = -1;
+	memcpy(prev, hash, HL_HASH_LEN);
+	return outcome;
+}
+
+/* The peer's talks events at the door: a bad body refused, the rest stored; all on its side. */
+static void
+received(struct hl_store *st)
+{
+	static const char *const names[2] = {"washington", "beijing"};
+	struct hl_peer_rec p = {0};
+	struct hl_talks_body b = proposal();
+	struct hl_talks_reg reg;
+	uint8_t prev[HL_HASH_LEN] = {0};
+	char reason[HL_REASON_MAX + 1], *body = NULL, err[HL_TALKS_ERR_MAX],
+	                                hex[2 * HL_HASH_LEN + 1];
+	size_t len;
+
+	snprintf(p.name, sizeof p.name, "beijing");
+	randombytes_buf(p.key.x25519, 32);
+	randombytes_buf(p.key.ed25519, 32);
+	if (hl_store_peer_add(st, &p) < 0 || hl_store_peer_get(st, "beijing", &p) < 0 ||
+	    hl_talks_body_encode(&b, &body, &len, err, sizeof err) < 0) {
+		T_OK(false, "a peer and a proposal");
+		return;
+	}
+	T_EQ_INT(receive(st, p.id, 1, prev, body, HL_TALKS_MEDIA, reason), HL_RECV_NEW,
+	         "the peer's proposal is received");
+	uint8_t proposal_hash[HL_HASH_LEN];
+	memcpy(proposal_hash, prev, HL_HASH_LEN);
+	free(body);
+	T_EQ_INT(receive(st, p.id, 2, prev, "{\"type\": \"held\"}", HL_TALKS_MEDIA, reason),
+	         HL_RECV_REFUSED, "a body not canonical is refused");
+	T_OK(strstr(reason, "talks event refused") != NULL, "... with the reason (%s)", reason);
+	T_EQ_INT(receive(st, p.id, 3, prev, "{}", "text/plain", reason), HL_RECV_REFUSED,
+	         "another media type is refused");
+	b = answer(HL_TK_READOUT, 2, NULL);
+	memcpy(b.talks, proposal_hash, HL_HASH_LEN);
+	b.text = "a readout before the talks were held";
+	b.text_len = strlen(b.text);
+	if (hl_talks_body_encode(&b, &body, &len, err, sizeof err) == HL_OK)
+		T_EQ_INT(receive(st, p.id, 4, prev, body, HL_TALKS_MEDIA, reason), HL_RECV_NEW,
+		         "a well-formed readout is stored whatever the state: the fold judges it");
+	free(body);
+	T_EQ_INT(hl_store_talks_load(st, p.id, &reg), HL_OK, "the register");
+	sodium_bin2hex(hex, sizeof hex, proposal_hash, HL_HASH_LEN);
+	json_t *o = reg.ntalks == 1 ? hl_talks_json(&reg.talks[0], names) : NULL;
+	T_OK(o && strcmp(json_string_value(json_object_get(o, "proposed_by")), "beijing") == 0 &&
+	         strcmp(json_string_value(json_object_get(o, "hash")), hex) == 0,
+	     "one talks, proposed by the peer (its chain), named by the proposal's hash");
+	const json_t *h = json_array_get(json_object_get(o, "history"), 0);
+	T_OK(json_array_size(json_object_get(o, "history")) == 1 &&
+	         strcmp(json_string_value(json_object_get(h, "by")), "beijing") == 0 &&
+	         !json_is_true(json_object_get(h, "applied")),
+	     "the readout is the peer's (its chain's), not applied before held");
+	T_OK(json_array_size(json_object_get(json_object_get(o, "readouts"), "washington")) == 0,
+	     "... and nothing is this station's readout");
+	json_decref(o);
+	hl_talks_reg_free(&reg);
+}
+
 /* The imported records in the store: all or nothing, idempotent, a clash named. */
 static void
 stored(void)
@@ -590,6 +675,7 @@ stored(void)
 		hl_talks_reg_free(&reg);
 		T_EQ_INT(hl_store_peer_remove(st, "beijing"), HL_OK,
 		         "a peer with only imported talks can be removed");
+		received(st);
 	} else {
 		T_OK(false, "history: %s", err);
 	}
