@@ -9,11 +9,13 @@
  * crosses on the wire with the peer's events is settled by the fold, the
  * same way on both stations.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "chanstate.h"
@@ -685,6 +687,39 @@ out:
 	return rc;
 }
 
+/* Standard input, at most max bytes (HL_ERR_LIMIT past them), NUL-terminated. */
+static int
+read_stdin(size_t max, char **out, size_t *len)
+{
+	char *buf = malloc(max + 2);
+	size_t got = 0;
+
+	*out = NULL;
+	*len = 0;
+	if (!buf)
+		return HL_ERR_NOMEM;
+	while (got <= max) {
+		ssize_t r = read(0, buf + got, max + 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return HL_ERR_IO;
+		}
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got > max) {
+		free(buf);
+		return HL_ERR_LIMIT;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	*len = got;
+	return HL_OK;
+}
+
 static int
 talks_act(int argc, char **argv, unsigned type)
 {
@@ -753,9 +788,8 @@ talks_act(int argc, char **argv, unsigned type)
 	if (type == HL_TK_READOUT) {
 		if (!file)
 			return usage_error(verb, "talks readout needs --file PATH");
-		rc = strcmp(file, "-") == 0
-		         ? hl_file_read("/dev/stdin", HL_TALKS_READOUT_MAX, &text, &len)
-		         : hl_file_read(file, HL_TALKS_READOUT_MAX, &text, &len);
+		rc = strcmp(file, "-") == 0 ? read_stdin(HL_TALKS_READOUT_MAX, &text, &len)
+		                            : hl_file_read(file, HL_TALKS_READOUT_MAX, &text, &len);
 		if (rc == HL_ERR_LIMIT)
 			return fail("the readout %s is larger than %d bytes (64 KiB): shorten it; "
 			            "nothing was stored",

@@ -67,7 +67,7 @@ printf 'The two sides discussed defense relations.\nDr. Chase stressed open line
 printf '双方就两军关系交换了意见。\n中方表示愿发展健康稳定的两军关系。\n' >"$T/b1.txt"
 printf 'The two sides discussed defense relations (corrected).\n' >"$T/w2.txt"
 hl -d "$T/$W" talks readout "$id" --file "$T/w1.txt" --operator "Dr. Chase" >/dev/null 2>&1 || fail "readout w"
-hl -d "$T/$B" talks readout "$id" --file "$T/b1.txt" --operator "Maj. Gen. Song" >/dev/null 2>&1 || fail "readout b"
+hl -d "$T/$B" talks readout "$id" --file - --operator "Maj. Gen. Song" <"$T/b1.txt" >/dev/null 2>&1 || fail "readout b"
 hl -d "$T/$W" talks readout "$id" --file "$T/w2.txt" --operator "Dr. Chase" >/dev/null 2>&1 || fail "correction"
 wait_for 8000 settled "$id" || fail "the two registers differ: $(diff <(tj $W "$id" | jq -S 'del(.local)') <(tj $B "$id" | jq -S 'del(.local)'))"
 j=$(tj $B "$id")
