@@ -185,11 +185,7 @@ read_all(int fd, uint32_t max, uint8_t **out, size_t *len)
 	return HL_OK;
 }
 
-/*
- * The station's lock, if no daemon holds it (fd >= 0, release with
- * close); -1 while a daemon runs.
- */
-static int
+int
 try_station_lock(void)
 {
 	char path[HL_PATH_MAX];
