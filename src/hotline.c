@@ -276,6 +276,27 @@ cmd_id(int argc, char **argv)
 	if ((rc = need_dir("id")) || (rc = load_public(&cfg, pk)))
 		return rc;
 	printf("%s %s\n", cfg.name, pk);
+	{
+		/* A rotation under way: a peer pinned now still gets the new key (docs/keys.md). */
+		struct hl_rotation_rec rot;
+		struct hl_store *st = NULL;
+		char path[HL_PATH_MAX], err[256];
+		bool found = false;
+		if (hl_station_path(station_dir, HL_F_STORE, path) == HL_OK &&
+		    hl_store_open(path, false, &st, err, sizeof err) == HL_OK &&
+		    hl_store_rotation_pending(st, &rot, &found) == HL_OK && found) {
+			struct hl_pubkey k;
+			memcpy(k.x25519, rot.r.new_x25519, 32);
+			memcpy(k.ed25519, rot.r.new_ed25519, 32);
+			hl_pubkey_encode(&k, pk);
+			fprintf(stderr,
+			        "hotline: a key rotation is under way: this key is replaced by %s "
+			        "once every peer has receipted it (a peer pinned meanwhile is told "
+			        "too)\n",
+			        pk);
+		}
+		hl_store_close(st);
+	}
 	return 0;
 }
 

@@ -169,6 +169,7 @@ class Checker:
         self.ring = {"out": [], "in": []}
         self.confirmed = {"out": set(), "in": set()}
         self.head_top = (-1, 0)  # the newest of the peer's keys seen on a head, and where
+        self.heads_by_key = {}
         self.since = 0
         self.section = -1
         # Per chain: the first seq, and the hashes from there on (consecutive).
@@ -352,6 +353,7 @@ class Checker:
                     f"(seq {self.head_top[1]})")
         if i > self.head_top[0]:
             self.head_top = (i, seq)
+        self.heads_by_key[i] = self.heads_by_key.get(i, 0) + 1
         held = self.held("in", seq)
         if held is not None and held != h:
             ln.fail(f"the signed hash is not that of event seq {seq} of chain in")
@@ -503,6 +505,10 @@ def main(argv):
     k = c.counts
     print(f"ok: {k['events_out']} events out, {k['events_in']} in, {k['heads']} heads, "
           f"{k['receipts']} receipts, {k['refusals']} refusals, {k['checkpoints']} checkpoints")
+    if len(c.ring["out"]) > 1 or len(c.ring["in"]) > 1:
+        by = ", ".join(f"key {i + 1}: {c.heads_by_key.get(i, 0)}" for i in range(len(c.ring["in"])))
+        print(f"keys: the station's {len(c.ring['out'])}, the peer's {len(c.ring['in'])}; "
+              f"the peer's heads by key: {by}")
     return 0
 
 
