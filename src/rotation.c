@@ -33,9 +33,10 @@ hl_rotator_load(struct hl_rotator *r, const char *dir, const char *pass, size_t 
 		return;
 	}
 	snprintf(r->stuck, sizeof r->stuck, "identity.key.next cannot be opened: %s",
-	         rc == HL_ERR_KEY_BADPASS ? "its passphrase is not identity.key's"
-	         : rc == HL_ERR_KEY_PERMS ? "it is readable by group or others"
-	                                  : hl_strerror(rc));
+	         rc == HL_ERR_KEY_BADPASS  ? "its passphrase is not identity.key's"
+	         : rc == HL_ERR_KEY_LOCKED ? "it is protected by a passphrase, identity.key is not"
+	         : rc == HL_ERR_KEY_PERMS  ? "it is readable by group or others"
+	                                   : hl_strerror(rc));
 }
 
 void
