@@ -20,6 +20,13 @@
 #include "util.h"
 #include "t.h"
 
+/* T_OK evaluates its condition twice: these conditions have effects, so once. */
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		bool check_ = (cond);                                                              \
+		T_OK(check_, __VA_ARGS__);                                                         \
+	} while (0)
+
 static char dir[] = "/tmp/hl-test-store-keys-XXXXXX";
 static char err[512];
 
@@ -201,62 +208,62 @@ main(void)
 	/* ---- alpha starts a rotation: one KEY event per peer ---- */
 	len = statement(&a0, &a1, a0.ed25519_sk, stmt);
 	T_EQ_INT(start_rotation(sa, stmt, len, &existed, &npeers), HL_OK, "rotation started");
-	T_OK(!existed && npeers == 2, "announced to both peers (%zu)", npeers);
+	CHECK(!existed && npeers == 2, "announced to both peers (%zu)", npeers);
 	T_EQ_INT(start_rotation(sa, stmt, len, &existed, &npeers), HL_OK,
 	         "the same again (a retry)");
-	T_OK(existed, "... finds it: no second rotation");
+	CHECK(existed, "... finds it: no second rotation");
 	len2 = statement(&a0, &a2, a0.ed25519_sk, stmt2);
 	T_EQ_INT(start_rotation(sa, stmt2, len2, &existed, &npeers), HL_ERR_BUSY,
 	         "another rotation while one is under way");
 	T_EQ_INT(start_rotation(sa, stmt, len - 1, &existed, &npeers), HL_ERR_INVAL,
 	         "a statement that does not parse");
-	T_OK(hl_store_rotation_pending(sa, &rot, &found) == HL_OK && found && rot.stmt_len == len &&
-	         memcmp(rot.stmt, stmt, len) == 0 && strcmp(rot.operator_name, "Col. A") == 0 &&
-	         rot.switched_ns == 0,
-	     "the rotation under way, as recorded");
-	T_OK(hl_store_rotation_last(sa, &last, &found) == HL_OK && !found, "none switched yet");
+	CHECK(hl_store_rotation_pending(sa, &rot, &found) == HL_OK && found &&
+	          rot.stmt_len == len && memcmp(rot.stmt, stmt, len) == 0 &&
+	          strcmp(rot.operator_name, "Col. A") == 0 && rot.switched_ns == 0,
+	      "the rotation under way, as recorded");
+	CHECK(hl_store_rotation_last(sa, &last, &found) == HL_OK && !found, "none switched yet");
 	memset(&seen, 0, sizeof seen);
 	T_EQ_INT(hl_store_rotation_peers(sa, &rot, on_peer, &seen, &waiting), HL_OK, "peers");
-	T_OK(waiting == 2 && state_of(&seen, "bravo") == HL_ST_QUEUED &&
-	         state_of(&seen, "charlie") == HL_ST_QUEUED,
-	     "both wait, their notices queued (waiting %zu)", waiting);
+	CHECK(waiting == 2 && state_of(&seen, "bravo") == HL_ST_QUEUED &&
+	          state_of(&seen, "charlie") == HL_ST_QUEUED,
+	      "both wait, their notices queued (waiting %zu)", waiting);
 
 	/* ---- revocation ---- */
 	T_EQ_INT(hl_store_peer_revoke(sa, "charlie", "compromised", &at), HL_OK, "revoke charlie");
-	T_OK(at > 0, "at a time");
+	CHECK(at > 0, "at a time");
 	T_EQ_INT(hl_store_peer_revoke(sa, "charlie", "again", &end), HL_ERR_EXISTS, "revoke twice");
-	T_OK(end == at, "... says since when");
+	CHECK(end == at, "... says since when");
 	T_EQ_INT(hl_store_peer_revoke(sa, "nobody", "x", &end), HL_ERR_NOTFOUND, "revoke nobody");
-	T_OK(hl_store_peer_get(sa, "charlie", &p) == HL_OK && p.revoked_ns == at &&
-	         strcmp(p.revoked_reason, "compromised") == 0,
-	     "the peer record carries it");
+	CHECK(hl_store_peer_get(sa, "charlie", &p) == HL_OK && p.revoked_ns == at &&
+	          strcmp(p.revoked_reason, "compromised") == 0,
+	      "the peer record carries it");
 	memset(&seen, 0, sizeof seen);
-	T_OK(hl_store_rotation_peers(sa, &rot, on_peer, &seen, &waiting) == HL_OK && waiting == 1,
-	     "a revoked peer is not waited for (waiting %zu)", waiting);
+	CHECK(hl_store_rotation_peers(sa, &rot, on_peer, &seen, &waiting) == HL_OK && waiting == 1,
+	      "a revoked peer is not waited for (waiting %zu)", waiting);
 	ev = (struct hl_event){.kind = HL_EV_MESSAGE, .created_ns = hl_wall_ns()};
 	snprintf(ev.channel, sizeof ev.channel, "general");
 	T_EQ_INT(hl_store_check_new(sa, charlie, &ev, why), HL_ERR_INVAL,
 	         "no message to a revoked peer");
-	T_OK(strstr(why, "was revoked") && strstr(why, "compromised"), "why: %s", why);
+	CHECK(strstr(why, "was revoked") && strstr(why, "compromised"), "why: %s", why);
 
 	/* ---- bravo receives the KEY event ---- */
-	T_OK(hl_store_pending_page(sa, bravo, 0, 100, &rows, &n, &end, &more) == HL_OK && n == 1 &&
-	         rows[0].ev.kind == HL_EV_KEY && rows[0].ev.precedence == HL_PREC_FLASH &&
-	         rows[0].ev.body_len == len && memcmp(rows[0].ev.body, stmt, len) == 0,
-	     "alpha's chain to bravo holds the KEY event, FLASH, with the statement");
+	CHECK(hl_store_pending_page(sa, bravo, 0, 100, &rows, &n, &end, &more) == HL_OK && n == 1 &&
+	          rows[0].ev.kind == HL_EV_KEY && rows[0].ev.precedence == HL_PREC_FLASH &&
+	          rows[0].ev.body_len == len && memcmp(rows[0].ev.body, stmt, len) == 0,
+	      "alpha's chain to bravo holds the KEY event, FLASH, with the statement");
 	ev = rows[0].ev;
 	memcpy(hash, rows[0].hash, HL_HASH_LEN);
 	T_EQ_INT(receive(sb, alpha_at_b, &ev, &outcome, reason), HL_OK, "bravo receives it");
-	T_OK(outcome == HL_RECV_NEW && !reason[0], "accepted (%d, \"%s\")", outcome, reason);
-	T_OK(hl_store_peer_get(sb, "alpha", &p) == HL_OK && p.has_next &&
-	         memcmp(&p.next, &a1.pub, sizeof p.next) == 0 &&
-	         memcmp(&p.key, &a0.pub, sizeof p.key) == 0,
-	     "bravo: the new key announced, the old one still pinned");
+	CHECK(outcome == HL_RECV_NEW && !reason[0], "accepted (%d, \"%s\")", outcome, reason);
+	CHECK(hl_store_peer_get(sb, "alpha", &p) == HL_OK && p.has_next &&
+	          memcmp(&p.next, &a1.pub, sizeof p.next) == 0 &&
+	          memcmp(&p.key, &a0.pub, sizeof p.key) == 0,
+	      "bravo: the new key announced, the old one still pinned");
 	T_EQ_INT(receive(sb, alpha_at_b, &ev, &outcome, reason), HL_OK, "again");
 	T_EQ_INT(outcome, HL_RECV_DUPLICATE, "a duplicate");
 	T_EQ_INT(hl_store_mark_delivered(sa, bravo, 1, hash, sig), HL_OK, "bravo's receipt");
-	T_OK(hl_store_rotation_peers(sa, &rot, NULL, NULL, &waiting) == HL_OK && waiting == 0,
-	     "alpha waits for nobody now");
+	CHECK(hl_store_rotation_peers(sa, &rot, NULL, NULL, &waiting) == HL_OK && waiting == 0,
+	      "alpha waits for nobody now");
 	hl_event_rows_free(rows, n);
 	rows = NULL;
 
@@ -264,36 +271,36 @@ main(void)
 	memcpy(prev, hash, HL_HASH_LEN);
 	blen = statement(&a0, &a2, x.ed25519_sk, bad);
 	key_event(&ev, 2, prev, bad, blen);
-	T_OK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
-	         outcome == HL_RECV_REFUSED && strstr(reason, "signature"),
-	     "signed by another key than the old one: refused (%s)", reason);
+	CHECK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
+	          outcome == HL_RECV_REFUSED && strstr(reason, "signature"),
+	      "signed by another key than the old one: refused (%s)", reason);
 	hl_event_hash(&ev, prev);
 	blen = statement(&x, &a2, x.ed25519_sk, bad);
 	key_event(&ev, 3, prev, bad, blen);
-	T_OK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
-	         outcome == HL_RECV_REFUSED && strstr(reason, "not the one pinned"),
-	     "replacing a key not pinned here: refused (%s)", reason);
+	CHECK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
+	          outcome == HL_RECV_REFUSED && strstr(reason, "not the one pinned"),
+	      "replacing a key not pinned here: refused (%s)", reason);
 	hl_event_hash(&ev, prev);
 	blen = statement(&a0, &b0, a0.ed25519_sk, bad);
 	key_event(&ev, 4, prev, bad, blen);
 	add_peer(sb, "self", &b0.pub); /* a key bravo has pinned for another peer */
-	T_OK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
-	         outcome == HL_RECV_REFUSED && strstr(reason, "pinned here for peer"),
-	     "a new key pinned for another peer: refused (%s)", reason);
+	CHECK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
+	          outcome == HL_RECV_REFUSED && strstr(reason, "pinned here for peer"),
+	      "a new key pinned for another peer: refused (%s)", reason);
 	hl_event_hash(&ev, prev);
 	key_event(&ev, 5, prev, (const uint8_t *)"junk", 4);
-	T_OK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
-	         outcome == HL_RECV_REFUSED && strstr(reason, "does not parse"),
-	     "a body that is no statement: refused (%s)", reason);
-	T_OK(hl_store_peer_get(sb, "alpha", &p) == HL_OK && p.has_next &&
-	         memcmp(&p.next, &a1.pub, sizeof p.next) == 0,
-	     "the refusals left the announced key alone");
+	CHECK(receive(sb, alpha_at_b, &ev, &outcome, reason) == HL_OK &&
+	          outcome == HL_RECV_REFUSED && strstr(reason, "does not parse"),
+	      "a body that is no statement: refused (%s)", reason);
+	CHECK(hl_store_peer_get(sb, "alpha", &p) == HL_OK && p.has_next &&
+	          memcmp(&p.next, &a1.pub, sizeof p.next) == 0,
+	      "the refusals left the announced key alone");
 
 	/* ---- the switch: alpha's side, then bravo's on proof ---- */
 	T_EQ_INT(hl_store_rotation_switched(sa, rot.id, hl_wall_ns()), HL_OK, "alpha switched");
-	T_OK(hl_store_rotation_pending(sa, &last, &found) == HL_OK && !found, "nothing under way");
-	T_OK(hl_store_rotation_last(sa, &last, &found) == HL_OK && found && last.switched_ns,
-	     "the last rotation, switched");
+	CHECK(hl_store_rotation_pending(sa, &last, &found) == HL_OK && !found, "nothing under way");
+	CHECK(hl_store_rotation_last(sa, &last, &found) == HL_OK && found && last.switched_ns,
+	      "the last rotation, switched");
 	T_EQ_INT(hl_store_begin(sb), HL_OK, "begin");
 	T_EQ_INT(hl_store_peer_key_switch(sb, alpha_at_b, a1.pub.x25519), HL_OK,
 	         "bravo: alpha showed its new key");
@@ -302,37 +309,37 @@ main(void)
 	T_EQ_INT(hl_store_peer_key_switch(sb, alpha_at_b, x.pub.x25519), HL_ERR_NOTFOUND,
 	         "a key never announced");
 	T_EQ_INT(hl_store_commit(sb), HL_OK, "commit");
-	T_OK(hl_store_peer_get(sb, "alpha", &p) == HL_OK && !p.has_next &&
-	         memcmp(&p.key, &a1.pub, sizeof p.key) == 0 && p.nretired == 1 &&
-	         memcmp(p.retired_x25519[0], a0.pub.x25519, 32) == 0,
-	     "bravo pins the new key, the old one retired");
+	CHECK(hl_store_peer_get(sb, "alpha", &p) == HL_OK && !p.has_next &&
+	          memcmp(&p.key, &a1.pub, sizeof p.key) == 0 && p.nretired == 1 &&
+	          memcmp(p.retired_x25519[0], a0.pub.x25519, 32) == 0,
+	      "bravo pins the new key, the old one retired");
 
 	/* ---- the key histories of the records ---- */
 	T_EQ_INT(hl_store_key_rings(sa, bravo, a1.pub.ed25519, &ks, &kp), HL_OK, "alpha's rings");
-	T_OK(ks.n == 2 && memcmp(ks.k[0].ed25519, a0.pub.ed25519, 32) == 0 &&
-	         ks.k[0].since_seq == 0 && memcmp(ks.k[1].ed25519, a1.pub.ed25519, 32) == 0 &&
-	         ks.k[1].since_seq == 1,
-	     "alpha's keys: the old one, then the new one from seq 1 of its chain to bravo");
-	T_OK(kp.n == 1 && memcmp(kp.k[0].ed25519, b0.pub.ed25519, 32) == 0, "bravo's: one");
+	CHECK(ks.n == 2 && memcmp(ks.k[0].ed25519, a0.pub.ed25519, 32) == 0 &&
+	          ks.k[0].since_seq == 0 && memcmp(ks.k[1].ed25519, a1.pub.ed25519, 32) == 0 &&
+	          ks.k[1].since_seq == 1,
+	      "alpha's keys: the old one, then the new one from seq 1 of its chain to bravo");
+	CHECK(kp.n == 1 && memcmp(kp.k[0].ed25519, b0.pub.ed25519, 32) == 0, "bravo's: one");
 	T_EQ_INT(hl_store_key_rings(sb, alpha_at_b, b0.pub.ed25519, &ks, &kp), HL_OK,
 	         "bravo's rings");
-	T_OK(ks.n == 1 && kp.n == 2 && memcmp(kp.k[0].ed25519, a0.pub.ed25519, 32) == 0 &&
-	         memcmp(kp.k[1].ed25519, a1.pub.ed25519, 32) == 0 && kp.k[1].since_seq == 1,
-	     "alpha's keys as bravo holds them, the new one from seq 1");
+	CHECK(ks.n == 1 && kp.n == 2 && memcmp(kp.k[0].ed25519, a0.pub.ed25519, 32) == 0 &&
+	          memcmp(kp.k[1].ed25519, a1.pub.ed25519, 32) == 0 && kp.k[1].since_seq == 1,
+	      "alpha's keys as bravo holds them, the new one from seq 1");
 
 	/* ---- re-pinning ---- */
 	T_EQ_INT(hl_store_peer_repin(sb, "alpha", &a1.pub, &same), HL_OK, "re-pin the same key");
-	T_OK(same, "only a revocation would be lifted");
+	CHECK(same, "only a revocation would be lifted");
 	T_EQ_INT(hl_store_peer_repin(sb, "alpha", &b0.pub, &same), HL_ERR_EXISTS,
 	         "another peer's key");
 	T_EQ_INT(hl_store_peer_repin(sb, "nobody", &x.pub, &same), HL_ERR_NOTFOUND, "no such peer");
 	T_EQ_INT(hl_store_peer_repin(sb, "alpha", &x.pub, &same), HL_OK, "a new key, out of band");
-	T_OK(!same && hl_store_peer_get(sb, "alpha", &p) == HL_OK &&
-	         memcmp(&p.key, &x.pub, sizeof p.key) == 0 && p.nretired == 2,
-	     "pinned, the former keys kept");
-	T_OK(hl_store_key_rings(sb, alpha_at_b, b0.pub.ed25519, &ks, &kp) == HL_OK && kp.n == 3 &&
-	         kp.k[2].since_seq == 0,
-	     "three keys of alpha's, the last pinned out of band");
+	CHECK(!same && hl_store_peer_get(sb, "alpha", &p) == HL_OK &&
+	          memcmp(&p.key, &x.pub, sizeof p.key) == 0 && p.nretired == 2,
+	      "pinned, the former keys kept");
+	CHECK(hl_store_key_rings(sb, alpha_at_b, b0.pub.ed25519, &ks, &kp) == HL_OK && kp.n == 3 &&
+	          kp.k[2].since_seq == 0,
+	      "three keys of alpha's, the last pinned out of band");
 
 	/* ---- a rotation under way reaches peers pinned or re-pinned meanwhile ---- */
 	len2 = statement(&a1, &a2, a1.ed25519_sk, stmt2);
@@ -340,14 +347,14 @@ main(void)
 	T_EQ_INT(npeers, 1, "to bravo only: charlie is revoked");
 	add_peer(sa, "delta", &d0.pub);
 	T_EQ_INT(hl_store_peer_repin(sa, "charlie", &c0.pub, &same), HL_OK, "charlie re-pinned");
-	T_OK(same && hl_store_peer_get(sa, "charlie", &p) == HL_OK && !p.revoked_ns,
-	     "its revocation lifted");
-	T_OK(hl_store_rotation_pending(sa, &rot, &found) == HL_OK && found, "under way");
+	CHECK(same && hl_store_peer_get(sa, "charlie", &p) == HL_OK && !p.revoked_ns,
+	      "its revocation lifted");
+	CHECK(hl_store_rotation_pending(sa, &rot, &found) == HL_OK && found, "under way");
 	memset(&seen, 0, sizeof seen);
-	T_OK(hl_store_rotation_peers(sa, &rot, on_peer, &seen, &waiting) == HL_OK && waiting == 3 &&
-	         state_of(&seen, "delta") == HL_ST_QUEUED &&
-	         state_of(&seen, "charlie") == HL_ST_QUEUED,
-	     "the new peer and the re-pinned one got the notice too (waiting %zu)", waiting);
+	CHECK(hl_store_rotation_peers(sa, &rot, on_peer, &seen, &waiting) == HL_OK &&
+	          waiting == 3 && state_of(&seen, "delta") == HL_ST_QUEUED &&
+	          state_of(&seen, "charlie") == HL_ST_QUEUED,
+	      "the new peer and the re-pinned one got the notice too (waiting %zu)", waiting);
 	T_EQ_INT(hl_store_rotation_notify_all(sa, &n), HL_OK, "notify all again");
 	T_EQ_INT(n, 0, "... adds nothing: one notice per peer");
 
