@@ -660,7 +660,9 @@ static const char status_help[] =
     "the link in use, round-trip time and last contact; then for each pinned\n"
     "address its state and last link test ('!' marks an address that is up but\n"
     "failed its last test), and each channel: up, degraded, down (a fault) or\n"
-    "suspended (a decision: by whom, since when, why). With the daemon stopped,\n"
+    "suspended (a decision: by whom, since when, why). Also this station's key and\n"
+    "its rotation (who has the notice), and each peer's revocation or announced\n"
+    "new key (docs/keys.md). With the daemon stopped,\n"
     "every peer is down (the last tests come from the store). docs/status.md\n"
     "documents the JSON, docs/channels.md what each state means.\n";
 
@@ -935,8 +937,8 @@ static const char main_help[] =
     "commands:\n"
     "  init        create a station\n"
     "  id          print this station's name and public key\n"
-    "  key         add, change or remove the identity key's passphrase\n"
-    "  peer        pin, list or remove peer stations\n"
+    "  key         the identity key's passphrase; rotate the keys\n"
+    "  peer        pin, list, remove, revoke or re-pin peer stations\n"
     "  run         run the station daemon in the foreground\n"
     "  status      show the link to every peer\n"
     "  channel     add or list channels to peers\n"
