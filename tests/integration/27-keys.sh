@@ -103,7 +103,10 @@ ok "verify, verify --against and check_transcript pass on both sides ($(grep -o 
 
 # A forged head: washington's old key (its file copied before the rotation)
 # signs the last head again after the switch. Both checkers must refuse it.
-/usr/bin/python3 - "$T/beijing.jsonl" "$T/oldw/identity.key" >"$T/forged.jsonl" <<'EOF' ||
+for PY in ${PYTHON:-} python3 /usr/bin/python3; do
+	"$PY" -c 'import nacl.bindings' 2>/dev/null && break
+done
+"$PY" - "$T/beijing.jsonl" "$T/oldw/identity.key" >"$T/forged.jsonl" <<'EOF' ||
 import base64, json, struct, sys
 from nacl.bindings import (crypto_sign_ed25519ph_final_create, crypto_sign_ed25519ph_state,
                            crypto_sign_ed25519ph_update, crypto_sign_seed_keypair)
