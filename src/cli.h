@@ -41,6 +41,12 @@ bool notify_daemon(const char *cmd);
  */
 int queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const char *to,
                 char id[static HL_MSGID_LEN + 1]);
+/*
+ * The station's lock, shared, if no daemon holds it (fd >= 0, release
+ * with close): while it is held no daemon starts, so the CLI may write the
+ * store itself. -1 while a daemon runs.
+ */
+int try_station_lock(void);
 /* Print v as indented JSON and release it. */
 void print_json(json_t *v);
 

@@ -52,6 +52,46 @@ shown_state(const struct hl_event_row *r)
 	return hl_state_name(r->state);
 }
 
+/* A KEY event's statement: who, the old and the new key (docs/keys.md); null when malformed. */
+static json_t *
+rotation_json(const struct hl_event_row *r)
+{
+	struct hl_rotation rot;
+	struct hl_pubkey k;
+	char old[HL_PUBSTR_MAX], neu[HL_PUBSTR_MAX];
+
+	if (hl_rotation_decode(r->ev.body, r->ev.body_len, &rot) < 0)
+		return json_null();
+	memcpy(k.x25519, rot.old_x25519, 32);
+	memcpy(k.ed25519, rot.old_ed25519, 32);
+	hl_pubkey_encode(&k, old);
+	memcpy(k.x25519, rot.new_x25519, 32);
+	memcpy(k.ed25519, rot.new_ed25519, 32);
+	hl_pubkey_encode(&k, neu);
+	return json_pack("{s:s, s:s, s:s, s:o, s:b}", "station", rot.station, "old_key", old,
+	                 "new_key", neu, "at", hl_json_time(rot.at_ns), "signature_ok",
+	                 hl_rotation_verify(&rot) == HL_OK);
+}
+
+static void
+print_rotation(const struct hl_event_row *r)
+{
+	json_t *o = rotation_json(r);
+
+	printf("operator: %s\n", r->ev.operator_name);
+	if (!json_is_object(o))
+		printf("key rotation: the statement does not parse\n");
+	else
+		printf("key rotation by %s at %s:\n  old key %s\n  new key %s\n  signed by the "
+		       "old key: %s\n",
+		       json_string_value(json_object_get(o, "station")),
+		       json_string_value(json_object_get(o, "at")),
+		       json_string_value(json_object_get(o, "old_key")),
+		       json_string_value(json_object_get(o, "new_key")),
+		       json_is_true(json_object_get(o, "signature_ok")) ? "yes" : "NO");
+	json_decref(o);
+}
+
 static json_t *
 row_json(const struct hl_event_row *r, bool with_body)
 {
@@ -73,6 +113,8 @@ row_json(const struct hl_event_row *r, bool with_body)
 	json_object_set_new(o, "kind", json_string(hl_kind_name(r->ev.kind)));
 	if (r->ev.kind >= HL_EV_SUSPEND)
 		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
+	if (r->ev.kind == HL_EV_KEY)
+		json_object_set_new(o, "rotation", rotation_json(r));
 	if (r->ev.kind == HL_EV_ACK) {
 		char ref[HL_MSGID_LEN + 1];
 		hl_event_id(r->ev.ref_hash, ref);
@@ -186,11 +228,7 @@ read_all(int fd, uint32_t max, uint8_t **out, size_t *len)
 	return HL_OK;
 }
 
-/*
- * The station's lock, if no daemon holds it (fd >= 0, release with
- * close); -1 while a daemon runs.
- */
-static int
+int
 try_station_lock(void)
 {
 	char path[HL_PATH_MAX];
@@ -787,8 +825,9 @@ cmd_show(int argc, char **argv)
 			       r->ev.kind == HL_EV_ACK       ? "  (acknowledgment)"
 			       : r->ev.kind == HL_EV_SUSPEND ? "  (notice: suspension)"
 			       : r->ev.kind == HL_EV_RESUME  ? "  (notice: resumption)"
-			       : r->ev.kind == HL_EV_TALKS ? "  (talks event: see 'hotline talks')"
-			                                   : "");
+			       : r->ev.kind == HL_EV_KEY     ? "  (notice: key rotation)"
+			       : r->ev.kind == HL_EV_TALKS   ? "  (talks event: see 'hotline talks')"
+			                                     : "");
 			printf("state: %s%s\n", shown_state(r), r->overdue ? " (OVERDUE)" : "");
 			if (r->reason[0])
 				printf("refused: %s\n", r->reason);
@@ -823,6 +862,8 @@ cmd_show(int argc, char **argv)
 			} else if (r->ev.kind == HL_EV_MESSAGE) {
 				printf("attachment: %s, %u bytes\n", r->ev.media_type,
 				       r->ev.body_len);
+			} else if (r->ev.kind == HL_EV_KEY) {
+				print_rotation(r);
 			} else if (r->ev.kind == HL_EV_TALKS) {
 				char *d = hl_talks_describe(r->body, r->ev.body_len);
 				printf("operator: %s\n", r->ev.operator_name);

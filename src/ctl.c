@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "ctl.h"
 #include "log.h"
@@ -50,6 +51,8 @@ on_client_closed(uv_handle_t *h)
 		ctl->clients = cl->next;
 	if (cl->next)
 		cl->next->prev = cl->prev;
+	if (cl->buf) /* a request may have carried a secret (docs/keys.md, the rotation) */
+		sodium_memzero(cl->buf, cl->cap);
 	free(cl->buf);
 	free(cl);
 	ctl_unref(ctl);
@@ -277,7 +280,7 @@ hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char *text = NULL, buf[HL_CTL_RESPONSE_MAX];
-	size_t got = 0, len;
+	size_t got = 0, len, sent_len = 0;
 	uint64_t deadline = hl_now_ms() + (uint64_t)timeout_ms;
 	int fd, rc = HL_ERR_IO;
 	json_error_t jerr;
@@ -297,6 +300,7 @@ hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
 	if (!text)
 		goto out;
 	len = strlen(text);
+	sent_len = len + 1;
 	text[len] = '\n'; /* json_dumps leaves room: replace the NUL, send len+1 */
 	for (size_t off = 0; off < len + 1;) {
 		ssize_t w = send(fd, text + off, len + 1 - off, MSG_NOSIGNAL);
@@ -329,6 +333,8 @@ hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
 	*resp = json_loadb(buf, got, 0, &jerr);
 	rc = *resp ? HL_OK : HL_ERR_PROTO;
 out:
+	if (text)
+		sodium_memzero(text, sent_len);
 	free(text);
 	close(fd);
 	return rc;

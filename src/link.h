@@ -67,6 +67,8 @@ struct hl_net_hooks {
 	 */
 	void (*codebook)(void *ctx, const char *peer, bool agreed, const char *hash_hex,
 	                 const char *version);
+	/* The peer showed the key it announced: key is its key here from now on (docs/keys.md). */
+	void (*peer_key)(void *ctx, const char *peer, const struct hl_pubkey *key);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);
@@ -91,6 +93,12 @@ void hl_net_wait(struct hl_net *net, int64_t peer_id, uint64_t seq, void *waiter
 /* Replace the pinned peers: new ones are dialled, removed ones dropped at once. */
 HL_MUST_CHECK int hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *peers,
                                    size_t npeers);
+/*
+ * The station's identity (the id given to hl_net_start) now holds new keys
+ * (docs/keys.md, the switch): every connection made with the former ones
+ * closes at once, and every peer is dialled again with the new ones.
+ */
+void hl_net_identity_changed(struct hl_net *net);
 /* Status of every peer as JSON (docs/status.md); caller owns the result. */
 json_t *hl_net_status(struct hl_net *net);
 /*

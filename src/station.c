@@ -24,6 +24,7 @@
 #include "log.h"
 #include "notify.h"
 #include "overdue.h"
+#include "rotation.h"
 #include "station.h"
 #include "talks.h"
 #include "store.h"
@@ -31,7 +32,8 @@
 int
 hl_station_path(const char *dir, enum hl_station_file f, char out[static HL_PATH_MAX])
 {
-	static const char *names[] = {"config", "identity.key", "station.db", "lock", "ctl.sock"};
+	static const char *names[] = {"config", "identity.key", "station.db",
+	                              "lock",   "ctl.sock",     "identity.key.next"};
 
 	return hl_path(out, HL_PATH_MAX, dir, names[f]);
 }
@@ -49,8 +51,11 @@ struct daemon {
 	struct hl_notify *notify;     /* the operator's hook (config notify) */
 	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
 	struct hl_overdue due;        /* deadlines of unacknowledged messages */
-	uv_timer_t due_timer;         /* ... checked every second */
-	struct failed_link {          /* links whose latest test failed (announced once) */
+	uv_timer_t due_timer;         /* ... checked every second, and the key rotation */
+	struct hl_rotator rot;        /* our key rotation under way (docs/keys.md) */
+	struct hl_identity offered;   /* the new keys of a `rotate` whose store job runs */
+	bool offering;
+	struct failed_link { /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
 		char link[HL_ADDR_MAX];
 	} failed[64];
@@ -112,6 +117,28 @@ on_unacked(void *ctx, int64_t peer_id, enum hl_dir dir, uint64_t seq, uint64_t d
 		track_deadline(d, peer_id, dir, seq, deadline_ns);
 }
 
+/* Every peer has our new key: switch to it, then every session is made again with it. */
+static void
+rotation_tick(struct daemon *d)
+{
+	struct hl_job *j;
+	int64_t id = 0;
+	char pk[HL_PUBSTR_MAX];
+
+	hl_rotator_tick(&d->rot, d->dir, &d->id, d->store, &id);
+	if (!id)
+		return;
+	hl_net_identity_changed(d->net);
+	if ((j = hl_job_new(HL_JOB_ROTATED, 0)) != NULL) {
+		j->seq = (uint64_t)id;
+		j->after = hl_wall_ns();
+		if (hl_net_submit(d->net, j) < 0)
+			hl_job_free(j); /* the next start records it */
+	}
+	hl_pubkey_encode(&d->id.pub, pk);
+	notify(d, "key_rotated", "", json_pack("{s:s}", "key", pk));
+}
+
 static void
 on_due_timer(uv_timer_t *t)
 {
@@ -132,6 +159,7 @@ on_due_timer(uv_timer_t *t)
 			                 hl_json_time(r->ev.deadline_ns)));
 		hl_event_rows_free(r, 1);
 	}
+	rotation_tick(d);
 }
 
 static void
@@ -144,6 +172,20 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 		return;
 	if (j->ev.kind == HL_EV_SUSPEND || j->ev.kind == HL_EV_RESUME) {
 		notify_notice(d, peer, &j->ev, peer);
+		return;
+	}
+	if (j->ev.kind == HL_EV_KEY) {
+		struct hl_rotation r;
+		struct hl_pubkey k;
+		char pk[HL_PUBSTR_MAX];
+		if (hl_rotation_decode(j->ev.body, j->ev.body_len, &r) < 0)
+			return;
+		memcpy(k.x25519, r.new_x25519, 32);
+		memcpy(k.ed25519, r.new_ed25519, 32);
+		hl_pubkey_encode(&k, pk);
+		notify(d, "peer_key_announced", peer,
+		       json_pack("{s:s, s:s, s:o}", "key", pk, "operator", j->ev.operator_name,
+		                 "since", hl_json_time(j->ev.created_ns)));
 		return;
 	}
 	if (j->ev.kind != HL_EV_MESSAGE)
@@ -227,6 +269,17 @@ on_codebook(void *ctx, const char *peer, bool agreed, const char *hash_hex, cons
 		                 "ours_version",
 		                 d->codebook ? json_string(d->codebook->version) : json_null(),
 		                 "peer_codebook", hash_hex, "peer_version", version));
+}
+
+/* The peer now uses the key it announced; its former key is refused from now on. */
+static void
+on_peer_key(void *ctx, const char *peer, const struct hl_pubkey *key)
+{
+	struct daemon *d = ctx;
+	char pk[HL_PUBSTR_MAX];
+
+	hl_pubkey_encode(key, pk);
+	notify(d, "peer_key_switched", peer, json_pack("{s:s}", "key", pk));
 }
 
 static void
@@ -386,10 +439,117 @@ ctl_ack(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	return NULL;
 }
 
+/* Wipe a JSON string in place: a secret the request carried. */
+static void
+wipe_string(json_t *v)
+{
+	if (json_is_string(v))
+		sodium_memzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
+}
+
+/*
+ * rotate (docs/keys.md): `hotline key rotate` made the new keys, wrote
+ * them to identity.key.next and signed the statement with our current
+ * key; we take the statement and the new secrets (over the owner-only
+ * socket: the daemon cannot open the protected file without the
+ * passphrase), queue the KEY events in one store job, and switch later.
+ */
+static json_t *
+ctl_rotate(struct daemon *d, json_t *req, struct hl_ctl_client *client)
+{
+	const char *stmt64 = NULL, *secret64 = NULL, *op = NULL;
+	uint8_t raw[64], stmt[HL_ROTATION_MAX];
+	size_t slen = 0, rlen = 0;
+	struct hl_rotation r;
+	struct hl_job *j;
+	json_t *reply = NULL;
+
+	if (json_unpack(req, "{s:s, s:s, s:s}", "statement", &stmt64, "secret", &secret64,
+	                "operator", &op) != 0)
+		return err_reply("usage", "rotate needs statement, secret and operator");
+	if (sodium_base642bin(raw, sizeof raw, secret64, strlen(secret64), NULL, &rlen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    rlen != sizeof raw)
+		reply = err_reply("usage", "the secret is not 64 bytes of base64");
+	wipe_string(json_object_get(req, "secret"));
+	if (!reply && (d->rot.pending || d->offering))
+		reply =
+		    err_reply("busy", "a key rotation is already under way: see 'hotline status'");
+	if (!reply && (strlen(op) > HL_OPERATOR_MAX || !*op || !hl_field_valid(op, strlen(op))))
+		reply = err_reply("usage", "bad operator");
+	if (!reply && (sodium_base642bin(stmt, sizeof stmt, stmt64, strlen(stmt64), NULL, &slen,
+	                                 NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	               hl_rotation_decode(stmt, slen, &r) < 0 || hl_rotation_verify(&r) < 0))
+		reply = err_reply("usage", "the rotation statement does not parse or verify");
+	if (!reply && (sodium_memcmp(r.old_x25519, d->id.pub.x25519, 32) != 0 ||
+	               sodium_memcmp(r.old_ed25519, d->id.pub.ed25519, 32) != 0))
+		reply = err_reply("invalid", "the statement does not replace this station's key");
+	if (!reply && hl_identity_from_raw(&d->offered, raw) < 0)
+		reply = err_reply("nomem", "out of memory");
+	sodium_memzero(raw, sizeof raw);
+	if (reply)
+		return reply;
+	if (sodium_memcmp(d->offered.pub.x25519, r.new_x25519, 32) != 0 ||
+	    sodium_memcmp(d->offered.pub.ed25519, r.new_ed25519, 32) != 0) {
+		hl_identity_free(&d->offered);
+		return err_reply("invalid", "the secret is not the announced key's");
+	}
+	if (!(j = hl_job_new(HL_JOB_ROTATE, 0)) || !(j->body = malloc(slen))) {
+		hl_job_free(j);
+		hl_identity_free(&d->offered);
+		return err_reply("nomem", "out of memory");
+	}
+	memcpy(j->body, stmt, slen);
+	j->ev.body_len = (uint32_t)slen;
+	snprintf(j->operator_name, sizeof j->operator_name, "%s", op);
+	j->waiter = client;
+	if (hl_net_submit(d->net, j) < 0) {
+		hl_job_free(j);
+		hl_identity_free(&d->offered);
+		return err_reply("stopping", "the daemon is stopping");
+	}
+	d->offering = true;
+	return NULL; /* answered in rotate_done */
+}
+
+/* The rotation's store job ran: hold the new keys until the switch, answer the CLI. */
+static void
+rotate_done(struct daemon *d, struct hl_job *j)
+{
+	struct hl_rotation_rec rec;
+	bool found = false;
+
+	d->offering = false;
+	if (j->rc == HL_OK && hl_store_rotation_pending(d->store, &rec, &found) == HL_OK && found &&
+	    sodium_memcmp(rec.r.new_x25519, d->offered.pub.x25519, 32) == 0) {
+		hl_rotator_adopt(&d->rot, &d->offered, &rec);
+		log_info("key_rotation_started", "peers=%zu existed=%d operator=\"%s\"", j->limit,
+		         j->outcome, rec.operator_name);
+		hl_ctl_reply(j->waiter, json_pack("{s:b, s:I, s:b}", "ok", 1, "peers",
+		                                  (json_int_t)j->limit, "existed", j->outcome));
+	} else {
+		hl_ctl_reply(
+		    j->waiter,
+		    err_reply(j->rc == HL_ERR_BUSY ? "busy" : "io",
+		              j->rc == HL_ERR_BUSY
+		                  ? "a key rotation is already under way: see 'hotline status'"
+		              : j->rc < 0
+		                  ? hl_strerror(j->rc)
+		                  : "the rotation was recorded, but is not the one under way"));
+	}
+	hl_identity_free(&d->offered);
+	hl_job_free(j);
+}
+
 static void
 on_job_done(void *ctx, struct hl_job *j)
 {
 	struct daemon *d = ctx;
+
+	if (j->kind == HL_JOB_ROTATE) {
+		rotate_done(d, j);
+		return;
+	}
 	const char *code = j->rc == HL_ERR_FULL       ? "full"
 	                   : j->rc == HL_ERR_NOTFOUND ? "notfound"
 	                   : j->rc == HL_ERR_INVAL    ? "invalid"
@@ -445,12 +605,17 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 		return ctl_send(d, req, client);
 	if (strcmp(cmd, "ack") == 0)
 		return ctl_ack(d, req, client);
+	if (strcmp(cmd, "rotate") == 0)
+		return ctl_rotate(d, req, client);
 	if (strcmp(cmd, "status") == 0) {
 		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station",
 		                      d->cfg.name, "running", 1, "pid", (int)getpid(), "listen",
 		                      d->cfg.listen, "peers", hl_net_status(d->net));
 		if (hl_status_add_channels(o, d->store, d->cfg.name) < 0)
 			log_warn("status_channels_failed", "%s", "");
+		if (hl_status_add_keys(o, d->store, &d->id.pub) < 0)
+			log_warn("status_keys_failed", "%s", "");
+		hl_rotator_status(&d->rot, o);
 		return o;
 	}
 	if (strcmp(cmd, "checkpoint") == 0) {
@@ -576,6 +741,8 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	rc = hl_station_path(dir, HL_F_IDENTITY, path);
 	if (rc == HL_OK)
 		rc = hl_identity_open(&d.id, path, pass, passlen);
+	if (rc == HL_OK) /* a rotation's new keys, protected by the same passphrase */
+		hl_rotator_load(&d.rot, dir, pass, passlen);
 	if (pass)
 		sodium_memzero(pass, passlen); /* used once: not kept for the daemon's life */
 	if (rc < 0) {
@@ -598,6 +765,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||
 	    (rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;
+	hl_rotator_reconcile(&d.rot, &d.id, d.store);
 	if ((rc = hl_store_peer_list(d.store, &peers, &npeers)) < 0) {
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
 		goto out_store;
@@ -627,6 +795,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	                                               .link_test = on_link_test,
 	                                               .checkpoint = on_checkpoint,
 	                                               .codebook = on_codebook,
+	                                               .peer_key = on_peer_key,
 	                                               .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
@@ -670,6 +839,8 @@ out_loop:
 out_store:
 	hl_store_close(d.store);
 out_id:
+	hl_rotator_free(&d.rot);
+	hl_identity_free(&d.offered);
 	hl_identity_free(&d.id);
 out_lock:
 	close(lockfd);

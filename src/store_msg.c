@@ -70,6 +70,7 @@ hl_store_finish(struct hl_store *st, sqlite3_stmt *q)
 }
 
 static void text(sqlite3_stmt *q, int col, char *out, size_t cap);
+static int revoked_why(struct hl_store *st, int64_t peer_id, char why[static HL_REASON_MAX + 1]);
 
 static int64_t
 peer_id_of(struct hl_store *st, const char *name)
@@ -284,6 +285,12 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	why[0] = '\0';
 	if (ev->kind == HL_EV_ACK)
 		return HL_OK; /* answers to what was delivered always travel */
+	if (ev->kind == HL_EV_KEY) {
+		say(why, "a key rotation notice is made by 'hotline key rotate' only");
+		return HL_ERR_INVAL;
+	}
+	if ((rc = revoked_why(st, peer_id, why)) != HL_OK)
+		return rc;
 	if ((rc = channel_get(st, peer_id, ev->channel, &no_suspend)) == HL_ERR_NOTFOUND) {
 		say(why, "no channel '%s' to that peer: see 'hotline channel list'", ev->channel);
 		return rc;
@@ -331,6 +338,38 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	}
 }
 
+/* A revoked peer takes no new messages or notices: HL_ERR_INVAL, and why. */
+static int
+revoked_why(struct hl_store *st, int64_t peer_id, char why[static HL_REASON_MAX + 1])
+{
+	sqlite3_stmt *q;
+	char at[32], name[HL_NAME_MAX + 1] = "", reason[HL_NOTICE_REASON_MAX + 1] = "";
+	uint64_t revoked = 0;
+	int rc, s;
+
+	if ((rc = hl_store_prepare(
+	         st, "SELECT name, revoked_ns, revoked_reason FROM peers WHERE id = ?", &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		text(q, 0, name, sizeof name);
+		revoked = (uint64_t)sqlite3_column_int64(q, 1);
+		text(q, 2, reason, sizeof reason);
+	}
+	hl_store_finish(st, q);
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		return HL_ERR_IO;
+	if (!revoked)
+		return HL_OK;
+	hl_iso_time(revoked, at);
+	say(why,
+	    "the key of peer %s was revoked at %s (%s): nothing goes to it until its key is "
+	    "re-pinned ('hotline peer repin')",
+	    name, at, reason);
+	return HL_ERR_INVAL;
+}
+
 /*
  * Why we refuse the peer's event (why empty: we accept it). Our suspension
  * counts as of now; the peer's as of the event's place in its chain.
@@ -346,6 +385,8 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 
 	if (ev->kind == HL_EV_ACK)
 		return HL_OK;
+	if (ev->kind == HL_EV_KEY)
+		return hl_store_key_verdict(st, peer_id, ev, why);
 	if (ev->kind == HL_EV_TALKS) {
 		struct hl_talks_body b = {0};
 		char err[HL_TALKS_ERR_MAX] = "";
@@ -1223,9 +1264,11 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	}
 	if (ev->kind == HL_EV_ACK && (rc = mark_acked(st, peer_id, ev)) < 0)
 		return rc;
-	return insert_event(st, peer_id, HL_DIR_IN, ev, hash,
-	                    ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
-	                    NULL);
+	if ((rc = insert_event(st, peer_id, HL_DIR_IN, ev, hash,
+	                       ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
+	                       NULL)) < 0)
+		return rc;
+	return ev->kind == HL_EV_KEY ? hl_store_key_announce(st, peer_id, ev) : HL_OK;
 }
 
 int

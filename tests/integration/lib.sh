@@ -61,7 +61,7 @@ new_station() {
 		fail "init $name"
 }
 
-key_of() { hl -d "$T/$1" id | cut -d' ' -f2; }
+key_of() { hl -d "$T/$1" id 2>/dev/null | cut -d' ' -f2; }
 
 # pin A B [extra link ...]: A pins B, reaching it at the given links (default B's port).
 pin() {

@@ -279,6 +279,13 @@ check_rows(struct hl_store *st, int version)
 	          strcmp(r[0].ev.operator_name, "Col. Li") == 0 && r[0].ev.body_len == 6,
 	      "schema %d: the peer's event is intact", version);
 	hl_event_rows_free(r, n);
+	{
+		struct hl_peer_rec p;
+		CHECK(hl_store_peer_get(st, "beijing", &p) == HL_OK &&
+		          p.key_since_ns == UINT64_C(1700000000000000000) && !p.has_next &&
+		          !p.revoked_ns && p.nretired == 0,
+		      "schema %d: the pinned key starts the peer's key history", version);
+	}
 	if (version < 3)
 		return;
 	struct hl_link_test_rec last;
