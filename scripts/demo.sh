@@ -10,7 +10,10 @@
 # talks registers start with the public record, washington proposes the next
 # round of talks and beijing, reading it in Chinese, accepts; a signed
 # checkpoint, both records verified, and beijing's export checked against
-# washington's record.
+# washington's record. Each station serves its web console on a free
+# loopback port with a demo duty officer, whose password is printed; run
+# from a terminal, both stations keep running after the story until Ctrl-C,
+# so that a person can use the consoles (without a terminal it exits).
 set -eu
 HOTLINE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,7 +26,8 @@ cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$D"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 port() { # a free port on 127.0.0.1, below the ephemeral range (32768-)
 	while :; do
@@ -37,10 +41,27 @@ run() { printf '$ %s\n' "$*" | sed "s|$D/||g; s|$HOTLINE|hotline|g; s|$ROOT/||g"
 WPORT=$(port)
 BPORT=$(port)
 while [ "$BPORT" = "$WPORT" ]; do BPORT=$(port); done
+WCON=$(port)
+while [ "$WCON" = "$WPORT" ] || [ "$WCON" = "$BPORT" ]; do WCON=$(port); done
+BCON=$(port)
+while [ "$BCON" = "$WPORT" ] || [ "$BCON" = "$BPORT" ] || [ "$BCON" = "$WCON" ]; do BCON=$(port); done
+# The demo duty officers' passwords: fresh for each run, printed for the person at the console.
+WPASS=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
+BPASS=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
+consoles() {
+	echo "  washington: http://127.0.0.1:$WCON/  operator \"Gen. Smith\"  password $WPASS"
+	echo "  beijing:    http://127.0.0.1:$BCON/  operator \"Col. Li Wei\" password $BPASS"
+}
 
 say "Each side creates its station (keys, config, store)"
-run "$HOTLINE" -d "$D/washington" init --name washington --listen "127.0.0.1:$WPORT"
-run "$HOTLINE" -d "$D/beijing" init --name beijing --listen "127.0.0.1:$BPORT"
+run "$HOTLINE" -d "$D/washington" init --name washington --listen "127.0.0.1:$WPORT" \
+	--console "127.0.0.1:$WCON"
+run "$HOTLINE" -d "$D/beijing" init --name beijing --listen "127.0.0.1:$BPORT" \
+	--console "127.0.0.1:$BCON"
+
+say "Each side's duty officer gets a console account (password: Argon2id-hashed in the store)"
+echo "$WPASS" | run "$HOTLINE" -d "$D/washington" operator add "Gen. Smith" --role duty
+echo "$BPASS" | run "$HOTLINE" -d "$D/beijing" operator add "Col. Li Wei" --role duty --language zh
 
 say "The operators exchange their id lines out of band and pin each other"
 WID=$("$HOTLINE" -d "$D/washington" id)
@@ -70,6 +91,9 @@ until "$HOTLINE" -d "$D/washington" status --json 2>/dev/null | grep -q '"state"
 done
 sleep 1 # a couple of heartbeats, for a round-trip time
 sed 's/^/  /' "$D/washington.log" "$D/beijing.log" | sort -k1,1 | cut -c1-160
+
+say "Each station serves its web console (docs/console.md)"
+consoles
 
 say "The link is up: encrypted (Noise IK), mutually authenticated, heartbeats every 0.5 s"
 run "$HOTLINE" -d "$D/washington" status
@@ -205,4 +229,13 @@ echo "demo done: two stations on loopback, a FLASH message delivered and acknowl
 echo "a launch notification read in Chinese, a signed suspension that refused a message with its"
 echo "reason and the resumption, talks proposed and accepted on the record, and both records"
 echo "verified and agreeing"
-echo "(state was in $D, now removed)"
+if [ -t 0 ]; then
+	say "Both stations keep running: their consoles, for you"
+	consoles
+	echo "Ctrl-C stops both stations and removes $D"
+	wait "$WP" "$BP" || true
+	exit 0
+fi
+echo "consoles were:"
+consoles
+echo "(state was in $D, now removed; run from a terminal to keep the stations running)"

@@ -69,6 +69,7 @@ struct addr_state {
 	bool test_via_session; /* over our outbound session, not a test session */
 	struct hl_link_test_rec last_test;
 	uint64_t last_test_ok_ns;
+	uint64_t tests_ok, tests_failed; /* since the daemon started (metrics) */
 };
 
 struct peer {
@@ -101,6 +102,10 @@ struct peer {
 	uint64_t next_rescan_ms; /* safety net for a lost poke */
 	double rtt_ms;
 	bool have_rtt;
+	/* The peer's wall clock minus ours, from its latest handshake to us (message 0 carries it).
+	 */
+	double clock_offset_ms;
+	uint64_t clock_at_ns; /* when measured; 0: never since the daemon started */
 	char hello_name[33];
 	uint8_t hello_version; /* from the peer's last HELLO; 0: none heard yet */
 	bool peer_cb_known;    /* the peer said which codebook it holds (CODEBOOK frame) */
@@ -121,6 +126,8 @@ struct hl_net {
 	const struct hl_codebook *codebook; /* borrowed from the station */
 	struct conn *conns;
 	uint64_t conn_serial; /* the last serial handed to a conn */
+	/* Handshakes that failed since the start, by reason (metrics). */
+	uint64_t hs_unpinned, hs_replayed, hs_timeout, hs_error;
 	int open_handles;
 	bool stopping;
 	uint64_t stop_ms;
@@ -534,6 +541,10 @@ test_finish(struct peer *p, size_t idx, uint64_t rtt_us, const char *why)
 	a->last_test.ok = ok;
 	a->last_test.rtt_us = ok ? rtt_us : 0;
 	snprintf(a->last_test.error, sizeof a->last_test.error, "%s", ok ? "" : why);
+	if (ok)
+		a->tests_ok++;
+	else
+		a->tests_failed++;
 	if (ok) {
 		a->last_test_ok_ns = a->test_started_ns;
 		log_info("link_test", "peer=%s link=%s ok=1 rtt_ms=%.3f via=%s", p->name, a->addr,
@@ -924,12 +935,14 @@ check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static 
 			         p->revoked_ns ? "revoked_key" : "retired_key", p->name, c->remote,
 			         key);
 		c->refusal_logged = true;
+		c->net->hs_unpinned++;
 		return HL_ERR_AUTH;
 	}
 	if (memcmp(ts, p->last_ts, HL_TS_LEN) <= 0) {
 		log_warn("handshake_refused", "reason=replayed_handshake peer=%s remote=%s",
 		         p->name, c->remote);
 		c->refusal_logged = true;
+		c->net->hs_replayed++;
 		return HL_ERR_REPLAY;
 	}
 	memcpy(p->last_ts, ts, HL_TS_LEN);
@@ -937,6 +950,14 @@ check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static 
 	/* Only the peer itself, switched to it, can make a handshake with its announced key. */
 	if (which == 1)
 		peer_key_switched(p, "inbound");
+	/* Authenticated (it decrypted under the pinned key) and fresh: the peer's clock, for
+	 * the operators (network delay included, which is well under a second). */
+	{
+		uint64_t now = hl_wall_ns();
+		double peer_ns = (double)hl_get_u64(ts) * 1e9 + (double)hl_get_u32(ts + 8);
+		p->clock_offset_ms = (peer_ns - (double)now) / 1e6;
+		p->clock_at_ns = now;
+	}
 	return HL_OK;
 }
 
@@ -1060,6 +1081,8 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 	rc = hl_session_on_record(&c->sess, rec, len, check_initiator, c, net->scratch, net->out,
 	                          &ev);
 	if (rc < 0) {
+		if (!c->refusal_logged && c->sess.state != HL_SS_ESTABLISHED)
+			net->hs_error++;
 		if (!c->refusal_logged)
 			log_warn("connection_dropped", "remote=%s peer=%s reason=\"%s\"", c->remote,
 			         c->peer ? c->peer->name : "-", hl_strerror(rc));
@@ -1354,6 +1377,7 @@ on_tick(uv_timer_t *t)
 		}
 		if (c->sess.state != HL_SS_ESTABLISHED &&
 		    now - c->started_ms > net->cfg->handshake_timeout_ms) {
+			net->hs_timeout++;
 			if (c->kind == CONN_PROBE) {
 				if (c->peer)
 					addr_failed(c->peer, c->addr_idx, "timeout");
@@ -1649,6 +1673,10 @@ job_done(void *ctx, struct hl_job *job)
 		if (!job) {
 			hl_deliver_done(net->peers[i]->dl, NULL);
 		} else if (net->peers[i]->id == job->peer_id) {
+			if (job->rc == HL_OK && net->hooks.marked &&
+			    (job->kind == HL_JOB_SENT || job->kind == HL_JOB_RECEIPT ||
+			     job->kind == HL_JOB_REFUSED))
+				net->hooks.marked(net->hooks.ctx, net->peers[i]->name, job);
 			hl_deliver_done(net->peers[i]->dl, job);
 			return;
 		}
@@ -1906,6 +1934,9 @@ hl_net_status(struct hl_net *net)
 		                      : json_null());
 		if (p->revoked_ns)
 			json_object_set_new(o, "state", json_string("revoked"));
+		json_object_set_new(o, "clock_offset_ms",
+		                    p->clock_at_ns ? json_real(p->clock_offset_ms) : json_null());
+		json_object_set_new(o, "clock_measured", hl_json_time(p->clock_at_ns));
 		json_array_append_new(arr, o);
 	}
 	return arr;
@@ -1926,6 +1957,25 @@ hl_net_identity_changed(struct hl_net *net)
 			conn_close(c, "key_rotated");
 	for (size_t i = 0; i < net->npeers; i++)
 		net->peers[i]->dialing = NULL;
+}
+
+json_t *
+hl_net_metrics(struct hl_net *net)
+{
+	json_t *tests = json_array();
+
+	for (size_t i = 0; tests && i < net->npeers; i++)
+		for (size_t k = 0; k < net->peers[i]->naddr; k++) {
+			const struct addr_state *a = &net->peers[i]->addrs[k];
+			json_array_append_new(
+			    tests, json_pack("{s:s, s:s, s:I, s:I}", "peer", net->peers[i]->name,
+			                     "link", a->addr, "ok", (json_int_t)a->tests_ok,
+			                     "failed", (json_int_t)a->tests_failed));
+		}
+	return json_pack("{s:{s:I, s:I, s:I, s:I}, s:o}", "handshake_failures", "unpinned_key",
+	                 (json_int_t)net->hs_unpinned, "replayed", (json_int_t)net->hs_replayed,
+	                 "timeout", (json_int_t)net->hs_timeout, "error", (json_int_t)net->hs_error,
+	                 "link_tests", tests);
 }
 
 static void

@@ -136,6 +136,16 @@ static const char *const migrations[] = {
     "  record TEXT NOT NULL,"         /* canonical JSON, sides as self and peer */
     "  imported_ns INTEGER NOT NULL," /* this station's clock */
     "  PRIMARY KEY (peer_id, id));",
+    /* 6 -> 7: the console's operator accounts (src/operators.c): Argon2id hashes, never
+     * passwords; generation counts password changes, so older sessions end */
+    "CREATE TABLE operators ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CHECK (role IN ('watch', 'duty', 'admin')),"
+    "  language TEXT NOT NULL CHECK (language IN ('en', 'zh')),"
+    "  pwhash TEXT NOT NULL,"
+    "  generation INTEGER NOT NULL DEFAULT 1,"
+    "  created_ns INTEGER NOT NULL,"
+    "  changed_ns INTEGER NOT NULL);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 

@@ -157,6 +157,8 @@ static const char *const rows_at[] = {
 };
 _Static_assert(ARRAY_SIZE(released) == ARRAY_SIZE(rows_at), "rows for every released schema");
 
+_Static_assert(ARRAY_SIZE(released) == ARRAY_SIZE(rows_at), "rows for every released schema");
+
 /* A store at schema `version` with the rows of every version up to it. */
 static int
 build_old(const char *path, int version)
