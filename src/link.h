@@ -72,10 +72,17 @@ struct hl_net_hooks {
 	 */
 	void (*checkpoint)(void *ctx, const char *peer, void *const *waiters,
 	                   const struct hl_ckpt_rec *c);
+	/*
+	 * Our events changed state in the store: a SENT, RECEIPT or REFUSED
+	 * job of the peer's committed (job is borrowed). May be NULL.
+	 */
+	void (*marked)(void *ctx, const char *peer, const struct hl_job *job);
 	/* The peer said which codebook it holds (at link-up): hash as hex, and whether it is ours.
 	 */
 	void (*codebook)(void *ctx, const char *peer, bool agreed, const char *hash_hex,
 	                 const char *version);
+	/* The peer showed the key it announced: key is its key here from now on (docs/keys.md). */
+	void (*peer_key)(void *ctx, const char *peer, const struct hl_pubkey *key);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);
@@ -100,8 +107,20 @@ void hl_net_wait(struct hl_net *net, int64_t peer_id, uint64_t seq, void *waiter
 /* Replace the pinned peers: new ones are dialled, removed ones dropped at once. */
 HL_MUST_CHECK int hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *peers,
                                    size_t npeers);
+/*
+ * The station's identity (the id given to hl_net_start) now holds new keys
+ * (docs/keys.md, the switch): every connection made with the former ones
+ * closes at once, and every peer is dialled again with the new ones.
+ */
+void hl_net_identity_changed(struct hl_net *net);
 /* Status of every peer as JSON (docs/status.md); caller owns the result. */
 json_t *hl_net_status(struct hl_net *net);
+/*
+ * Counters since the start, for metrics (docs/console.md):
+ * {"handshake_failures": {"unpinned_key", "replayed", "timeout", "error"},
+ *  "link_tests": [{"peer", "link", "ok", "failed"}, ...]}. Caller owns it.
+ */
+json_t *hl_net_metrics(struct hl_net *net);
 /*
  * Say goodbye to every peer, close every handle and free the net once the
  * last handle is closed (the loop then runs dry).

@@ -19,20 +19,24 @@
 #include "chanstate.h"
 #include "codebook.h"
 #include "config.h"
+#include "console.h"
 #include "ctl.h"
 #include "keys.h"
 #include "link.h"
 #include "log.h"
 #include "notify_proc.h"
 #include "overdue.h"
+#include "rotation.h"
 #include "sandbox.h"
 #include "station.h"
+#include "talks.h"
 #include "store.h"
 
 int
 hl_station_path(const char *dir, enum hl_station_file f, char out[static HL_PATH_MAX])
 {
-	static const char *names[] = {"config", "identity.key", "station.db", "lock", "ctl.sock"};
+	static const char *names[] = {"config", "identity.key", "station.db",
+	                              "lock",   "ctl.sock",     "identity.key.next"};
 
 	return hl_path(out, HL_PATH_MAX, dir, names[f]);
 }
@@ -48,10 +52,14 @@ struct daemon {
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
 	struct hl_notify_proc *notify; /* the operator's hook's helper (config notify), or NULL */
-	struct hl_codebook *codebook;  /* NULL: none installed (codebook messages are refused) */
-	struct hl_overdue due;         /* deadlines of unacknowledged messages */
-	uv_timer_t due_timer;          /* ... checked every second */
-	struct failed_link {           /* links whose latest test failed (announced once) */
+	struct hl_console *console;   /* the web console (config console); NULL: none */
+	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
+	struct hl_overdue due;        /* deadlines of unacknowledged messages */
+	uv_timer_t due_timer;         /* ... checked every second, and the key rotation */
+	struct hl_rotator rot;        /* our key rotation under way (docs/keys.md) */
+	struct hl_identity offered;   /* the new keys of a `rotate` whose store job runs */
+	bool offering;
+	struct failed_link { /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
 		char link[HL_ADDR_MAX];
 	} failed[64];
@@ -92,6 +100,59 @@ notify_notice(struct daemon *d, const char *peer, const struct hl_event *ev, con
 	notify(d, ev->kind == HL_EV_SUSPEND ? "suspended" : "resumed", peer, f);
 }
 
+/* ---- the web console's live events (docs/console.md, "Events") ---- */
+
+/* A message changed state (id NULL: several, or not known here). */
+static void
+console_message(struct daemon *d, const char *peer, const char *id, const char *direction,
+                const char *state)
+{
+	if (d->console)
+		hl_console_event(d->console, "message",
+		                 json_pack("{s:s?, s:s, s:s, s:s}", "id", id, "state", state,
+		                           "peer", peer, "direction", direction));
+}
+
+/* A notice took effect here: the channel is now suspended or resumed by `by`. */
+static void
+console_channel(struct daemon *d, const char *peer, const struct hl_event *ev, const char *by)
+{
+	if (d->console)
+		hl_console_event(
+		    d->console, "channel",
+		    json_pack("{s:s, s:s, s:s, s:s}", "peer", peer, "channel", ev->channel, "state",
+		              ev->kind == HL_EV_SUSPEND ? "suspended" : "resumed", "by", by));
+}
+
+static void
+console_status(struct daemon *d)
+{
+	if (d->console)
+		hl_console_event(d->console, "status", json_object());
+}
+
+/* Our events' states moved in the store: sent, delivered (receipted) or refused. */
+static void
+on_marked(void *ctx, const char *peer, const struct hl_job *j)
+{
+	struct daemon *d = ctx;
+	char id[HL_MSGID_LEN + 1];
+
+	if (j->kind == HL_JOB_SENT) {
+		console_message(d, peer, NULL, "out", "sent");
+	} else if (j->kind == HL_JOB_REFUSED) {
+		hl_event_id(j->hash, id);
+		console_message(d, peer, id, "out", "refused");
+	} else if (j->kind == HL_JOB_RECEIPT && j->nentries > 8) {
+		console_message(d, peer, NULL, "out", "delivered"); /* a batch: reload */
+	} else if (j->kind == HL_JOB_RECEIPT) {
+		for (size_t i = 0; i < j->nentries; i++) {
+			hl_event_id(j->entries[i].hash, id);
+			console_message(d, peer, id, "out", "delivered");
+		}
+	}
+}
+
 static void
 track_deadline(struct daemon *d, int64_t peer_id, enum hl_dir dir, uint64_t seq,
                uint64_t deadline_ns)
@@ -113,6 +174,28 @@ on_unacked(void *ctx, int64_t peer_id, enum hl_dir dir, uint64_t seq, uint64_t d
 		track_deadline(d, peer_id, dir, seq, deadline_ns);
 }
 
+/* Every peer has our new key: switch to it, then every session is made again with it. */
+static void
+rotation_tick(struct daemon *d)
+{
+	struct hl_job *j;
+	int64_t id = 0;
+	char pk[HL_PUBSTR_MAX];
+
+	hl_rotator_tick(&d->rot, d->dir, &d->id, d->store, &id);
+	if (!id)
+		return;
+	hl_net_identity_changed(d->net);
+	if ((j = hl_job_new(HL_JOB_ROTATED, 0)) != NULL) {
+		j->seq = (uint64_t)id;
+		j->after = hl_wall_ns();
+		if (hl_net_submit(d->net, j) < 0)
+			hl_job_free(j); /* the next start records it */
+	}
+	hl_pubkey_encode(&d->id.pub, pk);
+	notify(d, "key_rotated", "", json_pack("{s:s}", "key", pk));
+}
+
 static void
 on_due_timer(uv_timer_t *t)
 {
@@ -125,6 +208,9 @@ on_due_timer(uv_timer_t *t)
 		    0)
 			continue;
 		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
+			console_message(d, r->peer, r->msg_id, r->dir == HL_DIR_OUT ? "out" : "in",
+			                "overdue");
+		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
 			notify(d, "overdue", r->peer,
 			       json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", r->msg_id, "direction",
 			                 r->dir == HL_DIR_OUT ? "out" : "in", "channel",
@@ -133,6 +219,7 @@ on_due_timer(uv_timer_t *t)
 			                 hl_json_time(r->ev.deadline_ns)));
 		hl_event_rows_free(r, 1);
 	}
+	rotation_tick(d);
 }
 
 static void
@@ -141,10 +228,37 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 	struct daemon *d = ctx;
 	char id[HL_MSGID_LEN + 1];
 
+	if (j->ev.kind == HL_EV_MESSAGE &&
+	    (j->outcome == HL_RECV_NEW || j->outcome == HL_RECV_REFUSED)) {
+		hl_event_id(j->hash, id);
+		console_message(d, peer, id, "in",
+		                j->outcome == HL_RECV_NEW ? "unacknowledged" : "refused");
+	}
 	if (j->outcome != HL_RECV_NEW)
 		return;
+	if (j->ev.kind == HL_EV_ACK) {
+		hl_event_id(j->ev.ref_hash, id);
+		console_message(d, peer, id, "out", "acknowledged");
+	}
+	if (j->ev.kind == HL_EV_TALKS)
+		console_status(d); /* the talks register changed */
 	if (j->ev.kind == HL_EV_SUSPEND || j->ev.kind == HL_EV_RESUME) {
+		console_channel(d, peer, &j->ev, peer);
 		notify_notice(d, peer, &j->ev, peer);
+		return;
+	}
+	if (j->ev.kind == HL_EV_KEY) {
+		struct hl_rotation r;
+		struct hl_pubkey k;
+		char pk[HL_PUBSTR_MAX];
+		if (hl_rotation_decode(j->ev.body, j->ev.body_len, &r) < 0)
+			return;
+		memcpy(k.x25519, r.new_x25519, 32);
+		memcpy(k.ed25519, r.new_ed25519, 32);
+		hl_pubkey_encode(&k, pk);
+		notify(d, "peer_key_announced", peer,
+		       json_pack("{s:s, s:s, s:o}", "key", pk, "operator", j->ev.operator_name,
+		                 "since", hl_json_time(j->ev.created_ns)));
 		return;
 	}
 	if (j->ev.kind != HL_EV_MESSAGE)
@@ -170,6 +284,7 @@ on_link_test(void *ctx, const char *peer, const char *link, bool ok, double rtt_
 	struct failed_link *f = NULL;
 
 	(void)rtt_ms;
+	console_status(d);
 	for (size_t i = 0; i < d->nfailed; i++)
 		if (strcmp(d->failed[i].peer, peer) == 0 && strcmp(d->failed[i].link, link) == 0)
 			f = &d->failed[i];
@@ -195,6 +310,7 @@ on_checkpoint(void *ctx, const char *peer, void *const *waiters, const struct hl
 {
 	struct daemon *d = ctx;
 
+	console_status(d);
 	for (size_t i = 0; waiters[i]; i++)
 		hl_ctl_reply(waiters[i], json_pack("{s:b, s:s, s:o}", "ok", 1, "peer", peer,
 		                                   "checkpoint", hl_ckpt_json(c)));
@@ -221,6 +337,7 @@ on_codebook(void *ctx, const char *peer, bool agreed, const char *hash_hex, cons
 {
 	struct daemon *d = ctx;
 
+	console_status(d);
 	if (!agreed)
 		notify(d, "codebook_mismatch", peer,
 		       json_pack("{s:o, s:o, s:s, s:s}", "ours",
@@ -230,11 +347,26 @@ on_codebook(void *ctx, const char *peer, bool agreed, const char *hash_hex, cons
 		                 "peer_codebook", hash_hex, "peer_version", version));
 }
 
+/* The peer now uses the key it announced; its former key is refused from now on. */
+static void
+on_peer_key(void *ctx, const char *peer, const struct hl_pubkey *key)
+{
+	struct daemon *d = ctx;
+	char pk[HL_PUBSTR_MAX];
+
+	hl_pubkey_encode(key, pk);
+	notify(d, "peer_key_switched", peer, json_pack("{s:s}", "key", pk));
+}
+
 static void
 on_link_changed(void *ctx, const char *peer, bool up, const char *via, const char *why)
 {
 	struct daemon *d = ctx;
 
+	if (d->console)
+		hl_console_event(d->console, "link",
+		                 json_pack("{s:s, s:s, s:s, s:s}", "peer", peer, "link", via,
+		                           "state", up ? "up" : "down", "reason", up ? "" : why));
 	notify(d, up ? "link_up" : "link_down", peer,
 	       up ? json_pack("{s:s}", "link", via)
 	          : json_pack("{s:s, s:s}", "link", via, "reason", why));
@@ -253,6 +385,7 @@ reload_peers(struct daemon *d)
 	free(peers);
 	if (rc == HL_OK)
 		log_info("peers_loaded", "count=%zu", n);
+	console_status(d);
 	return rc;
 }
 
@@ -292,9 +425,9 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	                &b64, "wait", &wait, "token", &token, "retry", &retry, "kind", &kind,
 	                "operator", &op) != 0)
 		return err_reply("usage", "send needs peer, body and token");
-	for (k = HL_EV_MESSAGE; k <= HL_EV_RESUME && strcmp(kind, hl_kind_name(k)) != 0; k++)
+	for (k = HL_EV_MESSAGE; k <= HL_EV_TALKS && strcmp(kind, hl_kind_name(k)) != 0; k++)
 		;
-	if (k == HL_EV_ACK || k > HL_EV_RESUME || strlen(op) > HL_OPERATOR_MAX ||
+	if (k == HL_EV_ACK || !hl_kind_known(k) || strlen(op) > HL_OPERATOR_MAX ||
 	    !hl_field_valid(op, strlen(op)) || (k != HL_EV_MESSAGE && !*op))
 		return err_reply("usage", "bad kind or operator");
 	if (hl_net_peer_id(d->net, peer, &peer_id) < 0) {
@@ -324,8 +457,17 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 		hl_job_free(j);
 		return err_reply("utf8", "the text is not valid UTF-8");
 	}
-	if (k != HL_EV_MESSAGE &&
-	    (blen > HL_NOTICE_REASON_MAX || !hl_field_valid((const char *)j->body, blen))) {
+	if (k == HL_EV_TALKS) {
+		struct hl_talks_body tb;
+		char terr[HL_TALKS_ERR_MAX];
+		if (strcmp(media, HL_TALKS_MEDIA) != 0 ||
+		    hl_talks_body_decode(j->body, blen, &tb, terr, sizeof terr) < 0) {
+			hl_job_free(j);
+			return err_reply("usage", "not a talks event body");
+		}
+		hl_talks_body_free(&tb);
+	} else if (k != HL_EV_MESSAGE &&
+	           (blen > HL_NOTICE_REASON_MAX || !hl_field_valid((const char *)j->body, blen))) {
 		hl_job_free(j);
 		return err_reply("usage", "a notice's reason is one line of at most 256 bytes");
 	}
@@ -378,10 +520,117 @@ ctl_ack(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	return NULL;
 }
 
+/* Wipe a JSON string in place: a secret the request carried. */
+static void
+wipe_string(json_t *v)
+{
+	if (json_is_string(v))
+		sodium_memzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
+}
+
+/*
+ * rotate (docs/keys.md): `hotline key rotate` made the new keys, wrote
+ * them to identity.key.next and signed the statement with our current
+ * key; we take the statement and the new secrets (over the owner-only
+ * socket: the daemon cannot open the protected file without the
+ * passphrase), queue the KEY events in one store job, and switch later.
+ */
+static json_t *
+ctl_rotate(struct daemon *d, json_t *req, struct hl_ctl_client *client)
+{
+	const char *stmt64 = NULL, *secret64 = NULL, *op = NULL;
+	uint8_t raw[64], stmt[HL_ROTATION_MAX];
+	size_t slen = 0, rlen = 0;
+	struct hl_rotation r;
+	struct hl_job *j;
+	json_t *reply = NULL;
+
+	if (json_unpack(req, "{s:s, s:s, s:s}", "statement", &stmt64, "secret", &secret64,
+	                "operator", &op) != 0)
+		return err_reply("usage", "rotate needs statement, secret and operator");
+	if (sodium_base642bin(raw, sizeof raw, secret64, strlen(secret64), NULL, &rlen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    rlen != sizeof raw)
+		reply = err_reply("usage", "the secret is not 64 bytes of base64");
+	wipe_string(json_object_get(req, "secret"));
+	if (!reply && (d->rot.pending || d->offering))
+		reply =
+		    err_reply("busy", "a key rotation is already under way: see 'hotline status'");
+	if (!reply && (strlen(op) > HL_OPERATOR_MAX || !*op || !hl_field_valid(op, strlen(op))))
+		reply = err_reply("usage", "bad operator");
+	if (!reply && (sodium_base642bin(stmt, sizeof stmt, stmt64, strlen(stmt64), NULL, &slen,
+	                                 NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	               hl_rotation_decode(stmt, slen, &r) < 0 || hl_rotation_verify(&r) < 0))
+		reply = err_reply("usage", "the rotation statement does not parse or verify");
+	if (!reply && (sodium_memcmp(r.old_x25519, d->id.pub.x25519, 32) != 0 ||
+	               sodium_memcmp(r.old_ed25519, d->id.pub.ed25519, 32) != 0))
+		reply = err_reply("invalid", "the statement does not replace this station's key");
+	if (!reply && hl_identity_from_raw(&d->offered, raw) < 0)
+		reply = err_reply("nomem", "out of memory");
+	sodium_memzero(raw, sizeof raw);
+	if (reply)
+		return reply;
+	if (sodium_memcmp(d->offered.pub.x25519, r.new_x25519, 32) != 0 ||
+	    sodium_memcmp(d->offered.pub.ed25519, r.new_ed25519, 32) != 0) {
+		hl_identity_free(&d->offered);
+		return err_reply("invalid", "the secret is not the announced key's");
+	}
+	if (!(j = hl_job_new(HL_JOB_ROTATE, 0)) || !(j->body = malloc(slen))) {
+		hl_job_free(j);
+		hl_identity_free(&d->offered);
+		return err_reply("nomem", "out of memory");
+	}
+	memcpy(j->body, stmt, slen);
+	j->ev.body_len = (uint32_t)slen;
+	snprintf(j->operator_name, sizeof j->operator_name, "%s", op);
+	j->waiter = client;
+	if (hl_net_submit(d->net, j) < 0) {
+		hl_job_free(j);
+		hl_identity_free(&d->offered);
+		return err_reply("stopping", "the daemon is stopping");
+	}
+	d->offering = true;
+	return NULL; /* answered in rotate_done */
+}
+
+/* The rotation's store job ran: hold the new keys until the switch, answer the CLI. */
+static void
+rotate_done(struct daemon *d, struct hl_job *j)
+{
+	struct hl_rotation_rec rec;
+	bool found = false;
+
+	d->offering = false;
+	if (j->rc == HL_OK && hl_store_rotation_pending(d->store, &rec, &found) == HL_OK && found &&
+	    sodium_memcmp(rec.r.new_x25519, d->offered.pub.x25519, 32) == 0) {
+		hl_rotator_adopt(&d->rot, &d->offered, &rec);
+		log_info("key_rotation_started", "peers=%zu existed=%d operator=\"%s\"", j->limit,
+		         j->outcome, rec.operator_name);
+		hl_ctl_reply(j->waiter, json_pack("{s:b, s:I, s:b}", "ok", 1, "peers",
+		                                  (json_int_t)j->limit, "existed", j->outcome));
+	} else {
+		hl_ctl_reply(
+		    j->waiter,
+		    err_reply(j->rc == HL_ERR_BUSY ? "busy" : "io",
+		              j->rc == HL_ERR_BUSY
+		                  ? "a key rotation is already under way: see 'hotline status'"
+		              : j->rc < 0
+		                  ? hl_strerror(j->rc)
+		                  : "the rotation was recorded, but is not the one under way"));
+	}
+	hl_identity_free(&d->offered);
+	hl_job_free(j);
+}
+
 static void
 on_job_done(void *ctx, struct hl_job *j)
 {
 	struct daemon *d = ctx;
+
+	if (j->kind == HL_JOB_ROTATE) {
+		rotate_done(d, j);
+		return;
+	}
 	const char *code = j->rc == HL_ERR_FULL       ? "full"
 	                   : j->rc == HL_ERR_NOTFOUND ? "notfound"
 	                   : j->rc == HL_ERR_INVAL    ? "invalid"
@@ -393,10 +642,18 @@ on_job_done(void *ctx, struct hl_job *j)
 		hl_job_free(j);
 		return;
 	}
-	if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_MESSAGE)
+	if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_MESSAGE) {
 		track_deadline(d, j->peer_id, HL_DIR_OUT, j->ev.seq, j->ev.deadline_ns);
-	else if (j->kind == HL_JOB_APPEND)
+		console_message(d, hl_net_peer_name(d->net, j->peer_id), j->msg_id, "out",
+		                "queued");
+	} else if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_TALKS) {
+		console_status(d); /* the talks register changed */
+	} else if (j->kind == HL_JOB_APPEND) {
+		console_channel(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
 		notify_notice(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
+	} else if (j->kind == HL_JOB_ACK) {
+		console_message(d, j->peer, j->ref_id, "in", "acknowledged");
+	}
 	if (j->kind == HL_JOB_ACK) {
 		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:s}", "ok", 1, "ack_id", j->msg_id,
 		                                  "peer", j->peer));
@@ -437,12 +694,17 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 		return ctl_send(d, req, client);
 	if (strcmp(cmd, "ack") == 0)
 		return ctl_ack(d, req, client);
+	if (strcmp(cmd, "rotate") == 0)
+		return ctl_rotate(d, req, client);
 	if (strcmp(cmd, "status") == 0) {
 		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station",
 		                      d->cfg.name, "running", 1, "pid", (int)getpid(), "listen",
 		                      d->cfg.listen, "peers", hl_net_status(d->net));
 		if (hl_status_add_channels(o, d->store, d->cfg.name) < 0)
 			log_warn("status_channels_failed", "%s", "");
+		if (hl_status_add_keys(o, d->store, &d->id.pub) < 0)
+			log_warn("status_keys_failed", "%s", "");
+		hl_rotator_status(&d->rot, o);
 		return o;
 	}
 	if (strcmp(cmd, "checkpoint") == 0) {
@@ -461,6 +723,14 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 		             : "too many checkpoints with %s waiting: try again",
 		         peer);
 		return err_reply(rc == HL_ERR_NOTFOUND ? "notfound" : "unavailable", why);
+	}
+	if (strcmp(cmd, "metrics") == 0) {
+		json_t *o = hl_net_metrics(d->net);
+		if (o) {
+			json_object_set_new(o, "ok", json_true());
+			json_object_set_new(o, "peers", hl_net_status(d->net));
+		}
+		return o ? o : err_reply("nomem", "out of memory");
 	}
 	if (strcmp(cmd, "poke") == 0) {
 		hl_net_poke(d->net);
@@ -483,6 +753,7 @@ stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("stopping", "reason=%s", why);
+	hl_console_stop(d->console); /* first: no new request reaches what stops below */
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -507,6 +778,32 @@ on_signal(uv_signal_t *s, int signum)
 		return;
 	}
 	stop(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* The web console, if the config asks for one (after everything it talks to is up). */
+static int
+start_console(struct daemon *d, char *err, size_t errcap)
+{
+	char path[HL_PATH_MAX];
+	struct hl_console_opts o = {
+	    .station = d->cfg.name,
+	    .addr = d->cfg.console,
+	    .idle_s = d->cfg.console_idle_s,
+	    .pwcost = d->cfg.password_cost,
+	    .store_path = path,
+	    .codebook = d->codebook,
+	    .ed25519 = d->id.pub.ed25519,
+	    .language = d->cfg.language,
+	    .max_message_bytes = d->cfg.max_message_bytes,
+	    .handler = on_ctl,
+	    .ctx = d,
+	};
+
+	if (hl_station_path(d->dir, HL_F_STORE, path) < 0) {
+		snprintf(err, errcap, "station directory path too long");
+		return HL_ERR_LIMIT;
+	}
+	return hl_console_start(&d->loop, &o, &d->console, err, errcap);
 }
 
 /* Take the directory's lock, or say which process holds it; owner: the user the daemon becomes. */
@@ -658,6 +955,8 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	rc = hl_station_path(dir, HL_F_IDENTITY, path);
 	if (rc == HL_OK)
 		rc = hl_identity_open(&d.id, path, pass, passlen);
+	if (rc == HL_OK) /* a rotation's new keys, protected by the same passphrase */
+		hl_rotator_load(&d.rot, dir, pass, passlen);
 	if (pass)
 		sodium_memzero(pass, passlen); /* used once: not kept for the daemon's life */
 	if (rc < 0) {
@@ -673,6 +972,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||
 	    (rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;
+	hl_rotator_reconcile(&d.rot, &d.id, d.store);
 	if ((rc = hl_store_peer_list(d.store, &peers, &npeers)) < 0) {
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
 		goto out_store;
@@ -708,6 +1008,8 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	                                               .link_test = on_link_test,
 	                                               .checkpoint = on_checkpoint,
 	                                               .codebook = on_codebook,
+	                                               .peer_key = on_peer_key,
+	                                               .marked = on_marked,
 	                                               .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
@@ -731,6 +1033,10 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	if (d.cfg.console[0] && (rc = start_console(&d, err, errcap)) < 0) {
+		stop(&d, "console_failed");
+		goto out_loop;
+	}
 	if (d.cfg.seccomp) {
 		unsigned rules;
 		char why[256];
@@ -756,6 +1062,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	rc = HL_OK;
 out_loop:
 	uv_run(&d.loop, UV_RUN_DEFAULT); /* let closing handles finish */
+	hl_console_free(d.console);
 	if (uv_loop_close(&d.loop) != 0)
 		log_warn("loop_not_empty", "%s", "");
 	if (rc == HL_OK) {
@@ -768,6 +1075,8 @@ out_store:
 out_id:
 	if (listen_fd >= 0)
 		close(listen_fd);
+	hl_rotator_free(&d.rot);
+	hl_identity_free(&d.offered);
 	hl_identity_free(&d.id);
 out_lock:
 	hl_notify_proc_stop(d.notify);

@@ -7,6 +7,8 @@
  *   DIR/station.db    the store (SQLite, WAL)
  *   DIR/lock          held (flock) by the one running daemon; holds its pid
  *   DIR/ctl.sock      control socket of the running daemon (owner only)
+ *   DIR/identity.key.next  the new secret keys while a rotation is under way
+ *                          (0600, protected like identity.key; docs/keys.md)
  */
 #ifndef HL_STATION_H
 #define HL_STATION_H
@@ -15,7 +17,14 @@
 
 #define HL_PATH_MAX 4096
 
-enum hl_station_file { HL_F_CONFIG, HL_F_IDENTITY, HL_F_STORE, HL_F_LOCK, HL_F_CTL };
+enum hl_station_file {
+	HL_F_CONFIG,
+	HL_F_IDENTITY,
+	HL_F_STORE,
+	HL_F_LOCK,
+	HL_F_CTL,
+	HL_F_IDENTITY_NEXT
+};
 
 /* The path of one of the station's files; HL_ERR_LIMIT if it does not fit. */
 HL_MUST_CHECK int hl_station_path(const char *dir, enum hl_station_file f,

@@ -32,4 +32,13 @@ void hl_store_finish(struct hl_store *st, sqlite3_stmt *q);
 /* A 32-byte column (a hash) into out; zeros when it is not 32 bytes. */
 void hl_store_col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]);
 
+/*
+ * The peer's KEY event ev (store_keys.c), in the caller's transaction:
+ * why the store refuses it (why empty: accepted), then, once it is stored
+ * as new, its key recorded as announced.
+ */
+int hl_store_key_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
+                         char why[static HL_REASON_MAX + 1]);
+int hl_store_key_announce(struct hl_store *st, int64_t peer_id, const struct hl_event *ev);
+
 #endif

@@ -105,8 +105,22 @@ run_job(struct hl_store *st, struct hl_job *j)
 	}
 	case HL_JOB_CKPT_SAVE:
 		return hl_store_ckpt_save(st, j->peer_id, &j->ckpt);
+	case HL_JOB_ROTATE: {
+		bool existed;
+		size_t n;
+		rc = hl_store_rotation_start(st, j->body, j->ev.body_len, j->operator_name,
+		                             &existed, &n);
+		j->outcome = existed;
+		j->limit = n; /* the peers it goes to */
+		return rc;
+	}
+	case HL_JOB_ROTATED:
+		return hl_store_rotation_switched(st, (int64_t)j->seq, j->after);
+	case HL_JOB_PEER_KEY:
+		return hl_store_peer_key_switch(st, j->peer_id, j->hash);
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
+		memcpy(j->ref_id, j->msg_id, sizeof j->ref_id);
 		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,
 		                         sizeof j->reason, id, j->peer);
 		if (rc == HL_OK)
@@ -130,6 +144,9 @@ urgent(const struct hl_job *j)
 	case HL_JOB_APPEND:
 	case HL_JOB_ACK:
 	case HL_JOB_LOAD:
+	case HL_JOB_ROTATE:
+	case HL_JOB_ROTATED:
+	case HL_JOB_PEER_KEY:
 		return true;
 	case HL_JOB_RECEIVE:
 		return j->ev.precedence <= HL_PREC_IMMEDIATE;

@@ -28,6 +28,10 @@ enum hl_job_kind {
 	HL_JOB_CKPT_VIEW,   /* what we vouch for now: ckpt.ours out (no at_ns, unsigned) */
 	HL_JOB_CKPT_ANSWER, /* our hashes at the seqs of the peer's request ckpt.theirs */
 	HL_JOB_CKPT_SAVE,   /* store ckpt */
+	/* docs/keys.md: */
+	HL_JOB_ROTATE, /* start our rotation: body = statement, operator_name; outcome 1: existed */
+	HL_JOB_ROTATED,  /* our rotation seq (its id) switched at after (ns) */
+	HL_JOB_PEER_KEY, /* the peer showed its announced key: hash holds its X25519 half */
 };
 
 struct hl_job {
@@ -45,6 +49,7 @@ struct hl_job {
 	size_t nentries;
 	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
 	char msg_id[HL_MSGID_LEN + 1];           /* ACK in; APPEND and ACK out (the new event) */
+	char ref_id[HL_MSGID_LEN + 1];           /* ACK out: the message acknowledged */
 	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
 	char peer[HL_NAME_MAX + 1];              /* ACK out */
 	void *waiter;                            /* who asked (a control client) */

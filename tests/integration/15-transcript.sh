@@ -31,8 +31,7 @@ new_station washington
 new_station beijing
 pair washington beijing
 set_config beijing max_message_bytes 1024
-# No periodic checkpoint (the first comes 5 s after link-up): the files below
-# hold none, however slow the machine (17-checkpoint.sh tests them).
+# No periodic checkpoint: the counts below assume only those asked for.
 set_config washington checkpoint_s 0
 set_config beijing checkpoint_s 0
 for s in washington:beijing beijing:washington; do

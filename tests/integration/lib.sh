@@ -8,7 +8,7 @@
 set -u
 HOTLINE=${HOTLINE:?set HOTLINE to the hotline binary}
 # The tests run as whoever runs them, often root: let the daemons run as root
-# (docs/operations.md, "Sandbox"; 24-sandbox.sh tests the refusal and --user).
+# (docs/operations.md, "Sandbox"; 31-sandbox.sh tests the refusal and --user).
 export HOTLINE_ALLOW_ROOT=1
 TESTPEER=${TESTPEER:-$(dirname "$HOTLINE")/hl-testpeer}
 T=$(mktemp -d /tmp/hl-it.XXXXXX)
@@ -64,7 +64,7 @@ new_station() {
 		fail "init $name"
 }
 
-key_of() { hl -d "$T/$1" id | cut -d' ' -f2; }
+key_of() { hl -d "$T/$1" id 2>/dev/null | cut -d' ' -f2; }
 
 # pin A B [extra link ...]: A pins B, reaching it at the given links (default B's port).
 pin() {

@@ -1,0 +1,2 @@
+// Placeholder: the console's script comes from the console-ui branch (docs/console.md).
+"use strict";
