@@ -7,7 +7,9 @@
 # washington and beijing, pair and use everything that binary can do:
 # schema 2 adds messages (text and an attachment, FLASH and ROUTINE),
 # channels and acknowledgments, schema 3 suspensions, resumptions and link
-# tests, schema 4 checkpoints. From schema 2 on, one message is left queued
+# tests, schema 4 checkpoints, schema 6 a key rotation (washington's) and talks
+# proposed, accepted, held and read out by both sides, schema 7 a console
+# operator at each station. From schema 2 on, one message is left queued
 # (beijing was stopped) so that the upgraded station has to deliver it.
 # OUTDIR/{washington,beijing} then hold config, identity.key (test keys,
 # never used anywhere else) and station.sql, the store as an SQL dump
@@ -106,6 +108,35 @@ if [ "$V" -ge 3 ]; then
 fi
 if [ "$V" -ge 4 ]; then
 	"$H" -d "$T/washington" checkpoint beijing >/dev/null
+fi
+if [ "$V" -ge 6 ]; then
+	"$H" -d "$T/washington" key rotate --operator "Maj. Smith" >/dev/null 2>&1 || die "key rotate"
+	switched() { "$H" -d "$T/washington" status --json | jq -e '.keys.rotation.switched != null' >/dev/null; }
+	until_ok switched
+	until_ok linked washington
+	until_ok linked beijing
+	id=$("$H" -d "$T/washington" talks propose beijing --title "Fixture talks $V" --level working \
+		--from "$(date -u +%F)" --to "$(date -u -d tomorrow +%F)" --place "Geneva" --series "Fixture series" \
+		--agenda "Crisis communication" --operator "Maj. Smith" 2>/dev/null) || die "talks propose"
+	talks_in() { "$H" -d "$T/$1" talks show "$id" --json 2>/dev/null | jq -e --arg s "$2" '.state == $s' >/dev/null; }
+	until_ok talks_in beijing proposed
+	"$H" -d "$T/beijing" talks accept "$id" --operator "Col. Li" >/dev/null 2>&1 || die "talks accept"
+	until_ok talks_in washington accepted
+	"$H" -d "$T/washington" talks held "$id" --operator "Maj. Smith" >/dev/null 2>&1 || die "talks held"
+	until_ok talks_in beijing held
+	echo "Both sides reviewed the line." >"$T/readout"
+	"$H" -d "$T/washington" talks readout "$id" --file "$T/readout" --operator "Maj. Smith" >/dev/null 2>&1 ||
+		die "talks readout"
+	"$H" -d "$T/beijing" talks readout "$id" --file "$T/readout" --operator "Col. Li" >/dev/null 2>&1 ||
+		die "talks readout back"
+	sleep 1
+	"$H" -d "$T/washington" checkpoint beijing >/dev/null || die "checkpoint after the rotation"
+fi
+if [ "$V" -ge 7 ]; then
+	for s in washington beijing; do
+		"$H" -d "$T/$s" operator add "Duty Officer" --role duty --password-fd 3 \
+			3<<<"fixture password $V" >/dev/null 2>&1 || die "operator add"
+	done
 fi
 if [ "$V" -ge 2 ]; then
 	stop beijing

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -356,6 +357,14 @@ hl_sandbox_seccomp(unsigned *count_out, char *err, size_t errcap)
 	    rule(ctx, SCMP_ACT_ALLOW, "socketpair", 1, (struct scmp_arg_cmp[]){eq32(0, AF_UNIX)},
 	         &count) < 0)
 		goto out;
+#ifndef HL_ASAN /* (there, prctl is allowed whole) */
+	/* prctl: naming a thread (libmicrohttpd names its threads), and no other option. */
+	static const int prctls[] = {PR_SET_NAME, PR_GET_NAME};
+	for (size_t i = 0; i < ARRAY_SIZE(prctls); i++)
+		if (rule(ctx, SCMP_ACT_ALLOW, "prctl", 1,
+		         (struct scmp_arg_cmp[]){eq32(0, (uint32_t)prctls[i])}, &count) < 0)
+			goto out;
+#endif
 	/* ioctl: non-blocking and close-on-exec flags, bytes waiting, isatty. */
 	static const unsigned long ioctls[] = {FIONBIO,  FIONREAD, FIOCLEX,
 	                                       FIONCLEX, TCGETS,   TIOCGWINSZ};

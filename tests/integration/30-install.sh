@@ -75,9 +75,9 @@ for v in $verbs; do
 		done
 	)
 	for o in $opts; do
-		grep -qF -- "$o" <<<"$MAN1" || fail "hotline(1) does not mention $v $o"
-		grep -qF -- "\`$o" "$ROOT/docs/cli.md" || grep -qF -- " $o" "$ROOT/docs/cli.md" ||
-			fail "docs/cli.md does not mention $v $o"
+		tok="(^|[^a-z-])$o([^a-z-]|\$)" # the option as a whole word
+		grep -qE -- "$tok" <<<"$MAN1" || fail "hotline(1) does not mention $v $o"
+		grep -qE -- "$tok" "$ROOT/docs/cli.md" || fail "docs/cli.md does not mention $v $o"
 		grep -qx -- "$o" <<<"$offered" || fail "the completion does not offer $v $o"
 		nopts=$((nopts + 1))
 	done

@@ -1,10 +1,13 @@
 #!/bin/bash
-# Schema upgrades from every earlier schema. tests/data/upgrade/schemaN holds
+# Schema upgrades from every released schema (each that a commit of main
+# shipped: 1, 2, 3, 4, 6, 7). tests/data/upgrade/schemaN holds
 # two paired stations whose stores the hotline that released schema N wrote
 # (scripts/upgrade-fixture.sh): peers, and from schema 2 on messages both
 # ways with acknowledgments, an attachment, a second channel and one message
 # still queued; from 3 a suspension, a refusal and a resumption; from 4 link
-# tests and a checkpoint. For each: the current binary migrates the store to
+# tests and a checkpoint; from 6 a key rotation and talks read out by both
+# sides; from 7 a console operator at each. For each: the current binary
+# migrates the store to
 # the current schema, every row of every table the old schema had is
 # unchanged, both records verify, then the two stations run: they link,
 # deliver the message queued before the upgrade, exchange and acknowledge new
@@ -36,7 +39,10 @@ snapshot() {
 verify_ok() { hl -d "$T/$1" verify >"$T/$1.verify" 2>&1 && tail -n 1 "$T/$1.verify" | grep -qx 'verify: OK'; }
 peer_up() { [ "$(state "$1" "$2")" != down ]; }
 
-for v in 1 2 3 4; do
+versions=$(ls "$FIX" | sed -n 's/^schema\([0-9]*\)$/\1/p' | sort -n)
+[ "$(wc -w <<<"$versions")" -ge 4 ] || fail "only these fixtures: $versions"
+for v in $versions; do
+	[ "$v" -le "$CUR" ] || fail "a fixture of schema $v, newer than this hotline's $CUR"
 	w=v${v}w
 	b=v${v}b
 	PORT[$w]=$(free_port)

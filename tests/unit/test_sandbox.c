@@ -4,7 +4,8 @@
  * children. What the daemon does still works under it: threads, files with
  * fsync and rename, sockets of its families, the resolver, sodium_malloc,
  * sleeping. What it never does kills the process with SIGSYS after one log
- * line naming the system call: execve, fork, a raw socket, setuid, ptrace.
+ * line naming the system call: execve, fork, a raw socket, setuid, ptrace,
+ * a prctl other than naming a thread.
  * clone3 is answered ENOSYS so that glibc falls back to clone. The ASan
  * build's filter also lets LeakSanitizer work (clone of a task, ptrace):
  * those two checks are skipped there.
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -88,10 +90,12 @@ allowed_things(void)
 	errno = 0;
 	if (syscall(SYS_clone3, NULL, 0) != -1 || errno != ENOSYS)
 		return 7;
+	if (prctl(PR_SET_NAME, "hl-test", 0, 0, 0) != 0) /* libmicrohttpd names its threads */
+		return 8;
 	return 0;
 }
 
-enum what { ALLOWED, EXECVE, FORK, RAW_SOCKET, SETUID, PTRACE };
+enum what { ALLOWED, EXECVE, FORK, RAW_SOCKET, SETUID, PTRACE, DUMPABLE };
 
 /*
  * Fork; in the child load the filter and do `what`. Returns the wait status;
@@ -139,6 +143,9 @@ in_child(enum what what, char *log, size_t logcap)
 		case PTRACE:
 			(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
 			break;
+		case DUMPABLE:
+			(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+			break;
 		}
 		_exit(99); /* the call returned: not killed */
 	}
@@ -181,7 +188,8 @@ main(void)
 	log_set_prefix("sandbox-test");
 	status = in_child(ALLOWED, log, sizeof log);
 	T_OK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	     "under the filter: threads, files, sockets, the resolver, sodium_malloc, sleep "
+	     "under the filter: threads, files, sockets, the resolver, sodium_malloc, sleep, "
+	     "naming a thread "
 	     "(status %#x, exit %d = the step that failed; log \"%s\")",
 	     status, WIFEXITED(status) ? WEXITSTATUS(status) : -1, log);
 	killed(EXECVE, "execve", "execve");
@@ -190,6 +198,7 @@ main(void)
 #ifndef ASAN
 	killed(FORK, "clone", "fork");
 	killed(PTRACE, "ptrace", "ptrace");
+	killed(DUMPABLE, "prctl", "prctl other than naming a thread");
 #else
 	printf("# ASan build: fork and ptrace are allowed for LeakSanitizer, not checked\n");
 #endif
