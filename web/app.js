@@ -43,6 +43,8 @@ const STR = {
     checkpoints: 'Checkpoints', ck_last: 'last {st} at {t}', ck_none: 'none yet',
     ck_mismatch: '{n} MISMATCH(ES): the two records disagree',
     ago: '{d} ago', clock_skew: 'differs from ours by {d}',
+    skew_how: 'Estimated from the messages received lately: each carries the time it was created on the sender\'s clock.',
+    no_skew: 'not known until a message arrives from it',
     // inbox
     from: 'From', to: 'To', precedence: 'Precedence', text: 'Text', received: 'Received',
     deadline: 'Deadline', ack: 'Acknowledge', acked_by: 'acknowledged by {n}',
@@ -121,6 +123,8 @@ const STR = {
     checkpoints: '检查点', ck_last: '最近一次 {st}，{t}', ck_none: '暂无',
     ck_mismatch: '{n} 次不一致：双方记录不符',
     ago: '{d}前', clock_skew: '与本站相差 {d}',
+    skew_how: '根据最近收到的电文估计：每份电文都带有其在发送方时钟上的创建时间。',
+    no_skew: '收到对方电文之前未知',
     from: '发自', to: '发往', precedence: '等级', text: '内容', received: '收到时间',
     deadline: '确认时限', ack: '确认', acked_by: '已由 {n} 确认',
     show_all: '同时显示已确认和被拒收的', nothing_waiting: '没有待处理电文。',
@@ -477,10 +481,33 @@ function route() {
   for (const a of document.querySelectorAll('#top nav a')) a.classList.toggle('on', a.id === 'nav-' + page);
   // Each visit renders into its own element: a slow answer for a page the
   // operator already left lands in a detached element, never on screen.
-  const view = h('div', { class: 'view', id: 'page-' + page }, h('p', { class: 'muted' }, t('loading')));
+  const view = h('div', { class: 'view', id: 'page-' + page }, h('p', { class: 'muted loading' }, t('loading')));
   $('#main').replaceChildren(view);
   document.title = t(page) + ' · ' + t('app') + (S.me ? ' · ' + S.me.station : '');
   ROUTES[page](view, arg).catch((e) => view.replaceChildren(h('p', { class: 'error' }, errText(e))));
+}
+
+/* A page's redraw, never two at once: a call while one runs makes one more
+ * run after it, so the last answer on screen is the newest. */
+function serial(fn) {
+  let running = null, again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await fn();
+        } while (again);
+      } finally {
+        running = null;
+      }
+    })();
+    return running;
+  };
 }
 
 /* The page's reaction to live events, if the page is still the one shown. */
@@ -488,15 +515,20 @@ function listen(view, fn) {
   if (view.isConnected) S.onEvent = fn;
 }
 
-/* One reload per burst of events: several may come within a few ms. */
+/* One reload per burst of events (several may come within a few ms); the
+ * page's handler gets the set of kinds that came. */
 let pending = null;
+const kinds = new Set();
 function onEvent(kind) {
   if (kind === 'message') loadInbox(false).catch(() => {});
   if (!S.onEvent) return;
+  kinds.add(kind);
   clearTimeout(pending);
-  const page = S.page, fn = S.onEvent;
+  const fn = S.onEvent;
   pending = setTimeout(() => {
-    if (S.page === page && S.onEvent === fn) fn(kind);
+    const ks = new Set(kinds);
+    kinds.clear();
+    if (S.onEvent === fn) fn(ks);
   }, 50);
 }
 function connectEvents() {
@@ -587,13 +619,32 @@ async function pageLogin(main) {
 /* ---------- Board ---------- */
 
 async function pageBoard(main) {
-  const draw = async () => {
-    const st = await loadStatus();
+  let skewStale = true;
+  const draw = serial(async () => {
+    const [st] = await Promise.all([loadStatus(), skewStale ? loadSkew() : null]);
+    skewStale = false;
     main.replaceChildren(boardView(st));
     tick();
-  };
+  });
   await draw();
-  listen(main, () => draw().catch(() => {}));
+  listen(main, (k) => {
+    if (k.has('message')) skewStale = true;
+    draw().catch(() => {});
+  });
+}
+/* The peer's clock, estimated from the messages it sent lately: each was
+ * created on its clock and stored on ours, so created - received is the
+ * offset between the clocks less the transit time; the largest of the last
+ * 20 is the one that spent least time in transit. */
+async function loadSkew() {
+  const r = await api('/api/inbox?all=1').catch(() => ({ messages: [] }));
+  const by = {};
+  for (const m of r.messages || []) if (m.received && m.created) (by[m.peer] = by[m.peer] || []).push(m);
+  S.skew = {};
+  for (const [peer, ms] of Object.entries(by)) {
+    ms.sort((a, b) => Date.parse(b.received) - Date.parse(a.received));
+    S.skew[peer] = Math.max(...ms.slice(0, 20).map((m) => Date.parse(m.created) - Date.parse(m.received)));
+  }
 }
 function boardView(st) {
   const out = [h('div', { class: 'clocks' },
@@ -604,11 +655,10 @@ function boardView(st) {
   for (const p of st.peers || []) out.push(peerCard(st, p));
   return h('div', { id: 'board' }, out);
 }
-/* The peer's clock: from what the station reports (clock offset), when it does. */
+/* The peer's clock: as the station reports it (clock_offset_ms), else estimated (loadSkew). */
 function peerOffset(p) {
   if (typeof p.clock_offset_ms === 'number') return p.clock_offset_ms;
-  if (p.peer_now && p.now_at) return Date.parse(p.peer_now) - Date.parse(p.now_at);
-  return null;
+  return S.skew && p.name in S.skew ? S.skew[p.name] : null;
 }
 function peerCard(st, p) {
   const off = peerOffset(p);
@@ -628,7 +678,7 @@ function peerCard(st, p) {
       h('dt', {}, t('last_contact')), h('dd', {}, agoEl(p.last_contact)),
       h('dt', {}, t('up_since')), h('dd', {}, p.up_since ? fmtTime(p.up_since) : '—'),
       h('dt', {}, t('station_clock', { s: st.station })), h('dd', {}, clockEl(0)),
-      h('dt', {}, t('peer_clock', { s: p.name })), h('dd', {}, off === null ? '—'
+      h('dt', {}, t('peer_clock', { s: p.name })), h('dd', { title: t('skew_how') }, off === null ? t('no_skew')
         : [clockEl(off), ' ', h('span', { class: 'muted' }, t('clock_skew', { d: (off >= 0 ? '+' : '-') + (Math.abs(off) / 1000).toFixed(1) + ' s' }))]),
       cb ? [h('dt', {}, t('codebook')), h('dd', { class: cb.agreed === false ? 'bad' : '' },
         cb.agreed === true ? t('cb_agreed') : cb.agreed === false ? t('cb_mismatch') : t('cb_unknown'),
@@ -659,25 +709,25 @@ async function pageInbox(main) {
   const all = h('input', { type: 'checkbox', id: 'inbox-all', onchange: () => draw() });
   const box = h('div', {});
   main.replaceChildren(h('div', { class: 'bar' }, h('h1', {}, t('inbox')), h('label', { class: 'inline' }, all, t('show_all'))), box);
-  const draw = async () => {
+  const draw = serial(async () => {
     const msgs = await loadInbox(all.checked);
     box.replaceChildren(msgs.length ? msgTable(msgs, 'in') : h('p', { class: 'muted' }, t('nothing_waiting')));
     tick();
-  };
+  });
   await draw();
-  listen(main, (k) => (k === 'message' || k === 'channel' ? draw().catch(() => {}) : null));
+  listen(main, (k) => (k.has('message') || k.has('channel') ? draw().catch(() => {}) : null));
 }
 async function pageOutbox(main) {
   const box = h('div', {});
   main.replaceChildren(h('h1', {}, t('outbox')), box);
-  const draw = async () => {
+  const draw = serial(async () => {
     const r = await api('/api/outbox');
     const msgs = (r.messages || []).slice().reverse(); // newest first
     box.replaceChildren(msgs.length ? msgTable(msgs, 'out') : h('p', { class: 'muted' }, t('nothing_sent')));
     tick();
-  };
+  });
   await draw();
-  listen(main, (k) => (k === 'message' || k === 'channel' ? draw().catch(() => {}) : null));
+  listen(main, (k) => (k.has('message') || k.has('channel') ? draw().catch(() => {}) : null));
 }
 function msgTable(msgs, dir) {
   const cols = [t('precedence'), dir === 'in' ? t('from') : t('to'), t('channel'), t('text'),
@@ -704,7 +754,6 @@ function ackButton(m) {
     try {
       await api('/api/ack', { id: m.id });
       onEvent('message'); // the event will come too; do not wait for it
-      if (S.onEvent) S.onEvent('message');
     } catch (x) {
       b.disabled = false;
       b.after(h('div', { class: 'error' }, errText(x)));
@@ -717,7 +766,7 @@ function ackButton(m) {
 
 async function pageMessage(main, id) {
   let both = false;
-  const draw = async () => {
+  const draw = serial(async () => {
     await loadCodebook().catch(() => null);
     const r = await api('/api/message?id=' + encodeURIComponent(id) + '&lang=' + S.lang);
     const m = Array.isArray(r.message) ? r.message[0] : r.message;
@@ -747,9 +796,9 @@ async function pageMessage(main, id) {
         h('tbody', {}, (m.history || []).map((x) => h('tr', {}, h('td', { class: 'time' }, fmtTime(x.at)),
           h('td', {}, h('span', { class: 'mstate ms-' + x.state }, t('st_' + x.state))), h('td', {}, x.detail || '')))))));
     tick();
-  };
+  });
   await draw();
-  listen(main, (k) => (k === 'message' ? draw().catch(() => {}) : null));
+  listen(main, (k) => (k.has('message') ? draw().catch(() => {}) : null));
 }
 
 /* ---------- Compose ---------- */
@@ -886,8 +935,12 @@ async function pageCompose(main) {
         input.classList.toggle('invalid', !!e);
         return !e;
       };
+      // Checked when the operator leaves the field; once marked, at every
+      // keystroke, so that the mark goes as soon as the value is right (and
+      // the form does not move under the pointer on the way to Send).
       input.addEventListener('change', check);
       input.addEventListener('blur', check);
+      input.addEventListener('input', () => input.classList.contains('invalid') && check());
       inputs[f.name] = { input, err, check, f };
       const hint = [f.required ? t('required') : t('optional'), f.unit ? bi(f.unit) : null,
         f.type === 'integer' && (f.min !== undefined || f.max !== undefined) ? (f.min ?? '') + '…' + (f.max ?? '') : null,
@@ -942,8 +995,8 @@ async function pageCompose(main) {
         inputs[x.field].err.textContent = x.message;
         inputs[x.field].input.classList.add('invalid');
         inputs[x.field].input.focus();
-      }
-      fail(errText(x));
+        fail(t('fix_fields'));
+      } else fail(errText(x));
     } finally {
       submit.disabled = false;
     }
@@ -959,7 +1012,7 @@ async function pageCompose(main) {
   }
   main.replaceChildren(form);
   // Channel states change (suspensions): keep the list current, not the form.
-  listen(main, (k) => (k !== 'message' ? loadStatus().then(fillChannels).catch(() => {}) : null));
+  listen(main, (k) => (k.has('link') || k.has('channel') || k.has('status') ? loadStatus().then(fillChannels).catch(() => {}) : null));
 }
 
 /* ---------- Transcript ---------- */
@@ -976,7 +1029,7 @@ async function pageTranscript(main) {
   const verdict = h('div', { id: 't-verdict' });
   const box = h('div', {});
   main.replaceChildren(h('div', { class: 'bar' }, h('h1', {}, t('transcript')), h('label', { class: 'inline' }, t('peer'), ' ', peerSel), q), verdict, box);
-  const draw = async () => {
+  const draw = serial(async () => {
     if (!peerSel.value) return;
     const r = await api('/api/transcript?peer=' + encodeURIComponent(peerSel.value) + (q.value ? '&q=' + encodeURIComponent(q.value) : ''));
     verdict.className = 'verdict ' + (r.verified ? 'good' : 'bad');
@@ -995,9 +1048,9 @@ async function pageTranscript(main) {
           h('td', { class: 'text' }, e.kind === 'suspension' || e.kind === 'resumption' ? (e.operator || '') + ': ' + (e.text || '') : preview(e)),
           h('td', {}, e.state ? msgState(e) : ''));
       }))) : h('p', { class: 'muted' }, t('no_events')));
-  };
+  });
   await draw();
-  listen(main, (k) => (k === 'message' || k === 'channel' ? draw().catch(() => {}) : null));
+  listen(main, (k) => (k.has('message') || k.has('channel') ? draw().catch(() => {}) : null));
 }
 
 /* ---------- Notices ---------- */
@@ -1008,15 +1061,15 @@ async function pageNotices(main) {
   main.replaceChildren(h('div', {}, h('h1', {}, t('notices')), h('p', { class: 'muted' }, t('notices_help')),
     canSuspend() ? null : h('p', { class: 'muted', id: 'notice-role' }, t('only_duty')), note, box));
   const reasons = {}; // typed reasons survive a redraw
-  const draw = async () => {
+  const draw = serial(async () => {
     const st = await loadStatus();
     box.replaceChildren(...(st.peers || []).map((p) => h('section', { class: 'card' },
       h('h2', {}, p.name, ' ', badge(p.state)),
       h('table', { class: 'notices' }, h('tbody', {}, (p.channels || []).map((c) => noticeRow(p, c, reasons, note)))))));
     tick();
-  };
+  });
   await draw();
-  listen(main, (k) => (k !== 'message' ? draw().catch(() => {}) : null));
+  listen(main, (k) => (k.has('link') || k.has('channel') || k.has('status') ? draw().catch(() => {}) : null));
 }
 function noticeRow(p, c, reasons, note) {
   const key = p.name + '/' + c.name;
@@ -1029,7 +1082,7 @@ function noticeRow(p, c, reasons, note) {
       note.className = 'ok';
       note.textContent = r.notice || r.id ? t('notice_ok', { id: r.notice || r.id }) : '';
       delete reasons[key];
-      if (S.onEvent) S.onEvent('channel');
+      onEvent('channel');
     } catch (x) {
       note.className = 'error';
       note.textContent = errText(x);
