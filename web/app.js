@@ -26,7 +26,7 @@ const STR = {
     st_unknown: 'unknown', st_open: 'open',
     st_queued: 'queued', st_sent: 'sent', st_delivered: 'delivered',
     st_acknowledged: 'acknowledged', st_refused: 'refused', st_unacknowledged: 'unacknowledged',
-    st_received: 'received', overdue: 'OVERDUE',
+    st_received: 'received',
     legend: 'Up: linked, every address works. Degraded: linked, an address failed. Down: no link (a fault). Suspended: a decision by one side, with a signed reason.',
     pr_flash: 'FLASH', pr_immediate: 'IMMEDIATE', pr_priority: 'PRIORITY', pr_routine: 'ROUTINE',
     // board
@@ -74,6 +74,7 @@ const STR = {
     v_enum: 'One of the listed values.', v_msgid: '12 hexadecimal characters, as the inbox shows.',
     // message
     id: 'Id', kind: 'Kind', history: 'History', at: 'Time', detail: 'Detail', seq: 'Seq',
+    f_sent: 'Sent', f_delivered: 'Delivered', f_acknowledged: 'Acknowledged',
     hash: 'Hash', size: 'Size', media: 'Media type', refused_reason: 'Refusal',
     attachment: 'attachment: {t}, {n} bytes', download: 'Download', translation: 'translation',
     both_langs: 'Show both languages', one_lang: 'Show one language',
@@ -107,7 +108,7 @@ const STR = {
     st_unknown: '未知', st_open: '开放',
     st_queued: '排队', st_sent: '已发出', st_delivered: '已送达',
     st_acknowledged: '已确认', st_refused: '被拒收', st_unacknowledged: '未确认',
-    st_received: '已收到', overdue: '已超时',
+    st_received: '已收到',
     legend: '正常：已连通，所有地址可用。降级：已连通，有地址失败。中断：无连接（故障）。暂停：一方的决定，附签名理由。',
     pr_flash: '特急', pr_immediate: '加急', pr_priority: '优先', pr_routine: '常规',
     station_clock: '{s} 时钟', peer_clock: '{s} 时钟（估计）', not_running: '本站守护进程未运行：无法收发。',
@@ -150,6 +151,7 @@ const STR = {
     v_vertices: '多边形有3至64个顶点，相邻顶点不同，末点不同于首点。',
     v_enum: '须为所列值之一。', v_msgid: '12位十六进制字符，见收件箱。',
     id: '编号', kind: '类别', history: '历史', at: '时间', detail: '说明', seq: '序号',
+    f_sent: '发出时间', f_delivered: '送达时间', f_acknowledged: '确认时间',
     hash: '哈希', size: '大小', media: '媒体类型', refused_reason: '拒收理由',
     attachment: '附件：{t}，{n} 字节', download: '下载', translation: '译文',
     both_langs: '显示两种语言', one_lang: '只显示一种语言',
@@ -379,7 +381,8 @@ function parallel(m) {
 }
 function preview(m) {
   const c = content(m);
-  const s = c.text !== undefined ? c.text : S.lang === 'zh' ? c.zh : c.en;
+  // Lists carry parallel texts rendered as "[en, original] TEXT": the text is enough there.
+  const s = (c.text !== undefined ? c.text : S.lang === 'zh' ? c.zh : c.en).replace(/^\[(en|zh), (original|translation)\] /, '');
   return s.length > 140 ? s.slice(0, 137) + '…' : s;
 }
 function contentEl(m, both) {
@@ -744,8 +747,7 @@ function msgTable(msgs, dir) {
 }
 function msgState(m) {
   return [h('span', { class: 'mstate ms-' + m.state }, t('st_' + m.state)),
-    m.acknowledged_by ? h('span', { class: 'muted' }, ' · ' + m.acknowledged_by) : null,
-    m.overdue ? h('span', { class: 'late' }, ' ' + t('overdue')) : null];
+    m.acknowledged_by ? h('span', { class: 'muted' }, ' · ' + m.acknowledged_by) : null];
 }
 function ackButton(m) {
   const b = h('button', { class: 'primary ack', 'data-ack': m.id, onclick: async (e) => {
@@ -778,8 +780,8 @@ async function pageMessage(main, id) {
       ? h('button', { onclick: () => { both = !both; draw(); } }, both ? t('one_lang') : t('both_langs')) : null;
     const facts = [[t('kind'), t('k_' + (m.kind || 'message'))], [t('channel'), m.channel], [t('seq'), m.seq],
       [t('created'), fmtTime(m.created)], [t('received'), m.received && fmtTime(m.received)],
-      [t('st_sent'), m.sent && fmtTime(m.sent)], [t('st_delivered'), m.delivered && fmtTime(m.delivered)],
-      [t('st_acknowledged'), m.acknowledged && fmtTime(m.acknowledged) + (m.acknowledged_by ? ' · ' + m.acknowledged_by : '')],
+      [t('f_sent'), m.sent && fmtTime(m.sent)], [t('f_delivered'), m.delivered && fmtTime(m.delivered)],
+      [t('f_acknowledged'), m.acknowledged && fmtTime(m.acknowledged) + (m.acknowledged_by ? ' · ' + m.acknowledged_by : '')],
       [t('refused_reason'), m.refused_reason], [t('operator'), m.operator], [t('media'), m.media_type],
       [t('size'), m.size], [t('hash'), m.hash]].filter((f) => f[1] !== null && f[1] !== undefined && f[1] !== '');
     main.replaceChildren(h('article', { class: 'card message', 'data-id': m.id },
@@ -925,7 +927,7 @@ async function pageCompose(main) {
         input = h('select', { name: f.name }, h('option', { value: '' }, t('choose')),
           f.values.map((v) => h('option', { value: v.value }, bi(v.label))));
       } else {
-        input = h('input', { name: f.name, placeholder: f.example, autocomplete: 'off',
+        input = h('input', { name: f.name, placeholder: f.example, autocomplete: 'off', title: f.syntax || null,
           inputmode: f.type === 'integer' ? 'numeric' : null });
       }
       input.id = 'f-' + f.name;
@@ -1045,7 +1047,7 @@ async function pageTranscript(main) {
           h('td', {}, h('a', { href: '#/message/' + e.id }, e.id), h('span', { class: 'muted' }, ' #' + e.seq)),
           h('td', {}, e.channel), h('td', {}, e.precedence ? precBadge(e.precedence) : ''),
           h('td', {}, t('k_' + (e.kind || 'message'))),
-          h('td', { class: 'text' }, e.kind === 'suspension' || e.kind === 'resumption' ? (e.operator || '') + ': ' + (e.text || '') : preview(e)),
+          h('td', { class: 'text' }, e.kind === 'suspension' || e.kind === 'resumption' ? [e.operator, e.text].filter(Boolean).join(': ') : preview(e)),
           h('td', {}, e.state ? msgState(e) : ''));
       }))) : h('p', { class: 'muted' }, t('no_events')));
   });

@@ -30,6 +30,7 @@ const T0 = Date.now();
 function cli(dir, ...args) {
   return JSON.parse(execFileSync(env('HOTLINE'), ['-d', dir, ...args], { encoding: 'utf8' }));
 }
+const re = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 async function until(what, fn, ms = 8000) {
   const t0 = Date.now();
@@ -103,7 +104,7 @@ async function main() {
       w = await login(browser, W, dutyW);
       b = await login(browser, B, dutyB);
       current = w;
-      assert.match(await w.textContent('#top .who'), new RegExp(dutyW + '.*duty officer'));
+      assert.match(await w.textContent('#top .who'), new RegExp(re(dutyW) + '.*duty officer'));
       await w.waitForSelector('section[data-peer="beijing"] h2 .badge[data-state="up"]');
       await b.waitForSelector('section[data-peer="washington"] h2 .badge[data-state="up"]');
       await w.waitForSelector('#live.on');
@@ -141,6 +142,7 @@ async function main() {
       assert.match(await w.textContent(`tr[data-id="${late}"] .countdown`), /^overdue by/);
       assert.equal(await w.$eval(`tr[data-id="${late}"] .countdown`, (e) => getComputedStyle(e).color), 'rgb(196, 33, 33)');
       console.log(`# FLASH shown in washington's inbox ${took} ms after beijing's Send`);
+      if (SHOTS) await w.waitForSelector(`tr[data-id="${late}"] .countdown >> text=/overdue by 0:0[3-9]/`);
       await shot(w, 'inbox');
     });
 
@@ -150,7 +152,7 @@ async function main() {
       await w.click(`button[data-ack="${flash}"]`);
       await w.waitForSelector(`tr[data-id="${flash}"]`, { state: 'detached' }); // the inbox shows what waits
       await b.waitForSelector(`#outbox-table tr[data-id="${flash}"][data-state="acknowledged"]`);
-      assert.match(await b.textContent(`tr[data-id="${flash}"]`), new RegExp(dutyW));
+      assert.match(await b.textContent(`tr[data-id="${flash}"]`), new RegExp(re(dutyW)));
       const m = cli(bDir, 'show', flash, '--json');
       assert.equal(m.state, 'acknowledged');
       assert.equal(m.acknowledged_by, dutyW);
@@ -208,7 +210,7 @@ async function main() {
       await b.waitForSelector(channelBadge('washington', 'maritime') + '[data-state="suspended"]');
       const took = Date.now() - t0;
       assert.match(await b.textContent(`section[data-peer="washington"] tr[data-channel="maritime"]`),
-        new RegExp(`suspended by washington \\(${dutyW}\\).*pending consultations`));
+        new RegExp(`suspended by washington \\(${re(dutyW)}\\).*pending consultations`));
       await w.waitForSelector('button[data-resume="maritime"]');
       await shot(w, 'notices');
       await go(w, '#/board');
@@ -267,6 +269,8 @@ async function main() {
     await step('the interface follows the operator\'s language, stored by the station', async () => {
       await w.selectOption('#lang', 'zh');
       await w.waitForSelector('#nav-board >> text=总览');
+      await go(w, '#/board');
+      await shot(w, 'board-zh');
       const ctx2 = await browser.newContext();
       const again = await ctx2.newPage();
       await again.goto(W + '/#/login');

@@ -36,9 +36,9 @@ add_operator() { # STATION NAME ROLE
 	printf '%s\n' "$PASSWORD" | hl -d "$T/$1" operator add "$2" --role "$3" >/dev/null ||
 		fail "operator add $2 --role $3 at $1"
 }
-add_operator washington smith duty
-add_operator washington jones watch
-add_operator beijing li duty
+add_operator washington "Gen. Smith" duty
+add_operator washington "Lt. Jones" watch
+add_operator beijing "Col. Li Wei" duty
 start washington
 start beijing
 wait_state washington beijing up 5000 >/dev/null || fail "link not up"
@@ -50,7 +50,7 @@ done
 [ -n "${HL_SCREENSHOTS:-}" ] && mkdir -p "$HL_SCREENSHOTS"
 W_URL="http://127.0.0.1:${CONSOLE[washington]}" B_URL="http://127.0.0.1:${CONSOLE[beijing]}" \
 	W_DIR="$T/washington" B_DIR="$T/beijing" HOTLINE="$HOTLINE" PASSWORD="$PASSWORD" \
-	DUTY_W=smith DUTY_B=li WATCH_W=jones HL_FAILSHOT="$T/failure.png" \
+	DUTY_W="Gen. Smith" DUTY_B="Col. Li Wei" WATCH_W="Lt. Jones" HL_FAILSHOT="$T/failure.png" \
 	timeout 120 node "$ROOT/tests/browser/console.test.js" | tee "$T/browser.out"
 rc=${PIPESTATUS[0]}
 if [ "$rc" -ne 0 ]; then
