@@ -66,6 +66,8 @@ int cmd_restore(int argc, char **argv);
 extern const char backup_help[], restore_help[];
 int cmd_key(int argc, char **argv);
 extern const char key_help[];
+int cmd_operator(int argc, char **argv);
+extern const char operator_help[];
 
 /* A passphrase in sodium_malloc'd memory (guard pages, locked); pass_free wipes it. */
 struct hl_pass {

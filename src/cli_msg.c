@@ -22,6 +22,7 @@
 #include "ctl.h"
 #include "station.h"
 #include "msg.h"
+#include "msgjson.h"
 
 static bool
 want_json(int argc, char **argv)
@@ -40,63 +41,6 @@ print_json(json_t *v)
 	printf("%s\n", s ? s : "null");
 	free(s);
 	json_decref(v);
-}
-
-/* The state a person should see: the stored one, with overdue beside it. */
-static const char *
-shown_state(const struct hl_event_row *r)
-{
-	if (r->dir == HL_DIR_IN && r->state == HL_ST_RECEIVED)
-		return "unacknowledged";
-	return hl_state_name(r->state);
-}
-
-static json_t *
-row_json(const struct hl_event_row *r, bool with_body)
-{
-	json_t *o = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
-	    "id", r->msg_id, "direction", r->dir == HL_DIR_OUT ? "out" : "in", "peer", r->peer,
-	    "channel", r->ev.channel, "precedence", hl_prec_name(r->ev.precedence), "state",
-	    shown_state(r), "overdue", r->overdue, "seq", (json_int_t)r->ev.seq, "created",
-	    hl_json_time(r->ev.created_ns), "deadline", hl_json_time(r->ev.deadline_ns), "received",
-	    hl_json_time(r->received_ns), "sent", hl_json_time(r->sent_ns), "delivered",
-	    hl_json_time(r->delivered_ns), "acknowledged", hl_json_time(r->acked_ns),
-	    "acknowledged_by", r->acked_by[0] ? json_string(r->acked_by) : json_null(),
-	    "refused_reason", r->reason[0] ? json_string(r->reason) : json_null(), "size",
-	    (json_int_t)r->ev.body_len);
-	char hash[2 * HL_HASH_LEN + 1];
-
-	sodium_bin2hex(hash, sizeof hash, r->hash, HL_HASH_LEN);
-	json_object_set_new(o, "hash", json_string(hash));
-	json_object_set_new(o, "kind", json_string(hl_kind_name(r->ev.kind)));
-	if (r->ev.kind >= HL_EV_SUSPEND)
-		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
-	if (r->ev.kind == HL_EV_ACK) {
-		char ref[HL_MSGID_LEN + 1];
-		hl_event_id(r->ev.ref_hash, ref);
-		json_object_set_new(o, "acknowledges", json_string(ref));
-		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
-	}
-	json_object_set_new(o, "media_type",
-	                    json_string(r->ev.media_type[0] ? r->ev.media_type : "text/plain"));
-	if (with_body) {
-		if (!r->ev.media_type[0]) {
-			json_object_set_new(o, "text",
-			                    json_stringn((const char *)r->body, r->ev.body_len));
-		} else {
-			size_t cap = sodium_base64_encoded_len(r->ev.body_len,
-			                                       sodium_base64_VARIANT_ORIGINAL);
-			char *b64 = malloc(cap);
-			if (b64) {
-				sodium_bin2base64(b64, cap, r->body, r->ev.body_len,
-				                  sodium_base64_VARIANT_ORIGINAL);
-				json_object_set_new(o, "body_base64", json_string(b64));
-				free(b64);
-			}
-		}
-	}
-	return o;
 }
 
 /*
@@ -677,7 +621,7 @@ list(int argc, char **argv, enum hl_dir dir)
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, row_json(&rows[i], true));
+			json_array_append_new(arr, hl_row_json(&rows[i], true));
 		print_json(arr);
 	} else {
 		printf("%-12s %-12s %-10s %-9s %-22s %-24s %s\n", "ID",
@@ -689,7 +633,7 @@ list(int argc, char **argv, enum hl_dir dir)
 			if (r->state == HL_ST_ACKED)
 				snprintf(state, sizeof state, "acknowledged(%s)", r->acked_by);
 			else
-				snprintf(state, sizeof state, "%s%s", shown_state(r),
+				snprintf(state, sizeof state, "%s%s", hl_row_state(r),
 				         r->overdue ? ",OVERDUE" : "");
 			hl_iso_time(dir == HL_DIR_OUT ? r->ev.created_ns : r->received_ns, at);
 			preview(&rd, r, text, sizeof text);
@@ -786,7 +730,7 @@ cmd_show(int argc, char **argv)
 			       : r->ev.kind == HL_EV_SUSPEND ? "  (notice: suspension)"
 			       : r->ev.kind == HL_EV_RESUME  ? "  (notice: resumption)"
 			                                     : "");
-			printf("state: %s%s\n", shown_state(r), r->overdue ? " (OVERDUE)" : "");
+			printf("state: %s%s\n", hl_row_state(r), r->overdue ? " (OVERDUE)" : "");
 			if (r->reason[0])
 				printf("refused: %s\n", r->reason);
 			printf("history:\n");
@@ -794,13 +738,10 @@ cmd_show(int argc, char **argv)
 		if (hl_store_history(st, r->msg_id, r->dir, on_history, &h) < 0)
 			rc = HL_ERR_IO;
 		if (json) {
-			json_t *o = row_json(r, true);
-			char *en = rendered(&rd, r, HL_LANG_EN), *zh = rendered(&rd, r, HL_LANG_ZH);
-			if (en && zh)
-				json_object_set_new(o, "rendered",
-				                    json_pack("{s:s, s:s}", "en", en, "zh", zh));
-			free(en);
-			free(zh);
+			json_t *o = hl_row_json(r, true);
+			json_t *both = hl_row_rendered(r, reader_codebook(&rd));
+			if (both)
+				json_object_set_new(o, "rendered", both);
 			json_object_set_new(o, "history", h.arr);
 			json_array_append_new(out, o);
 		} else {

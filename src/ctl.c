@@ -29,6 +29,8 @@ struct hl_ctl_client {
 	struct hl_ctl_client *next, *prev;
 	char *buf; /* grows up to HL_CTL_REQUEST_MAX */
 	size_t cap;
+	hl_ctl_local_fn *local; /* an in-process client: no pipe, answered through this */
+	void *local_arg;
 };
 
 static void
@@ -197,7 +199,30 @@ client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 void
 hl_ctl_reply(struct hl_ctl_client *cl, json_t *resp)
 {
+	if (cl->local) {
+		cl->local(cl->local_arg, resp);
+		free(cl);
+		return;
+	}
 	client_reply(cl, resp);
+}
+
+struct hl_ctl_client *
+hl_ctl_local_new(hl_ctl_local_fn *fn, void *arg)
+{
+	struct hl_ctl_client *cl = calloc(1, sizeof *cl);
+
+	if (cl) {
+		cl->local = fn;
+		cl->local_arg = arg;
+	}
+	return cl;
+}
+
+void
+hl_ctl_local_free(struct hl_ctl_client *cl)
+{
+	free(cl);
 }
 
 static void

@@ -111,7 +111,7 @@ notify_daemon(const char *cmd)
 /* ---- init ---- */
 
 static const char init_help[] =
-    "usage: hotline -d DIR init --name NAME --listen HOST:PORT\n"
+    "usage: hotline -d DIR init --name NAME --listen HOST:PORT [--console HOST:PORT]\n"
     "                           [--passphrase-fd N | --passphrase]\n"
     "\n"
     "Create a new station in DIR (made if missing, mode 0700): fresh identity keys\n"
@@ -122,6 +122,10 @@ static const char init_help[] =
     "  --name NAME          this station's name: 1-32 of a-z 0-9 _ -, starting with a\n"
     "                       letter or digit, e.g. washington\n"
     "  --listen HOST:PORT   where peers reach this station, e.g. 0.0.0.0:7400\n"
+    "  --console HOST:PORT  serve the operators' web console there (config key\n"
+    "                       console; HOST an IP address or localhost, or just PORT\n"
+    "                       for 127.0.0.1:PORT); add operators with 'hotline\n"
+    "                       operator add' (docs/console.md)\n"
     "  --passphrase-fd N    protect the secret key with a passphrase read from\n"
     "                       descriptor N (one line, or up to end of file)\n"
     "  --passphrase         protect it with a passphrase asked twice on the terminal\n"
@@ -136,13 +140,15 @@ cmd_init(int argc, char **argv)
 	                                     {"listen", required_argument, NULL, 'l'},
 	                                     {"passphrase-fd", required_argument, NULL, 'f'},
 	                                     {"passphrase", no_argument, NULL, 'p'},
+	                                     {"console", required_argument, NULL, 'c'},
 	                                     {NULL, 0, NULL, 0}};
 	struct hl_config cfg;
 	struct hl_identity id;
 	struct hl_store *st = NULL;
 	struct hl_pass pass = {0};
 	char path[HL_PATH_MAX], text[1024], host[HL_ADDR_MAX], pk[HL_PUBSTR_MAX];
-	const char *name = NULL, *listen = NULL;
+	const char *name = NULL, *listen = NULL, *console = NULL;
+	char console_addr[HL_ADDR_MAX] = "";
 	bool ask = false;
 	uint16_t port;
 	int c, rc, passfd = -1;
@@ -154,6 +160,8 @@ cmd_init(int argc, char **argv)
 			listen = optarg;
 		else if (c == 'p')
 			ask = true;
+		else if (c == 'c')
+			console = optarg;
 		else if (c == 'f') {
 			if ((rc = pass_fd_arg("init", "--passphrase-fd", optarg, &passfd)))
 				return rc;
@@ -175,6 +183,11 @@ cmd_init(int argc, char **argv)
 		return usage_error("init", "bad name '%s': use 1-32 of a-z 0-9 _ -", name);
 	if (hl_addr_split(listen, host, sizeof host, &port, false) < 0)
 		return usage_error("init", "bad --listen '%s': expected HOST:PORT", listen);
+	if (console && hl_config_console_addr(console, console_addr) < 0)
+		return usage_error("init",
+		                   "bad --console '%s': expected HOST:PORT (HOST an IP address or "
+		                   "localhost) or PORT",
+		                   console);
 	if (mkdir(station_dir, 0700) != 0 && errno != EEXIST)
 		return fail("cannot create %s: %s", station_dir, strerror(errno));
 	for (int f = HL_F_CONFIG; f <= HL_F_STORE; f++) {
@@ -188,6 +201,7 @@ cmd_init(int argc, char **argv)
 	hl_config_defaults(&cfg);
 	snprintf(cfg.name, sizeof cfg.name, "%s", name);
 	snprintf(cfg.listen, sizeof cfg.listen, "%s", listen);
+	snprintf(cfg.console, sizeof cfg.console, "%s", console_addr);
 	if ((ask || passfd >= 0) && (rc = pass_new(passfd, &pass)))
 		return rc;
 	if (hl_identity_generate(&id) < 0) {
@@ -217,6 +231,11 @@ cmd_init(int argc, char **argv)
 	    hl_file_write(path, text, strlen(text), 0600, true) < 0)
 		return fail("cannot write %s", path);
 	printf("created station %s in %s\n", name, station_dir);
+	if (cfg.console[0])
+		printf(
+		    "web console on http://%s/ once it runs: add an operator with 'hotline -d %s "
+		    "operator add NAME --role duty'\n",
+		    cfg.console, station_dir);
 	printf("give this line to the peer's operator, out of band:\n%s %s\n", name, pk);
 	return 0;
 }
@@ -756,6 +775,7 @@ static const char main_help[] =
     "  transcript  export the record with a peer (JSON lines, or a page to print)\n"
     "  codebook    list, show, hash and render the agreed message templates\n"
     "  verify      check the record with each peer, or an exported transcript\n"
+    "  operator    add, list, remove the web console's operators; set passwords\n"
     "  backup      copy the store to a file, consistently, while the station runs\n"
     "  restore     put a backup in place of the store (the daemon stopped)\n"
     "\n"
@@ -788,6 +808,7 @@ static const struct verb verbs[] = {
     {"backup", cmd_backup, backup_help},
     {"restore", cmd_restore, restore_help},
     {"key", cmd_key, key_help},
+    {"operator", cmd_operator, operator_help},
 };
 
 int

@@ -68,6 +68,7 @@ struct addr_state {
 	bool test_via_session; /* over our outbound session, not a test session */
 	struct hl_link_test_rec last_test;
 	uint64_t last_test_ok_ns;
+	uint64_t tests_ok, tests_failed; /* since the daemon started (metrics) */
 };
 
 struct peer {
@@ -110,6 +111,8 @@ struct hl_net {
 	const struct hl_codebook *codebook; /* borrowed from the station */
 	struct conn *conns;
 	uint64_t conn_serial; /* the last serial handed to a conn */
+	/* Handshakes that failed since the start, by reason (metrics). */
+	uint64_t hs_unpinned, hs_replayed, hs_timeout, hs_error;
 	int open_handles;
 	bool stopping;
 	uint64_t stop_ms;
@@ -465,6 +468,10 @@ test_finish(struct peer *p, size_t idx, uint64_t rtt_us, const char *why)
 	a->last_test.ok = ok;
 	a->last_test.rtt_us = ok ? rtt_us : 0;
 	snprintf(a->last_test.error, sizeof a->last_test.error, "%s", ok ? "" : why);
+	if (ok)
+		a->tests_ok++;
+	else
+		a->tests_failed++;
 	if (ok) {
 		a->last_test_ok_ns = a->test_started_ns;
 		log_info("link_test", "peer=%s link=%s ok=1 rtt_ms=%.3f via=%s", p->name, a->addr,
@@ -843,12 +850,14 @@ check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static 
 		log_warn("handshake_refused", "reason=unpinned_key remote=%s x25519=%s", c->remote,
 		         key);
 		c->refusal_logged = true;
+		c->net->hs_unpinned++;
 		return HL_ERR_AUTH;
 	}
 	if (memcmp(ts, p->last_ts, HL_TS_LEN) <= 0) {
 		log_warn("handshake_refused", "reason=replayed_handshake peer=%s remote=%s",
 		         p->name, c->remote);
 		c->refusal_logged = true;
+		c->net->hs_replayed++;
 		return HL_ERR_REPLAY;
 	}
 	memcpy(p->last_ts, ts, HL_TS_LEN);
@@ -974,6 +983,8 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 	rc = hl_session_on_record(&c->sess, rec, len, check_initiator, c, net->scratch, net->out,
 	                          &ev);
 	if (rc < 0) {
+		if (!c->refusal_logged && c->sess.state != HL_SS_ESTABLISHED)
+			net->hs_error++;
 		if (!c->refusal_logged)
 			log_warn("connection_dropped", "remote=%s peer=%s reason=\"%s\"", c->remote,
 			         c->peer ? c->peer->name : "-", hl_strerror(rc));
@@ -1258,6 +1269,7 @@ on_tick(uv_timer_t *t)
 		}
 		if (c->sess.state != HL_SS_ESTABLISHED &&
 		    now - c->started_ms > net->cfg->handshake_timeout_ms) {
+			net->hs_timeout++;
 			if (c->kind == CONN_PROBE) {
 				if (c->peer)
 					addr_failed(c->peer, c->addr_idx, "timeout");
@@ -1469,6 +1481,10 @@ job_done(void *ctx, struct hl_job *job)
 		if (!job) {
 			hl_deliver_done(net->peers[i]->dl, NULL);
 		} else if (net->peers[i]->id == job->peer_id) {
+			if (job->rc == HL_OK && net->hooks.marked &&
+			    (job->kind == HL_JOB_SENT || job->kind == HL_JOB_RECEIPT ||
+			     job->kind == HL_JOB_REFUSED))
+				net->hooks.marked(net->hooks.ctx, net->peers[i]->name, job);
 			hl_deliver_done(net->peers[i]->dl, job);
 			return;
 		}
@@ -1706,6 +1722,25 @@ hl_net_status(struct hl_net *net)
 		json_array_append_new(arr, o);
 	}
 	return arr;
+}
+
+json_t *
+hl_net_metrics(struct hl_net *net)
+{
+	json_t *tests = json_array();
+
+	for (size_t i = 0; tests && i < net->npeers; i++)
+		for (size_t k = 0; k < net->peers[i]->naddr; k++) {
+			const struct addr_state *a = &net->peers[i]->addrs[k];
+			json_array_append_new(
+			    tests, json_pack("{s:s, s:s, s:I, s:I}", "peer", net->peers[i]->name,
+			                     "link", a->addr, "ok", (json_int_t)a->tests_ok,
+			                     "failed", (json_int_t)a->tests_failed));
+		}
+	return json_pack("{s:{s:I, s:I, s:I, s:I}, s:o}", "handshake_failures", "unpinned_key",
+	                 (json_int_t)net->hs_unpinned, "replayed", (json_int_t)net->hs_replayed,
+	                 "timeout", (json_int_t)net->hs_timeout, "error", (json_int_t)net->hs_error,
+	                 "link_tests", tests);
 }
 
 static void

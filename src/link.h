@@ -63,6 +63,11 @@ struct hl_net_hooks {
 	 */
 	void (*checkpoint)(void *ctx, const char *peer, void *const *waiters,
 	                   const struct hl_ckpt_rec *c);
+	/*
+	 * Our events changed state in the store: a SENT, RECEIPT or REFUSED
+	 * job of the peer's committed (job is borrowed). May be NULL.
+	 */
+	void (*marked)(void *ctx, const char *peer, const struct hl_job *job);
 	/* The peer said which codebook it holds (at link-up): hash as hex, and whether it is ours.
 	 */
 	void (*codebook)(void *ctx, const char *peer, bool agreed, const char *hash_hex,
@@ -93,6 +98,12 @@ HL_MUST_CHECK int hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec 
                                    size_t npeers);
 /* Status of every peer as JSON (docs/status.md); caller owns the result. */
 json_t *hl_net_status(struct hl_net *net);
+/*
+ * Counters since the start, for metrics (docs/console.md):
+ * {"handshake_failures": {"unpinned_key", "replayed", "timeout", "error"},
+ *  "link_tests": [{"peer", "link", "ok", "failed"}, ...]}. Caller owns it.
+ */
+json_t *hl_net_metrics(struct hl_net *net);
 /*
  * Say goodbye to every peer, close every handle and free the net once the
  * last handle is closed (the loop then runs dry).

@@ -18,6 +18,7 @@
 #include "chanstate.h"
 #include "codebook.h"
 #include "config.h"
+#include "console.h"
 #include "ctl.h"
 #include "keys.h"
 #include "link.h"
@@ -46,6 +47,7 @@ struct daemon {
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
 	struct hl_notify *notify;     /* the operator's hook (config notify) */
+	struct hl_console *console;   /* the web console (config console); NULL: none */
 	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
 	struct hl_overdue due;        /* deadlines of unacknowledged messages */
 	uv_timer_t due_timer;         /* ... checked every second */
@@ -90,6 +92,59 @@ notify_notice(struct daemon *d, const char *peer, const struct hl_event *ev, con
 	notify(d, ev->kind == HL_EV_SUSPEND ? "suspended" : "resumed", peer, f);
 }
 
+/* ---- the web console's live events (docs/console.md, "Events") ---- */
+
+/* A message changed state (id NULL: several, or not known here). */
+static void
+console_message(struct daemon *d, const char *peer, const char *id, const char *direction,
+                const char *state)
+{
+	if (d->console)
+		hl_console_event(d->console, "message",
+		                 json_pack("{s:s?, s:s, s:s, s:s}", "id", id, "state", state,
+		                           "peer", peer, "direction", direction));
+}
+
+/* A notice took effect here: the channel is now suspended or resumed by `by`. */
+static void
+console_channel(struct daemon *d, const char *peer, const struct hl_event *ev, const char *by)
+{
+	if (d->console)
+		hl_console_event(
+		    d->console, "channel",
+		    json_pack("{s:s, s:s, s:s, s:s}", "peer", peer, "channel", ev->channel, "state",
+		              ev->kind == HL_EV_SUSPEND ? "suspended" : "resumed", "by", by));
+}
+
+static void
+console_status(struct daemon *d)
+{
+	if (d->console)
+		hl_console_event(d->console, "status", json_object());
+}
+
+/* Our events' states moved in the store: sent, delivered (receipted) or refused. */
+static void
+on_marked(void *ctx, const char *peer, const struct hl_job *j)
+{
+	struct daemon *d = ctx;
+	char id[HL_MSGID_LEN + 1];
+
+	if (j->kind == HL_JOB_SENT) {
+		console_message(d, peer, NULL, "out", "sent");
+	} else if (j->kind == HL_JOB_REFUSED) {
+		hl_event_id(j->hash, id);
+		console_message(d, peer, id, "out", "refused");
+	} else if (j->kind == HL_JOB_RECEIPT && j->nentries > 8) {
+		console_message(d, peer, NULL, "out", "delivered"); /* a batch: reload */
+	} else if (j->kind == HL_JOB_RECEIPT) {
+		for (size_t i = 0; i < j->nentries; i++) {
+			hl_event_id(j->entries[i].hash, id);
+			console_message(d, peer, id, "out", "delivered");
+		}
+	}
+}
+
 static void
 track_deadline(struct daemon *d, int64_t peer_id, enum hl_dir dir, uint64_t seq,
                uint64_t deadline_ns)
@@ -123,6 +178,9 @@ on_due_timer(uv_timer_t *t)
 		    0)
 			continue;
 		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
+			console_message(d, r->peer, r->msg_id, r->dir == HL_DIR_OUT ? "out" : "in",
+			                "overdue");
+		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
 			notify(d, "overdue", r->peer,
 			       json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", r->msg_id, "direction",
 			                 r->dir == HL_DIR_OUT ? "out" : "in", "channel",
@@ -139,9 +197,20 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 	struct daemon *d = ctx;
 	char id[HL_MSGID_LEN + 1];
 
+	if (j->ev.kind == HL_EV_MESSAGE &&
+	    (j->outcome == HL_RECV_NEW || j->outcome == HL_RECV_REFUSED)) {
+		hl_event_id(j->hash, id);
+		console_message(d, peer, id, "in",
+		                j->outcome == HL_RECV_NEW ? "unacknowledged" : "refused");
+	}
 	if (j->outcome != HL_RECV_NEW)
 		return;
+	if (j->ev.kind == HL_EV_ACK) {
+		hl_event_id(j->ev.ref_hash, id);
+		console_message(d, peer, id, "out", "acknowledged");
+	}
 	if (j->ev.kind == HL_EV_SUSPEND || j->ev.kind == HL_EV_RESUME) {
+		console_channel(d, peer, &j->ev, peer);
 		notify_notice(d, peer, &j->ev, peer);
 		return;
 	}
@@ -168,6 +237,7 @@ on_link_test(void *ctx, const char *peer, const char *link, bool ok, double rtt_
 	struct failed_link *f = NULL;
 
 	(void)rtt_ms;
+	console_status(d);
 	for (size_t i = 0; i < d->nfailed; i++)
 		if (strcmp(d->failed[i].peer, peer) == 0 && strcmp(d->failed[i].link, link) == 0)
 			f = &d->failed[i];
@@ -193,6 +263,7 @@ on_checkpoint(void *ctx, const char *peer, void *const *waiters, const struct hl
 {
 	struct daemon *d = ctx;
 
+	console_status(d);
 	for (size_t i = 0; waiters[i]; i++)
 		hl_ctl_reply(waiters[i], json_pack("{s:b, s:s, s:o}", "ok", 1, "peer", peer,
 		                                   "checkpoint", hl_ckpt_json(c)));
@@ -219,6 +290,7 @@ on_codebook(void *ctx, const char *peer, bool agreed, const char *hash_hex, cons
 {
 	struct daemon *d = ctx;
 
+	console_status(d);
 	if (!agreed)
 		notify(d, "codebook_mismatch", peer,
 		       json_pack("{s:o, s:o, s:s, s:s}", "ours",
@@ -233,6 +305,10 @@ on_link_changed(void *ctx, const char *peer, bool up, const char *via, const cha
 {
 	struct daemon *d = ctx;
 
+	if (d->console)
+		hl_console_event(d->console, "link",
+		                 json_pack("{s:s, s:s, s:s, s:s}", "peer", peer, "link", via,
+		                           "state", up ? "up" : "down", "reason", up ? "" : why));
 	notify(d, up ? "link_up" : "link_down", peer,
 	       up ? json_pack("{s:s}", "link", via)
 	          : json_pack("{s:s, s:s}", "link", via, "reason", why));
@@ -251,6 +327,7 @@ reload_peers(struct daemon *d)
 	free(peers);
 	if (rc == HL_OK)
 		log_info("peers_loaded", "count=%zu", n);
+	console_status(d);
 	return rc;
 }
 
@@ -391,10 +468,16 @@ on_job_done(void *ctx, struct hl_job *j)
 		hl_job_free(j);
 		return;
 	}
-	if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_MESSAGE)
+	if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_MESSAGE) {
 		track_deadline(d, j->peer_id, HL_DIR_OUT, j->ev.seq, j->ev.deadline_ns);
-	else if (j->kind == HL_JOB_APPEND)
+		console_message(d, hl_net_peer_name(d->net, j->peer_id), j->msg_id, "out",
+		                "queued");
+	} else if (j->kind == HL_JOB_APPEND) {
+		console_channel(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
 		notify_notice(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
+	} else if (j->kind == HL_JOB_ACK) {
+		console_message(d, j->peer, j->ref_id, "in", "acknowledged");
+	}
 	if (j->kind == HL_JOB_ACK) {
 		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:s}", "ok", 1, "ack_id", j->msg_id,
 		                                  "peer", j->peer));
@@ -460,6 +543,14 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 		         peer);
 		return err_reply(rc == HL_ERR_NOTFOUND ? "notfound" : "unavailable", why);
 	}
+	if (strcmp(cmd, "metrics") == 0) {
+		json_t *o = hl_net_metrics(d->net);
+		if (o) {
+			json_object_set_new(o, "ok", json_true());
+			json_object_set_new(o, "peers", hl_net_status(d->net));
+		}
+		return o ? o : err_reply("nomem", "out of memory");
+	}
 	if (strcmp(cmd, "poke") == 0) {
 		hl_net_poke(d->net);
 		return json_pack("{s:b}", "ok", 1);
@@ -481,6 +572,7 @@ stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("stopping", "reason=%s", why);
+	hl_console_stop(d->console); /* first: no new request reaches what stops below */
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -506,6 +598,32 @@ on_signal(uv_signal_t *s, int signum)
 		return;
 	}
 	stop(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+/* The web console, if the config asks for one (after everything it talks to is up). */
+static int
+start_console(struct daemon *d, char *err, size_t errcap)
+{
+	char path[HL_PATH_MAX];
+	struct hl_console_opts o = {
+	    .station = d->cfg.name,
+	    .addr = d->cfg.console,
+	    .idle_s = d->cfg.console_idle_s,
+	    .pwcost = d->cfg.password_cost,
+	    .store_path = path,
+	    .codebook = d->codebook,
+	    .ed25519 = d->id.pub.ed25519,
+	    .language = d->cfg.language,
+	    .max_message_bytes = d->cfg.max_message_bytes,
+	    .handler = on_ctl,
+	    .ctx = d,
+	};
+
+	if (hl_station_path(d->dir, HL_F_STORE, path) < 0) {
+		snprintf(err, errcap, "station directory path too long");
+		return HL_ERR_LIMIT;
+	}
+	return hl_console_start(&d->loop, &o, &d->console, err, errcap);
 }
 
 /* Take the directory's lock, or say which process holds it. */
@@ -617,6 +735,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	                                               .link_test = on_link_test,
 	                                               .checkpoint = on_checkpoint,
 	                                               .codebook = on_codebook,
+	                                               .marked = on_marked,
 	                                               .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
@@ -640,6 +759,10 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	if (d.cfg.console[0] && (rc = start_console(&d, err, errcap)) < 0) {
+		stop(&d, "console_failed");
+		goto out_loop;
+	}
 	{
 		char pk[HL_PUBSTR_MAX];
 		hl_pubkey_encode(&d.id.pub, pk);
@@ -650,6 +773,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	rc = HL_OK;
 out_loop:
 	uv_run(&d.loop, UV_RUN_DEFAULT); /* let closing handles finish */
+	hl_console_free(d.console);
 	if (uv_loop_close(&d.loop) != 0)
 		log_warn("loop_not_empty", "%s", "");
 	if (rc == HL_OK) {

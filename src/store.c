@@ -99,6 +99,20 @@ static const char *const migrations[] = {
     "  status INTEGER NOT NULL," /* 0 agreed, 1 mismatch, 2 waiting for the peer */
     "  detail TEXT NOT NULL DEFAULT '',"
     "  UNIQUE (peer_id, initiator, at_ns));",
+    /* 4 -> 5: placeholder: defined by branch keys */
+    "SELECT 1;",
+    /* 5 -> 6: placeholder: defined by branch talks */
+    "SELECT 1;",
+    /* 6 -> 7: the console's operator accounts (src/operators.c): Argon2id hashes, never
+     * passwords; generation counts password changes, so older sessions end */
+    "CREATE TABLE operators ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CHECK (role IN ('watch', 'duty', 'admin')),"
+    "  language TEXT NOT NULL CHECK (language IN ('en', 'zh')),"
+    "  pwhash TEXT NOT NULL,"
+    "  generation INTEGER NOT NULL DEFAULT 1,"
+    "  created_ns INTEGER NOT NULL,"
+    "  changed_ns INTEGER NOT NULL);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 

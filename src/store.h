@@ -16,7 +16,7 @@
 #include "util.h"
 
 #define HL_LINKS_MAX 8
-#define HL_STORE_SCHEMA 4
+#define HL_STORE_SCHEMA 7
 
 struct hl_store;
 
@@ -180,6 +180,15 @@ HL_MUST_CHECK int hl_store_unacked(struct hl_store *st,
                                    void (*fn)(void *ctx, int64_t peer_id, enum hl_dir dir,
                                               uint64_t seq, uint64_t deadline_ns),
                                    void *ctx);
+/*
+ * Messages (kind message) counted by direction, stored state and
+ * precedence, with how many of each group are overdue at now_ns: fn once
+ * per group that has any. For metrics (docs/console.md); one scan.
+ */
+HL_MUST_CHECK int hl_store_message_counts(struct hl_store *st, uint64_t now_ns,
+                                          void (*fn)(void *ctx, int dir, int state, unsigned prec,
+                                                     uint64_t n, uint64_t overdue),
+                                          void *ctx);
 /* One event's history, oldest first: calls fn for each state change. */
 HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int dir,
                                    void (*fn)(void *ctx, uint64_t at_ns, const char *state,

@@ -758,6 +758,32 @@ hl_store_unacked(struct hl_store *st,
 	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
 }
 
+int
+hl_store_message_counts(struct hl_store *st, uint64_t now_ns,
+                        void (*fn)(void *ctx, int dir, int state, unsigned prec, uint64_t n,
+                                   uint64_t overdue),
+                        void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc, s;
+
+	/* Overdue as read_row computes it: a deadline passed, no acknowledgment yet. */
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT dir, state, precedence, count(*),"
+	                           " sum(deadline_ns > 0 AND deadline_ns < ?1 AND"
+	                           "     ((dir = 0 AND state <= 2) OR (dir = 1 AND state = 5)))"
+	                           " FROM events WHERE kind = 1 GROUP BY dir, state, precedence",
+	                           &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)now_ns);
+	while ((s = sqlite3_step(q)) == SQLITE_ROW)
+		fn(ctx, sqlite3_column_int(q, 0), sqlite3_column_int(q, 1),
+		   (unsigned)sqlite3_column_int(q, 2), (uint64_t)sqlite3_column_int64(q, 3),
+		   (uint64_t)sqlite3_column_int64(q, 4));
+	hl_store_finish(st, q);
+	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
+}
+
 struct step {
 	uint64_t at;
 	const char *state, *detail;

@@ -107,6 +107,7 @@ run_job(struct hl_store *st, struct hl_job *j)
 		return hl_store_ckpt_save(st, j->peer_id, &j->ckpt);
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
+		memcpy(j->ref_id, j->msg_id, sizeof j->ref_id);
 		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,
 		                         sizeof j->reason, id, j->peer);
 		if (rc == HL_OK)

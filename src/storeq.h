@@ -45,6 +45,7 @@ struct hl_job {
 	size_t nentries;
 	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
 	char msg_id[HL_MSGID_LEN + 1];           /* ACK in; APPEND and ACK out (the new event) */
+	char ref_id[HL_MSGID_LEN + 1];           /* ACK out: the message acknowledged */
 	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
 	char peer[HL_NAME_MAX + 1];              /* ACK out */
 	void *waiter;                            /* who asked (a control client) */

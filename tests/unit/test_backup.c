@@ -131,6 +131,8 @@ static const char *const rows_at[] = {
     "INSERT INTO link_tests VALUES (7, 0, '192.0.2.1:7400', 1700000000000000031, 1, 1234, '');",
 };
 
+_Static_assert(ARRAY_SIZE(released) == ARRAY_SIZE(rows_at), "rows for every released schema");
+
 /* A store at schema `version` with the rows of every version up to it. */
 static int
 build_old(const char *path, int version)
@@ -274,7 +276,8 @@ test_upgrades(void)
 	hl_store_close(st);
 	want = schema_of(fresh);
 	path_of(old, sizeof old, "old.db");
-	for (int v = 1; v < HL_STORE_SCHEMA; v++) {
+	/* Every schema the test holds as released (each migrates through the later ones). */
+	for (int v = 1; v <= (int)ARRAY_SIZE(released) && v < HL_STORE_SCHEMA; v++) {
 		st = NULL;
 		CHECK(build_old(old, v) == 0, "a store at schema %d", v);
 		T_EQ_INT(t_user_version(old), v, "its user_version");
