@@ -42,6 +42,7 @@ const STR = {
     cb_mismatch: 'MISMATCH: codebook messages are refused', cb_unknown: 'not compared yet',
     checkpoints: 'Checkpoints', ck_last: 'last {st} at {t}', ck_none: 'none yet',
     ck_mismatch: '{n} MISMATCH(ES): the two records disagree',
+    ck_agreed: 'agreed', ck_waiting: 'waiting for the peer', ck_mismatched: 'MISMATCH', outbound: 'we dialled',
     ago: '{d} ago', clock_skew: 'differs from ours by {d}',
     skew_how: 'Estimated from the messages received lately: each carries the time it was created on the sender\'s clock.',
     no_skew: 'not known until a message arrives from it',
@@ -123,6 +124,7 @@ const STR = {
     cb_mismatch: '不一致：代码电文将被拒收', cb_unknown: '尚未比较',
     checkpoints: '检查点', ck_last: '最近一次 {st}，{t}', ck_none: '暂无',
     ck_mismatch: '{n} 次不一致：双方记录不符',
+    ck_agreed: '一致', ck_waiting: '等待对方', ck_mismatched: '不一致', outbound: '本站拨出',
     ago: '{d}前', clock_skew: '与本站相差 {d}',
     skew_how: '根据最近收到的电文估计：每份电文都带有其在发送方时钟上的创建时间。',
     no_skew: '收到对方电文之前未知',
@@ -541,7 +543,7 @@ function connectEvents() {
   S.es = es;
   es.onopen = () => {
     setLive(true);
-    onEvent('message'); // anything missed while away
+    onEvent('message'); // anything that changed before the stream was open
     onEvent('status');
   };
   for (const k of ['message', 'link', 'channel', 'status']) es.addEventListener(k, () => onEvent(k));
@@ -567,7 +569,6 @@ function loggedIn(me) {
   document.documentElement.lang = S.lang === 'zh' ? 'zh-Hans' : 'en';
   header();
   connectEvents();
-  loadStatus().catch(() => {});
   loadInbox(false).catch(() => {});
   loadCodebook().catch(() => {});
 }
@@ -676,19 +677,19 @@ function peerCard(st, p) {
   return h('section', { class: 'card peer', 'data-peer': p.name },
     h('h2', {}, p.name, ' ', badge(p.state)),
     h('dl', { class: 'facts' },
-      h('dt', {}, t('link_in_use')), h('dd', {}, p.link || '—', p.direction ? ' (' + p.direction + ')' : ''),
+      h('dt', {}, t('link_in_use')), h('dd', {}, p.link || '—', p.direction === 'outbound' ? ' (' + t('outbound') + ')' : ''),
       h('dt', {}, t('rtt')), h('dd', {}, p.rtt_ms != null ? p.rtt_ms.toFixed(2) + ' ms' : '—'),
       h('dt', {}, t('last_contact')), h('dd', {}, agoEl(p.last_contact)),
       h('dt', {}, t('up_since')), h('dd', {}, p.up_since ? fmtTime(p.up_since) : '—'),
       h('dt', {}, t('station_clock', { s: st.station })), h('dd', {}, clockEl(0)),
       h('dt', {}, t('peer_clock', { s: p.name })), h('dd', { title: t('skew_how') }, off === null ? t('no_skew')
-        : [clockEl(off), ' ', h('span', { class: 'muted' }, t('clock_skew', { d: (off >= 0 ? '+' : '-') + (Math.abs(off) / 1000).toFixed(1) + ' s' }))]),
+        : [clockEl(off), ' ', h('span', { class: 'muted' }, t('clock_skew', { d: skewText(off) }))]),
       cb ? [h('dt', {}, t('codebook')), h('dd', { class: cb.agreed === false ? 'bad' : '' },
         cb.agreed === true ? t('cb_agreed') : cb.agreed === false ? t('cb_mismatch') : t('cb_unknown'),
         cb.ours_version ? ' (' + cb.ours_version + ')' : '')] : null,
       ck ? [h('dt', {}, t('checkpoints')), h('dd', { class: ck.mismatches ? 'bad' : '' },
         ck.mismatches ? t('ck_mismatch', { n: ck.mismatches }) + ' · ' : '',
-        ck.last ? t('ck_last', { st: ck.last.status, t: fmtTime(ck.last.at) }) : t('ck_none'))] : null),
+        ck.last ? t('ck_last', { st: t(ck.last.status === 'mismatch' ? 'ck_mismatched' : 'ck_' + ck.last.status), t: fmtTime(ck.last.at) }) : t('ck_none'))] : null),
     h('h3', {}, t('channels')),
     h('table', { class: 'channels' }, h('tbody', {}, (p.channels || []).map((c) => h('tr', { 'data-channel': c.name },
       h('td', { class: 'name' }, c.name), h('td', {}, badge(c.state)),
@@ -700,6 +701,10 @@ function peerCard(st, p) {
         h('td', {}, l.address, l.in_use ? h('span', { class: 'muted' }, ' · ' + t('in_use')) : ''),
         h('td', {}, badge(l.state)), h('td', {}, l.last_error || '—'), h('td', {}, test(l)),
         h('td', {}, l.last_successful_test ? fmtTime(l.last_successful_test) : t('never')))))));
+}
+function skewText(ms) {
+  const s = (Math.abs(ms) / 1000).toFixed(1);
+  return (s === '0.0' ? '' : ms > 0 ? '+' : '-') + s + ' s';
 }
 function suspensions(c) {
   return (c.suspended_by || []).map((s) => h('div', { class: 'susp' },
