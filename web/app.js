@@ -399,7 +399,12 @@ function contentEl(m, both) {
   const out = [h('pre', { class: 'body' }, c.text)];
   if (both && c.other) out.push(h('pre', { class: 'body other' }, c.other));
   if (c.attachment && m.body_base64) {
-    out.push(h('a', { class: 'button', download: m.id, href: 'data:' + m.media_type + ';base64,' + m.body_base64 }, t('download')));
+    out.push(h('button', { onclick: () => {
+      const bytes = Uint8Array.from(atob(m.body_base64), (x) => x.charCodeAt(0));
+      const url = URL.createObjectURL(new Blob([bytes], { type: m.media_type }));
+      h('a', { download: m.id, href: url }).click();
+      setTimeout(() => URL.revokeObjectURL(url), 10000);
+    } }, t('download')));
   }
   return h('div', {}, out);
 }
@@ -580,8 +585,10 @@ function loggedOut() {
   clearTimeout(S.retry);
   S.codebook = null;
   header();
-  if (!location.hash.startsWith('#/login')) location.hash = '#/login';
-  else route();
+  if (!location.hash.startsWith('#/login')) {
+    S.after = location.hash; // back there after the next login
+    location.hash = '#/login';
+  } else route();
 }
 async function logout() {
   try {
