@@ -904,7 +904,7 @@ api_send(struct hl_console *c, struct MHD_Connection *conn, const char *url, con
 {
 	struct hl_api_error e = {0};
 	struct hl_channel_rec *chans = NULL;
-	const char *to, *channel;
+	char to[HL_NAME_MAX + 1], channel[HL_NAME_MAX + 1];
 	struct hl_store *st;
 	json_t *ctl, *resp;
 	unsigned prec;
@@ -921,8 +921,8 @@ api_send(struct hl_console *c, struct MHD_Connection *conn, const char *url, con
 		return refuse(c, conn, "POST", url, w->name, &e, NULL);
 	}
 	/* The peer and the channel, named in the form's terms (the daemon checks again). */
-	to = json_string_value(json_object_get(ctl, "peer"));
-	channel = json_string_value(json_object_get(ctl, "channel"));
+	snprintf(to, sizeof to, "%s", json_string_value(json_object_get(ctl, "peer")));
+	snprintf(channel, sizeof channel, "%s", json_string_value(json_object_get(ctl, "channel")));
 	if (!(st = store_take(c, &e))) {
 		json_decref(ctl);
 		return refuse(c, conn, "POST", url, w->name, &e, NULL);
@@ -1442,6 +1442,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	}
 	*con_cls = NULL;
 }
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) HL_PRINTF(2, 0);
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
