@@ -1074,12 +1074,15 @@ async function pageNotices(main) {
   const note = h('div', { id: 'notice-result', role: 'status' });
   main.replaceChildren(h('div', {}, h('h1', {}, t('notices')), h('p', { class: 'muted' }, t('notices_help')),
     canSuspend() ? null : h('p', { class: 'muted', id: 'notice-role' }, t('only_duty')), note, box));
-  const reasons = {}; // typed reasons survive a redraw
+  const reasons = {}; // typed reasons survive a redraw, and so does the focus
   const draw = serial(async () => {
     const st = await loadStatus();
+    const focus = document.activeElement && document.activeElement.dataset.key;
     box.replaceChildren(...(st.peers || []).map((p) => h('section', { class: 'card' },
       h('h2', {}, p.name, ' ', badge(p.state)),
       h('table', { class: 'notices' }, h('tbody', {}, (p.channels || []).map((c) => noticeRow(p, c, reasons, note)))))));
+    const el = focus && [...box.querySelectorAll('input[data-key]')].find((x) => x.dataset.key === focus);
+    if (el) el.focus();
     tick();
   });
   await draw();
@@ -1108,7 +1111,7 @@ function noticeRow(p, c, reasons, note) {
   else if (mine) {
     action = h('button', { class: 'resume', 'data-resume': c.name, onclick: () => act('/api/resume', { peer: p.name, channel: c.name }) }, t('resume'));
   } else {
-    const reason = h('input', { class: 'reason', 'data-reason': c.name, placeholder: t('reason'), value: reasons[key] || '',
+    const reason = h('input', { class: 'reason', 'data-reason': c.name, 'data-key': key, placeholder: t('reason'), value: reasons[key] || '',
       oninput: (e) => { reasons[key] = e.target.value; } });
     action = h('span', { class: 'inline' }, reason, h('button', { class: 'danger', 'data-suspend': c.name, onclick: () => {
       if (!reason.value.trim()) {
