@@ -376,6 +376,7 @@ hl_console_notice_parse(const json_t *req, unsigned kind, json_t **ctl, struct h
 int
 hl_console_token_decode(const char *text, uint8_t out[static HL_CONSOLE_TOKEN_LEN])
 {
+	char again[HL_CONSOLE_TOKEN_TEXT];
 	size_t n = 0;
 
 	if (strlen(text) != HL_CONSOLE_TOKEN_TEXT - 1 ||
@@ -383,6 +384,12 @@ hl_console_token_decode(const char *text, uint8_t out[static HL_CONSOLE_TOKEN_LE
 	                      NULL, sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
 	    n != HL_CONSOLE_TOKEN_LEN)
 		return HL_ERR_INVAL;
+	/* Only the one canonical text: no second spelling of a token (spare bits set). */
+	hl_console_token_encode(out, again);
+	if (strcmp(again, text) != 0) {
+		sodium_memzero(out, HL_CONSOLE_TOKEN_LEN);
+		return HL_ERR_INVAL;
+	}
 	return HL_OK;
 }
 

@@ -224,7 +224,7 @@ def stream(port, cookie, q):
     q.put(("open", None, time.monotonic()))
     ev = None
     while True:
-        line = r.fp.readline()
+        line = r.readline()
         if not line:
             q.put(("closed", None, time.monotonic()))
             return
@@ -480,6 +480,31 @@ grep -q 'event=console_refused status=429' "$T/washington.log" || fail "a 429 wa
 grep -q 'smith-password-1\|jones-password-1' "$T"/*.log && fail "a password reached a log"
 ok "refused requests are logged (401, 403 csrf, 429), passwords never"
 
+# A live stream open while the station stops: it ends, and the daemon exits cleanly.
+cat >"$T/hold_stream.py" <<'PYEOF'
+import http.client, json, sys
+port, out = int(sys.argv[1]), sys.argv[2]
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+c.request("POST", "/api/login", body=json.dumps({"name": "Gen. Smith", "password": "smith-password-1"}),
+          headers={"Content-Type": "application/json"})
+r = c.getresponse()
+r.read()
+cookie = r.getheader("Set-Cookie").split(";")[0]
+c.request("GET", "/api/events", headers={"Cookie": cookie})
+r = c.getresponse()
+open(out, "w").write("open %d\n" % r.status)
+try:
+    while r.readline():
+        pass
+except Exception:
+    pass
+open(out, "a").write("closed\n")
+PYEOF
+"$PY" "$T/hold_stream.py" "${CPORT[washington]}" "$T/stream.out" &
+hold=$!
+wait_for 5000 grep -q "open 200" "$T/stream.out" || fail "the held stream did not open"
 stop washington
+wait_for 3000 grep -q closed "$T/stream.out" || fail "the stream did not end when the station stopped"
+wait "$hold"
 stop beijing
-ok "both stations stop cleanly"
+ok "both stations stop cleanly, washington with a live event stream open (it ends)"
