@@ -77,7 +77,7 @@ const STR = {
     id: 'Id', kind: 'Kind', history: 'History', at: 'Time', detail: 'Detail', seq: 'Seq',
     f_sent: 'Sent', f_delivered: 'Delivered', f_acknowledged: 'Acknowledged',
     hash: 'Hash', size: 'Size', media: 'Media type', refused_reason: 'Refusal',
-    attachment: 'attachment: {t}, {n} bytes', download: 'Download', translation: 'translation',
+    attachment: 'attachment: {t}, {n} bytes', download: 'Download', translation: 'translation', is_original: 'original',
     both_langs: 'Show both languages', one_lang: 'Show one language',
     k_message: 'message', k_acknowledgment: 'acknowledgment', k_suspension: 'suspension notice',
     k_resumption: 'resumption notice', dir_out: 'to {p}', dir_in: 'from {p}',
@@ -155,7 +155,7 @@ const STR = {
     id: '编号', kind: '类别', history: '历史', at: '时间', detail: '说明', seq: '序号',
     f_sent: '发出时间', f_delivered: '送达时间', f_acknowledged: '确认时间',
     hash: '哈希', size: '大小', media: '媒体类型', refused_reason: '拒收理由',
-    attachment: '附件：{t}，{n} 字节', download: '下载', translation: '译文',
+    attachment: '附件：{t}，{n} 字节', download: '下载', translation: '译文', is_original: '原文',
     both_langs: '显示两种语言', one_lang: '只显示一种语言',
     k_message: '电文', k_acknowledgment: '确认', k_suspension: '暂停通告',
     k_resumption: '恢复通告', dir_out: '发往 {p}', dir_in: '发自 {p}',
@@ -391,7 +391,7 @@ function contentEl(m, both) {
   const c = content(m);
   if (c.text === undefined) {
     const side = (l) => h('div', { class: 'par', lang: l === 'zh' ? 'zh-Hans' : 'en' },
-      h('div', { class: 'muted' }, t('text_' + l), ' · ', c.original === l ? t('original') : t('translation')),
+      h('div', { class: 'muted' }, t('text_' + l), ' · ', c.original === l ? t('is_original') : t('translation')),
       h('pre', { class: 'body' }, c[l]));
     const order = S.lang === 'zh' ? ['zh', 'en'] : ['en', 'zh'];
     return h('div', { class: 'two' }, order.map(side));
