@@ -553,19 +553,27 @@ function connectEvents() {
   };
   for (const k of ['message', 'link', 'channel', 'status']) es.addEventListener(k, () => onEvent(k));
   es.onerror = () => {
-    setLive(false);
     es.close();
-    if (S.es !== es) return;
+    if (S.es !== es) return; // replaced or logged out meanwhile
     S.es = null;
-    S.retry = setTimeout(async () => {
-      try {
-        await api('/api/me');
-        connectEvents();
-      } catch (e) {
-        if (e.status !== 401) es.onerror();
-      }
-    }, 1000);
+    setLive(false);
+    reconnect();
   };
+}
+/* Every second until the station answers: the same session goes on live;
+ * a session the station no longer knows (say it restarted) means logging in
+ * again (api() takes care of that on the 401). */
+function reconnect() {
+  clearTimeout(S.retry);
+  S.retry = setTimeout(async () => {
+    if (!S.me) return;
+    try {
+      await api('/api/me');
+      if (S.me) connectEvents();
+    } catch (e) {
+      if (e.status !== 401) reconnect();
+    }
+  }, 1000);
 }
 
 function loggedIn(me) {

@@ -42,6 +42,18 @@ async function until(what, fn, ms = 8000) {
   }
 }
 
+// Ask 24-browser.sh to stop and start a station (its lib.sh owns the
+// daemons): a line on stdout, then wait for its answer on stdin.
+const answers = require('node:readline').createInterface({ input: process.stdin });
+const waiting = [];
+answers.on('line', (l) => waiting.length && waiting.shift()(l));
+function restart(station) {
+  return new Promise((resolve, reject) => {
+    waiting.push((l) => (l === 'restarted' ? resolve() : reject(new Error('restart: ' + l))));
+    console.log('restart ' + station);
+  });
+}
+
 let current = null; // the page to photograph on failure
 async function step(name, fn) {
   const t0 = Date.now();
@@ -278,6 +290,21 @@ async function main() {
       await w.waitForSelector('#nav-board >> text=Board');
     });
 
+    await step('a station restarted: the console says so, asks for a login, and comes back live', async () => {
+      await go(w, '#/inbox');
+      await w.waitForSelector('#live.on');
+      await restart('washington'); // sessions live in the daemon's memory: this one is gone
+      await w.waitForSelector('#login-name', { timeout: 15000 });
+      await w.fill('#login-name', dutyW);
+      await w.fill('#login-password', PW);
+      await w.click('#login-submit');
+      await w.waitForSelector('#page-inbox #inbox-table'); // back where the operator was
+      await w.waitForSelector('#live.on');
+      const id = execFileSync(env('HOTLINE'), ['-d', bDir, 'send', '--to', 'washington', '--precedence', 'flash',
+        '--text', 'After the restart'], { encoding: 'utf8' }).trim();
+      await w.waitForSelector(`#inbox-table tr[data-id="${id}"]`, { timeout: 15000 });
+    });
+
     await step('the console came up without a script error', async () => {
       assert.deepEqual(w.errors, []);
       assert.deepEqual(b.errors, []);
@@ -291,6 +318,7 @@ async function main() {
     process.exitCode = 1;
   } finally {
     await browser.close();
+    answers.close();
   }
   console.log(`# browser test: ${((Date.now() - T0) / 1000).toFixed(1)} s`);
 }

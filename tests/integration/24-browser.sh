@@ -3,7 +3,8 @@
 # stations, each serving its console: log in, a FLASH message arriving live,
 # its acknowledgment reaching the sender, a codebook form with a bad field,
 # a suspension seen on both boards, a watch officer's limits, the transcript,
-# the language (tests/browser/console.test.js has the steps).
+# the language, a station restarted under an open console
+# (tests/browser/console.test.js has the steps).
 # HL_SCREENSHOTS=DIR also saves a screenshot of each page there (docs/img).
 # Under ASan (HL_BROWSER_ASAN=0 skips that pass) it takes about twice as long.
 . "$(dirname "$0")/lib.sh"
@@ -48,16 +49,38 @@ for s in washington beijing; do
 done
 
 [ -n "${HL_SCREENSHOTS:-}" ] && mkdir -p "$HL_SCREENSHOTS"
-W_URL="http://127.0.0.1:${CONSOLE[washington]}" B_URL="http://127.0.0.1:${CONSOLE[beijing]}" \
-	W_DIR="$T/washington" B_DIR="$T/beijing" HOTLINE="$HOTLINE" PASSWORD="$PASSWORD" \
-	DUTY_W="Gen. Smith" DUTY_B="Col. Li Wei" WATCH_W="Lt. Jones" HL_FAILSHOT="$T/failure.png" \
-	timeout 120 node "$ROOT/tests/browser/console.test.js" | tee "$T/browser.out"
-rc=${PIPESTATUS[0]}
+# The test asks for a station's restart with a line "restart NAME" and
+# waits for "restarted" on its stdin.
+coproc BT {
+	W_URL="http://127.0.0.1:${CONSOLE[washington]}" B_URL="http://127.0.0.1:${CONSOLE[beijing]}" \
+		W_DIR="$T/washington" B_DIR="$T/beijing" HOTLINE="$HOTLINE" PASSWORD="$PASSWORD" \
+		DUTY_W="Gen. Smith" DUTY_B="Col. Li Wei" WATCH_W="Lt. Jones" HL_FAILSHOT="$T/failure.png" \
+		timeout 150 node "$ROOT/tests/browser/console.test.js" 2>&1
+	echo "exit $?"
+}
+# Our own copies: bash drops BT's once the coprocess has ended.
+exec {bt_out}<&"${BT[0]}" {bt_in}>&"${BT[1]}"
+rc=1
+while IFS= read -r line <&"$bt_out"; do
+	echo "$line" >>"$T/browser.out"
+	case "$line" in
+	"restart "*)
+		s=${line#restart }
+		stop "$s"
+		start "$s"
+		echo restarted >&"$bt_in"
+		;;
+	"exit "*) rc=${line#exit } ;;
+	*) echo "$line" ;;
+	esac
+done
+exec {bt_out}<&- {bt_in}>&-
 if [ "$rc" -ne 0 ]; then
 	[ -f "$T/failure.png" ] && cp "$T/failure.png" /tmp/hl-browser-failure.png &&
 		echo "# screenshot kept: /tmp/hl-browser-failure.png"
 	fail "browser test (exit $rc)"
 fi
 grep -q '^FAIL' "$T/browser.out" && fail "browser test"
+grep -q '^ok - a station restarted' "$T/browser.out" || fail "the browser test stopped early"
 for s in washington beijing; do stop "$s"; done
 ok "console in Chromium: every step passed; both stations exit cleanly"
