@@ -29,7 +29,7 @@ demo: build
 	sh scripts/demo.sh $(BUILD)/hotline
 
 test: build build-asan
-	sh tests/run.sh $(BUILD) $(ASAN)
+	bash tests/run.sh $(BUILD) $(ASAN)
 
 bench: build
 	sh bench/run.sh $(BUILD)

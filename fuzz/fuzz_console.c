@@ -6,7 +6,7 @@
  * one of a few Content-Types (second byte), or header values (Host, Origin,
  * a session token, a message id, a console address) separated by NULs.
  * Invariants: a refusal has a 4xx/5xx status, a code and a terminated
- * one-line message, and leaves no output behind; an accepted send or notice
+ * one-line UTF-8 message (it becomes JSON), and leaves no output behind; an accepted send or notice
  * is a control request whose body is valid base64 of at most the limit,
  * with a known precedence; an accepted token re-encodes to the same text.
  *
@@ -47,8 +47,9 @@ static void
 check_refusal(int rc, const struct hl_api_error *e)
 {
 	if (rc != HL_ERR_INVAL || e->status < 400 || e->status > 599 || !e->code ||
-	    !memchr(e->message, '\0', sizeof e->message) || strchr(e->message, '\n') ||
-	    !memchr(e->field, '\0', sizeof e->field))
+	    !memchr(e->message, '\0', sizeof e->message) ||
+	    !hl_field_valid(e->message, strlen(e->message)) ||
+	    !memchr(e->field, '\0', sizeof e->field) || !hl_field_valid(e->field, strlen(e->field)))
 		abort();
 }
 

@@ -78,7 +78,7 @@ check_data(const uint8_t *buf, size_t len)
 		return;
 	}
 	if (ev.seq != seq || ev.body != NULL || !hl_name_valid(ev.channel) ||
-	    ev.precedence >= HL_PREC_COUNT || ev.kind < HL_EV_MESSAGE || ev.kind > HL_EV_RESUME)
+	    ev.precedence >= HL_PREC_COUNT || !hl_kind_known(ev.kind))
 		abort();
 	check_field(ev.channel, sizeof ev.channel);
 	check_field(ev.media_type, sizeof ev.media_type);

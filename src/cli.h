@@ -66,6 +66,8 @@ int cmd_restore(int argc, char **argv);
 extern const char backup_help[], restore_help[];
 int cmd_key(int argc, char **argv);
 extern const char key_help[];
+int cmd_talks(int argc, char **argv);
+extern const char talks_help[];
 int cmd_operator(int argc, char **argv);
 extern const char operator_help[];
 

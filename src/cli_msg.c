@@ -23,6 +23,7 @@
 #include "station.h"
 #include "msg.h"
 #include "msgjson.h"
+#include "talks.h"
 
 static bool
 want_json(int argc, char **argv)
@@ -176,7 +177,8 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 {
 	uint8_t token[HL_TOKEN_LEN];
 	char token_hex[2 * HL_TOKEN_LEN + 1], why[HL_REASON_MAX + 1] = "";
-	const char *what = hl_kind_name(ev->kind);
+	const char *kind = hl_kind_name(ev->kind);
+	const char *what = ev->kind == HL_EV_TALKS ? "talks event" : kind;
 	size_t cap = sodium_base64_encoded_len(ev->body_len, sodium_base64_VARIANT_ORIGINAL);
 	char *b64 = malloc(cap);
 	uint64_t deadline = hl_now_ms() + 30000;
@@ -197,7 +199,7 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 			break;
 		}
 		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-		                          "cmd", "send", "kind", what, "peer", to, "channel",
+		                          "cmd", "send", "kind", kind, "peer", to, "channel",
 		                          ev->channel, "precedence", hl_prec_name(ev->precedence),
 		                          "media_type", ev->media_type, "operator",
 		                          ev->operator_name, "body", b64, "token", token_hex,
@@ -729,7 +731,8 @@ cmd_show(int argc, char **argv)
 			       r->ev.kind == HL_EV_ACK       ? "  (acknowledgment)"
 			       : r->ev.kind == HL_EV_SUSPEND ? "  (notice: suspension)"
 			       : r->ev.kind == HL_EV_RESUME  ? "  (notice: resumption)"
-			                                     : "");
+			       : r->ev.kind == HL_EV_TALKS ? "  (talks event: see 'hotline talks')"
+			                                   : "");
 			printf("state: %s%s\n", hl_row_state(r), r->overdue ? " (OVERDUE)" : "");
 			if (r->reason[0])
 				printf("refused: %s\n", r->reason);
@@ -761,6 +764,13 @@ cmd_show(int argc, char **argv)
 			} else if (r->ev.kind == HL_EV_MESSAGE) {
 				printf("attachment: %s, %u bytes\n", r->ev.media_type,
 				       r->ev.body_len);
+			} else if (r->ev.kind == HL_EV_TALKS) {
+				char *d = hl_talks_describe(r->body, r->ev.body_len);
+				printf("operator: %s\n", r->ev.operator_name);
+				if (d)
+					print_safe((const uint8_t *)d, strlen(d), true);
+				printf("\n");
+				free(d);
 			} else if (r->ev.kind >= HL_EV_SUSPEND) {
 				printf("operator: %s\nreason: ", r->ev.operator_name);
 				print_safe(r->body, r->ev.body_len, false);

@@ -38,6 +38,7 @@ extern const size_t hl_web_index_html_len, hl_web_app_js_len, hl_web_app_css_len
 #define STRIKES_MAX 256       /* names and addresses with failed logins remembered */
 #define NAME_STRIKES 5        /* failed logins for one name before it is locked out */
 #define ADDR_STRIKES 20       /* ... and for one client address */
+#define LOCK_MIN_MS 2000u     /* the first lock-out; each failure after it doubles it */
 #define LOCK_MAX_MS 900000u   /* the longest lock-out: 15 minutes */
 #define RING 256              /* events kept for the streams */
 #define PING_MS 15000u        /* a comment line on a quiet stream */
@@ -526,7 +527,7 @@ strike_add_locked(struct hl_console *c, const char *key, unsigned free_tries)
 	s->last_ms = now;
 	if (s->fails >= free_tries) {
 		unsigned k = s->fails - free_tries;
-		lock = k >= 10 ? LOCK_MAX_MS : 1000u << k;
+		lock = k >= 10 ? LOCK_MAX_MS : LOCK_MIN_MS << k;
 		s->until_ms = now + (lock < LOCK_MAX_MS ? lock : LOCK_MAX_MS);
 	}
 }

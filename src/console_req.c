@@ -24,6 +24,9 @@ hl_api_fail(struct hl_api_error *e, int status, const char *code, const char *fi
 	va_start(ap, fmt);
 	vsnprintf(e->message, sizeof e->message, fmt, ap);
 	va_end(ap);
+	/* It may quote the client's bytes, or be cut mid-character: always one line of UTF-8. */
+	hl_field_clean(e->message);
+	hl_field_clean(e->field);
 	return HL_ERR_INVAL;
 }
 

@@ -774,6 +774,7 @@ static const char main_help[] =
     "  ack         acknowledge a received message, by name\n"
     "  transcript  export the record with a peer (JSON lines, or a page to print)\n"
     "  codebook    list, show, hash and render the agreed message templates\n"
+    "  talks       propose, answer, hold and read out talks with a peer, on the record\n"
     "  verify      check the record with each peer, or an exported transcript\n"
     "  operator    add, list, remove the web console's operators; set passwords\n"
     "  backup      copy the store to a file, consistently, while the station runs\n"
@@ -808,6 +809,7 @@ static const struct verb verbs[] = {
     {"backup", cmd_backup, backup_help},
     {"restore", cmd_restore, restore_help},
     {"key", cmd_key, key_help},
+    {"talks", cmd_talks, talks_help},
     {"operator", cmd_operator, operator_help},
 };
 

@@ -91,6 +91,10 @@ struct peer {
 	uint64_t next_rescan_ms; /* safety net for a lost poke */
 	double rtt_ms;
 	bool have_rtt;
+	/* The peer's wall clock minus ours, from its latest handshake to us (message 0 carries it).
+	 */
+	double clock_offset_ms;
+	uint64_t clock_at_ns; /* when measured; 0: never since the daemon started */
 	char hello_name[33];
 	uint8_t hello_version; /* from the peer's last HELLO; 0: none heard yet */
 	bool peer_cb_known;    /* the peer said which codebook it holds (CODEBOOK frame) */
@@ -862,6 +866,14 @@ check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static 
 	}
 	memcpy(p->last_ts, ts, HL_TS_LEN);
 	c->peer = p;
+	/* Authenticated (it decrypted under the pinned key) and fresh: the peer's clock, for
+	 * the operators (network delay included, which is well under a second). */
+	{
+		uint64_t now = hl_wall_ns();
+		double peer_ns = (double)hl_get_u64(ts) * 1e9 + (double)hl_get_u32(ts + 8);
+		p->clock_offset_ms = (peer_ns - (double)now) / 1e6;
+		p->clock_at_ns = now;
+	}
 	return HL_OK;
 }
 
@@ -1719,6 +1731,9 @@ hl_net_status(struct hl_net *net)
 		              "last_contact", hl_json_time(p->last_rx_ns), "up_since",
 		              hl_json_time(p->up_since_ns), "links", links);
 		json_object_set_new(o, "codebook", codebook_status(net->codebook, p));
+		json_object_set_new(o, "clock_offset_ms",
+		                    p->clock_at_ns ? json_real(p->clock_offset_ms) : json_null());
+		json_object_set_new(o, "clock_measured", hl_json_time(p->clock_at_ns));
 		json_array_append_new(arr, o);
 	}
 	return arr;

@@ -44,10 +44,16 @@ hl_field_clean(char *s)
 const char *
 hl_kind_name(unsigned kind)
 {
-	static const char *const names[] = {"?", "message", "acknowledgment", "suspension",
-	                                    "resumption"};
+	static const char *const names[] = {"?",          "message", "acknowledgment", "suspension",
+	                                    "resumption", "?",       "talks"};
 
 	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
+}
+
+bool
+hl_kind_known(unsigned kind)
+{
+	return (kind >= HL_EV_MESSAGE && kind <= HL_EV_RESUME) || kind == HL_EV_TALKS;
 }
 
 int
@@ -270,8 +276,8 @@ get_header(struct rbuf *r, struct hl_event *ev)
 	ev->ref_seq = get_u64(r);
 	get_bytes(r, ev->ref_hash, HL_HASH_LEN);
 	ev->body_len = get_u32(r);
-	if (ev->seq == 0 || ev->kind < HL_EV_MESSAGE || ev->kind > HL_EV_RESUME ||
-	    ev->precedence >= HL_PREC_COUNT || !hl_name_valid(ev->channel))
+	if (ev->seq == 0 || !hl_kind_known(ev->kind) || ev->precedence >= HL_PREC_COUNT ||
+	    !hl_name_valid(ev->channel))
 		r->bad = true;
 }
 

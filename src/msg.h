@@ -30,9 +30,18 @@
  * operator_name says who decided, the body is the reason (UTF-8). They are
  * signed like the rest of the chain: by the head that covers them.
  */
-enum hl_event_kind { HL_EV_MESSAGE = 1, HL_EV_ACK = 2, HL_EV_SUSPEND = 3, HL_EV_RESUME = 4 };
-/* "message", "acknowledgment", "suspension", "resumption". */
+enum hl_event_kind {
+	HL_EV_MESSAGE = 1,
+	HL_EV_ACK = 2,
+	HL_EV_SUSPEND = 3,
+	HL_EV_RESUME = 4,
+	/* 5: reserved (key rotation) */
+	HL_EV_TALKS = 6, /* talks on the record: the sub-type is in the body (talks.h) */
+};
+/* "message", "acknowledgment", "suspension", "resumption", "talks"; "?" for others. */
 const char *hl_kind_name(unsigned kind);
+/* Is this a kind hotline writes (and so may receive)? */
+bool hl_kind_known(unsigned kind);
 /* ACP 121 precedence; lower is more urgent and always goes first. */
 enum hl_prec { HL_PREC_FLASH = 0, HL_PREC_IMMEDIATE, HL_PREC_PRIORITY, HL_PREC_ROUTINE };
 #define HL_PREC_COUNT 4

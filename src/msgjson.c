@@ -12,7 +12,7 @@ const char *
 hl_row_state(const struct hl_event_row *r)
 {
 	if (r->dir == HL_DIR_IN && r->state == HL_ST_RECEIVED)
-		return "unacknowledged";
+		return r->ev.kind == HL_EV_TALKS ? "received" : "unacknowledged";
 	return hl_state_name(r->state);
 }
 

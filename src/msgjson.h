@@ -12,8 +12,9 @@
 #include "codebook.h"
 #include "store.h"
 
-/* The state a person should see: "unacknowledged" for a received message not yet acknowledged,
- * else the stored state's name; overdue is a separate flag. */
+/* The state a person should see: "unacknowledged" for a received message not yet acknowledged
+ * ("received" for a talks event, which is not acknowledged), else the stored state's name;
+ * overdue is a separate flag. */
 const char *hl_row_state(const struct hl_event_row *r);
 /*
  * The row as JSON (docs/messages.md, "JSON"); with_body adds "text" (UTF-8

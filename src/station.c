@@ -26,6 +26,7 @@
 #include "notify.h"
 #include "overdue.h"
 #include "station.h"
+#include "talks.h"
 #include "store.h"
 
 int
@@ -209,6 +210,8 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 		hl_event_id(j->ev.ref_hash, id);
 		console_message(d, peer, id, "out", "acknowledged");
 	}
+	if (j->ev.kind == HL_EV_TALKS)
+		console_status(d); /* the talks register changed */
 	if (j->ev.kind == HL_EV_SUSPEND || j->ev.kind == HL_EV_RESUME) {
 		console_channel(d, peer, &j->ev, peer);
 		notify_notice(d, peer, &j->ev, peer);
@@ -367,9 +370,9 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	                &b64, "wait", &wait, "token", &token, "retry", &retry, "kind", &kind,
 	                "operator", &op) != 0)
 		return err_reply("usage", "send needs peer, body and token");
-	for (k = HL_EV_MESSAGE; k <= HL_EV_RESUME && strcmp(kind, hl_kind_name(k)) != 0; k++)
+	for (k = HL_EV_MESSAGE; k <= HL_EV_TALKS && strcmp(kind, hl_kind_name(k)) != 0; k++)
 		;
-	if (k == HL_EV_ACK || k > HL_EV_RESUME || strlen(op) > HL_OPERATOR_MAX ||
+	if (k == HL_EV_ACK || !hl_kind_known(k) || strlen(op) > HL_OPERATOR_MAX ||
 	    !hl_field_valid(op, strlen(op)) || (k != HL_EV_MESSAGE && !*op))
 		return err_reply("usage", "bad kind or operator");
 	if (hl_net_peer_id(d->net, peer, &peer_id) < 0) {
@@ -399,8 +402,17 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 		hl_job_free(j);
 		return err_reply("utf8", "the text is not valid UTF-8");
 	}
-	if (k != HL_EV_MESSAGE &&
-	    (blen > HL_NOTICE_REASON_MAX || !hl_field_valid((const char *)j->body, blen))) {
+	if (k == HL_EV_TALKS) {
+		struct hl_talks_body tb;
+		char terr[HL_TALKS_ERR_MAX];
+		if (strcmp(media, HL_TALKS_MEDIA) != 0 ||
+		    hl_talks_body_decode(j->body, blen, &tb, terr, sizeof terr) < 0) {
+			hl_job_free(j);
+			return err_reply("usage", "not a talks event body");
+		}
+		hl_talks_body_free(&tb);
+	} else if (k != HL_EV_MESSAGE &&
+	           (blen > HL_NOTICE_REASON_MAX || !hl_field_valid((const char *)j->body, blen))) {
 		hl_job_free(j);
 		return err_reply("usage", "a notice's reason is one line of at most 256 bytes");
 	}
@@ -472,6 +484,8 @@ on_job_done(void *ctx, struct hl_job *j)
 		track_deadline(d, j->peer_id, HL_DIR_OUT, j->ev.seq, j->ev.deadline_ns);
 		console_message(d, hl_net_peer_name(d->net, j->peer_id), j->msg_id, "out",
 		                "queued");
+	} else if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_TALKS) {
+		console_status(d); /* the talks register changed */
 	} else if (j->kind == HL_JOB_APPEND) {
 		console_channel(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
 		notify_notice(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);

@@ -101,8 +101,15 @@ static const char *const migrations[] = {
     "  UNIQUE (peer_id, initiator, at_ns));",
     /* 4 -> 5: placeholder: defined by branch keys */
     "SELECT 1;",
-    /* 5 -> 6: placeholder: defined by branch talks */
-    "SELECT 1;",
+    /* 5 -> 6: talks (docs/talks.md): their events' index, the public record imported */
+    /* Talks events (kind 6) are few: the register is folded from them through this index. */
+    "CREATE INDEX events_talks ON events(peer_id, dir, seq) WHERE kind = 6;"
+    "CREATE TABLE talks_imported ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+    "  id TEXT NOT NULL,"             /* the file's id, e.g. 2024-01-dpct-17 */
+    "  record TEXT NOT NULL,"         /* canonical JSON, sides as self and peer */
+    "  imported_ns INTEGER NOT NULL," /* this station's clock */
+    "  PRIMARY KEY (peer_id, id));",
     /* 6 -> 7: the console's operator accounts (src/operators.c): Argon2id hashes, never
      * passwords; generation counts password changes, so older sessions end */
     "CREATE TABLE operators ("

@@ -13,6 +13,7 @@
 #include "hl.h"
 #include "keys.h"
 #include "msg.h"
+#include "talks.h"
 #include "util.h"
 
 #define HL_LINKS_MAX 8
@@ -167,6 +168,9 @@ HL_MUST_CHECK int hl_store_list(struct hl_store *st, enum hl_dir dir, bool all,
 /* The events with this id (normally one). */
 HL_MUST_CHECK int hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **rows,
                                 size_t *n);
+/* Every talks event (kind 6) of both chains with peer_id, by dir then seq. */
+HL_MUST_CHECK int hl_store_talks_events(struct hl_store *st, int64_t peer_id,
+                                        struct hl_event_row **rows, size_t *n);
 /* Our event (dir OUT) or the peer's (IN) at seq: HL_ERR_NOTFOUND. Free with hl_event_rows_free(row,
  * 1). */
 HL_MUST_CHECK int hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
@@ -416,6 +420,33 @@ HL_MUST_CHECK int hl_store_ckpt_save(struct hl_store *st, int64_t peer_id,
  */
 HL_MUST_CHECK int hl_store_ckpt_last(struct hl_store *st, int64_t peer_id, struct hl_ckpt_rec *last,
                                      bool *found, uint64_t *last_agreed_ns, size_t *mismatches);
+
+/* ---- talks (store_talks.c; docs/talks.md) ---- */
+
+/*
+ * The register of talks with peer_id, folded from the talks events of both
+ * chains (reg is the caller's: release it with hl_talks_reg_free).
+ * HL_ERR_IO, HL_ERR_NOMEM.
+ */
+HL_MUST_CHECK int hl_store_talks_load(struct hl_store *st, int64_t peer_id,
+                                      struct hl_talks_reg *reg);
+
+/*
+ * Store records of the public record (a JSON array from
+ * hl_talks_history_parse, each object stored as canonical JSON) for
+ * peer_id, all in one transaction. A record whose id is already stored
+ * with the same contents is left as it is (counted in *unchanged); with
+ * other contents nothing is stored and HL_ERR_EXISTS names it in clash.
+ */
+HL_MUST_CHECK int hl_store_talks_import(struct hl_store *st, int64_t peer_id, const json_t *records,
+                                        size_t *added, size_t *unchanged,
+                                        char clash[static HL_TALKS_IMPORT_ID_MAX + 1]);
+/*
+ * The imported records of peer_id, by their dates then id: a new JSON
+ * array of {"record": {...}, "imported_ns": N}. HL_ERR_IO, HL_ERR_NOMEM,
+ * HL_ERR_CORRUPT (a stored record that is not JSON).
+ */
+HL_MUST_CHECK int hl_store_talks_imported(struct hl_store *st, int64_t peer_id, json_t **out);
 
 /* ---- backups (store_backup.c; docs/operations.md, "Backups") ---- */
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "talks.h"
 #include "wire.h"
 #include "store_impl.h"
 
@@ -291,6 +292,7 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 		return rc;
 	switch (ev->kind) {
 	case HL_EV_MESSAGE:
+	case HL_EV_TALKS:
 		if (!ours.active)
 			return HL_OK; /* the peer's suspension: it answers with its signed refusal
 			               */
@@ -344,8 +346,24 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 
 	if (ev->kind == HL_EV_ACK)
 		return HL_OK;
-	if (ev->kind != HL_EV_MESSAGE && (ev->body_len > HL_NOTICE_REASON_MAX ||
-	                                  !hl_field_valid((const char *)ev->body, ev->body_len))) {
+	if (ev->kind == HL_EV_TALKS) {
+		struct hl_talks_body b = {0};
+		char err[HL_TALKS_ERR_MAX] = "";
+		if (strcmp(ev->media_type, HL_TALKS_MEDIA) != 0 || !ev->operator_name[0])
+			snprintf(err, sizeof err, "media type %s and an operator are required",
+			         HL_TALKS_MEDIA);
+		else if ((rc = hl_talks_body_decode(ev->body, ev->body_len, &b, err, sizeof err)) ==
+		         HL_ERR_NOMEM)
+			return rc;
+		hl_talks_body_free(&b);
+		if (err[0]) {
+			say(why, "talks event refused: %s", err);
+			hl_field_clean(why); /* it may quote the peer's bytes */
+			return HL_OK;
+		}
+	} else if (ev->kind != HL_EV_MESSAGE &&
+	           (ev->body_len > HL_NOTICE_REASON_MAX ||
+	            !hl_field_valid((const char *)ev->body, ev->body_len))) {
 		say(why, "a notice's reason must be one line of UTF-8 text of at most %d bytes",
 		    HL_NOTICE_REASON_MAX);
 		return HL_OK;
@@ -365,6 +383,7 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 		peer_name_of(st, peer_id, peer);
 	switch (ev->kind) {
 	case HL_EV_MESSAGE:
+	case HL_EV_TALKS:
 		if (ours.active)
 			describe(why, ev->channel, self_name(st), &ours);
 		else if (theirs.active)
@@ -712,6 +731,22 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
+	return read_rows(st, q, rows, n);
+}
+
+int
+hl_store_talks_events(struct hl_store *st, int64_t peer_id, struct hl_event_row **rows, size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	/* kind 6 spelled out: the planner uses the partial index events_talks only so */
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.kind = 6"
+	                           " ORDER BY e.dir, e.seq",
+	                           &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
 	return read_rows(st, q, rows, n);
 }
 

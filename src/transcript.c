@@ -791,6 +791,12 @@ put_text(FILE *out, const struct tx *t, const struct hl_event_row *r)
 		        id, (unsigned long long)r->ev.ref_seq);
 		html(out, r->ev.operator_name);
 		return;
+	case HL_EV_TALKS: {
+		char *d = hl_talks_describe(r->ev.body, r->ev.body_len);
+		html(out, d ? d : "[talks event]");
+		free(d);
+		return;
+	}
 	case HL_EV_SUSPEND:
 	case HL_EV_RESUME:
 		fputs(r->ev.kind == HL_EV_SUSPEND ? "suspended by " : "resumed by ", out);
@@ -894,6 +900,194 @@ on_checkpoint_row(void *ctx, const struct hl_export_checkpoint *c)
 	return ferror(out) ? HL_ERR_IO : HL_OK;
 }
 
+/* ---- talks (docs/talks.md): the register folded from the record, readouts side by side ---- */
+
+static void
+jhtml(FILE *out, const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	if (s)
+		html(out, s);
+	else
+		fputs("&ndash;", out);
+}
+
+/* One history entry: what it did, or why it did not apply. */
+static void
+talks_step(FILE *out, const json_t *h)
+{
+	const char *type = json_string_value(json_object_get(h, "type"));
+	const json_t *d = json_object_get(h, "dates");
+
+	fputs("<tr><td>", out);
+	jhtml(out, h, "at");
+	fputs("</td><td>", out);
+	jhtml(out, h, "by");
+	fputs("<br>", out);
+	jhtml(out, h, "operator");
+	fputs("</td><td class=\"id\">", out);
+	jhtml(out, h, "id");
+	fputs("</td><td class=\"t\">", out);
+	html(out, type ? type : "?");
+	if (json_is_object(d)) {
+		fputs(" to ", out);
+		jhtml(out, d, "from");
+		fputs(" &ndash; ", out);
+		jhtml(out, d, "to");
+	}
+	if (json_is_string(json_object_get(h, "item"))) {
+		fputs(": ", out);
+		jhtml(out, h, "item");
+	}
+	if (json_is_string(json_object_get(h, "reason"))) {
+		fputs(": ", out);
+		jhtml(out, h, "reason");
+	}
+	if (json_is_integer(json_object_get(h, "version")))
+		fprintf(out, " (version %lld)",
+		        (long long)json_integer_value(json_object_get(h, "version")));
+	fputs("</td><td", out);
+	if (json_is_true(json_object_get(h, "applied"))) {
+		fputs(">applied", out);
+	} else {
+		fputs(" class=\"refused\">not applied: ", out);
+		jhtml(out, h, "note");
+	}
+	fputs("</td></tr>\n", out);
+}
+
+static void
+talks_block(FILE *out, const json_t *o, const char *const names[2])
+{
+	const json_t *d = json_object_get(o, "dates"), *agenda = json_object_get(o, "agenda");
+	const json_t *hist = json_object_get(o, "history"), *rd = json_object_get(o, "readouts");
+
+	fputs("<h3>", out);
+	jhtml(out, o, "title");
+	fputs(" <span class=\"mono\">", out);
+	jhtml(out, o, "id");
+	fputs("</span></h3>\n<p>", out);
+	if (json_is_string(json_object_get(o, "series"))) {
+		if (json_is_string(json_object_get(o, "round_name"))) {
+			jhtml(out, o, "round_name");
+			fputs(" round of ", out);
+		}
+		jhtml(out, o, "series");
+		fputs(". ", out);
+	}
+	fputs("Proposed by ", out);
+	jhtml(out, o, "proposed_by");
+	fputs(" (", out);
+	jhtml(out, o, "operator");
+	fputs(") at ", out);
+	jhtml(out, o, "proposed_at");
+	fputs(". Level ", out);
+	jhtml(out, o, "level");
+	fputs("; dates ", out);
+	if (json_is_object(d)) {
+		jhtml(out, d, "from");
+		fputs(" to ", out);
+		jhtml(out, d, "to");
+	} else {
+		fputs("none", out);
+	}
+	fputs("; place ", out);
+	jhtml(out, o, "place");
+	fputs(".<br><b>State: ", out);
+	jhtml(out, o, "state_text");
+	fputs("</b>", out);
+	if (json_is_string(json_object_get(o, "refused"))) {
+		fputs(" (", out);
+		jhtml(out, o, "refused");
+		fputs(")", out);
+	}
+	fputs("</p>\n", out);
+	if (json_array_size(agenda)) {
+		fputs("<p>Agenda:</p>\n<ol>\n", out);
+		for (size_t i = 0; i < json_array_size(agenda); i++) {
+			fputs("<li>", out);
+			jhtml(out, json_array_get(agenda, i), "item");
+			fputs(" <span class=\"note\">(", out);
+			jhtml(out, json_array_get(agenda, i), "by");
+			fputs(")</span></li>\n", out);
+		}
+		fputs("</ol>\n", out);
+	}
+	if (json_array_size(hist)) {
+		fputs("<table>\n<thead><tr><th>At (sender's clock)</th><th>By</th><th>ID</th>"
+		      "<th>What</th><th>Applied</th></tr></thead>\n<tbody>\n",
+		      out);
+		for (size_t i = 0; i < json_array_size(hist); i++)
+			talks_step(out, json_array_get(hist, i));
+		fputs("</tbody>\n</table>\n", out);
+	}
+	/* The two readouts side by side, each signed by its own station's chain. */
+	fputs("<table>\n<thead><tr>", out);
+	for (int s = 0; s < 2; s++) {
+		fputs("<th>Readout of ", out);
+		html(out, names[s]);
+		fputs("</th>", out);
+	}
+	fputs("</tr></thead>\n<tbody><tr>", out);
+	for (int s = 0; s < 2; s++) {
+		const json_t *v = json_object_get(rd, names[s]);
+		fputs("<td class=\"t\">", out);
+		if (!json_array_size(v))
+			fputs("<span class=\"note\">none</span>", out);
+		for (size_t k = json_array_size(v); k-- > 0;) {
+			const json_t *r = json_array_get(v, k);
+			fprintf(out, "<span class=\"note\">version %lld%s, ",
+			        (long long)json_integer_value(json_object_get(r, "version")),
+			        k + 1 < json_array_size(v) ? " (superseded)" : "");
+			jhtml(out, r, "operator");
+			fputs(", ", out);
+			jhtml(out, r, "at");
+			fputs(", <span class=\"mono\">", out);
+			jhtml(out, r, "id");
+			fputs("</span></span>\n", out);
+			jhtml(out, r, "text");
+			fputs(k ? "\n\n" : "", out);
+		}
+		fputs("</td>", out);
+	}
+	fputs("</tr></tbody>\n</table>\n", out);
+}
+
+static int
+talks_section(struct tx *t)
+{
+	const struct hl_transcript_opts *o = t->o;
+	const char *const names[2] = {o->station, o->peer->name};
+	struct hl_talks_reg reg;
+	FILE *out = t->out;
+	int rc;
+
+	if ((rc = hl_store_talks_load(t->st, o->peer->id, &reg)) < 0)
+		return rc;
+	fputs("<h2>Talks</h2>\n", out);
+	if (!reg.ntalks)
+		fputs("<p>No talks on the record.</p>\n", out);
+	else
+		fputs(
+		    "<p class=\"note\">The register as folded from every talks event of both "
+		    "chains (docs/talks.md), whatever the export's start; each readout is an event "
+		    "of its own station's chain, covered by that station's signed heads. Talks "
+		    "imported from the public record are not part of this record.</p>\n",
+		    out);
+	for (size_t i = 0; rc == HL_OK && i < reg.ntalks; i++) {
+		json_t *j = hl_talks_json(&reg.talks[i], names);
+		if (!j) {
+			rc = HL_ERR_NOMEM;
+			break;
+		}
+		talks_block(out, j, names);
+		json_decref(j);
+	}
+	hl_talks_reg_free(&reg);
+	return rc;
+}
+
 static int
 page(struct tx *t)
 {
@@ -925,7 +1119,10 @@ page(struct tx *t)
 	if ((rc = hl_store_export_timeline(t->st, o->peer->id, t->first[HL_DIR_OUT],
 	                                   t->first[HL_DIR_IN], on_row, t)) < 0)
 		return rc;
-	fputs("</tbody>\n</table>\n<h2>Checkpoints</h2>\n", out);
+	fputs("</tbody>\n</table>\n", out);
+	if ((rc = talks_section(t)) < 0)
+		return rc;
+	fputs("<h2>Checkpoints</h2>\n", out);
 	if (t->res->checkpoints == 0) {
 		fputs("<p>No checkpoints.</p>\n", out);
 	} else {

@@ -260,8 +260,7 @@ check_event(struct hl_verify_result *res, struct chainpos *pos, const struct hl_
 		failure(res, w, "the id is not the hash's first 12 hex characters (%s)", a);
 		bad = true;
 	}
-	if (ev->kind < HL_EV_MESSAGE || ev->kind > HL_EV_RESUME ||
-	    ev->precedence >= HL_PREC_COUNT) {
+	if (!hl_kind_known(ev->kind) || ev->precedence >= HL_PREC_COUNT) {
 		failure(res, w, "kind %u or precedence %u is not one hotline writes", ev->kind,
 		        ev->precedence);
 		bad = true;

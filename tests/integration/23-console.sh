@@ -154,7 +154,7 @@ if codes[:5] != [401] * 5 or codes[5] != 429:
 s, h, j, _ = req(A, "POST", "/api/login", {"name": "Lt. Jones", "password": "jones-password-1"})
 if s != 429 or j.get("error") != "rate_limited" or "Retry-After" not in h:
     fail("the right password during the lock-out: %d %s" % (s, j))
-time.sleep(1.2)
+time.sleep(int(h["Retry-After"]) + 0.2)
 watch = Session(A, "washington", "Lt. Jones", "jones-password-1")
 ok("wrong password 401 bad_login; the 6th try 429 rate_limited (Retry-After %s), even with the "
    "right password; after the lock-out it works" % h["Retry-After"])
@@ -335,6 +335,10 @@ while True:
     time.sleep(0.1)
 if not j.get("now") or not re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", j["now"]):
     fail("status has no 'now': %s" % j.get("now"))
+offsets = [p.get("clock_offset_ms") for p in j["peers"]] + \
+    [p.get("clock_offset_ms") for p in smith.get("/api/status")[2]["peers"]]
+if not any(isinstance(x, (int, float)) and abs(x) < 2000 for x in offsets):
+    fail("no side knows the other's clock: %s" % offsets)
 by = ch[0]["suspended_by"][0]
 if by["operator"] != "Gen. Smith" or by["reason"] != "pending consultations":
     fail("the suspension as beijing sees it: %s" % by)

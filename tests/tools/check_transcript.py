@@ -13,6 +13,9 @@ in hex: the header's keys must then be those. Prints "ok: ..." and exits
 0, or prints the first failure ("FAIL: line N (type, chain C, seq S):
 what") and exits 1; 2 for a usage error. Warnings go to stderr.
 
+Every kind of event (1-4, and 6: talks, docs/talks.md) is hashed and
+chained alike; the checker does not judge what an event says.
+
 Needs Python 3 and PyNaCl (Debian: python3-nacl) for Ed25519ph.
 """
 import argparse

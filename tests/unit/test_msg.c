@@ -568,6 +568,10 @@ test_data_bad(void)
 	T_EQ_INT(decode_event(&ev), HL_OK, "kind RESUME");
 	ev.kind = 5;
 	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 5");
+	ev.kind = HL_EV_TALKS;
+	T_EQ_INT(decode_event(&ev), HL_OK, "kind TALKS");
+	ev.kind = 7;
+	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 7");
 	ev.kind = 0xff;
 	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 255");
 	ev.kind = HL_EV_ACK;

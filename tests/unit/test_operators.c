@@ -179,6 +179,9 @@ test_requests(void)
 	CHECK(!body("{\"a\":", &status, &code) && status == 400 && !strcmp(code, "bad_json"),
 	      "cut JSON: 400 bad_json");
 	CHECK(!body("[1]", &status, &code) && status == 400, "an array: 400");
+	CHECK(hl_console_body("application/json", "{\"a\":\"\xff\xfe\"}", 9, &v, &e) < 0 &&
+	          e.status == 400 && hl_field_valid(e.message, strlen(e.message)),
+	      "bytes that are not UTF-8: 400, and the message stays valid UTF-8 (%s)", e.message);
 	CHECK(!body("{\"a\":1,\"a\":2}", &status, &code) && status == 400, "duplicate keys: 400");
 	CHECK(!body("{\"a\":\"\\u0000\"}", &status, &code) && status == 400,
 	      "a NUL in a string: 400");
