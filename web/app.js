@@ -80,7 +80,7 @@ const STR = {
     attachment: 'attachment: {t}, {n} bytes', download: 'Download', translation: 'translation', is_original: 'original',
     both_langs: 'Show both languages', one_lang: 'Show one language',
     k_message: 'message', k_acknowledgment: 'acknowledgment', k_suspension: 'suspension notice',
-    k_resumption: 'resumption notice', dir_out: 'to {p}', dir_in: 'from {p}',
+    k_resumption: 'resumption notice', k_talks: 'talks', dir_out: 'to {p}', dir_in: 'from {p}',
     no_message: 'No such message.', operator: 'Operator',
     // transcript
     search: 'Search', verified: 'Verified: both chains and every signature check.',
@@ -158,7 +158,7 @@ const STR = {
     attachment: '附件：{t}，{n} 字节', download: '下载', translation: '译文', is_original: '原文',
     both_langs: '显示两种语言', one_lang: '只显示一种语言',
     k_message: '电文', k_acknowledgment: '确认', k_suspension: '暂停通告',
-    k_resumption: '恢复通告', dir_out: '发往 {p}', dir_in: '发自 {p}',
+    k_resumption: '恢复通告', k_talks: '会谈', dir_out: '发往 {p}', dir_in: '发自 {p}',
     no_message: '无此电文。', operator: '操作员',
     search: '搜索', verified: '已验证：两条链及所有签名均无误。',
     not_verified: '验证失败', no_events: '无记录。', direction: '方向',

@@ -67,8 +67,8 @@ async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, name + '.png') });
 }
 
-async function login(browser, url, name, wrongFirst) {
-  const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'en-US' });
+const newContext = (browser) => browser.newContext({ viewport: { width: 1366, height: 768 }, locale: 'en-US' });
+async function login(ctx, url, name, wrongFirst) {
   const page = await ctx.newPage();
   page.setDefaultTimeout(8000);
   const errors = [];
@@ -99,8 +99,10 @@ async function main() {
     executablePath: '/usr/bin/chromium',
     headless: true,
     // playwright-core gives each launch a fresh temporary profile (its
-    // --user-data-dir); a context per operator keeps their cookies apart,
-    // since both consoles live on 127.0.0.1 and cookies ignore the port.
+    // --user-data-dir). Both stations' consoles share one context, as two
+    // tabs of one browser (their session cookies are named after the
+    // station); the watch officer, at washington too, gets a context of
+    // their own.
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
@@ -110,8 +112,9 @@ async function main() {
     let w, b;
 
     await step('log in at both stations; a wrong password is refused', async () => {
-      w = await login(browser, W, dutyW, true);
-      b = await login(browser, B, dutyB);
+      const ctx = await newContext(browser);
+      w = await login(ctx, W, dutyW, true);
+      b = await login(ctx, B, dutyB);
       current = w;
       assert.match(await w.textContent('#top .who'), new RegExp(re(dutyW) + '.*duty officer'));
       await w.waitForSelector('section[data-peer="beijing"] h2 .badge[data-state="up"]');
@@ -236,7 +239,7 @@ async function main() {
     });
 
     await step('a watch officer cannot send FLASH or suspend (the page hides it, the station refuses it)', async () => {
-      const watch = await login(browser, W, env('WATCH_W'));
+      const watch = await login(await newContext(browser), W, env('WATCH_W'));
       assert.match(await watch.textContent('#top .who'), /watch officer/);
       await go(watch, '#/compose');
       assert.ok(await watch.$('#c-precedence option[value="flash"][disabled]'));
