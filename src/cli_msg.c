@@ -747,8 +747,8 @@ cmd_show(int argc, char **argv)
 			       : r->ev.kind == HL_EV_SUSPEND ? "  (notice: suspension)"
 			       : r->ev.kind == HL_EV_RESUME  ? "  (notice: resumption)"
 			       : r->ev.kind == HL_EV_KEY     ? "  (notice: key rotation)"
-			       : r->ev.kind == HL_EV_TALKS   ? "  (talks event: see 'hotline talks')"
-			                                     : "");
+			       : r->ev.kind == HL_EV_TALKS ? "  (talks event: see 'hotline talks')"
+			                                   : "");
 			printf("state: %s%s\n", hl_row_state(r), r->overdue ? " (OVERDUE)" : "");
 			if (r->reason[0])
 				printf("refused: %s\n", r->reason);

@@ -44,8 +44,8 @@ hl_field_clean(char *s)
 const char *
 hl_kind_name(unsigned kind)
 {
-	static const char *const names[] = {"?",          "message",    "acknowledgment", "suspension",
-	                                    "resumption", "key rotation", "talks"};
+	static const char *const names[] = {
+	    "?", "message", "acknowledgment", "suspension", "resumption", "key rotation", "talks"};
 
 	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
 }

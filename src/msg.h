@@ -44,7 +44,8 @@ enum hl_event_kind {
 #define HL_EV_LAST HL_EV_TALKS
 #define HL_KEY_CHANNEL "keys"
 #define HL_KEY_MEDIA "application/vnd.hotline.key-rotation"
-/* "message", "acknowledgment", "suspension", "resumption", "key rotation", "talks"; "?" for others. */
+/* "message", "acknowledgment", "suspension", "resumption", "key rotation", "talks"; "?" for others.
+ */
 const char *hl_kind_name(unsigned kind);
 /* Is this a kind hotline writes (and so may receive)? */
 bool hl_kind_known(unsigned kind);

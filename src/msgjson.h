@@ -16,7 +16,8 @@
  * ("received" for a talks event, which is not acknowledged), else the stored state's name;
  * overdue is a separate flag. */
 const char *hl_row_state(const struct hl_event_row *r);
-/* A KEY event's statement as JSON: who, the old and the new key (docs/keys.md); null when malformed. */
+/* A KEY event's statement as JSON: who, the old and the new key (docs/keys.md); null when
+ * malformed. */
 json_t *hl_rotation_json(const struct hl_event_row *r);
 /*
  * The row as JSON (docs/messages.md, "JSON"); with_body adds "text" (UTF-8

@@ -52,12 +52,12 @@ struct daemon {
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
 	struct hl_notify_proc *notify; /* the operator's hook's helper (config notify), or NULL */
-	struct hl_console *console;   /* the web console (config console); NULL: none */
-	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
-	struct hl_overdue due;        /* deadlines of unacknowledged messages */
-	uv_timer_t due_timer;         /* ... checked every second, and the key rotation */
-	struct hl_rotator rot;        /* our key rotation under way (docs/keys.md) */
-	struct hl_identity offered;   /* the new keys of a `rotate` whose store job runs */
+	struct hl_console *console;    /* the web console (config console); NULL: none */
+	struct hl_codebook *codebook;  /* NULL: none installed (codebook messages are refused) */
+	struct hl_overdue due;         /* deadlines of unacknowledged messages */
+	uv_timer_t due_timer;          /* ... checked every second, and the key rotation */
+	struct hl_rotator rot;         /* our key rotation under way (docs/keys.md) */
+	struct hl_identity offered;    /* the new keys of a `rotate` whose store job runs */
 	bool offering;
 	struct failed_link { /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
