@@ -112,6 +112,7 @@ struct hl_net {
 	uint64_t conn_serial; /* the last serial handed to a conn */
 	int open_handles;
 	bool stopping;
+	bool disk_failed; /* hooks.disk_failed was called */
 	uint64_t stop_ms;
 	uint8_t scratch[HL_FRAME_MAX];
 	uint8_t out[HL_RECORD_MAX];
@@ -1438,6 +1439,11 @@ job_done(void *ctx, struct hl_job *job)
 {
 	struct hl_net *net = ctx;
 
+	if (job && job->rc == HL_ERR_DISK && !net->disk_failed) {
+		net->disk_failed = true;
+		if (net->hooks.disk_failed)
+			net->hooks.disk_failed(net->hooks.ctx);
+	}
 	if (job && job->kind == HL_JOB_LINK_TEST) {
 		test_job_done(net, job);
 		return;

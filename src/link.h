@@ -67,6 +67,11 @@ struct hl_net_hooks {
 	 */
 	void (*codebook)(void *ctx, const char *peer, bool agreed, const char *hash_hex,
 	                 const char *version);
+	/*
+	 * The disk failed under the store (a job ended with HL_ERR_DISK);
+	 * called once, from the writer's results: the station should stop.
+	 */
+	void (*disk_failed)(void *ctx);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);
