@@ -169,6 +169,17 @@ fx_teardown() {
 		unset "PID[$s]"
 		[ $rc -eq 0 ] || violation "$s exited with status $rc on SIGTERM: $(tail -n 20 "$T/$s.log")"
 	done
+	# What the relay did to the bytes, over the generation (both links).
+	if relay stats; then
+		local kv k v
+		for kv in $(echo "$RELAY_REPLY" | tr ' ,' '\n\n' | grep '='); do
+			k=${kv%%=*} v=${kv##*=}
+			case $k in *:*) k=${k##*:} ;; esac
+			case $k in resets | corrupted | truncated | halfcloses | dropped | bytes | conns)
+				RELAY_TOTAL[$k]=$((${RELAY_TOTAL[$k]:-0} + v)) ;;
+			esac
+		done
+	fi
 	relay quit >/dev/null
 	wait "$RELAY_PID" 2>/dev/null
 	rc=$?
@@ -551,7 +562,7 @@ fx_check() {
 	count delivered "$R_DEL"
 	count acks "$R_ACKS"
 }
-declare -A FX_LOGPOS
+declare -A FX_LOGPOS RELAY_TOTAL
 
 # fx_report: per scenario, what ran.
 fx_report() {
@@ -563,5 +574,6 @@ fx_report() {
 			"${C[$s.accepted]:-0}" "${C[$s.rejected]:-0}" "${C[$s.uncertain]:-0}" "${C[$s.delivered]:-0}" \
 			"${C[$s.acks]:-0}" "${C[$s.faults]:-0}" "${C[$s.violations]:-0}"
 	done
+	echo "relay, all links: connections ${RELAY_TOTAL[conns]:-0}, bytes relayed ${RELAY_TOTAL[bytes]:-0}, connections reset ${RELAY_TOTAL[resets]:-0}, chunks corrupted ${RELAY_TOTAL[corrupted]:-0}, truncated ${RELAY_TOTAL[truncated]:-0}, half-closes ${RELAY_TOTAL[halfcloses]:-0}, bytes black-holed or cut ${RELAY_TOTAL[dropped]:-0}"
 	echo "violations: $FX_VIOLATIONS"
 }
