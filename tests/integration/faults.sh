@@ -56,6 +56,7 @@ fx_cleanup() {
 	[ "${FX_KEEP:-0}" = 1 ] || rm -rf "$T"
 }
 trap fx_cleanup EXIT
+trap "exit 143" TERM INT
 
 # rnd LO HI: R = an integer in [LO, HI] from the seeded $RANDOM (never in a
 # $(...) subshell: its draws would not advance this shell's sequence).
@@ -85,7 +86,8 @@ count() { C[$FX_SCN.$1]=$((${C[$FX_SCN.$1]:-0} + ${2:-1})); }
 relay() {
 	local fd
 	RELAY_REPLY=
-	exec {fd}<>"/dev/tcp/127.0.0.1/$RELAY_CTL" 2>/dev/null || return 1
+	# (the group: a redirection on exec itself would stay on the shell)
+	{ exec {fd}<>"/dev/tcp/127.0.0.1/$RELAY_CTL"; } 2>/dev/null || return 1
 	printf '%s\n' "$*" >&"$fd"
 	IFS= read -r -t 10 RELAY_REPLY <&"$fd"
 	exec {fd}>&-
@@ -392,7 +394,7 @@ fx_probe() {
 # SECONDS, then the invariants.
 fx_round() {
 	FX_SCN=$1
-	local secs=$2 end f t0 tw tb
+	local secs=$2 end f t0 tw tb next_probe=0
 	FX_ROUND=$((${FX_ROUND:-0} + 1))
 	t0=$(now_s)
 	tw="g${FX_GEN}r${FX_ROUND}w"
@@ -420,7 +422,11 @@ fx_round() {
 			f=${all[$R]}
 		fi
 		"fault_${f//-/_}"
-		fx_probe
+		# the probe reads both stores whole: not after every fault
+		if [ "$(now_s)" -ge "${next_probe:-0}" ]; then
+			fx_probe
+			next_probe=$(($(now_s) + 4))
+		fi
 	done
 	tick faults over
 	touch "$T/stop"
