@@ -29,8 +29,9 @@ echo "# soak: $DURATION s on $BUILD, rounds of $ROUND_S s, seed $FX_SEED (replay
 echo "# started $(date -u +%FT%TZ)"
 while [ $(($(now_s) - start)) -lt "$DURATION" ]; do
 	fx_setup
-	order=$(for s in $FX_SCENARIOS; do echo "$RANDOM $s"; done | sort -n | cut -d' ' -f2)
-	for s in $order; do
+	# shellcheck disable=SC2086
+	shuffle $FX_SCENARIOS
+	for s in $SHUFFLED; do
 		[ $(($(now_s) - start)) -lt "$DURATION" ] || break
 		fx_round "$s" "$ROUND_S"
 		[ "$FX_GEN_BAD" = 1 ] && break # new stations: old damage would be counted again

@@ -246,6 +246,17 @@ fx_acker() {
 
 # ---- faults ----
 
+# shuffle WORDS...: SHUFFLED = the words in an order drawn from $RANDOM (in
+# this shell: a subshell's $RANDOM is reseeded, and the order would not replay).
+shuffle() {
+	local a=("$@") i j t
+	for ((i = ${#a[@]} - 1; i > 0; i--)); do
+		j=$((RANDOM % (i + 1)))
+		t=${a[i]} a[i]=${a[j]} a[j]=$t
+	done
+	SHUFFLED="${a[*]}"
+}
+
 # L = a link to break (the way to washington, to beijing, or both); V = a station.
 pick_link() {
 	local l=(washington beijing all)
