@@ -46,8 +46,9 @@ soak: build
 	@# Hook: other long runs (the power-cut soak, target soak-powercut) follow when defined.
 	@if $(MAKE) -n soak-powercut >/dev/null 2>&1; then $(MAKE) soak-powercut DURATION=$(DURATION); fi
 
+# clang-format, clang-tidy and cppcheck, all clean (scripts/lint.sh).
 lint: build
-	clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c fuzz/*.c
+	sh scripts/lint.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz compile_commands.json

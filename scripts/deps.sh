@@ -8,6 +8,7 @@ PACKAGES="
 build-essential pkg-config meson ninja-build clang llvm libclang-rt-14-dev
 libsodium-dev libuv1-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
 sqlite3 jq iproute2 procps psmisc util-linux python3-nacl
+clang-format clang-tidy cppcheck
 "
 
 missing=""

@@ -26,8 +26,8 @@
 
 const char *station_dir;
 
-int
-fail(const char *fmt, ...)
+/* (fail), (usage_error): the parentheses keep cli.h's macros out of the definitions */
+int(fail)(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -39,8 +39,7 @@ fail(const char *fmt, ...)
 	return EXIT_FAILURE;
 }
 
-int
-usage_error(const char *verb, const char *fmt, ...)
+int(usage_error)(const char *verb, const char *fmt, ...)
 {
 	va_list ap;
 

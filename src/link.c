@@ -1388,7 +1388,8 @@ peer_drop(struct hl_net *net, struct peer *p)
 int
 hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 {
-	struct peer **np = calloc(n ? n : 1, sizeof *np);
+	/* an array of pointers */
+	struct peer **np = calloc(n ? n : 1, sizeof *np); /* NOLINT(bugprone-sizeof-expression) */
 
 	if (!np)
 		return HL_ERR_NOMEM;

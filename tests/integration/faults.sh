@@ -257,10 +257,11 @@ shuffle() {
 	SHUFFLED="${a[*]}"
 }
 
-# L = a link to break (the way to washington, to beijing, or both); V = a station.
+# L = a link to break: both (half the time), or the way to washington or to
+# beijing (the session runs on one of them: the other may be idle); V = a station.
 pick_link() {
-	local l=(washington beijing all)
-	rnd 0 2
+	local l=(washington beijing all all)
+	rnd 0 3
 	L=${l[$R]}
 }
 pick_station() {
@@ -306,14 +307,11 @@ fault_net_slow() {
 	count faults
 }
 fault_net_halfclose() {
-	pick_link
-	relay halfclose "$L"
+	relay halfclose all # what is open, whichever link carries it
 	count faults
 }
 fault_net_corrupt() {
-	local l
-	pick_link
-	l=$L
+	local l=all # the next chunks, on whichever link carries the session
 	rnd 0 2
 	if [ $R = 0 ]; then
 		relay truncate "$l" 1
