@@ -187,13 +187,13 @@ fx_teardown() {
 	rc=$?
 	[ $rc -eq 0 ] || violation "the relay exited with status $rc: $(tail -n 20 "$T/relay.log")"
 	RELAY_PID=
-	for s in "${!FX_FS[@]}"; do umount "${FX_FS[$s]}" 2>/dev/null; done
-	FX_FS=()
 	if [ "$FX_GEN_BAD" = 1 ] && [ -n "${FX_KEEP_DIR:-}" ]; then
-		mkdir -p "$FX_KEEP_DIR"
+		mkdir -p "$FX_KEEP_DIR" # before the tmpfs go: the stations live there
 		cp -r "$T" "$FX_KEEP_DIR/gen-$FX_GEN" 2>/dev/null
 		echo "# kept generation $FX_GEN in $FX_KEEP_DIR/gen-$FX_GEN"
 	fi
+	for s in "${!FX_FS[@]}"; do umount "${FX_FS[$s]}" 2>/dev/null; done
+	FX_FS=()
 	rm -rf "$T"
 }
 
