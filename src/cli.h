@@ -5,7 +5,6 @@
 
 #include "hl.h"
 #include <jansson.h>
-#include <stdlib.h>
 
 #include "config.h"
 #include "store.h"
@@ -15,15 +14,9 @@
 extern const char *station_dir;
 
 /* "hotline: ...", exit status 1. */
-int(fail)(const char *fmt, ...) HL_PRINTF(1, 2);
+int fail(const char *fmt, ...) HL_PRINTF(1, 2);
 /* "hotline: ... (see 'hotline VERB --help')", exit status 2. */
-int(usage_error)(const char *verb, const char *fmt, ...) HL_PRINTF(2, 3);
-/*
- * Their results, where they are called: static analysis reads one file at a
- * time, and would otherwise follow error paths as if they returned 0.
- */
-#define fail(...) ((fail)(__VA_ARGS__), EXIT_FAILURE)
-#define usage_error(...) ((usage_error)(__VA_ARGS__), EXIT_USAGE)
+int usage_error(const char *verb, const char *fmt, ...) HL_PRINTF(2, 3);
 /* Non-zero (an exit status) when no station directory was given. */
 int need_dir(const char *verb);
 /* Open the station's store; non-zero (an exit status, message printed) on failure. */

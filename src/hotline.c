@@ -26,8 +26,8 @@
 
 const char *station_dir;
 
-/* (fail), (usage_error): the parentheses keep cli.h's macros out of the definitions */
-int(fail)(const char *fmt, ...)
+int
+fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -39,7 +39,8 @@ int(fail)(const char *fmt, ...)
 	return EXIT_FAILURE;
 }
 
-int(usage_error)(const char *verb, const char *fmt, ...)
+int
+usage_error(const char *verb, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -78,6 +79,7 @@ open_store(struct hl_store **st, bool create)
 	char path[HL_PATH_MAX], err[512] = "";
 	struct stat sb;
 
+	*st = NULL;
 	if (hl_station_path(station_dir, HL_F_STORE, path) < 0)
 		return fail("station directory path too long");
 	if (!create && stat(path, &sb) != 0)

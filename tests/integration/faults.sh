@@ -127,6 +127,7 @@ fx_setup() {
 	FX_GEN_BAD=0
 	FX_TAGS=
 	FX_LOGPOS=()
+	FX_ACKED=()
 	T=$(mktemp -d /tmp/hl-fx.XXXXXX)
 	for s in washington beijing; do
 		port=$(free_port)
@@ -547,7 +548,9 @@ fx_check() {
 		diff "$T/c.sacked" "$T/c.racked" >/dev/null ||
 			violation "acknowledgments differ between $from and $to: $(diff "$T/c.sacked" "$T/c.racked" | head -4 | tr '\n' ' ')"
 		R_DEL=$((R_DEL + $(awk -v f="$from" -v tags="$FX_RTAGS" '$1 == f && $4 == "ok" && index(tags, " " $2 " ")' "$T/expect.all" | wc -l)))
-		R_ACKS=$((R_ACKS + $(wc -l <"$T/c.racked")))
+		# acknowledgments that arrived during this round (the count is cumulative)
+		R_ACKS=$((R_ACKS + $(wc -l <"$T/c.racked") - ${FX_ACKED[$from]:-0}))
+		FX_ACKED[$from]=$(wc -l <"$T/c.racked")
 	done
 	# The records: verify on both sides, then a checkpoint both agree on.
 	tick check: verify
@@ -577,7 +580,7 @@ fx_check() {
 	count delivered "$R_DEL"
 	count acks "$R_ACKS"
 }
-declare -A FX_LOGPOS RELAY_TOTAL
+declare -A FX_LOGPOS RELAY_TOTAL FX_ACKED
 
 # fx_report: per scenario, what ran.
 fx_report() {
