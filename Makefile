@@ -1,6 +1,6 @@
 # Front door over Meson/Ninja. Every target installs missing Debian packages
 # first (scripts/deps.sh), so a fresh Debian 12 machine needs only these.
-.PHONY: all build demo test bench fuzz lint clean deps install
+.PHONY: all build demo test bench fuzz soak lint clean deps install
 
 BUILD ?= build
 ASAN ?= build-asan
@@ -44,8 +44,18 @@ bench: build
 fuzz: deps
 	sh fuzz/run.sh 60
 
+# The fault harness for DURATION seconds (tests/soak.sh, docs/reliability.md);
+# SOAK_BUILD=build-asan runs it on the sanitizer build.
+DURATION ?= 3600
+SOAK_BUILD ?= $(BUILD)
+soak: build
+	bash tests/soak.sh $(DURATION) $(SOAK_BUILD)
+	@# Hook: other long runs (the power-cut soak, target soak-powercut) follow when defined.
+	@if $(MAKE) -n soak-powercut >/dev/null 2>&1; then $(MAKE) soak-powercut DURATION=$(DURATION); fi
+
+# clang-format, clang-tidy and cppcheck, all clean (scripts/lint.sh).
 lint: build
-	clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c fuzz/*.c
+	sh scripts/lint.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz compile_commands.json

@@ -10,6 +10,7 @@ libsodium-dev libuv1-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
 sqlite3 jq iproute2 procps psmisc util-linux python3-nacl curl
 chromium fonts-wqy-microhei nodejs
 libseccomp-dev man-db groff-base systemd
+clang-format clang-tidy cppcheck
 "
 
 missing=""

@@ -199,6 +199,7 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 	uint64_t deadline = hl_now_ms() + 30000;
 	int rc = HL_ERR_AGAIN;
 	bool retry = false; /* after the first attempt, any may have landed */
+	bool maybe = false; /* a request may have reached the daemon, unanswered */
 
 	if (!b64)
 		return fail("out of memory");
@@ -209,8 +210,10 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 		json_t *resp = NULL;
 		int lockfd = try_station_lock();
 		if (lockfd >= 0) { /* no daemon: write it ourselves */
+			/* with retry, what an earlier attempt stored is found by its token */
 			rc = append_direct(st, peer_id, ev, token, retry, id, why);
 			close(lockfd);
+			maybe = false;
 			break;
 		}
 		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
@@ -228,12 +231,15 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 				snprintf(id, HL_MSGID_LEN + 1, "%s", got);
 			rc = got                                     ? HL_OK
 			     : code && strcmp(code, "full") == 0     ? HL_ERR_FULL
+			     : code && strcmp(code, "disk") == 0     ? HL_ERR_DISK
 			     : code && strcmp(code, "notfound") == 0 ? HL_ERR_NOTFOUND
 			                                             : HL_ERR_INVAL;
 			snprintf(why, sizeof why, "%s", e ? e : "the daemon refused");
 			json_decref(resp);
+			maybe = false;
 			break;
 		}
+		maybe = maybe || rc != HL_ERR_CLOSED; /* CLOSED: it could not connect */
 		retry = true;
 		usleep(100000); /* the daemon is starting or stopping: ask again */
 	}
@@ -241,6 +247,16 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 	if (rc == HL_ERR_FULL)
 		return fail("the disk is full: the %s was NOT stored; free space and try again",
 		            what);
+	if (rc == HL_ERR_DISK)
+		return fail(
+		    "the station's disk failed (I/O error on write or fsync): the %s was NOT "
+		    "stored, and the station accepts nothing until the disk is checked and "
+		    "the daemon started again (see its log)",
+		    what);
+	if (rc < 0 && maybe)
+		return fail("the daemon did not answer in time (%s): the %s may or may not be "
+		            "stored; check 'hotline outbox' before sending it again",
+		            hl_strerror(rc), what);
 	if ((rc == HL_ERR_INVAL || rc == HL_ERR_NOTFOUND) && why[0])
 		return fail("refused, the %s was NOT stored: %s", what, why);
 	if (rc < 0)
@@ -876,7 +892,10 @@ cmd_ack(int argc, char **argv)
 		snprintf(ack_id, sizeof ack_id, "%s", a ? a : "");
 		snprintf(peer, sizeof peer, "%s", p ? p : "?");
 		snprintf(err, sizeof err, "%s", e ? e : "the daemon refused");
-		rc = a ? HL_OK : code && strcmp(code, "full") == 0 ? HL_ERR_FULL : HL_ERR_INVAL;
+		rc = a                                   ? HL_OK
+		     : code && strcmp(code, "full") == 0 ? HL_ERR_FULL
+		     : code && strcmp(code, "disk") == 0 ? HL_ERR_DISK
+		                                         : HL_ERR_INVAL;
 		json_decref(resp);
 		break;
 	}
@@ -888,6 +907,9 @@ cmd_ack(int argc, char **argv)
 	if (rc == HL_ERR_FULL)
 		return fail("the disk is full: the acknowledgment was NOT stored; free space and "
 		            "try again");
+	if (rc == HL_ERR_DISK)
+		return fail("the station's disk failed (I/O error on write or fsync): the "
+		            "acknowledgment was NOT stored (see the daemon's log)");
 	if (rc < 0)
 		return fail("%s", err[0] ? err : hl_strerror(rc));
 	printf("acknowledged %s as %s (acknowledgment %s to %s)\n", id, op, ack_id, peer);

@@ -704,7 +704,7 @@ verify_against(const char *path, const char *only, bool json)
 	} else {
 		snprintf(why, sizeof why, "%s has no valid header: nothing to compare", path);
 	}
-	if (!why[0]) {
+	if (!why[0] && peer) { /* peer is set whenever why is empty: said for the analyzer */
 		if ((rc = hl_verify_store(st, peer, ours, r)) < 0 ||
 		    (rc = hl_verify_against(st, peer->id, t, &cmp)) < 0) {
 			rc = fail("cannot read the store: %s", hl_strerror(rc));
@@ -712,7 +712,7 @@ verify_against(const char *path, const char *only, bool json)
 		}
 		compared = true;
 	}
-	ok = !why[0] && t->res.nfailures == 0 && r->nfailures == 0 && cmp.theirs.differ == 0 &&
+	ok = compared && t->res.nfailures == 0 && r->nfailures == 0 && cmp.theirs.differ == 0 &&
 	     cmp.ours.differ == 0 && cmp.cp_differ == 0;
 	if (why[0]) {
 		snprintf(first, sizeof first, "%s", why);

@@ -289,7 +289,8 @@ reserve(struct hl_deliver *d, size_t more)
 		return true;
 	while (ncap < d->n + more)
 		ncap *= 2;
-	if (!(nv = realloc(d->items, ncap * sizeof *nv)))
+	/* an array of pointers: sizeof *nv is a pointer's size */
+	if (!(nv = realloc(d->items, ncap * sizeof *nv))) /* NOLINT(bugprone-sizeof-expression) */
 		return false;
 	d->items = nv;
 	d->cap = ncap;
@@ -317,7 +318,8 @@ insert_item(struct hl_deliver *d, const struct hl_event *ev, const uint8_t hash[
 	memcpy(it->hash, hash, HL_HASH_LEN);
 	while (at > 0 && d->items[at - 1]->ev.seq > ev->seq)
 		at--;
-	memmove(d->items + at + 1, d->items + at, (d->n - at) * sizeof *d->items);
+	memmove(d->items + at + 1, d->items + at,
+	        (d->n - at) * sizeof *d->items); /* NOLINT(bugprone-sizeof-expression): pointers */
 	d->items[at] = it;
 	d->n++;
 	d->unsent++;

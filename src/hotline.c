@@ -80,6 +80,7 @@ open_store(struct hl_store **st, bool create)
 	char path[HL_PATH_MAX], err[512] = "";
 	struct stat sb;
 
+	*st = NULL;
 	if (hl_station_path(station_dir, HL_F_STORE, path) < 0)
 		return fail("station directory path too long");
 	if (!create && stat(path, &sb) != 0)

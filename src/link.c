@@ -133,6 +133,7 @@ struct hl_net {
 	uint64_t hs_unpinned, hs_replayed, hs_timeout, hs_error;
 	int open_handles;
 	bool stopping;
+	bool disk_failed; /* hooks.disk_failed was called */
 	uint64_t stop_ms;
 	uint8_t scratch[HL_FRAME_MAX];
 	uint8_t out[HL_RECORD_MAX];
@@ -1554,7 +1555,8 @@ peer_drop(struct hl_net *net, struct peer *p)
 int
 hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 {
-	struct peer **np = calloc(n ? n : 1, sizeof *np);
+	/* an array of pointers */
+	struct peer **np = calloc(n ? n : 1, sizeof *np); /* NOLINT(bugprone-sizeof-expression) */
 
 	if (!np)
 		return HL_ERR_NOMEM;
@@ -1638,6 +1640,11 @@ job_done(void *ctx, struct hl_job *job)
 {
 	struct hl_net *net = ctx;
 
+	if (job && job->rc == HL_ERR_DISK && !net->disk_failed) {
+		net->disk_failed = true;
+		if (net->hooks.disk_failed)
+			net->hooks.disk_failed(net->hooks.ctx);
+	}
 	if (job && job->kind == HL_JOB_LINK_TEST) {
 		test_job_done(net, job);
 		return;

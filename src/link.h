@@ -83,6 +83,11 @@ struct hl_net_hooks {
 	                 const char *version);
 	/* The peer showed the key it announced: key is its key here from now on (docs/keys.md). */
 	void (*peer_key)(void *ctx, const char *peer, const struct hl_pubkey *key);
+	/*
+	 * The disk failed under the store (a job ended with HL_ERR_DISK);
+	 * called once, from the writer's results: the station should stop.
+	 */
+	void (*disk_failed)(void *ctx);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);

@@ -59,6 +59,8 @@ struct daemon {
 	struct hl_rotator rot;         /* our key rotation under way (docs/keys.md) */
 	struct hl_identity offered;    /* the new keys of a `rotate` whose store job runs */
 	bool offering;
+	uv_timer_t disk_timer;         /* stops the daemon once the disk failed */
+	bool disk_failed;
 	struct failed_link { /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
 		char link[HL_ADDR_MAX];
@@ -632,10 +634,18 @@ on_job_done(void *ctx, struct hl_job *j)
 		return;
 	}
 	const char *code = j->rc == HL_ERR_FULL       ? "full"
+	                   : j->rc == HL_ERR_DISK     ? "disk"
 	                   : j->rc == HL_ERR_NOTFOUND ? "notfound"
 	                   : j->rc == HL_ERR_INVAL    ? "invalid"
 	                                              : "io";
 
+	if (j->rc == HL_ERR_DISK) {
+		hl_ctl_reply(j->waiter,
+		             err_reply(code, "the station's disk failed (I/O error): the "
+		                             "daemon stops; see its log"));
+		hl_job_free(j);
+		return;
+	}
 	if (j->rc < 0) {
 		hl_ctl_reply(j->waiter,
 		             err_reply(code, j->reason[0] ? j->reason : hl_strerror(j->rc)));
@@ -762,9 +772,38 @@ stop(struct daemon *d, const char *why)
 	if (d->net)
 		hl_net_stop(d->net);
 	uv_close((uv_handle_t *)&d->due_timer, NULL);
+	uv_close((uv_handle_t *)&d->disk_timer, NULL);
 	hl_notify_proc_stop(d->notify); /* after the net: nothing is queued once it is stopping */
 	d->ctl = NULL;
 	d->net = NULL;
+}
+
+static void
+on_disk_timer(uv_timer_t *t)
+{
+	stop(t->data, "disk_failed");
+}
+
+/*
+ * A write or fsync of the store failed. What the kernel does with the
+ * data of a failed fsync is not known (it may drop it and report success
+ * next time), so the daemon does not carry on as if nothing happened: it
+ * stops, like PostgreSQL, rather than accept messages it may not keep.
+ * What was reported stored was committed before; what failed is not kept
+ * (hl_store_commit). Restarting opens the store afresh.
+ */
+static void
+on_disk_failed(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->disk_failed || d->stopping)
+		return;
+	d->disk_failed = true;
+	log_error("disk_failed", "what=\"the store's disk returned an I/O error on write or "
+	                         "fsync\" action=stopping");
+	/* not from inside the writer's results: on the next turn of the loop */
+	uv_timer_start(&d->disk_timer, on_disk_timer, 0, 0);
 }
 
 static void
@@ -1010,6 +1049,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	                                               .codebook = on_codebook,
 	                                               .peer_key = on_peer_key,
 	                                               .marked = on_marked,
+	                                               .disk_failed = on_disk_failed,
 	                                               .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
@@ -1026,6 +1066,8 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	uv_timer_init(&d.loop, &d.due_timer);
 	d.due_timer.data = &d;
 	uv_timer_start(&d.due_timer, on_due_timer, 1000, 1000);
+	uv_timer_init(&d.loop, &d.disk_timer);
+	d.disk_timer.data = &d;
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sighup);
@@ -1060,6 +1102,14 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	log_info("stopped", "%s", "");
 	rc = HL_OK;
+	if (d.disk_failed) {
+		snprintf(err, errcap,
+		         "stopped: the disk failed under the store (an I/O error on write or "
+		         "fsync), so messages could no longer be kept; check the disk (dmesg), run "
+		         "'hotline -d %s verify', then start the daemon again",
+		         dir);
+		rc = HL_ERR_DISK;
+	}
 out_loop:
 	uv_run(&d.loop, UV_RUN_DEFAULT); /* let closing handles finish */
 	hl_console_free(d.console);

@@ -150,6 +150,19 @@ static const char *const migrations[] = {
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
 
 int
+hl_store_err(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_FULL:
+		return HL_ERR_FULL;
+	case SQLITE_IOERR:
+		return HL_ERR_DISK;
+	default:
+		return HL_ERR_IO;
+	}
+}
+
+int
 hl_store_exec(struct hl_store *st, const char *sql)
 {
 	char *msg = NULL;
@@ -159,7 +172,7 @@ hl_store_exec(struct hl_store *st, const char *sql)
 	if (rc != SQLITE_OK) {
 		log_warn("store_error", "op=exec err=\"%s\"", msg ? msg : "?");
 		sqlite3_free(msg);
-		return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
+		return hl_store_err(rc);
 	}
 	return HL_OK;
 }
@@ -179,6 +192,36 @@ user_version(struct hl_store *st, int *v)
 	}
 	sqlite3_finalize(q);
 	return rc;
+}
+
+void
+hl_store_bury_failed_commit(struct hl_store *st)
+{
+	int v;
+
+	/*
+	 * A COMMIT whose fsync failed has still written its frames, commit
+	 * mark included, into the WAL: SQLite only leaves them out of the
+	 * WAL index. If every connection then ends (a crash, or the daemon
+	 * stopping because of it), the next open rebuilds the index from the
+	 * file, finds them valid, and the transaction reported as failed comes
+	 * back: a message "NOT stored" would be sent after all. Any later
+	 * write transaction puts its own frames in their place, and checksums
+	 * chain frame to frame, so what is left of the failed one no longer
+	 * counts. Write one now: the same user_version again, which changes
+	 * nothing but page 1. It may fail too (the disk is failing); its own
+	 * frames are then the ones left over, and they change nothing.
+	 */
+	if (hl_store_exec(st, "BEGIN IMMEDIATE") < 0)
+		return;
+	if (user_version(st, &v) == HL_OK) {
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+		if (hl_store_exec(st, sql) == HL_OK && hl_store_exec(st, "COMMIT") == HL_OK)
+			return;
+	}
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int
@@ -275,7 +318,7 @@ hl_store_step_done(struct hl_store *st, sqlite3_stmt *q)
 	if (rc == SQLITE_CONSTRAINT)
 		return HL_ERR_EXISTS;
 	log_warn("store_error", "err=\"%s\"", sqlite3_errmsg(st->db));
-	return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
+	return hl_store_err(rc);
 }
 
 int

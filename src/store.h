@@ -220,6 +220,11 @@ void hl_store_autocheckpoint(struct hl_store *st, bool on);
 void hl_store_checkpoint(struct hl_store *st);
 
 HL_MUST_CHECK int hl_store_begin(struct hl_store *st);
+/*
+ * COMMIT, or roll back and fail: HL_ERR_FULL, HL_ERR_DISK when the disk
+ * failed (a write or fsync returned an I/O error: nothing of the
+ * transaction is kept, even across a crash), HL_ERR_IO.
+ */
 HL_MUST_CHECK int hl_store_commit(struct hl_store *st);
 void hl_store_rollback(struct hl_store *st);
 /* Nested undo inside a transaction: one failed job does not spoil its batch. */

@@ -17,11 +17,15 @@ struct hl_store {
 	char self[HL_NAME_MAX + 1]; /* hl_store_set_self */
 };
 
-/* Run SQL with no result; logs and returns HL_ERR_IO (HL_ERR_FULL on a full disk). */
+/* An SQLite result code as an hl_err: HL_ERR_FULL, HL_ERR_DISK (any SQLITE_IOERR), HL_ERR_IO. */
+int hl_store_err(int sqlite_rc);
+/* Run SQL with no result; logs and returns hl_store_err's code on failure. */
 int hl_store_exec(struct hl_store *st, const char *sql);
 /* Step a statement expected to finish: HL_OK, HL_ERR_EXISTS on a constraint, HL_ERR_FULL,
- * HL_ERR_IO. */
+ * HL_ERR_DISK, HL_ERR_IO. */
 int hl_store_step_done(struct hl_store *st, sqlite3_stmt *q);
+/* After a COMMIT that failed with HL_ERR_DISK: make sure it stays failed (store.c says how). */
+void hl_store_bury_failed_commit(struct hl_store *st);
 
 /*
  * A statement for sql, which must be a string literal (its address is the

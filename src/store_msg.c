@@ -604,6 +604,8 @@ hl_store_commit(struct hl_store *st)
 
 	if (rc < 0)
 		hl_store_rollback(st);
+	if (rc == HL_ERR_DISK)
+		hl_store_bury_failed_commit(st);
 	return rc;
 }
 

@@ -18,6 +18,7 @@ struct hl_storeq {
 	struct hl_job *waiting, **wait_tail; /* submitted, not yet run */
 	struct hl_job *done, **done_tail;    /* run, not yet reported */
 	bool stop, thread_started;
+	bool disk_failed; /* a COMMIT failed with HL_ERR_DISK: the store is not touched again */
 	size_t wait_urgent, wait_weight; /* what is queued: how urgent, how much */
 	uint64_t wait_since_ms;          /* when the oldest queued job came */
 	uv_async_t async;
@@ -258,8 +259,13 @@ writer(void *arg)
 			break; /* stopping, and nothing left */
 
 		/* One transaction for the whole batch; a job that fails alone is
-		 * rolled back alone (savepoint), a failed COMMIT fails them all. */
-		rc = hl_store_begin(q->st);
+		 * rolled back alone (savepoint), a failed COMMIT fails them all.
+		 * Once the disk failed, nothing more is tried: every job fails. */
+		pthread_mutex_lock(&q->mu);
+		rc = q->disk_failed ? HL_ERR_DISK : HL_OK;
+		pthread_mutex_unlock(&q->mu);
+		if (rc == HL_OK)
+			rc = hl_store_begin(q->st);
 		uint64_t started = hl_now_ms();
 		struct hl_job *rest = NULL;
 		for (struct hl_job *j = batch; j; j = j->next) {
@@ -287,6 +293,8 @@ writer(void *arg)
 				j->rc = rc;
 		}
 		pthread_mutex_lock(&q->mu);
+		if (rc == HL_ERR_DISK)
+			q->disk_failed = true;
 		if (rest) { /* back to the front of the queue, in order */
 			struct hl_job *last = rest;
 			q->wait_weight += weight(last);
@@ -325,6 +333,8 @@ checkpointer(void *arg)
 		pthread_cond_timedwait(&q->ckpt_cv, &q->mu, &ts);
 		if (q->stop)
 			break;
+		if (q->disk_failed)
+			continue; /* copying the WAL back would only write to a failing disk */
 		pthread_mutex_unlock(&q->mu);
 		hl_store_checkpoint(q->ckpt_st);
 		pthread_mutex_lock(&q->mu);
@@ -441,7 +451,8 @@ hl_storeq_stop(struct hl_storeq *q)
 		pthread_join(q->thread, NULL);
 	if (q->ckpt_started)
 		pthread_join(q->ckpt_thread, NULL);
-	hl_store_checkpoint(q->st); /* leave a short WAL behind */
+	if (!q->disk_failed)
+		hl_store_checkpoint(q->st); /* leave a short WAL behind */
 	hl_store_close(q->ckpt_st);
 	q->ckpt_st = NULL;
 	/* Results nobody will read any more: their work is committed, just free them. */

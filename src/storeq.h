@@ -78,7 +78,9 @@ struct hl_storeq;
 
 /*
  * done is called on the loop thread for each finished job, which it must
- * free (hl_job_free), then once with NULL at the end of each batch.
+ * free (hl_job_free), then once with NULL at the end of each batch. Once a
+ * COMMIT failed with HL_ERR_DISK (the disk failed), every later job fails
+ * with HL_ERR_DISK without touching the store: the daemon stops.
  */
 typedef void hl_storeq_done_fn(void *ctx, struct hl_job *job);
 

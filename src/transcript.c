@@ -1305,7 +1305,7 @@ hl_transcript_parse_time(const char *s, uint64_t *ns)
 	}
 	if (*p)
 		return HL_ERR_INVAL;
-	secs = days_since_epoch(y, mo, d) * 86400 + h * 3600u + mi * 60u + sec;
+	secs = days_since_epoch(y, mo, d) * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60 + sec;
 	*ns = secs * UINT64_C(1000000000) + frac;
 	return HL_OK;
 }

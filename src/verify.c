@@ -781,7 +781,7 @@ check_receipts(struct sctx *v)
 		int len = sqlite3_column_bytes(q, 0);
 		const uint8_t *sig = col_fixed(q, 1, HL_SIG_LEN);
 		size_t n = len > 0 ? (size_t)len / 40 : 0;
-		uint64_t first = n ? hl_get_u64(entries) : 0;
+		uint64_t first = n && entries ? hl_get_u64(entries) : 0; /* NULL on OOM */
 		struct where w = {"receipt", "out", first, NULL, 0};
 		bool bad = false;
 
