@@ -59,7 +59,7 @@ struct daemon {
 	struct hl_rotator rot;         /* our key rotation under way (docs/keys.md) */
 	struct hl_identity offered;    /* the new keys of a `rotate` whose store job runs */
 	bool offering;
-	uv_timer_t disk_timer;         /* stops the daemon once the disk failed */
+	uv_timer_t disk_timer; /* stops the daemon once the disk failed */
 	bool disk_failed;
 	struct failed_link { /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
