@@ -60,7 +60,7 @@ ok "periodic checkpoints, both statements stored on both sides; the independent 
 stop beijing
 stop washington
 seq=$(sqlite3 "$T/beijing/station.db" "SELECT max(seq) FROM events WHERE dir = 0")
-sqlite3 "$T/beijing/station.db" "UPDATE events SET body = CAST('rewritten history' AS BLOB), hash = randomblob(32) WHERE dir = 0 AND seq = $seq" ||
+tamper_sql "$T/beijing/station.db" "UPDATE events SET body = CAST('rewritten history' AS BLOB), hash = randomblob(32) WHERE dir = 0 AND seq = $seq" ||
 	fail "could not edit beijing's store"
 sed -i 's/^checkpoint_s = 1$/checkpoint_s = 3600/' "$T/beijing/config"
 start washington

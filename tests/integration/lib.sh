@@ -170,3 +170,9 @@ check_transcript() {
 
 # set_config NAME KEY VALUE: append a tuning key to a station's config.
 set_config() { echo "$2 = $3" >>"$T/$1/config"; }
+
+# tamper_sql DB SQL: change a station's store behind its back with the sqlite3 tool, the
+# way a forger would, leaving the change in the WAL: the station's own processes fold it
+# into station.db (with their page checksums, src/pagesum.h), so what is tested is
+# verification of the record, not the checksum of a page the tool wrote.
+tamper_sql() { sqlite3 "$1" ".dbconfig no_ckpt_on_close on" "$2" >/dev/null; }

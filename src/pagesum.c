@@ -1,0 +1,377 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * pagesum.c: the page-checksum VFS shim; see pagesum.h.
+ *
+ * Only main database files are wrapped. A handle learns from the header
+ * (byte 20: bytes reserved per page) whether its database carries sums: on
+ * any read or write at offset 0 that holds the header, or, for a write
+ * before that, by reading the header itself. A read of a whole page (a
+ * power of two from 512 to 65536 bytes, aligned) is checked; a write of a
+ * whole page is summed into a copy, so SQLite's page cache is left as it
+ * was. The sum is not a secret MAC (the key is fixed): it catches what the
+ * disk or a careless hand did, while the chains' signatures (verify.c)
+ * catch what someone did on purpose.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <sodium.h>
+
+#include "hl.h"
+#include "pagesum.h"
+
+struct sfile {
+	sqlite3_file base;
+	sqlite3_file *real;
+	const char *path;
+	int sums; /* -1 not known yet, 0 no, 1 yes */
+};
+
+static sqlite3_vfs *below;
+static sqlite3_vfs vfs;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int registered = SQLITE_ERROR;
+static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
+static char fail_path[512];
+static uint64_t fail_page;
+
+/* A fixed key: the sum detects accidents, not adversaries. */
+static const unsigned char key[crypto_shorthash_KEYBYTES] = "hotline-pagesum1";
+
+static bool
+whole_page(int amt, sqlite3_int64 off)
+{
+	return amt >= 512 && amt <= 65536 && (amt & (amt - 1)) == 0 && off % amt == 0;
+}
+
+static void
+sum(const unsigned char *page, int amt, unsigned char out[static HL_PAGESUM_RESERVE])
+{
+	crypto_shorthash(out, page, (unsigned long long)(amt - HL_PAGESUM_RESERVE), key);
+}
+
+static void
+learn(struct sfile *f, const void *buf, int amt, sqlite3_int64 off)
+{
+	const unsigned char *h = buf;
+
+	if (off == 0 && amt >= 100 && memcmp(h, "SQLite format 3", 16) == 0)
+		f->sums = h[20] == HL_PAGESUM_RESERVE;
+}
+
+static int
+ps_close(sqlite3_file *file)
+{
+	struct sfile *f = (struct sfile *)file;
+
+	return f->real->pMethods->xClose(f->real);
+}
+
+static int
+ps_read(sqlite3_file *file, void *buf, int amt, sqlite3_int64 off)
+{
+	struct sfile *f = (struct sfile *)file;
+	unsigned char want[HL_PAGESUM_RESERVE];
+	const unsigned char *p = buf;
+	int rc = f->real->pMethods->xRead(f->real, buf, amt, off);
+
+	if (rc != SQLITE_OK)
+		return rc;
+	learn(f, buf, amt, off);
+	if (f->sums != 1 || !whole_page(amt, off))
+		return SQLITE_OK;
+	sum(p, amt, want);
+	if (sodium_memcmp(want, p + amt - HL_PAGESUM_RESERVE, HL_PAGESUM_RESERVE) == 0)
+		return SQLITE_OK;
+	pthread_mutex_lock(&fail_mu);
+	snprintf(fail_path, sizeof fail_path, "%s", f->path ? f->path : "?");
+	fail_page = (uint64_t)(off / amt) + 1;
+	pthread_mutex_unlock(&fail_mu);
+	sqlite3_log(SQLITE_IOERR_DATA, "page %lld of %s fails its checksum",
+	            (long long)(off / amt) + 1, f->path ? f->path : "?");
+	return SQLITE_IOERR_DATA;
+}
+
+static int
+ps_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
+{
+	struct sfile *f = (struct sfile *)file;
+	unsigned char page[65536];
+
+	learn(f, buf, amt, off);
+	if (f->sums < 0 && off > 0) {
+		unsigned char h[100];
+		if (f->real->pMethods->xRead(f->real, h, sizeof h, 0) == SQLITE_OK)
+			learn(f, h, sizeof h, 0);
+	}
+	if (f->sums != 1 || !whole_page(amt, off))
+		return f->real->pMethods->xWrite(f->real, buf, amt, off);
+	memcpy(page, buf, (size_t)amt);
+	sum(page, amt, page + amt - HL_PAGESUM_RESERVE);
+	return f->real->pMethods->xWrite(f->real, page, amt, off);
+}
+
+static int
+ps_truncate(sqlite3_file *file, sqlite3_int64 size)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xTruncate(f->real, size);
+}
+
+static int
+ps_sync(sqlite3_file *file, int flags)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xSync(f->real, flags);
+}
+
+static int
+ps_file_size(sqlite3_file *file, sqlite3_int64 *size)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xFileSize(f->real, size);
+}
+
+static int
+ps_lock(sqlite3_file *file, int l)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xLock(f->real, l);
+}
+
+static int
+ps_unlock(sqlite3_file *file, int l)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xUnlock(f->real, l);
+}
+
+static int
+ps_check_reserved(sqlite3_file *file, int *out)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xCheckReservedLock(f->real, out);
+}
+
+static int
+ps_file_control(sqlite3_file *file, int op, void *arg)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xFileControl(f->real, op, arg);
+}
+
+static int
+ps_sector_size(sqlite3_file *file)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xSectorSize(f->real);
+}
+
+static int
+ps_device_characteristics(sqlite3_file *file)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xDeviceCharacteristics(f->real);
+}
+
+static int
+ps_shm_map(sqlite3_file *file, int pg, int pgsz, int extend, void volatile **pp)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xShmMap(f->real, pg, pgsz, extend, pp);
+}
+
+static int
+ps_shm_lock(sqlite3_file *file, int off, int n, int flags)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xShmLock(f->real, off, n, flags);
+}
+
+static void
+ps_shm_barrier(sqlite3_file *file)
+{
+	struct sfile *f = (struct sfile *)file;
+	f->real->pMethods->xShmBarrier(f->real);
+}
+
+static int
+ps_shm_unmap(sqlite3_file *file, int del)
+{
+	struct sfile *f = (struct sfile *)file;
+	return f->real->pMethods->xShmUnmap(f->real, del);
+}
+
+/* Version 2: no xFetch, so pages are never read through a mapping that skips the check. */
+static const sqlite3_io_methods methods = {
+    .iVersion = 2,
+    .xClose = ps_close,
+    .xRead = ps_read,
+    .xWrite = ps_write,
+    .xTruncate = ps_truncate,
+    .xSync = ps_sync,
+    .xFileSize = ps_file_size,
+    .xLock = ps_lock,
+    .xUnlock = ps_unlock,
+    .xCheckReservedLock = ps_check_reserved,
+    .xFileControl = ps_file_control,
+    .xSectorSize = ps_sector_size,
+    .xDeviceCharacteristics = ps_device_characteristics,
+    .xShmMap = ps_shm_map,
+    .xShmLock = ps_shm_lock,
+    .xShmBarrier = ps_shm_barrier,
+    .xShmUnmap = ps_shm_unmap,
+};
+
+static int
+ps_open(sqlite3_vfs *v, const char *name, sqlite3_file *file, int flags, int *out_flags)
+{
+	struct sfile *f = (struct sfile *)file;
+	int rc;
+
+	(void)v;
+	if (!(flags & SQLITE_OPEN_MAIN_DB))
+		return below->xOpen(below, name, file, flags, out_flags);
+	memset(f, 0, sizeof *f);
+	f->real = (sqlite3_file *)(f + 1);
+	f->path = name; /* SQLite keeps the name alive while the file is open */
+	f->sums = -1;
+	rc = below->xOpen(below, name, f->real, flags, out_flags);
+	if (rc == SQLITE_OK)
+		file->pMethods = &methods;
+	return rc;
+}
+
+static int
+ps_delete(sqlite3_vfs *v, const char *name, int sync_dir)
+{
+	(void)v;
+	return below->xDelete(below, name, sync_dir);
+}
+
+static int
+ps_access(sqlite3_vfs *v, const char *name, int flags, int *out)
+{
+	(void)v;
+	return below->xAccess(below, name, flags, out);
+}
+
+static int
+ps_full_pathname(sqlite3_vfs *v, const char *name, int n, char *out)
+{
+	(void)v;
+	return below->xFullPathname(below, name, n, out);
+}
+
+static void *
+ps_dlopen(sqlite3_vfs *v, const char *name)
+{
+	(void)v;
+	return below->xDlOpen(below, name);
+}
+
+static void
+ps_dlerror(sqlite3_vfs *v, int n, char *msg)
+{
+	(void)v;
+	below->xDlError(below, n, msg);
+}
+
+static void (*ps_dlsym(sqlite3_vfs *v, void *h, const char *sym))(void)
+{
+	(void)v;
+	return below->xDlSym(below, h, sym);
+}
+
+static void
+ps_dlclose(sqlite3_vfs *v, void *h)
+{
+	(void)v;
+	below->xDlClose(below, h);
+}
+
+static int
+ps_randomness(sqlite3_vfs *v, int n, char *out)
+{
+	(void)v;
+	return below->xRandomness(below, n, out);
+}
+
+static int
+ps_sleep(sqlite3_vfs *v, int us)
+{
+	(void)v;
+	return below->xSleep(below, us);
+}
+
+static int
+ps_current_time(sqlite3_vfs *v, double *t)
+{
+	(void)v;
+	return below->xCurrentTime(below, t);
+}
+
+static int
+ps_last_error(sqlite3_vfs *v, int n, char *out)
+{
+	(void)v;
+	return below->xGetLastError(below, n, out);
+}
+
+static int
+ps_current_time64(sqlite3_vfs *v, sqlite3_int64 *t)
+{
+	(void)v;
+	return below->xCurrentTimeInt64(below, t);
+}
+
+static void
+do_register(void)
+{
+	below = sqlite3_vfs_find(NULL);
+	if (!below || below->iVersion < 2)
+		return;
+	vfs = (sqlite3_vfs){
+	    .iVersion = 2,
+	    .szOsFile = (int)sizeof(struct sfile) + below->szOsFile,
+	    .mxPathname = below->mxPathname,
+	    .zName = "hl-pagesum",
+	    .xOpen = ps_open,
+	    .xDelete = ps_delete,
+	    .xAccess = ps_access,
+	    .xFullPathname = ps_full_pathname,
+	    .xDlOpen = ps_dlopen,
+	    .xDlError = ps_dlerror,
+	    .xDlSym = ps_dlsym,
+	    .xDlClose = ps_dlclose,
+	    .xRandomness = ps_randomness,
+	    .xSleep = ps_sleep,
+	    .xCurrentTime = ps_current_time,
+	    .xGetLastError = ps_last_error,
+	    .xCurrentTimeInt64 = ps_current_time64,
+	};
+	registered = sqlite3_vfs_register(&vfs, 1);
+}
+
+int
+hl_pagesum_register(void)
+{
+	pthread_once(&once, do_register);
+	return registered == SQLITE_OK ? HL_OK : HL_ERR_IO;
+}
+
+bool
+hl_pagesum_last_failure(char *path, size_t cap, uint64_t *page)
+{
+	bool any;
+
+	pthread_mutex_lock(&fail_mu);
+	any = fail_page != 0;
+	if (any) {
+		snprintf(path, cap, "%s", fail_path);
+		*page = fail_page;
+	}
+	pthread_mutex_unlock(&fail_mu);
+	return any;
+}
