@@ -18,6 +18,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "keys.h"
+#include "pagesum.h"
 #include "log.h"
 #include "station.h"
 #include "store.h"
@@ -800,6 +801,9 @@ main(int argc, char **argv)
 	station_dir = getenv("HOTLINE_DIR");
 	if (sodium_init() < 0)
 		return fail("libsodium failed to initialise");
+	/* Before any SQLite use: every page of a store is written and read with its checksum. */
+	if (hl_pagesum_register() < 0)
+		return fail("cannot set up the store's page checksums");
 	static const struct option gopts[] = {{"help", no_argument, NULL, 'h'},
 	                                      {"version", no_argument, NULL, 'V'},
 	                                      {NULL, 0, NULL, 0}};

@@ -26,6 +26,7 @@
 #include "overdue.h"
 #include "station.h"
 #include "store.h"
+#include "storecheck.h"
 
 int
 hl_station_path(const char *dir, enum hl_station_file f, char out[static HL_PATH_MAX])
@@ -585,8 +586,36 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 			snprintf(err, errcap, "cannot load %s: %s", path, hl_strerror(rc));
 		goto out_lock;
 	}
-	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||
-	    (rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
+	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0)
+		goto out_id;
+	/* Never run on a damaged store: what it would serve and forward is not the record. */
+	{
+		struct hl_store_check chk;
+		char why[768];
+		if ((rc = hl_store_check(path, d.id.pub.ed25519, true, &chk, why, sizeof why)) < 0) {
+			if (rc == HL_ERR_CORRUPT)
+				snprintf(err, errcap,
+				         "the store is damaged: %s. This station will not run on it: "
+				         "restore the latest backup (hotline -d %s restore --force "
+				         "FILE), then start it again; the peer sends back what the "
+				         "backup lacks (docs/reliability.md)",
+				         why, dir);
+			else
+				snprintf(err, errcap, "%s", why[0] ? why : hl_strerror(rc));
+			goto out_id;
+		}
+		log_info("store_checked",
+		         "pages=%llu events=%llu wal_frames=%llu wal_ms=%llu quick_check_ms=%llu "
+		         "verify_ms=%llu lacking=%llu%s",
+		         (unsigned long long)chk.pages, (unsigned long long)chk.events,
+		         (unsigned long long)chk.wal_frames, (unsigned long long)chk.wal_ms,
+		         (unsigned long long)chk.quick_ms, (unsigned long long)chk.verify_ms,
+		         (unsigned long long)chk.lacking, chk.sums ? "" : " page_checksums=0");
+		if (chk.converted)
+			log_info("store_checksums_added", "ms=%llu",
+			         (unsigned long long)chk.convert_ms);
+	}
+	if ((rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;
 	if ((rc = hl_store_peer_list(d.store, &peers, &npeers)) < 0) {
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "pagesum.h"
 #include "store.h"
 #include "util.h"
 
@@ -75,6 +76,7 @@ hl_store_inspect(const char *path, struct hl_store_info *info, char *err, size_t
 
 	memset(info, 0, sizeof *info);
 	info->schema = -1;
+	(void)hl_pagesum_register(); /* pages are read, and copies written, with their checksums */
 	if (stat(path, &sb) != 0) {
 		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
 		return errno == ENOENT ? HL_ERR_NOTFOUND : HL_ERR_IO;
@@ -207,6 +209,7 @@ copy_db(const char *src, const char *tmp, char *err, size_t errcap)
 	sqlite3_backup *b = NULL;
 	int rc = HL_ERR_IO, step = SQLITE_OK, busy = 0;
 
+	(void)hl_pagesum_register();
 	unlink_suffix(tmp, "");
 	unlink_suffix(tmp, "-journal");
 	unlink_suffix(tmp, "-wal");

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * walcheck.h: does the store's WAL hold committed transactions that SQLite
+ * would drop? Pure: the WAL's bytes in, a verdict out (fuzz/fuzz_wal.c).
+ *
+ * SQLite recovers a WAL by keeping its frames up to the first one that
+ * fails its checksum, and only up to the last commit before it; a WAL
+ * whose header fails its checksum is ignored whole. That is right after a
+ * power cut, which can only damage the tail: with synchronous=FULL the WAL
+ * is synced at every commit, and its header before any frame of a new
+ * generation, so only the last transaction can be torn. It is silent data
+ * loss after a flipped bit or a truncation anywhere else. The WAL is
+ * damaged when what SQLite would drop provably was committed:
+ *
+ * 1. after the first bad frame comes a commit frame that links (its salts
+ *    are the header's, its checksum follows from the frame before it), and
+ *    after that commit a frame of the same generation: that commit was
+ *    synced before the next transaction began, so the bad frame was too;
+ * 2. a frame SQLite would drop carries a page that station.db holds
+ *    already, in a version that nothing SQLite keeps had: a checkpoint
+ *    copied it, so it was committed, and the database would now mix pages
+ *    from before and after it;
+ * 3. the header fails its checksum, yet frames that link carry committed
+ *    pages that station.db does not hold (a header torn by a power cut
+ *    leaves only frames of the generation before, all copied already).
+ *
+ * Damage confined to the last transaction, with nothing of it copied yet,
+ * looks exactly like a power cut during it and is not reported (SQLite
+ * drops that transaction; docs/reliability.md says what follows).
+ */
+#ifndef HL_WALCHECK_H
+#define HL_WALCHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hl_wal_verdict {
+	bool damaged;
+	uint64_t frames;      /* whole frames in the file */
+	uint64_t kept;        /* frames SQLite keeps: up to its last valid commit */
+	uint32_t page_size;   /* 0: not known (no usable header, no database page size) */
+	char what[256];       /* when damaged: which frame, and why it matters */
+};
+
+/*
+ * Read page pgno (from 1) of station.db, page_size bytes, into buf: false
+ * when the file does not hold it. ctx is the caller's.
+ */
+typedef bool hl_wal_page_fn(void *ctx, uint32_t pgno, uint8_t *buf, size_t page_size);
+
+/*
+ * Judge the WAL wal[0..len) of a database whose page size is db_page_size
+ * (0 when unknown) and which reserves `reserve` bytes at the end of each
+ * page (compared pages ignore them: a page carries its checksum only once
+ * in the database file). page reads station.db. Never fails: v says.
+ */
+void hl_wal_check(const uint8_t *wal, size_t len, uint32_t db_page_size, unsigned reserve,
+                  hl_wal_page_fn *page, void *ctx, struct hl_wal_verdict *v);
+
+#endif
