@@ -51,7 +51,12 @@ void hl_deliver_tick(struct hl_deliver *d);
 void hl_deliver_poke(struct hl_deliver *d);
 /* The socket drained a little: send more. */
 void hl_deliver_pump(struct hl_deliver *d);
-/* A DATA, RECEIPT, REFUSE or HEAD frame; < 0 is a protocol violation. */
+/*
+ * The peer speaks SYNC (its HELLO said so, or its SYNC came): prepare and
+ * send ours, once per session. docs/reliability.md, "Re-synchronisation".
+ */
+void hl_deliver_sync_offer(struct hl_deliver *d);
+/* A DATA, RECEIPT, REFUSE, HEAD, SYNC, RETURN or RETURN_HEAD frame; < 0 is a protocol violation. */
 HL_MUST_CHECK int hl_deliver_frame(struct hl_deliver *d, uint8_t type, const uint8_t *body,
                                    size_t len);
 /*

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -19,6 +20,7 @@
 #include "ctl.h"
 #include "keys.h"
 #include "pagesum.h"
+#include "storecheck.h"
 #include "log.h"
 #include "station.h"
 #include "store.h"
@@ -74,6 +76,23 @@ need_dir(const char *verb)
 	return 0;
 }
 
+/* Does a daemon hold the station's lock (so it checked the store, and its WAL is live)? */
+static bool
+daemon_holds_lock(void)
+{
+	char path[HL_PATH_MAX];
+	bool held = false;
+	int fd;
+
+	if (hl_station_path(station_dir, HL_F_LOCK, path) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	/* A CLI writer holds it shared for a moment: only an exclusive holder refuses ours. */
+	held = flock(fd, LOCK_SH | LOCK_NB) != 0;
+	close(fd);
+	return held;
+}
+
 int
 open_store(struct hl_store **st, bool create)
 {
@@ -86,6 +105,16 @@ open_store(struct hl_store **st, bool create)
 		return fail("%s is not a station (no station.db): create one with 'hotline -d %s "
 		            "init'",
 		            station_dir, station_dir);
+	/*
+	 * With no daemon running, nobody has checked the WAL since the last
+	 * stop: check it before SQLite recovers it (storecheck.h), so that a
+	 * damaged one is named, never silently cut short and written over.
+	 */
+	if (!create && !daemon_holds_lock() && hl_store_check_wal(path, err, sizeof err) < 0)
+		return fail("the store is damaged: %s. Restore the latest backup (hotline -d %s "
+		            "restore --force FILE); the peer sends back what it lacks "
+		            "(docs/reliability.md)",
+		            err, station_dir);
 	if (hl_store_open(path, create, st, err, sizeof err) < 0)
 		return fail("%s", err);
 	return 0;

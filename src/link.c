@@ -775,7 +775,7 @@ on_test_frame(struct conn *c, const struct hl_session_event *ev)
 /* ---- sessions ---- */
 
 static void
-session_established(struct conn *c)
+session_established(struct conn *c, const struct hl_session_event *ev)
 {
 	struct peer *p = c->peer;
 	struct conn *old = p->current;
@@ -790,8 +790,19 @@ session_established(struct conn *c)
 		p->round_failures = 0;
 		hl_backoff_reset(&p->backoff);
 	}
-	/* The initiator's HELLO is also the frame that confirms the session to the responder. */
-	if (hl_hello_encode(c->net->cfg->name, hello, sizeof hello, &hlen) < 0 ||
+	/*
+	 * The initiator's HELLO is also the frame that confirms the session to
+	 * the responder, which has it here already: to an initiator of version
+	 * 3 or more the responder says it speaks SYNC (wire.h, HL_HELLO_SYNC).
+	 */
+	uint8_t version = 0, flags = 0;
+	char name[33];
+	if (c->kind == CONN_ACCEPT && ev->frame && ev->type == HL_FT_HELLO &&
+	    hl_hello_decode(ev->body, ev->len, &version, name) == HL_OK &&
+	    version >= HL_WIRE_VERSION_CODEBOOK)
+		flags = HL_HELLO_SYNC;
+	if ((flags ? hl_hello_encode_flags(c->net->cfg->name, flags, hello, sizeof hello, &hlen)
+	           : hl_hello_encode(c->net->cfg->name, hello, sizeof hello, &hlen)) < 0 ||
 	    send_frame(c, HL_FT_HELLO, hello, hlen) < 0) {
 		conn_close(c, "hello_failed");
 		return;
@@ -908,7 +919,7 @@ static int
 on_frame(struct conn *c, const struct hl_session_event *ev)
 {
 	struct peer *p = c->peer;
-	uint8_t version;
+	uint8_t version, flags = 0;
 	char name[33];
 
 	if (p->current != c)
@@ -917,11 +928,13 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 	p->last_rx_ns = hl_wall_ns();
 	switch (ev->type) {
 	case HL_FT_HELLO:
-		if (hl_hello_decode(ev->body, ev->len, &version, name) < 0)
+		if (hl_hello_decode_flags(ev->body, ev->len, &version, name, &flags) < 0)
 			return HL_ERR_PROTO;
 		snprintf(p->hello_name, sizeof p->hello_name, "%s", name);
 		p->hello_version = version;
 		log_debug("hello", "peer=%s calls_itself=%s version=%u", p->name, name, version);
+		if (flags & HL_HELLO_SYNC)
+			hl_deliver_sync_offer(p->dl); /* the responder speaks SYNC: ours goes first */
 		return version >= HL_WIRE_VERSION_CODEBOOK ? send_codebook(c) : HL_OK;
 	case HL_FT_CODEBOOK:
 		return codebook_heard(p, ev->body, ev->len);
@@ -956,6 +969,9 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 	case HL_FT_RECEIPT:
 	case HL_FT_REFUSE:
 	case HL_FT_HEAD:
+	case HL_FT_SYNC:
+	case HL_FT_RETURN:
+	case HL_FT_RETURN_HEAD:
 		return hl_deliver_frame(p->dl, ev->type, ev->body, ev->len);
 	case HL_FT_CHECKPOINT:
 		return hl_ckpt_frame(p->ck, ev->body, ev->len);
@@ -995,7 +1011,7 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 		else if (c->kind == CONN_ACCEPT && test_hello(&ev))
 			test_session_accepted(c);
 		else
-			session_established(c);
+			session_established(c, &ev);
 	}
 	if (!c->closing && ev.frame &&
 	    (c->kind == CONN_TEST || c->test_only ? on_test_frame(c, &ev) : on_frame(c, &ev)) < 0) {

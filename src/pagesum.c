@@ -12,9 +12,11 @@
  * disk or a careless hand did, while the chains' signatures (verify.c)
  * catch what someone did on purpose.
  */
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sqlite3.h>
 #include <sodium.h>
 
@@ -26,6 +28,12 @@ struct sfile {
 	sqlite3_file *real;
 	const char *path;
 	int sums; /* -1 not known yet, 0 no, 1 yes */
+	/* a WAL: the frames this handle wrote, for the tip (pagesum.h) */
+	bool wal;
+	uint32_t ps;          /* page size, from the WAL header (0: not known yet) */
+	uint8_t salts[8];     /* the header's, as last written or read */
+	uint32_t commit;      /* the last commit frame written since the header (0: none) */
+	uint8_t commit_salts[8];
 };
 
 static sqlite3_vfs *below;
@@ -60,6 +68,120 @@ learn(struct sfile *f, const void *buf, int amt, sqlite3_int64 off)
 		f->sums = h[20] == HL_PAGESUM_RESERVE;
 }
 
+/* ---- the WAL's tip ---- */
+
+static uint32_t
+get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void
+put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* DB-tip from the WAL's path (DB-wal); false when it does not end in -wal. */
+static bool
+tip_path(const char *wal, char *out, size_t cap)
+{
+	size_t n = strlen(wal);
+
+	if (n < 4 || strcmp(wal + n - 4, "-wal") != 0 || n + 1 > cap)
+		return false;
+	memcpy(out, wal, n - 4);
+	memcpy(out + n - 4, "-tip", 5);
+	return true;
+}
+
+/*
+ * Record (salts, frame) as the WAL's tip: "hltip1" 0 0, salts 8, frame u32
+ * BE, 4 zero bytes, then a short hash of those 24 bytes. Written in place,
+ * without fsync unless sync (a lost write only weakens the check; a torn
+ * one fails its hash and is ignored).
+ */
+static void
+tip_write(const char *wal, const uint8_t salts[8], uint32_t frame, bool sync)
+{
+	char path[4100];
+	uint8_t b[32] = "hltip1";
+	int fd;
+
+	if (!tip_path(wal, path, sizeof path))
+		return;
+	memcpy(b + 8, salts, 8);
+	put32(b + 16, frame);
+	crypto_shorthash(b + 24, b, 24, key);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (pwrite(fd, b, sizeof b, 0) != (ssize_t)sizeof b || (sync && fdatasync(fd) != 0)) {
+		/* the check at start then knows less: never a false alarm */
+	}
+	close(fd);
+}
+
+bool
+hl_pagesum_tip(const char *db_path, uint8_t salts[static 8], uint32_t *frame)
+{
+	char path[4100];
+	uint8_t b[32], h[8];
+	ssize_t n;
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof path, "%s-tip", db_path) >= sizeof path ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	n = pread(fd, b, sizeof b, 0);
+	close(fd);
+	if (n != (ssize_t)sizeof b || memcmp(b, "hltip1\0\0", 8) != 0)
+		return false;
+	crypto_shorthash(h, b, 24, key);
+	if (sodium_memcmp(h, b + 24, 8) != 0)
+		return false;
+	memcpy(salts, b + 8, 8);
+	*frame = get32(b + 16);
+	return true;
+}
+
+/* A write to the WAL: the header (new salts) or a frame header (a commit?). */
+static void
+wal_track(struct sfile *f, const uint8_t *buf, int amt, sqlite3_int64 off)
+{
+	if (off == 0 && amt >= 32) {
+		uint32_t ps = get32(buf + 8);
+		f->ps = (ps & 0xfe00) + ((ps & 1) << 16);
+		memcpy(f->salts, buf + 16, 8);
+		f->commit = 0; /* a new generation */
+		return;
+	}
+	if (amt != 24 || off < 32)
+		return;
+	if (!f->ps) { /* joined a WAL someone else began: read its header */
+		uint8_t h[32];
+		if (f->real->pMethods->xRead(f->real, h, sizeof h, 0) != SQLITE_OK)
+			return;
+		wal_track(f, h, sizeof h, 0);
+		if (!f->ps)
+			return;
+	}
+	if ((off - 32) % (24 + (sqlite3_int64)f->ps) != 0 || get32(buf + 4) == 0)
+		return; /* not a frame header, or not a commit */
+	if (memcmp(buf + 8, f->salts, 8) != 0) {
+		uint8_t h[32]; /* another process began a new generation since */
+		if (f->real->pMethods->xRead(f->real, h, sizeof h, 0) == SQLITE_OK)
+			memcpy(f->salts, h + 16, 8);
+		if (memcmp(buf + 8, f->salts, 8) != 0)
+			return;
+	}
+	f->commit = (uint32_t)((off - 32) / (24 + (sqlite3_int64)f->ps)) + 1;
+	memcpy(f->commit_salts, buf + 8, 8);
+}
+
 static int
 ps_close(sqlite3_file *file)
 {
@@ -76,7 +198,7 @@ ps_read(sqlite3_file *file, void *buf, int amt, sqlite3_int64 off)
 	const unsigned char *p = buf;
 	int rc = f->real->pMethods->xRead(f->real, buf, amt, off);
 
-	if (rc != SQLITE_OK)
+	if (rc != SQLITE_OK || f->wal)
 		return rc;
 	learn(f, buf, amt, off);
 	if (f->sums != 1 || !whole_page(amt, off))
@@ -99,6 +221,10 @@ ps_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
 	struct sfile *f = (struct sfile *)file;
 	unsigned char page[65536];
 
+	if (f->wal) {
+		wal_track(f, buf, amt, off);
+		return f->real->pMethods->xWrite(f->real, buf, amt, off);
+	}
 	learn(f, buf, amt, off);
 	if (f->sums < 0 && off > 0) {
 		unsigned char h[100];
@@ -116,6 +242,14 @@ static int
 ps_truncate(sqlite3_file *file, sqlite3_int64 size)
 {
 	struct sfile *f = (struct sfile *)file;
+	static const uint8_t none[8];
+
+	if (f->wal && size == 0) {
+		/* SQLite empties a WAL only once the database holds all of it. */
+		tip_write(f->path, none, 0, true);
+		f->ps = 0;
+		f->commit = 0;
+	}
 	return f->real->pMethods->xTruncate(f->real, size);
 }
 
@@ -123,7 +257,14 @@ static int
 ps_sync(sqlite3_file *file, int flags)
 {
 	struct sfile *f = (struct sfile *)file;
-	return f->real->pMethods->xSync(f->real, flags);
+	int rc = f->real->pMethods->xSync(f->real, flags);
+
+	/* Durable now: the WAL holds every frame up to this commit, whatever happens. */
+	if (rc == SQLITE_OK && f->wal && f->commit) {
+		tip_write(f->path, f->commit_salts, f->commit, false);
+		f->commit = 0;
+	}
+	return rc;
 }
 
 static int
@@ -231,12 +372,13 @@ ps_open(sqlite3_vfs *v, const char *name, sqlite3_file *file, int flags, int *ou
 	int rc;
 
 	(void)v;
-	if (!(flags & SQLITE_OPEN_MAIN_DB))
+	if (!(flags & (SQLITE_OPEN_MAIN_DB | SQLITE_OPEN_WAL)) || !name)
 		return below->xOpen(below, name, file, flags, out_flags);
 	memset(f, 0, sizeof *f);
 	f->real = (sqlite3_file *)(f + 1);
 	f->path = name; /* SQLite keeps the name alive while the file is open */
 	f->sums = -1;
+	f->wal = (flags & SQLITE_OPEN_WAL) != 0;
 	rc = below->xOpen(below, name, f->real, flags, out_flags);
 	if (rc == SQLITE_OK)
 		file->pMethods = &methods;
@@ -246,7 +388,13 @@ ps_open(sqlite3_vfs *v, const char *name, sqlite3_file *file, int flags, int *ou
 static int
 ps_delete(sqlite3_vfs *v, const char *name, int sync_dir)
 {
+	static const uint8_t none[8];
+	size_t n = strlen(name);
+
 	(void)v;
+	/* SQLite deletes a WAL only once the database holds all of it: first say so, durably. */
+	if (n > 4 && strcmp(name + n - 4, "-wal") == 0)
+		tip_write(name, none, 0, true);
 	return below->xDelete(below, name, sync_dir);
 }
 

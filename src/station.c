@@ -617,6 +617,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	}
 	if ((rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;
+	hl_store_fold_on_close(d.store); /* whichever of ours closes last leaves no WAL */
 	if ((rc = hl_store_peer_list(d.store, &peers, &npeers)) < 0) {
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
 		goto out_store;

@@ -207,6 +207,13 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	/*
+	 * Only the daemon's writer folds the WAL into the database when it
+	 * closes last (hl_store_fold_on_close): a command that opened a store
+	 * whose WAL is damaged must not quietly checkpoint what SQLite
+	 * recovered of it and delete the rest (storecheck.h).
+	 */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	/* A new store reserves room for a checksum on every page (pagesum.h) before its first. */
 	if (create && store_is_empty(st)) {
 		int n = HL_PAGESUM_RESERVE;
@@ -230,6 +237,12 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 fail:
 	hl_store_close(st);
 	return rc;
+}
+
+void
+hl_store_fold_on_close(struct hl_store *st)
+{
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 }
 
 void

@@ -58,15 +58,26 @@ wal_once(const char *path, struct hl_wal_verdict *v)
 	void *map;
 	int fd;
 
+	struct hl_wal_tip tip = {.frame = 0};
+	bool have_tip = hl_pagesum_tip(path, tip.salts, &tip.frame);
+
 	memset(v, 0, sizeof *v);
 	if ((size_t)snprintf(wal, sizeof wal, "%s-wal", path) >= sizeof wal)
 		return HL_ERR_LIMIT;
 	fd = open(wal, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? HL_OK : HL_ERR_IO;
-	if (fstat(fd, &sb) != 0 || sb.st_size < 32) {
-		close(fd);
-		return HL_OK;
+	if (fd < 0 && errno != ENOENT)
+		return HL_ERR_IO;
+	if (fd < 0 || fstat(fd, &sb) != 0 || sb.st_size < 32) {
+		if (fd >= 0)
+			close(fd);
+		/* No WAL to recover: fine, unless the tip says it held what the database lacks. */
+		hl_wal_check((const uint8_t *)"", 0, 0, 0, read_page, &db, have_tip ? &tip : NULL, v);
+		if (v->damaged && fd < 0)
+			snprintf(v->what, sizeof v->what,
+			         "it is missing, but transactions had been committed to it (to frame %u) "
+			         "and never folded into the database",
+			         tip.frame);
+		return v->damaged ? HL_ERR_CORRUPT : HL_OK;
 	}
 	map = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
 	close(fd);
@@ -74,7 +85,7 @@ wal_once(const char *path, struct hl_wal_verdict *v)
 		return HL_ERR_IO;
 	db.fd = open(path, O_RDONLY | O_CLOEXEC);
 	db_header(db.fd, &ps, &reserve);
-	hl_wal_check(map, (size_t)sb.st_size, ps, reserve, read_page, &db, v);
+	hl_wal_check(map, (size_t)sb.st_size, ps, reserve, read_page, &db, have_tip ? &tip : NULL, v);
 	munmap(map, (size_t)sb.st_size);
 	if (db.fd >= 0)
 		close(db.fd);
@@ -100,6 +111,15 @@ check_wal(const char *path, struct hl_store_check *out, char *err, size_t errcap
 		snprintf(err, errcap, "cannot read its write-ahead log %s-wal: %s", path,
 		         strerror(errno));
 	return rc;
+}
+
+int
+hl_store_check_wal(const char *path, char *err, size_t errcap)
+{
+	struct hl_store_check out;
+
+	err[0] = '\0';
+	return check_wal(path, &out, err, errcap);
 }
 
 /* SQLite's message, or better: the page whose checksum failed. */
@@ -130,11 +150,19 @@ quick_check(struct hl_store *st, struct hl_store_check *out, char *err, size_t e
 	}
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
 		const char *row = (const char *)sqlite3_column_text(q, 0);
-		if (row && strcmp(row, "ok") != 0) {
-			snprintf(err, errcap, "SQLite's quick_check: %s", row);
-			sqlite3_finalize(q);
-			return HL_ERR_CORRUPT;
-		}
+		char file[512];
+		uint64_t page;
+		if (!row || strcmp(row, "ok") == 0)
+			continue;
+		/* The first problem, on one line; a failed checksum says it best. */
+		if (hl_pagesum_last_failure(file, sizeof file, &page))
+			snprintf(err, errcap, "page %llu of %s fails its checksum",
+			         (unsigned long long)page, file);
+		else
+			snprintf(err, errcap, "SQLite's quick_check: %.*s", (int)strcspn(row, "\n"),
+			         row);
+		sqlite3_finalize(q);
+		return HL_ERR_CORRUPT;
 	}
 	if (s != SQLITE_DONE) {
 		sqlite_why(st, sqlite3_extended_errcode(st->db), why, sizeof why);
@@ -240,6 +268,8 @@ hl_store_check(const char *path, const uint8_t ours[static 32], bool convert,
 			snprintf(err, errcap, "page %llu of %s fails its checksum",
 			         (unsigned long long)page, file);
 			rc = HL_ERR_CORRUPT;
+		} else if (access(path, R_OK | W_OK) == 0) {
+			rc = HL_ERR_CORRUPT; /* there, readable, and SQLite will not have it */
 		}
 		return rc;
 	}

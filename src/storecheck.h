@@ -48,4 +48,10 @@ struct hl_store_check {
 HL_MUST_CHECK int hl_store_check(const char *path, const uint8_t ours[static 32], bool convert,
                                  struct hl_store_check *out, char *err, size_t errcap);
 
+/*
+ * Step 1 alone, for a process about to open a store no daemon runs on
+ * (every CLI command): HL_ERR_CORRUPT with what is damaged in err.
+ */
+HL_MUST_CHECK int hl_store_check_wal(const char *path, char *err, size_t errcap);
+
 #endif

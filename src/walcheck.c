@@ -231,7 +231,8 @@ judge_ignored(struct wal *w, unsigned reserve, hl_wal_page_fn *page, void *ctx, 
 
 void
 hl_wal_check(const uint8_t *b, size_t len, uint32_t db_page_size, unsigned reserve,
-             hl_wal_page_fn *page, void *ctx, struct hl_wal_verdict *v)
+             hl_wal_page_fn *page, void *ctx, const struct hl_wal_tip *tip,
+             struct hl_wal_verdict *v)
 {
 	struct wal w = {.b = b};
 	uint32_t magic, ps, s[2] = {0, 0};
@@ -239,8 +240,17 @@ hl_wal_check(const uint8_t *b, size_t len, uint32_t db_page_size, unsigned reser
 	uint8_t *buf;
 
 	memset(v, 0, sizeof *v);
-	if (len < HDR)
-		return; /* no header: nothing SQLite would read */
+	if (len < HDR) {
+		/* Nothing SQLite would read: fine, unless frames had been committed to it. */
+		if (tip && tip->frame) {
+			v->damaged = true;
+			snprintf(v->what, sizeof v->what,
+			         "it is %s, but transactions had been committed to it (to frame %u) "
+			         "and never folded into the database",
+			         len ? "shorter than its header" : "empty", tip->frame);
+		}
+		return;
+	}
 	magic = be32(b);
 	ps = be32(b + 8);
 	ps = (ps & 0xfe00) + ((ps & 1) << 16); /* 65536 is written as 1 */
@@ -257,15 +267,38 @@ hl_wal_check(const uint8_t *b, size_t len, uint32_t db_page_size, unsigned reser
 	w.n = (len - HDR) / (FHDR + (size_t)ps);
 	v->page_size = ps;
 	v->frames = w.n;
-	if (!w.n || !(buf = malloc(ps)))
-		return;
-	if (hdr_ok)
-		judge_live(&w, reserve, page, ctx, buf, v);
-	else
-		for (int order = 0; order < 2 && !v->damaged; order++) {
+	buf = w.n ? malloc(ps) : NULL;
+	if (hdr_ok) {
+		if (buf)
+			judge_live(&w, reserve, page, ctx, buf, v);
+		if (!v->damaged && tip && tip->frame > v->kept && memcmp(tip->salts, b + 16, 8) == 0) {
+			v->damaged = true;
+			snprintf(v->what, sizeof v->what,
+			         "SQLite would keep its frames up to %llu only, but frame %u had been "
+			         "committed and synced: the transactions after frame %llu are lost",
+			         (unsigned long long)v->kept, tip->frame,
+			         (unsigned long long)v->kept);
+		}
+	} else {
+		size_t last = 0;
+		for (int order = 0; order < 2 && buf && !v->damaged; order++) {
 			w.big = order == 1; /* the magic may be what was damaged */
 			w.salts = b + 16;
 			judge_ignored(&w, reserve, page, ctx, buf, v);
+			if (tip && tip->frame) { /* what is left of the tip's generation */
+				w.salts = tip->salts;
+				for (size_t j = 1; j <= w.n; j++)
+					if (j > last && links(&w, j) && commit(&w, j))
+						last = j;
+			}
 		}
+		if (!v->damaged && tip && tip->frame > last) {
+			v->damaged = true;
+			snprintf(v->what, sizeof v->what,
+			         "its header fails its checksum, so SQLite would ignore it, and it no "
+			         "longer holds the frames committed to it (to frame %u)",
+			         tip->frame);
+		}
+	}
 	free(buf);
 }

@@ -22,11 +22,14 @@
  *    from before and after it;
  * 3. the header fails its checksum, yet frames that link carry committed
  *    pages that station.db does not hold (a header torn by a power cut
- *    leaves only frames of the generation before, all copied already).
+ *    leaves only frames of the generation before, all copied already);
+ * 4. the WAL's tip (pagesum.h), in this generation, names a commit frame
+ *    beyond the last one SQLite keeps: it was synced, so it was there.
  *
- * Damage confined to the last transaction, with nothing of it copied yet,
- * looks exactly like a power cut during it and is not reported (SQLite
- * drops that transaction; docs/reliability.md says what follows).
+ * Without a tip (a store written by another program), damage confined to
+ * the last transaction, with nothing of it copied yet, looks exactly like
+ * a power cut during it and is not reported (SQLite drops that transaction;
+ * docs/reliability.md says what follows).
  */
 #ifndef HL_WALCHECK_H
 #define HL_WALCHECK_H
@@ -49,13 +52,22 @@ struct hl_wal_verdict {
  */
 typedef bool hl_wal_page_fn(void *ctx, uint32_t pgno, uint8_t *buf, size_t page_size);
 
+/* The WAL's tip as recorded (pagesum.h); frame 0: none, or the WAL was folded in. */
+struct hl_wal_tip {
+	uint8_t salts[8];
+	uint32_t frame;
+};
+
 /*
  * Judge the WAL wal[0..len) of a database whose page size is db_page_size
  * (0 when unknown) and which reserves `reserve` bytes at the end of each
  * page (compared pages ignore them: a page carries its checksum only once
- * in the database file). page reads station.db. Never fails: v says.
+ * in the database file). page reads station.db; tip may be NULL. Never
+ * fails: v says. A WAL too short for a header, with a tip naming a frame,
+ * is damaged too (rule 4: it was emptied without being folded in).
  */
 void hl_wal_check(const uint8_t *wal, size_t len, uint32_t db_page_size, unsigned reserve,
-                  hl_wal_page_fn *page, void *ctx, struct hl_wal_verdict *v);
+                  hl_wal_page_fn *page, void *ctx, const struct hl_wal_tip *tip,
+                  struct hl_wal_verdict *v);
 
 #endif
