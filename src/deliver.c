@@ -70,11 +70,11 @@ struct hl_deliver {
 	size_t nreceipts, receipts_cap;
 
 	/* re-synchronisation at link-up (docs/reliability.md): SYNC, RETURN, RETURN_HEAD */
-	bool sync_asked;     /* our SYNC is being prepared or was sent, this session */
-	bool sync_heard;     /* the peer's SYNC came, this session */
-	uint64_t peer_held;  /* it said: it holds our chain whole up to here */
-	uint64_t own_top;    /* our chain's last seq, as our SYNC said (or taken back since) */
-	uint64_t resync_ms;  /* when the peer's SYNC showed we lack our own events (0: we do not) */
+	bool sync_asked;    /* our SYNC is being prepared or was sent, this session */
+	bool sync_heard;    /* the peer's SYNC came, this session */
+	uint64_t peer_held; /* it said: it holds our chain whole up to here */
+	uint64_t own_top;   /* our chain's last seq, as our SYNC said (or taken back since) */
+	uint64_t resync_ms; /* when the peer's SYNC showed we lack our own events (0: we do not) */
 	bool resync_warned;
 	bool own_known; /* own_top is set: our SYNC view came back */
 	/* our events it already answered, sent again because it lacks them */
@@ -484,12 +484,13 @@ hl_deliver_tick(struct hl_deliver *d)
 	if (d->up && d->resync_ms && !d->resync_warned &&
 	    hl_now_ms() > d->resync_ms + RESYNC_WAIT_MS) {
 		d->resync_warned = true;
-		log_error("resync_incomplete",
-		          "peer=%s ours_to=%llu it_holds_ours_to=%llu why=\"it holds events of our "
-		          "chain that it does not give back under a head we signed: new events to it "
-		          "stay refused while the store is marked restored; compare records with its "
-		          "operators (verify --against)\"",
-		          d->name, (unsigned long long)d->own_top, (unsigned long long)d->peer_held);
+		log_error(
+		    "resync_incomplete",
+		    "peer=%s ours_to=%llu it_holds_ours_to=%llu why=\"it holds events of our "
+		    "chain that it does not give back under a head we signed: new events to it "
+		    "stay refused while the store is marked restored; compare records with its "
+		    "operators (verify --against)\"",
+		    d->name, (unsigned long long)d->own_top, (unsigned long long)d->peer_held);
 	}
 }
 
@@ -886,13 +887,15 @@ on_return_head(struct hl_deliver *d, const uint8_t *body, size_t len)
 static void
 taken_back(struct hl_deliver *d, struct hl_job *j)
 {
-	uint64_t a = j->nrows ? j->rows[0].ev.seq : 0, b = j->nrows ? j->rows[j->nrows - 1].ev.seq : 0;
+	uint64_t a = j->nrows ? j->rows[0].ev.seq : 0,
+	         b = j->nrows ? j->rows[j->nrows - 1].ev.seq : 0;
 
 	if (j->rc < 0) {
 		log_error("resync_refused", "peer=%s seqs=%llu-%llu why=\"%s\"", d->name,
 		          (unsigned long long)a, (unsigned long long)b,
-		          j->rc == HL_ERR_CORRUPT ? "they do not go on from our chain as it ends here"
-		                                  : hl_strerror(j->rc));
+		          j->rc == HL_ERR_CORRUPT
+		              ? "they do not go on from our chain as it ends here"
+		              : hl_strerror(j->rc));
 		return;
 	}
 	log_info("resync_taken_back", "peer=%s seqs=%llu-%llu", d->name, (unsigned long long)a,

@@ -76,8 +76,7 @@ need_dir(const char *verb)
 	return 0;
 }
 
-/* Does a daemon hold the station's lock (so it checked the store, and its WAL is live)? */
-static bool
+bool
 daemon_holds_lock(void)
 {
 	char path[HL_PATH_MAX];
@@ -788,6 +787,7 @@ static const char main_help[] =
     "  verify      check the record with each peer, or an exported transcript\n"
     "  backup      copy the store to a file, consistently, while the station runs\n"
     "  restore     put a backup in place of the store (the daemon stopped)\n"
+    "  check       is the store whole? what the daemon checks before it runs\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -817,6 +817,7 @@ static const struct verb verbs[] = {
     {"verify", cmd_verify, verify_help},
     {"backup", cmd_backup, backup_help},
     {"restore", cmd_restore, restore_help},
+    {"check", cmd_check, check_help},
     {"key", cmd_key, key_help},
 };
 

@@ -30,9 +30,9 @@ struct sfile {
 	int sums; /* -1 not known yet, 0 no, 1 yes */
 	/* a WAL: the frames this handle wrote, for the tip (pagesum.h) */
 	bool wal;
-	uint32_t ps;          /* page size, from the WAL header (0: not known yet) */
-	uint8_t salts[8];     /* the header's, as last written or read */
-	uint32_t commit;      /* the last commit frame written since the header (0: none) */
+	uint32_t ps;      /* page size, from the WAL header (0: not known yet) */
+	uint8_t salts[8]; /* the header's, as last written or read */
+	uint32_t commit;  /* the last commit frame written since the header (0: none) */
 	uint8_t commit_salts[8];
 };
 

@@ -551,6 +551,7 @@ int
 hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t errcap)
 {
 	struct daemon d = {.dir = dir};
+	struct hl_store_check chk;
 	struct hl_peer_rec *peers = NULL;
 	char path[HL_PATH_MAX];
 	size_t npeers = 0;
@@ -590,30 +591,21 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 		goto out_id;
 	/* Never run on a damaged store: what it would serve and forward is not the record. */
 	{
-		struct hl_store_check chk;
 		char why[768];
-		if ((rc = hl_store_check(path, d.id.pub.ed25519, true, &chk, why, sizeof why)) < 0) {
+		if ((rc = hl_store_check(path, d.id.pub.ed25519, true, &chk, why, sizeof why)) <
+		    0) {
 			if (rc == HL_ERR_CORRUPT)
-				snprintf(err, errcap,
-				         "the store is damaged: %s. This station will not run on it: "
-				         "restore the latest backup (hotline -d %s restore --force "
-				         "FILE), then start it again; the peer sends back what the "
-				         "backup lacks (docs/reliability.md)",
-				         why, dir);
+				snprintf(
+				    err, errcap,
+				    "the store is damaged: %s. This station will not run on it: "
+				    "restore the latest backup (hotline -d %s restore --force "
+				    "FILE), then start it again; the peer sends back what the "
+				    "backup lacks (docs/reliability.md)",
+				    why, dir);
 			else
 				snprintf(err, errcap, "%s", why[0] ? why : hl_strerror(rc));
 			goto out_id;
 		}
-		log_info("store_checked",
-		         "pages=%llu events=%llu wal_frames=%llu wal_ms=%llu quick_check_ms=%llu "
-		         "verify_ms=%llu lacking=%llu%s",
-		         (unsigned long long)chk.pages, (unsigned long long)chk.events,
-		         (unsigned long long)chk.wal_frames, (unsigned long long)chk.wal_ms,
-		         (unsigned long long)chk.quick_ms, (unsigned long long)chk.verify_ms,
-		         (unsigned long long)chk.lacking, chk.sums ? "" : " page_checksums=0");
-		if (chk.converted)
-			log_info("store_checksums_added", "ms=%llu",
-			         (unsigned long long)chk.convert_ms);
 	}
 	if ((rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;
@@ -639,6 +631,16 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 			log_info("codebook", "hash=%.16s version=\"%s\"", d.codebook->hash_hex,
 			         d.codebook->version);
 	}
+	/* Said once the station can start: one error line is all a failed start prints. */
+	log_info("store_checked",
+	         "pages=%llu events=%llu wal_frames=%llu wal_ms=%llu quick_check_ms=%llu "
+	         "verify_ms=%llu lacking=%llu%s",
+	         (unsigned long long)chk.pages, (unsigned long long)chk.events,
+	         (unsigned long long)chk.wal_frames, (unsigned long long)chk.wal_ms,
+	         (unsigned long long)chk.quick_ms, (unsigned long long)chk.verify_ms,
+	         (unsigned long long)chk.lacking, chk.sums ? "" : " page_checksums=0");
+	if (chk.converted)
+		log_info("store_checksums_added", "ms=%llu", (unsigned long long)chk.convert_ms);
 	hl_net_set_codebook(d.net, d.codebook);
 	hl_net_set_hooks(d.net, &(struct hl_net_hooks){.job_done = on_job_done,
 	                                               .settled = on_settled,

@@ -472,7 +472,8 @@ hl_store_restore(const char *src_path, const char *dst_path, bool force, struct 
 		unlink_suffix(dst_path, "-wal");
 		unlink_suffix(dst_path, "-journal");
 		unlink_suffix(dst_path, "-shm");
-		unlink_suffix(dst_path, "-tip"); /* the old WAL's tip (pagesum.h): that WAL is gone */
+		unlink_suffix(dst_path,
+		              "-tip"); /* the old WAL's tip (pagesum.h): that WAL is gone */
 	}
 	/* Before it is in place: the restored store must take back its chains first. */
 	if ((rc = mark_restored(tmp, dst_path, err, errcap)) < 0) {

@@ -285,7 +285,8 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	if (hl_store_restored(st, peer)) {
 		/* A seq of ours the peer may already hold from before the backup: never fork. */
 		say(why,
-		    "this station's store was restored from a backup: it first takes back its chain "
+		    "this station's store was restored from a backup: it first takes back its "
+		    "chain "
 		    "to %s from %s, at the next link-up; try again once the link is up",
 		    peer, peer);
 		return HL_ERR_INVAL;
@@ -398,8 +399,8 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 
 int
 hl_store_insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
-             const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
-             const char *reason)
+                      const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
+                      const char *reason)
 {
 	sqlite3_stmt *q;
 	char id[HL_MSGID_LEN + 1];
@@ -1185,14 +1186,14 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 		return rc;
 	if (reason[0]) {
 		*outcome = HL_RECV_REFUSED;
-		return hl_store_insert_event(st, peer_id, HL_DIR_IN, ev, hash, HL_ST_REFUSED, hl_wall_ns(),
-		                    reason);
+		return hl_store_insert_event(st, peer_id, HL_DIR_IN, ev, hash, HL_ST_REFUSED,
+		                             hl_wall_ns(), reason);
 	}
 	if (ev->kind == HL_EV_ACK && (rc = mark_acked(st, peer_id, ev)) < 0)
 		return rc;
 	return hl_store_insert_event(st, peer_id, HL_DIR_IN, ev, hash,
-	                    ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
-	                    NULL);
+	                             ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED,
+	                             hl_wall_ns(), NULL);
 }
 
 int

@@ -57,23 +57,27 @@ hl_store_sync_view(struct hl_store *st, int64_t peer_id, uint64_t *held,
 	*held = *top = 0;
 	if ((rc = one_int(st, "SELECT count(*) FROM events WHERE peer_id = ? AND dir = 1", peer_id,
 	                  0, false, &count)) < 0 ||
-	    (rc = one_int(st, "SELECT coalesce(max(seq), 0) FROM events WHERE peer_id = ? AND dir = 1",
+	    (rc = one_int(st,
+	                  "SELECT coalesce(max(seq), 0) FROM events WHERE peer_id = ? AND dir = 1",
 	                  peer_id, 0, false, &max)) < 0 ||
-	    (rc = one_int(st, "SELECT count(*) FROM events WHERE peer_id = ? AND dir = 1 AND seq = 1",
+	    (rc = one_int(st,
+	                  "SELECT count(*) FROM events WHERE peer_id = ? AND dir = 1 AND seq = 1",
 	                  peer_id, 0, false, &one)) < 0)
 		return rc;
 	if (count == max) {
 		*held = max;
 	} else if (one) {
 		/* A gap (events in flight): the end of the first run from seq 1. */
-		if ((rc = one_int(st,
-		                  "SELECT seq FROM events e WHERE peer_id = ?1 AND dir = 1 AND NOT EXISTS"
-		                  " (SELECT 1 FROM events f WHERE f.peer_id = ?1 AND f.dir = 1"
-		                  " AND f.seq = e.seq + 1) ORDER BY seq LIMIT 1",
-		                  peer_id, 0, false, held)) < 0)
+		if ((rc = one_int(
+		         st,
+		         "SELECT seq FROM events e WHERE peer_id = ?1 AND dir = 1 AND NOT EXISTS"
+		         " (SELECT 1 FROM events f WHERE f.peer_id = ?1 AND f.dir = 1"
+		         " AND f.seq = e.seq + 1) ORDER BY seq LIMIT 1",
+		         peer_id, 0, false, held)) < 0)
 			return rc;
 	}
-	if ((rc = one_int(st, "SELECT coalesce(max(seq), 0) FROM events WHERE peer_id = ? AND dir = 0",
+	if ((rc = one_int(st,
+	                  "SELECT coalesce(max(seq), 0) FROM events WHERE peer_id = ? AND dir = 0",
 	                  peer_id, 0, false, top)) < 0 ||
 	    (rc = hash_at(st, peer_id, HL_DIR_IN, *held, held_hash)) < 0)
 		return rc;
@@ -174,15 +178,15 @@ hl_store_heads_after(struct hl_store *st, int64_t peer_id, uint64_t after, size_
 }
 
 int
-hl_store_take_back(struct hl_store *st, int64_t peer_id, const struct hl_event_row *rows,
-                   size_t n)
+hl_store_take_back(struct hl_store *st, int64_t peer_id, const struct hl_event_row *rows, size_t n)
 {
 	uint8_t prev[HL_HASH_LEN];
 	uint64_t top;
 	sqlite3_stmt *q;
 	int rc;
 
-	if ((rc = one_int(st, "SELECT coalesce(max(seq), 0) FROM events WHERE peer_id = ? AND dir = 0",
+	if ((rc = one_int(st,
+	                  "SELECT coalesce(max(seq), 0) FROM events WHERE peer_id = ? AND dir = 0",
 	                  peer_id, 0, false, &top)) < 0 ||
 	    (rc = hash_at(st, peer_id, HL_DIR_OUT, top, prev)) < 0)
 		return rc;
@@ -191,8 +195,8 @@ hl_store_take_back(struct hl_store *st, int64_t peer_id, const struct hl_event_r
 		if (r->ev.seq != top + 1 + i || memcmp(r->ev.prev, prev, HL_HASH_LEN) != 0)
 			return HL_ERR_CORRUPT; /* not the continuation of our chain as it is */
 		/* Sent: it goes to the peer again, which answers with its receipt (or refusal). */
-		if ((rc = hl_store_insert_event(st, peer_id, HL_DIR_OUT, &r->ev, r->hash, HL_ST_SENT,
-		                                0, NULL)) < 0)
+		if ((rc = hl_store_insert_event(st, peer_id, HL_DIR_OUT, &r->ev, r->hash,
+		                                HL_ST_SENT, 0, NULL)) < 0)
 			return rc;
 		memcpy(prev, r->hash, HL_HASH_LEN);
 		if (r->ev.kind != HL_EV_ACK)

@@ -71,10 +71,12 @@ wal_once(const char *path, struct hl_wal_verdict *v)
 		if (fd >= 0)
 			close(fd);
 		/* No WAL to recover: fine, unless the tip says it held what the database lacks. */
-		hl_wal_check((const uint8_t *)"", 0, 0, 0, read_page, &db, have_tip ? &tip : NULL, v);
+		hl_wal_check((const uint8_t *)"", 0, 0, 0, read_page, &db, have_tip ? &tip : NULL,
+		             v);
 		if (v->damaged && fd < 0)
 			snprintf(v->what, sizeof v->what,
-			         "it is missing, but transactions had been committed to it (to frame %u) "
+			         "it is missing, but transactions had been committed to it (to "
+			         "frame %u) "
 			         "and never folded into the database",
 			         tip.frame);
 		return v->damaged ? HL_ERR_CORRUPT : HL_OK;
@@ -85,7 +87,8 @@ wal_once(const char *path, struct hl_wal_verdict *v)
 		return HL_ERR_IO;
 	db.fd = open(path, O_RDONLY | O_CLOEXEC);
 	db_header(db.fd, &ps, &reserve);
-	hl_wal_check(map, (size_t)sb.st_size, ps, reserve, read_page, &db, have_tip ? &tip : NULL, v);
+	hl_wal_check(map, (size_t)sb.st_size, ps, reserve, read_page, &db, have_tip ? &tip : NULL,
+	             v);
 	munmap(map, (size_t)sb.st_size);
 	if (db.fd >= 0)
 		close(db.fd);
@@ -200,16 +203,16 @@ check_record(struct hl_store *st, const uint8_t ours[static 32], struct hl_store
 		if ((rc = hl_verify_store(st, &peers[i], ours, res)) < 0) {
 			char why[600];
 			sqlite_why(st, sqlite3_extended_errcode(st->db), why, sizeof why);
-			snprintf(err, errcap, "the record with %s cannot be read: %s", peers[i].name,
-			         why);
+			snprintf(err, errcap, "the record with %s cannot be read: %s",
+			         peers[i].name, why);
 			rc = rc == HL_ERR_NOMEM ? rc : HL_ERR_CORRUPT;
 			break;
 		}
 		out->events += res->out.events + res->in.events;
 		out->lacking += res->in.missing;
 		if (res->ndamage) {
-			size_t k = (size_t)snprintf(err, errcap, "the record with %s does not verify: ",
-			                            peers[i].name);
+			size_t k = (size_t)snprintf(
+			    err, errcap, "the record with %s does not verify: ", peers[i].name);
 #define ADD(...)                                                                                   \
 	do {                                                                                       \
 		if (k < errcap)                                                                    \
@@ -247,9 +250,26 @@ add_sums(struct hl_store *st, struct hl_store_check *out, char *err, size_t errc
 	return HL_OK;
 }
 
+static int check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
+                 struct hl_store_check *out, char *err, size_t errcap);
+
 int
 hl_store_check(const char *path, const uint8_t ours[static 32], bool convert,
                struct hl_store_check *out, char *err, size_t errcap)
+{
+	return check(path, ours, true, convert, out, err, errcap);
+}
+
+int
+hl_store_check_live(const char *path, const uint8_t ours[static 32], struct hl_store_check *out,
+                    char *err, size_t errcap)
+{
+	return check(path, ours, false, false, out, err, errcap);
+}
+
+static int
+check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
+      struct hl_store_check *out, char *err, size_t errcap)
 {
 	struct hl_store *st = NULL;
 	uint64_t t = hl_now_ms();
@@ -257,7 +277,7 @@ hl_store_check(const char *path, const uint8_t ours[static 32], bool convert,
 
 	memset(out, 0, sizeof *out);
 	err[0] = '\0';
-	if ((rc = check_wal(path, out, err, errcap)) < 0)
+	if (wal && (rc = check_wal(path, out, err, errcap)) < 0)
 		return rc;
 	out->wal_ms = hl_now_ms() - t;
 	t = hl_now_ms();

@@ -30,13 +30,13 @@
 #include "hl.h"
 
 struct hl_store_check {
-	uint64_t wal_frames;   /* whole frames in the WAL */
-	uint64_t pages;        /* pages in the database */
-	uint64_t events;       /* events verified, every peer, both chains */
+	uint64_t wal_frames; /* whole frames in the WAL */
+	uint64_t pages;      /* pages in the database */
+	uint64_t events;     /* events verified, every peer, both chains */
 	uint64_t wal_ms, quick_ms, verify_ms, convert_ms;
-	bool sums;             /* the store carries page checksums (after any conversion) */
-	bool converted;        /* ... added now */
-	uint64_t lacking;      /* events the peer vouched for that the store lacks */
+	bool sums;        /* the store carries page checksums (after any conversion) */
+	bool converted;   /* ... added now */
+	uint64_t lacking; /* events the peer vouched for that the store lacks */
 };
 
 /*
@@ -47,6 +47,10 @@ struct hl_store_check {
  */
 HL_MUST_CHECK int hl_store_check(const char *path, const uint8_t ours[static 32], bool convert,
                                  struct hl_store_check *out, char *err, size_t errcap);
+
+/* Steps 2 and 3, beside a running daemon (its WAL is live: step 1 would misread it). */
+HL_MUST_CHECK int hl_store_check_live(const char *path, const uint8_t ours[static 32],
+                                      struct hl_store_check *out, char *err, size_t errcap);
 
 /*
  * Step 1 alone, for a process about to open a store no daemon runs on

@@ -110,8 +110,8 @@ run_job(struct hl_store *st, struct hl_job *j)
 		return hl_store_sync_view(st, j->peer_id, &j->sync.held, j->sync.held_hash,
 		                          &j->sync.top, j->sync.top_hash);
 	case HL_JOB_ANSWERED:
-		return hl_store_answered_page(st, j->peer_id, j->after, j->limit, &j->rows, &j->nrows,
-		                              &j->page_end, &j->more);
+		return hl_store_answered_page(st, j->peer_id, j->after, j->limit, &j->rows,
+		                              &j->nrows, &j->page_end, &j->more);
 	case HL_JOB_RETURN_LOAD:
 		/* Only what a head of the peer's own covers: it can check nothing else. */
 		if ((rc = hl_store_heads_after(st, j->peer_id, j->after, 4096, &j->heads,

@@ -29,10 +29,11 @@ enum hl_job_kind {
 	HL_JOB_CKPT_ANSWER, /* our hashes at the seqs of the peer's request ckpt.theirs */
 	HL_JOB_CKPT_SAVE,   /* store ckpt */
 	/* re-synchronisation at link-up (store.h; docs/reliability.md) */
-	HL_JOB_SYNC_VIEW,     /* what our SYNC says: sync out */
-	HL_JOB_ANSWERED,      /* a page of our events past `after` the peer answered: rows out */
-	HL_JOB_RETURN_LOAD,   /* a page of the peer's events past `after`, and its heads: rows, heads */
-	HL_JOB_TAKE_BACK,     /* our events given back (rows, checked against our head) */
+	HL_JOB_SYNC_VIEW,   /* what our SYNC says: sync out */
+	HL_JOB_ANSWERED,    /* a page of our events past `after` the peer answered: rows out */
+	HL_JOB_RETURN_LOAD, /* a page of the peer's events past `after`, and its heads: rows, heads
+	                     */
+	HL_JOB_TAKE_BACK,   /* our events given back (rows, checked against our head) */
 	HL_JOB_RESTORED_DONE, /* the peer's chain is whole again: take it off the restored mark */
 };
 
@@ -64,8 +65,8 @@ struct hl_job {
 		char error[HL_LINK_ERROR_MAX];
 		uint8_t body[16]; /* IN: the TEST's body, echoed in the TEST_REPLY on conn `tag` */
 	} test;
-	struct hl_ckpt_rec ckpt; /* the CKPT jobs */
-	struct hl_sync sync;     /* SYNC_VIEW out */
+	struct hl_ckpt_rec ckpt;   /* the CKPT jobs */
+	struct hl_sync sync;       /* SYNC_VIEW out */
 	struct hl_head_rec *heads; /* RETURN_LOAD out: the peer's heads past `after` */
 	size_t nheads;
 	/* out */

@@ -23,9 +23,9 @@
 
 struct wal {
 	const uint8_t *b;
-	size_t n;         /* whole frames */
-	uint32_t ps;      /* page size */
-	bool big;         /* checksum words are big-endian */
+	size_t n;             /* whole frames */
+	uint32_t ps;          /* page size */
+	bool big;             /* checksum words are big-endian */
 	const uint8_t *salts; /* the 8 bytes frames must carry */
 };
 
@@ -156,11 +156,12 @@ judge_live(struct wal *w, unsigned reserve, hl_wal_page_fn *page, void *ctx, uin
 				if (memcmp(frame(w, j) + 8, w->salts, 8) != 0)
 					continue;
 				v->damaged = true;
-				snprintf(v->what, sizeof v->what,
-				         "frame %zu of %zu fails its checksum, but transactions "
-				         "committed after it follow (to frame %zu at least): SQLite "
-				         "would drop them",
-				         bad, w->n, m);
+				snprintf(
+				    v->what, sizeof v->what,
+				    "frame %zu of %zu fails its checksum, but transactions "
+				    "committed after it follow (to frame %zu at least): SQLite "
+				    "would drop them",
+				    bad, w->n, m);
 				return;
 			}
 			break;
@@ -177,15 +178,21 @@ judge_live(struct wal *w, unsigned reserve, hl_wal_page_fn *page, void *ctx, uin
 		uint32_t pgno = be32(frame(w, j)), older;
 		if (!links(w, j) || !in_db(w, j, reserve, page, ctx, buf))
 			continue;
+		/*
+		 * Only a page SQLite would read from a kept frame, in an older
+		 * version, mixes: one it reads from the database is the newer one
+		 * anyway (and a page rewritten unchanged is no evidence at all).
+		 */
 		older = newest(kept, nv, pgno);
-		if (older && same_page(w, older, j, reserve))
-			continue; /* the database holds what SQLite keeps anyway */
+		if (!older || same_page(w, older, j, reserve))
+			continue;
 		v->damaged = true;
-		snprintf(v->what, sizeof v->what,
-		         "frame %zu of %zu, which SQLite would drop with everything after frame %zu, "
-		         "was committed and already copied into the database (page %u): the "
-		         "database would mix older and newer pages",
-		         j, w->n, c0, pgno);
+		snprintf(
+		    v->what, sizeof v->what,
+		    "frame %zu of %zu, which SQLite would drop with everything after frame %zu, "
+		    "was committed and already copied into the database (page %u): the "
+		    "database would mix older and newer pages",
+		    j, w->n, c0, pgno);
 	}
 	free(kept);
 }
@@ -244,10 +251,11 @@ hl_wal_check(const uint8_t *b, size_t len, uint32_t db_page_size, unsigned reser
 		/* Nothing SQLite would read: fine, unless frames had been committed to it. */
 		if (tip && tip->frame) {
 			v->damaged = true;
-			snprintf(v->what, sizeof v->what,
-			         "it is %s, but transactions had been committed to it (to frame %u) "
-			         "and never folded into the database",
-			         len ? "shorter than its header" : "empty", tip->frame);
+			snprintf(
+			    v->what, sizeof v->what,
+			    "it is %s, but transactions had been committed to it (to frame %u) "
+			    "and never folded into the database",
+			    len ? "shorter than its header" : "empty", tip->frame);
 		}
 		return;
 	}
@@ -271,13 +279,14 @@ hl_wal_check(const uint8_t *b, size_t len, uint32_t db_page_size, unsigned reser
 	if (hdr_ok) {
 		if (buf)
 			judge_live(&w, reserve, page, ctx, buf, v);
-		if (!v->damaged && tip && tip->frame > v->kept && memcmp(tip->salts, b + 16, 8) == 0) {
+		if (!v->damaged && tip && tip->frame > v->kept &&
+		    memcmp(tip->salts, b + 16, 8) == 0) {
 			v->damaged = true;
-			snprintf(v->what, sizeof v->what,
-			         "SQLite would keep its frames up to %llu only, but frame %u had been "
-			         "committed and synced: the transactions after frame %llu are lost",
-			         (unsigned long long)v->kept, tip->frame,
-			         (unsigned long long)v->kept);
+			snprintf(
+			    v->what, sizeof v->what,
+			    "SQLite would keep its frames up to %llu only, but frame %u had been "
+			    "committed and synced: the transactions after frame %llu are lost",
+			    (unsigned long long)v->kept, tip->frame, (unsigned long long)v->kept);
 		}
 	} else {
 		size_t last = 0;
@@ -294,10 +303,11 @@ hl_wal_check(const uint8_t *b, size_t len, uint32_t db_page_size, unsigned reser
 		}
 		if (!v->damaged && tip && tip->frame > last) {
 			v->damaged = true;
-			snprintf(v->what, sizeof v->what,
-			         "its header fails its checksum, so SQLite would ignore it, and it no "
-			         "longer holds the frames committed to it (to frame %u)",
-			         tip->frame);
+			snprintf(
+			    v->what, sizeof v->what,
+			    "its header fails its checksum, so SQLite would ignore it, and it no "
+			    "longer holds the frames committed to it (to frame %u)",
+			    tip->frame);
 		}
 	}
 	free(buf);

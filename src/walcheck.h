@@ -17,9 +17,9 @@
  *    after that commit a frame of the same generation: that commit was
  *    synced before the next transaction began, so the bad frame was too;
  * 2. a frame SQLite would drop carries a page that station.db holds
- *    already, in a version that nothing SQLite keeps had: a checkpoint
- *    copied it, so it was committed, and the database would now mix pages
- *    from before and after it;
+ *    already, while a frame SQLite keeps holds an older version of it: a
+ *    checkpoint copied the dropped one, so it was committed, and SQLite
+ *    would now read that page older than the pages around it;
  * 3. the header fails its checksum, yet frames that link carry committed
  *    pages that station.db does not hold (a header torn by a power cut
  *    leaves only frames of the generation before, all copied already);
@@ -40,10 +40,10 @@
 
 struct hl_wal_verdict {
 	bool damaged;
-	uint64_t frames;      /* whole frames in the file */
-	uint64_t kept;        /* frames SQLite keeps: up to its last valid commit */
-	uint32_t page_size;   /* 0: not known (no usable header, no database page size) */
-	char what[256];       /* when damaged: which frame, and why it matters */
+	uint64_t frames;    /* whole frames in the file */
+	uint64_t kept;      /* frames SQLite keeps: up to its last valid commit */
+	uint32_t page_size; /* 0: not known (no usable header, no database page size) */
+	char what[256];     /* when damaged: which frame, and why it matters */
 };
 
 /*

@@ -30,8 +30,8 @@ enum hl_frame_type {
 	HL_FT_REFUSE = 0x12,     /* signed: this event is refused, and why */
 	HL_FT_HEAD = 0x13,       /* signed: the sender's chain head */
 	HL_FT_CHECKPOINT = 0x14, /* signed: both chain heads as the sender holds them (msg.h) */
-	HL_FT_SYNC = 0x15,        /* at link-up: the receiver's chain as held here, our top (msg.h) */
-	HL_FT_RETURN = 0x16,      /* a chunk of an event of the receiver's chain, given back */
+	HL_FT_SYNC = 0x15,   /* at link-up: the receiver's chain as held here, our top (msg.h) */
+	HL_FT_RETURN = 0x16, /* a chunk of an event of the receiver's chain, given back */
 	HL_FT_RETURN_HEAD = 0x17, /* a head the receiver signed, given back with its events */
 };
 
