@@ -77,6 +77,7 @@ struct hl_deliver {
 	uint64_t resync_ms; /* when the peer's SYNC showed we lack our own events (0: we do not) */
 	bool resync_warned;
 	bool own_known; /* own_top is set: our SYNC view came back */
+	uint8_t own_top_hash[HL_HASH_LEN];
 	/* our events it already answered, sent again because it lacks them */
 	bool ans_pending, ans_more, ans_loading;
 	uint64_t ans_after;
@@ -477,6 +478,13 @@ hl_deliver_pump(struct hl_deliver *d)
 }
 
 void
+hl_deliver_stopping(struct hl_deliver *d)
+{
+	if (d->up)
+		send_head(d, false);
+}
+
+void
 hl_deliver_tick(struct hl_deliver *d)
 {
 	if (d->up && !pick(d))
@@ -655,6 +663,7 @@ sync_viewed(struct hl_deliver *d, struct hl_job *j)
 		return;
 	}
 	d->own_top = j->sync.top;
+	memcpy(d->own_top_hash, j->sync.top_hash, HL_HASH_LEN);
 	d->own_known = true;
 	compare_tops(d);
 	if (hl_sync_encode(&j->sync, d->buf, sizeof d->buf, &len) == 0)
@@ -669,8 +678,19 @@ static void caught_up(struct hl_deliver *d);
 static void
 compare_tops(struct hl_deliver *d)
 {
+	size_t len = 0;
+
 	if (!d->sync_heard || !d->own_known)
 		return;
+	/*
+	 * It holds our whole chain: sign its head now. What was delivered in a
+	 * session that ended before its head went out (a crash, a power cut)
+	 * would otherwise stay unsigned until our next event.
+	 */
+	if (d->own_top && d->own_top <= d->peer_held &&
+	    hl_head_encode(d->own_top, d->own_top_hash, d->id->ed25519_sk, d->id->pub.ed25519,
+	                   d->peer_ed, d->buf, sizeof d->buf, &len) == 0)
+		(void)d->io.send(d->io.ctx, HL_FT_HEAD, d->buf, len);
 	if (d->own_top >= d->peer_held) {
 		caught_up(d);
 	} else if (!d->resync_ms) {
@@ -902,6 +922,7 @@ taken_back(struct hl_deliver *d, struct hl_job *j)
 	         (unsigned long long)b);
 	if (j->tag == d->gen && b > d->own_top) {
 		d->own_top = b;
+		memcpy(d->own_top_hash, j->rows[j->nrows - 1].hash, HL_HASH_LEN);
 		d->resync_ms = 0; /* progress */
 		compare_tops(d);
 	}

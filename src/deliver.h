@@ -45,6 +45,12 @@ void hl_deliver_set_codebook(struct hl_deliver *d, const struct hl_codebook *cb)
 /* The session came up (load and send everything pending) or went down. */
 void hl_deliver_up(struct hl_deliver *d);
 void hl_deliver_down(struct hl_deliver *d);
+/*
+ * The station is stopping: the head over what is wholly on the wire goes
+ * out now, not at the next quiet moment (a restored peer can take back
+ * only what a head of ours covers; docs/reliability.md).
+ */
+void hl_deliver_stopping(struct hl_deliver *d);
 /* Periodic (the link's tick): a signed head that waited for a quiet moment goes out. */
 void hl_deliver_tick(struct hl_deliver *d);
 /* New events may be in the store: load them. */

@@ -1765,8 +1765,11 @@ hl_net_stop(struct hl_net *net)
 	for (size_t i = 0; i < net->npeers; i++)
 		tests_forget(net->peers[i]); /* our own stop is no failure of a link */
 	for (size_t i = 0; i < net->npeers; i++)
-		if (net->peers[i]->current)
+		if (net->peers[i]->current) {
+			/* Sign what is on the wire now: the peer can then vouch for all of it. */
+			hl_deliver_stopping(net->peers[i]->dl);
 			conn_say_goodbye(net->peers[i]->current, HL_CLOSE_SHUTDOWN, "shutdown");
+		}
 	for (struct conn *c = net->conns; c; c = c->next)
 		conn_close(c, "shutdown");
 	if (net->q)

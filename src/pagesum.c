@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sqlite3.h>
@@ -34,6 +35,10 @@ struct sfile {
 	uint8_t salts[8]; /* the header's, as last written or read */
 	uint32_t commit;  /* the last commit frame written since the header (0: none) */
 	uint8_t commit_salts[8];
+	/* pages written before page 1 said whether the file carries sums (a new file) */
+	sqlite3_int64 *early;
+	size_t nearly, capearly;
+	int early_amt;
 };
 
 static sqlite3_vfs *below;
@@ -187,7 +192,45 @@ ps_close(sqlite3_file *file)
 {
 	struct sfile *f = (struct sfile *)file;
 
+	free(f->early);
 	return f->real->pMethods->xClose(f->real);
+}
+
+/*
+ * A new file learns late whether it carries sums: SQLite may write other
+ * pages before page 1 (the backup API does). Note those; once page 1 says
+ * yes, sum them where they lie, before any sync makes them durable.
+ */
+static void
+early_note(struct sfile *f, int amt, sqlite3_int64 off)
+{
+	if (f->nearly == f->capearly) {
+		size_t ncap = f->capearly ? f->capearly * 2 : 64;
+		sqlite3_int64 *nv = realloc(f->early, ncap * sizeof *nv);
+		if (!nv)
+			return; /* that page then fails its check: an error, never bad data */
+		f->early = nv;
+		f->capearly = ncap;
+	}
+	f->early[f->nearly++] = off;
+	f->early_amt = amt;
+}
+
+static int
+early_sum(struct sfile *f)
+{
+	unsigned char page[65536];
+	int rc = SQLITE_OK;
+
+	for (size_t i = 0; i < f->nearly && rc == SQLITE_OK && f->sums == 1; i++) {
+		rc = f->real->pMethods->xRead(f->real, page, f->early_amt, f->early[i]);
+		if (rc != SQLITE_OK)
+			break;
+		sum(page, f->early_amt, page + f->early_amt - HL_PAGESUM_RESERVE);
+		rc = f->real->pMethods->xWrite(f->real, page, f->early_amt, f->early[i]);
+	}
+	f->nearly = 0;
+	return rc;
 }
 
 static int
@@ -220,6 +263,7 @@ ps_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
 {
 	struct sfile *f = (struct sfile *)file;
 	unsigned char page[65536];
+	int rc;
 
 	if (f->wal) {
 		wal_track(f, buf, amt, off);
@@ -231,11 +275,20 @@ ps_write(sqlite3_file *file, const void *buf, int amt, sqlite3_int64 off)
 		if (f->real->pMethods->xRead(f->real, h, sizeof h, 0) == SQLITE_OK)
 			learn(f, h, sizeof h, 0);
 	}
-	if (f->sums != 1 || !whole_page(amt, off))
-		return f->real->pMethods->xWrite(f->real, buf, amt, off);
+	if (f->sums != 1 || !whole_page(amt, off)) {
+		rc = f->real->pMethods->xWrite(f->real, buf, amt, off);
+		if (rc == SQLITE_OK && f->sums < 0 && whole_page(amt, off))
+			early_note(f, amt, off);
+		if (f->sums == 0)
+			f->nearly = 0;
+		return rc;
+	}
 	memcpy(page, buf, (size_t)amt);
 	sum(page, amt, page + amt - HL_PAGESUM_RESERVE);
-	return f->real->pMethods->xWrite(f->real, page, amt, off);
+	rc = f->real->pMethods->xWrite(f->real, page, amt, off);
+	if (rc == SQLITE_OK && f->nearly && f->early_amt == amt)
+		rc = early_sum(f);
+	return rc;
 }
 
 static int

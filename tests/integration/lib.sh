@@ -175,4 +175,4 @@ set_config() { echo "$2 = $3" >>"$T/$1/config"; }
 # way a forger would, leaving the change in the WAL: the station's own processes fold it
 # into station.db (with their page checksums, src/pagesum.h), so what is tested is
 # verification of the record, not the checksum of a page the tool wrote.
-tamper_sql() { sqlite3 "$1" ".dbconfig no_ckpt_on_close on" "$2" >/dev/null; }
+tamper_sql() { sqlite3 "$1" ".timeout 10000" ".dbconfig no_ckpt_on_close on" "$2" >/dev/null; }

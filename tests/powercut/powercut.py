@@ -325,7 +325,13 @@ class Run:
                                entries[i + 8:i + 40].hex().upper()))
         return ev, rc
 
+    def heads(self, s):
+        """The highest head of the peer's chain that s holds (0: none)."""
+        with closing(s.db()) as db:
+            return db.execute("SELECT coalesce(max(seq), 0) FROM heads WHERE dir = 1").fetchone()[0]
+
     def settled(self):
+        """Quiet: every event answered, held by the peer, and under a head its sender signed."""
         c = {s.name: self.chains(s)[0] for s in self.st}
         for s in self.st:
             o = self.other(s)
@@ -334,6 +340,8 @@ class Run:
             if any(v[1] in (0, 1) for v in out.values()):
                 return False
             if set(out) != set(got):
+                return False
+            if out and self.heads(o) < max(out):
                 return False
         return True
 
