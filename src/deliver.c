@@ -58,6 +58,9 @@ struct hl_deliver {
 	size_t urgent_out;   /* non-ROUTINE items on the wire, waiting for their receipt */
 	uint64_t top_seq;    /* the highest event queued: the chain head we sign */
 	uint8_t top_hash[HL_HASH_LEN];
+	/* the highest event below the queue, receipted, whose item compact() freed: signable */
+	uint64_t floor_seq;
+	uint8_t floor_hash[HL_HASH_LEN];
 	bool loading, load_again;
 	uint64_t *sent_seqs;
 	size_t nsent, sent_cap;
@@ -75,6 +78,7 @@ struct hl_deliver {
 	uint64_t peer_held; /* it said: it holds our chain whole up to here */
 	uint64_t own_top;   /* our chain's last seq, as our SYNC said (or taken back since) */
 	uint64_t resync_ms; /* when the peer's SYNC showed we lack our own events (0: we do not) */
+	uint64_t resync_ms_first; /* ... the first time this session (said once) */
 	bool resync_warned;
 	bool own_known; /* own_top is set: our SYNC view came back */
 	uint8_t own_top_hash[HL_HASH_LEN];
@@ -133,6 +137,7 @@ clear_items(struct hl_deliver *d)
 	}
 	d->n = d->ndone = 0;
 	memset(d->cursor, 0, sizeof d->cursor);
+	d->floor_seq = 0;
 	d->max_loaded = 0;
 	d->more = false;
 	d->unsent = 0;
@@ -162,6 +167,7 @@ clear_resync(struct hl_deliver *d)
 	d->nrq = d->rq_i = d->nrh = d->rh_i = d->ntb = d->captb = d->tb_bytes = 0;
 	d->rq_off = 0;
 	d->rq_after = d->ans_after = d->peer_held = d->own_top = d->resync_ms = 0;
+	d->resync_ms_first = 0;
 	d->rq_active = d->rq_more = d->rq_loading = false;
 	d->ans_pending = d->ans_more = d->ans_loading = false;
 	d->sync_asked = d->sync_heard = d->tb_failed = d->resync_warned = d->own_known = false;
@@ -417,15 +423,25 @@ send_head(struct hl_deliver *d, bool drained)
 	 * let the record show "seq N missing" under a signed head.
 	 */
 	const struct item *last = NULL;
+	const uint8_t *hash = NULL;
+	uint64_t seq = 0;
 	for (size_t i = 0; i < d->n && (d->items[i]->sent || d->items[i]->done); i++)
 		last = d->items[i];
-	if (!last)
+	if (last) {
+		seq = last->ev.seq;
+		hash = last->hash;
+	} else if (d->floor_seq && (!d->n || d->floor_seq < d->items[0]->ev.seq)) {
+		/* Receipts came before this (deferred) head, and compact() freed their items. */
+		seq = d->floor_seq;
+		hash = d->floor_hash;
+	}
+	if (!seq)
 		return;
 	d->last_head_ms = now;
-	if (hl_head_encode(last->ev.seq, last->hash, d->id->ed25519_sk, d->id->pub.ed25519,
-	                   d->peer_ed, d->buf, sizeof d->buf, &len) == 0 &&
+	if (hl_head_encode(seq, hash, d->id->ed25519_sk, d->id->pub.ed25519, d->peer_ed, d->buf,
+	                   sizeof d->buf, &len) == 0 &&
 	    d->io.send(d->io.ctx, HL_FT_HEAD, d->buf, len) == 0)
-		d->sent_since_head = last->ev.seq == d->top_seq ? 0 : 1;
+		d->sent_since_head = seq == d->top_seq ? 0 : 1;
 }
 
 static void send_returns(struct hl_deliver *d);
@@ -525,6 +541,14 @@ compact(struct hl_deliver *d)
 
 	if (d->ndone < 64 || d->ndone * 2 < d->n)
 		return;
+	/* The done items below the first one not done: the peer holds them all, a head may name
+	 * them. */
+	for (size_t i = 0; i < d->n && d->items[i]->done; i++) {
+		if (d->items[i]->ev.seq > d->floor_seq) {
+			d->floor_seq = d->items[i]->ev.seq;
+			memcpy(d->floor_hash, d->items[i]->hash, HL_HASH_LEN);
+		}
+	}
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->items[i]->done) {
 			free(d->items[i]->body);
@@ -694,9 +718,11 @@ compare_tops(struct hl_deliver *d)
 	if (d->own_top >= d->peer_held) {
 		caught_up(d);
 	} else if (!d->resync_ms) {
-		d->resync_ms = hl_now_ms();
-		log_warn("resync_behind", "peer=%s ours_to=%llu it_holds_ours_to=%llu", d->name,
-		         (unsigned long long)d->own_top, (unsigned long long)d->peer_held);
+		if (!d->resync_ms_first)
+			log_warn("resync_behind", "peer=%s ours_to=%llu it_holds_ours_to=%llu",
+			         d->name, (unsigned long long)d->own_top,
+			         (unsigned long long)d->peer_held);
+		d->resync_ms = d->resync_ms_first = hl_now_ms();
 	}
 }
 
