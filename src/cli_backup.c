@@ -121,7 +121,7 @@ cmd_check(int argc, char **argv)
 		printf("\ncheck: OK\n");
 		return 0;
 	}
-	printf("check: DAMAGED: %s\n", err);
+	printf("check: %s: %s\n", rc == HL_ERR_CORRUPT ? "DAMAGED" : "FAILED", err);
 	return 1;
 }
 

@@ -240,9 +240,24 @@ add_sums(struct hl_store *st, struct hl_store_check *out, char *err, size_t errc
 {
 	int n = HL_PAGESUM_RESERVE;
 
+	int log = -1, done = -2;
+
 	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_RESERVE_BYTES, &n);
 	if (hl_store_exec(st, "VACUUM") < 0) {
 		snprintf(err, errcap, "cannot add page checksums (VACUUM): %s",
+		         sqlite3_errmsg(st->db));
+		return HL_ERR_IO;
+	}
+	/*
+	 * The new pages are in the WAL: fold them all into the database now,
+	 * page 1 first, so that every connection opened later reads a header
+	 * that says the pages carry sums (one that read the old header would
+	 * copy pages without them).
+	 */
+	if (sqlite3_wal_checkpoint_v2(st->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) !=
+	        SQLITE_OK ||
+	    log != 0) {
+		snprintf(err, errcap, "cannot add page checksums (checkpoint): %s",
 		         sqlite3_errmsg(st->db));
 		return HL_ERR_IO;
 	}
@@ -288,6 +303,8 @@ check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
 			snprintf(err, errcap, "page %llu of %s fails its checksum",
 			         (unsigned long long)page, file);
 			rc = HL_ERR_CORRUPT;
+		} else if (rc == HL_ERR_CORRUPT) {
+			rc = HL_ERR_LIMIT; /* a schema newer than this binary: not damage */
 		} else if (access(path, R_OK | W_OK) == 0) {
 			rc = HL_ERR_CORRUPT; /* there, readable, and SQLite will not have it */
 		}
@@ -304,7 +321,8 @@ check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
 	out->sums = reserve == HL_PAGESUM_RESERVE;
 	if (!out->sums && convert) {
 		t = hl_now_ms();
-		if ((rc = add_sums(st, out, err, errcap)) < 0)
+		if ((rc = add_sums(st, out, err, errcap)) < 0 ||
+		    (rc = quick_check(st, out, err, errcap)) < 0)
 			goto out;
 		out->convert_ms = hl_now_ms() - t;
 		out->sums = true;
