@@ -96,22 +96,6 @@ by_page_newest(const void *a, const void *b)
 	return x->j > y->j ? -1 : x->j < y->j; /* newest first */
 }
 
-/* The newest frame (0: none) in v[0..n) (sorted) that holds pgno. */
-static uint32_t
-newest(const struct ver *v, size_t n, uint32_t pgno)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (v[mid].pgno < pgno)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && v[lo].pgno == pgno ? v[lo].j : 0;
-}
-
 /* Does station.db hold frame j's page as the frame has it (checksum bytes aside)? */
 static bool
 in_db(const struct wal *w, size_t j, unsigned reserve, hl_wal_page_fn *page, void *ctx,
@@ -123,21 +107,11 @@ in_db(const struct wal *w, size_t j, unsigned reserve, hl_wal_page_fn *page, voi
 	return page(ctx, be32(f), buf, w->ps) && memcmp(buf, f + FHDR, cmp) == 0;
 }
 
-static bool
-same_page(const struct wal *w, size_t a, size_t b, unsigned reserve)
-{
-	size_t cmp = reserve < w->ps ? w->ps - reserve : w->ps;
-
-	return memcmp(frame(w, a) + FHDR, frame(w, b) + FHDR, cmp) == 0;
-}
-
-/* A valid header: rules 1 and 2 of walcheck.h. */
+/* A valid header: rule 1 of walcheck.h. */
 static void
-judge_live(struct wal *w, unsigned reserve, hl_wal_page_fn *page, void *ctx, uint8_t *buf,
-           struct hl_wal_verdict *v)
+judge_live(struct wal *w, struct hl_wal_verdict *v)
 {
-	size_t bad = 0, c0 = 0, nv = 0;
-	struct ver *kept;
+	size_t bad = 0, c0 = 0, m1 = 0;
 
 	for (size_t j = 1; j <= w->n; j++) {
 		if (!links(w, j)) {
@@ -148,56 +122,31 @@ judge_live(struct wal *w, unsigned reserve, hl_wal_page_fn *page, void *ctx, uin
 			c0 = j;
 	}
 	v->kept = c0;
-	if (bad) {
-		for (size_t m = bad + 1; m <= w->n; m++) {
-			if (!links(w, m) || !commit(w, m))
-				continue;
-			for (size_t j = m + 1; j <= w->n; j++) {
-				if (memcmp(frame(w, j) + 8, w->salts, 8) != 0)
-					continue;
-				v->damaged = true;
-				snprintf(
-				    v->what, sizeof v->what,
-				    "frame %zu of %zu fails its checksum, but transactions "
-				    "committed after it follow (to frame %zu at least): SQLite "
-				    "would drop them",
-				    bad, w->n, m);
-				return;
-			}
-			break;
+	if (!bad)
+		return;
+	/*
+	 * Two commits that link after the bad frame: the first was synced
+	 * before the second's transaction began, and so was the bad frame.
+	 * (Frames past the end of a power cut's torn transaction are a rolled
+	 * back transaction's, never a commit.)
+	 */
+	for (size_t m = bad + 1; m <= w->n; m++) {
+		if (!links(w, m) || !commit(w, m))
+			continue;
+		if (!m1) {
+			m1 = m;
+			continue;
 		}
-	}
-	/* Rule 2: what SQLite drops must not be in station.db already. */
-	kept = malloc((c0 ? c0 : 1) * sizeof *kept);
-	if (!kept)
-		return; /* out of memory: rule 2 unchecked */
-	for (size_t j = 1; j <= c0; j++)
-		kept[nv++] = (struct ver){be32(frame(w, j)), (uint32_t)j};
-	qsort(kept, nv, sizeof *kept, by_page_newest);
-	for (size_t j = c0 + 1; j <= w->n && !v->damaged; j++) {
-		uint32_t pgno = be32(frame(w, j)), older;
-		if (!links(w, j) || !in_db(w, j, reserve, page, ctx, buf))
-			continue;
-		/*
-		 * Only a page SQLite would read from a kept frame, in an older
-		 * version, mixes: one it reads from the database is the newer one
-		 * anyway (and a page rewritten unchanged is no evidence at all).
-		 */
-		older = newest(kept, nv, pgno);
-		if (!older || same_page(w, older, j, reserve))
-			continue;
 		v->damaged = true;
-		snprintf(
-		    v->what, sizeof v->what,
-		    "frame %zu of %zu, which SQLite would drop with everything after frame %zu, "
-		    "was committed and already copied into the database (page %u): the "
-		    "database would mix older and newer pages",
-		    j, w->n, c0, pgno);
+		snprintf(v->what, sizeof v->what,
+		         "frame %zu of %zu fails its checksum, but transactions committed after it "
+		         "follow (to frame %zu at least): SQLite would drop them",
+		         bad, w->n, m);
+		return;
 	}
-	free(kept);
 }
 
-/* A header that fails its checksum: rule 3, with the header's salts or frame 1's. */
+/* A header that fails its checksum: rule 2, with the header's salts or frame 1's. */
 static void
 judge_ignored(struct wal *w, unsigned reserve, hl_wal_page_fn *page, void *ctx, uint8_t *buf,
               struct hl_wal_verdict *v)
@@ -277,8 +226,7 @@ hl_wal_check(const uint8_t *b, size_t len, uint32_t db_page_size, unsigned reser
 	v->frames = w.n;
 	buf = w.n ? malloc(ps) : NULL;
 	if (hdr_ok) {
-		if (buf)
-			judge_live(&w, reserve, page, ctx, buf, v);
+		judge_live(&w, v);
 		if (!v->damaged && tip && tip->frame > v->kept &&
 		    memcmp(tip->salts, b + 16, 8) == 0) {
 			v->damaged = true;

@@ -12,19 +12,21 @@
  * loss after a flipped bit or a truncation anywhere else. The WAL is
  * damaged when what SQLite would drop provably was committed:
  *
- * 1. after the first bad frame comes a commit frame that links (its salts
- *    are the header's, its checksum follows from the frame before it), and
- *    after that commit a frame of the same generation: that commit was
- *    synced before the next transaction began, so the bad frame was too;
- * 2. a frame SQLite would drop carries a page that station.db holds
- *    already, while a frame SQLite keeps holds an older version of it: a
- *    checkpoint copied the dropped one, so it was committed, and SQLite
- *    would now read that page older than the pages around it;
- * 3. the header fails its checksum, yet frames that link carry committed
+ * 1. after the first bad frame come two commit frames that link (their
+ *    salts are the header's, each checksum follows from the frame before):
+ *    the first was synced before the second's transaction began, so the
+ *    bad frame was too (frames past a power cut's torn transaction are
+ *    those of a transaction rolled back, never a commit);
+ * 2. the header fails its checksum, yet frames that link carry committed
  *    pages that station.db does not hold (a header torn by a power cut
  *    leaves only frames of the generation before, all copied already);
- * 4. the WAL's tip (pagesum.h), in this generation, names a commit frame
+ * 3. the WAL's tip (pagesum.h), in this generation, names a commit frame
  *    beyond the last one SQLite keeps: it was synced, so it was there.
+ *
+ * (A rule that took a dropped frame found in station.db as proof that it
+ * was committed, and copied, was dropped: a transaction that puts a page
+ * back as it was, an index entry added then removed, leaves the same
+ * evidence after a mere power cut. The tip covers those cases.)
  *
  * Without a tip (a store written by another program), damage confined to
  * the last transaction, with nothing of it copied yet, looks exactly like
@@ -64,7 +66,7 @@ struct hl_wal_tip {
  * page (compared pages ignore them: a page carries its checksum only once
  * in the database file). page reads station.db; tip may be NULL. Never
  * fails: v says. A WAL too short for a header, with a tip naming a frame,
- * is damaged too (rule 4: it was emptied without being folded in).
+ * is damaged too (rule 3: it was emptied without being folded in).
  */
 void hl_wal_check(const uint8_t *wal, size_t len, uint32_t db_page_size, unsigned reserve,
                   hl_wal_page_fn *page, void *ctx, const struct hl_wal_tip *tip,
