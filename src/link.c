@@ -933,9 +933,9 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 		snprintf(p->hello_name, sizeof p->hello_name, "%s", name);
 		p->hello_version = version;
 		log_debug("hello", "peer=%s calls_itself=%s version=%u", p->name, name, version);
+		/* The responder speaks SYNC: ours goes first. */
 		if (flags & HL_HELLO_SYNC)
-			hl_deliver_sync_offer(
-			    p->dl); /* the responder speaks SYNC: ours goes first */
+			hl_deliver_sync_offer(p->dl);
 		return version >= HL_WIRE_VERSION_CODEBOOK ? send_codebook(c) : HL_OK;
 	case HL_FT_CODEBOOK:
 		return codebook_heard(p, ev->body, ev->len);
