@@ -808,6 +808,15 @@ answered_loaded(struct hl_deliver *d, struct hl_job *j)
 		          hl_strerror(j->rc));
 		return;
 	}
+	/*
+	 * The event right after what it holds whole was answered by it once: it
+	 * lost it (a restored backup, a damaged store). Past a gap, an event is
+	 * only ahead of one still in flight (sent again, a duplicate there).
+	 */
+	if (j->nrows && j->after == d->peer_held && j->rows[0].ev.seq == d->peer_held + 1)
+		log_warn("resync_peer_lacks",
+		         "peer=%s seq=%llu why=\"it answered it once and no longer holds it\"",
+		         d->name, (unsigned long long)j->rows[0].ev.seq);
 	if (j->nrows)
 		log_info("resync_sending_again", "peer=%s seqs=%llu-%llu%s", d->name,
 		         (unsigned long long)j->rows[0].ev.seq,
