@@ -46,7 +46,8 @@ struct hl_deliver {
 	struct hl_storeq *q;
 	struct hl_deliver_io io;
 	bool up;
-	uint64_t gen; /* bumped at every up and down; stale loads are ignored */
+	uint64_t up_ns; /* when this session came up (wall clock) */
+	uint64_t gen;   /* bumped at every up and down; stale loads are ignored */
 
 	/* outbound: pointers sorted by seq */
 	struct item **items;
@@ -288,6 +289,7 @@ void
 hl_deliver_up(struct hl_deliver *d)
 {
 	d->up = true;
+	d->up_ns = hl_wall_ns();
 	d->gen++;
 	clear_items(d);
 	clear_partials(d);
@@ -813,7 +815,14 @@ answered_loaded(struct hl_deliver *d, struct hl_job *j)
 	 * lost it (a restored backup, a damaged store). Past a gap, an event is
 	 * only ahead of one still in flight (sent again, a duplicate there).
 	 */
-	if (j->nrows && j->after == d->peer_held && j->rows[0].ev.seq == d->peer_held + 1)
+	const struct hl_event_row *r0 = j->nrows ? &j->rows[0] : NULL;
+	uint64_t answered = r0 ? (r0->delivered_ns ? r0->delivered_ns
+	                          : r0->refused_ns ? r0->refused_ns
+	                                           : r0->acked_ns)
+	                       : 0;
+	/* (answered in this very session: it was on its way while the peer's SYNC was) */
+	if (r0 && j->after == d->peer_held && r0->ev.seq == d->peer_held + 1 && answered &&
+	    answered < d->up_ns)
 		log_warn("resync_peer_lacks",
 		         "peer=%s seq=%llu why=\"it answered it once and no longer holds it\"",
 		         d->name, (unsigned long long)j->rows[0].ev.seq);

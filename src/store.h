@@ -107,7 +107,7 @@ struct hl_event_row {
 	uint8_t hash[HL_HASH_LEN];
 	struct hl_event ev; /* ev.body points at body below */
 	uint8_t *body;      /* malloc'd; freed by hl_event_rows_free */
-	uint64_t received_ns, sent_ns, delivered_ns, acked_ns;
+	uint64_t received_ns, sent_ns, delivered_ns, acked_ns, refused_ns;
 	char acked_by[HL_OPERATOR_MAX + 1];
 	char reason[HL_REASON_MAX + 1];
 	bool overdue; /* computed when read: no acknowledgment past the deadline */

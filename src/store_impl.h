@@ -37,7 +37,7 @@ void hl_store_col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]
 	"p.name, e.peer_id, e.dir, e.state, e.msg_id, e.hash, e.seq, e.prev, e.kind,"              \
 	" e.precedence, e.created_ns, e.deadline_ns, e.channel, e.media_type, e.operator,"         \
 	" e.ref_seq, e.ref_hash, e.body, e.received_ns, e.sent_ns, e.delivered_ns, e.acked_ns,"    \
-	" e.acked_by, e.reason"
+	" e.acked_by, e.reason, e.refused_ns"
 #define ROW_COLUMNS ROW_FIELDS " FROM events e JOIN peers p ON p.id = e.peer_id "
 /* Every row of q (ROW_FIELDS) into *rows (hl_event_rows_free); finishes q. */
 int hl_store_read_rows(struct hl_store *st, sqlite3_stmt *q, struct hl_event_row **rows, size_t *n);

@@ -633,6 +633,7 @@ read_row(sqlite3_stmt *q, struct hl_event_row *r, uint64_t now)
 	r->acked_ns = (uint64_t)sqlite3_column_int64(q, 21);
 	text(q, 22, r->acked_by, sizeof r->acked_by);
 	text(q, 23, r->reason, sizeof r->reason);
+	r->refused_ns = (uint64_t)sqlite3_column_int64(q, 24);
 	r->overdue =
 	    r->ev.kind == HL_EV_MESSAGE && r->ev.deadline_ns && now > r->ev.deadline_ns &&
 	    (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED);
