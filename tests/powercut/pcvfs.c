@@ -468,8 +468,11 @@ pc_sync(sqlite3_file *f, int flags)
 		free(p->node->log[i].old);
 		free(p->node->log[i].new);
 	}
-	memmove(p->node->log, p->node->log + done, (p->node->n - done) * sizeof *p->node->log);
-	p->node->n -= done;
+	if (done) {
+		memmove(p->node->log, p->node->log + done,
+		        (p->node->n - done) * sizeof *p->node->log);
+		p->node->n -= done;
+	}
 	pthread_mutex_unlock(&mu);
 	return rc;
 }
@@ -745,6 +748,11 @@ pc_init(void)
 	const char *seed = getenv("HL_POWERCUT_SEED"), *at = getenv("HL_POWERCUT_AT");
 	struct sigaction sa;
 
+	/*
+	 * For this process only: a child (the notify hook, ASan's symbolizer)
+	 * must not load it, nor an instrumented build of it.
+	 */
+	unsetenv("LD_PRELOAD");
 	if (!seed || !*seed)
 		return;
 	rng_state = strtoull(seed, NULL, 10);
