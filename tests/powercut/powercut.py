@@ -36,6 +36,7 @@ from contextlib import closing
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -580,12 +581,37 @@ class Run:
 
     # ---- the run ----
 
+    def cut_figures(self):
+        """What the cuts hit, from the shim's own lines (cuts.log)."""
+        path = os.path.join(self.tmp, "cuts.log")
+        if not os.path.exists(path):
+            return ""
+        n = lost = torn = dirty = none = 0
+        ops = {}
+        with open(path, errors="replace") as f:
+            for line in f:
+                m = re.search(r"\((\w+) of \S+?(-wal|-journal)?\): chance \d+%, (\d+) unsynced "
+                              r"sectors: \d+ written, (\d+) lost, .*torn (\S+)@", line)
+                if not m:
+                    continue
+                n += 1
+                what = "%s %s" % (m.group(1), "WAL" if m.group(2) == "-wal" else "database")
+                ops[what] = ops.get(what, 0) + 1
+                dirty += int(m.group(3))
+                lost += int(m.group(4)) > 0
+                none += int(m.group(3)) == 0
+                torn += m.group(5) != "-"
+        return ("%d cuts: before a %s; %d with unsynced sectors (%d sectors in all), %d lost "
+                "some, %d tore one" % (n, ", ".join("%s %d" % kv for kv in sorted(ops.items())),
+                                        n - none, dirty, lost, torn))
+
     def report(self, t0):
         print("powercut: seed %d: %d power cuts (+%d during restarts), %d corruptions (%s), "
               "%d messages sent, %d restores, %d commands failed cleanly, 0 violations, %.0f s"
               % (self.seed, self.cuts, self.startup_cuts, self.corruptions,
                  ", ".join("%s %d" % kv for kv in sorted(self.outcomes.items())) or "none",
                  self.messages, self.restores, self.failed_cmds, time.time() - t0), flush=True)
+        print("powercut: %s" % self.cut_figures(), flush=True)
 
 
 def main():
