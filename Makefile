@@ -1,6 +1,6 @@
 # Front door over Meson/Ninja. Every target installs missing Debian packages
 # first (scripts/deps.sh), so a fresh Debian 12 machine needs only these.
-.PHONY: all build demo test bench fuzz soak lint clean deps install
+.PHONY: all build demo test bench fuzz soak soak-powercut lint clean deps install
 
 BUILD ?= build
 ASAN ?= build-asan
@@ -40,6 +40,14 @@ test: build build-asan
 
 bench: build
 	sh bench/run.sh $(BUILD)
+
+# The long power-cut and corruption series (docs/reliability.md); `make soak` calls it.
+# Override the counts or replay a run: make soak-powercut CUTS=50 CORRUPTIONS=20 SEED=42
+CUTS ?= 500
+CORRUPTIONS ?= 200
+soak-powercut: build
+	nice sh tests/powercut/run.sh --cuts $(CUTS) --corruptions $(CORRUPTIONS) \
+		$(if $(SEED),--seed $(SEED)) --quiet
 
 fuzz: deps
 	sh fuzz/run.sh 60

@@ -2,8 +2,8 @@
 /*
  * fuzz_msg.c: libFuzzer harness for the frame bodies of src/msg.c. The
  * first input byte picks the decoder (0 DATA, 1 RECEIPT, 2 REFUSE, 3 HEAD,
- * 4 CHECKPOINT, 5 a KEY event's rotation statement, modulo 6); the rest is
- * the body. The signed bodies are checked against
+ * 4 CHECKPOINT, 5 a KEY event's rotation statement, 6 SYNC, modulo 7); the rest
+ * is the body. The signed bodies are checked against
  * fixed Ed25519 keys from fixed seeds, so the seed corpus can hold valid
  * signatures. Whatever decodes must satisfy the decoder's promises, and
  * must encode back to the same bytes (Ed25519 signing is deterministic).
@@ -253,6 +253,21 @@ check_rotation(const uint8_t *buf, size_t len)
 		abort();
 }
 
+/* SYNC: what decodes encodes back to the same bytes; seqs stay in 63 bits. */
+static void
+check_sync(const uint8_t *buf, size_t len)
+{
+	struct hl_sync s;
+	size_t olen = 0;
+
+	if (hl_sync_decode(buf, len, &s) < 0)
+		return;
+	if (len != HL_SYNC_LEN || s.held > INT64_MAX || s.top > INT64_MAX ||
+	    hl_sync_encode(&s, out, sizeof out, &olen) < 0 || olen != len ||
+	    memcmp(out, buf, len) != 0)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -270,7 +285,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (len)
 		memcpy(buf, data + 1, len);
-	switch (data[0] % 6) {
+	switch (data[0] % 7) {
 	case 0:
 		check_data(buf, len);
 		break;
@@ -286,8 +301,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 4:
 		check_ckpt(buf, len);
 		break;
-	default:
+	case 5:
 		check_rotation(buf, len);
+		break;
+	default:
+		check_sync(buf, len);
 		break;
 	}
 	free(buf);

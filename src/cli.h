@@ -69,7 +69,10 @@ int cmd_verify(int argc, char **argv);
 extern const char verify_help[];
 int cmd_backup(int argc, char **argv);
 int cmd_restore(int argc, char **argv);
-extern const char backup_help[], restore_help[];
+int cmd_check(int argc, char **argv);
+extern const char backup_help[], restore_help[], check_help[];
+/* Does a daemon hold DIR/lock (so it checked the store, and its WAL is live)? */
+bool daemon_holds_lock(void);
 int cmd_key(int argc, char **argv);
 extern const char key_help[];
 int cmd_talks(int argc, char **argv);

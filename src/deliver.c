@@ -16,6 +16,8 @@
 #define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
 #define LOAD_PAGE 1024    /* events read from the store at once: bounds how long a load takes */
 #define SENT_JOB 256      /* "sent" marks per store job */
+#define TAKE_BACK_MAX ((size_t)64 << 20) /* bytes of our returned events held at once */
+#define RESYNC_WAIT_MS 10000 /* our events the peer holds but does not give back: an error */
 
 struct item {
 	struct hl_event ev;
@@ -44,8 +46,9 @@ struct hl_deliver {
 	struct hl_storeq *q;
 	struct hl_deliver_io io;
 	bool up;
-	uint64_t gen;          /* bumped at every up and down; stale loads are ignored */
-	unsigned peer_version; /* from the peer's HELLO in this session; 0: not heard yet */
+	uint64_t up_ns;         /* when this session came up (wall clock) */
+	uint64_t gen;           /* bumped at every up and down; stale loads are ignored */
+	unsigned peer_version;  /* from the peer's HELLO in this session; 0: not heard yet */
 
 	/* outbound: pointers sorted by seq */
 	struct item **items;
@@ -57,6 +60,9 @@ struct hl_deliver {
 	size_t urgent_out;   /* non-ROUTINE items on the wire, waiting for their receipt */
 	uint64_t top_seq;    /* the highest event queued: the chain head we sign */
 	uint8_t top_hash[HL_HASH_LEN];
+	/* the highest event below the queue, receipted, whose item compact() freed: signable */
+	uint64_t floor_seq;
+	uint8_t floor_hash[HL_HASH_LEN];
 	bool loading, load_again;
 	uint64_t *sent_seqs;
 	size_t nsent, sent_cap;
@@ -67,6 +73,33 @@ struct hl_deliver {
 	struct partial partials[PARTIALS_MAX];
 	struct hl_receipt_entry *receipts;
 	size_t nreceipts, receipts_cap;
+
+	/* re-synchronisation at link-up (docs/reliability.md): SYNC, RETURN, RETURN_HEAD */
+	bool sync_asked;    /* our SYNC is being prepared or was sent, this session */
+	bool sync_heard;    /* the peer's SYNC came, this session */
+	uint64_t peer_held; /* it said: it holds our chain whole up to here */
+	uint64_t own_top;   /* our chain's last seq, as our SYNC said (or taken back since) */
+	uint64_t resync_ms; /* when the peer's SYNC showed we lack our own events (0: we do not) */
+	uint64_t resync_ms_first; /* ... the first time this session (said once) */
+	bool resync_warned;
+	bool own_known; /* own_top is set: our SYNC view came back */
+	uint8_t own_top_hash[HL_HASH_LEN];
+	/* our events it already answered, sent again because it lacks them */
+	bool ans_pending, ans_more, ans_loading;
+	uint64_t ans_after;
+	/* its own events, given back to it: a page, and the heads of its that vouch for them */
+	struct hl_event_row *rq;
+	size_t nrq, rq_i;
+	uint32_t rq_off;
+	struct hl_head_rec *rh;
+	size_t nrh, rh_i;
+	uint64_t rq_after;
+	bool rq_active, rq_more, rq_loading;
+	/* ours, given back by the peer: the one in reassembly, then those waiting for our head */
+	struct partial back;
+	struct hl_event_row *tb;
+	size_t ntb, captb, tb_bytes;
+	bool tb_failed;
 
 	/* control clients waiting for a receipt */
 	struct waiter {
@@ -106,6 +139,7 @@ clear_items(struct hl_deliver *d)
 	}
 	d->n = d->ndone = 0;
 	memset(d->cursor, 0, sizeof d->cursor);
+	d->floor_seq = 0;
 	d->max_loaded = 0;
 	d->more = false;
 	d->unsent = 0;
@@ -121,6 +155,27 @@ clear_partials(struct hl_deliver *d)
 	}
 }
 
+/* Forget this session's re-synchronisation (what was committed of it stays). */
+static void
+clear_resync(struct hl_deliver *d)
+{
+	hl_event_rows_free(d->rq, d->nrq);
+	free(d->rh);
+	hl_event_rows_free(d->tb, d->ntb);
+	free(d->back.body);
+	d->rq = NULL;
+	d->rh = NULL;
+	d->tb = NULL;
+	d->nrq = d->rq_i = d->nrh = d->rh_i = d->ntb = d->captb = d->tb_bytes = 0;
+	d->rq_off = 0;
+	d->rq_after = d->ans_after = d->peer_held = d->own_top = d->resync_ms = 0;
+	d->resync_ms_first = 0;
+	d->rq_active = d->rq_more = d->rq_loading = false;
+	d->ans_pending = d->ans_more = d->ans_loading = false;
+	d->sync_asked = d->sync_heard = d->tb_failed = d->resync_warned = d->own_known = false;
+	memset(&d->back, 0, sizeof d->back);
+}
+
 void
 hl_deliver_free(struct hl_deliver *d)
 {
@@ -131,6 +186,7 @@ hl_deliver_free(struct hl_deliver *d)
 		              "no receipt yet: the station stopped or the peer was removed");
 	clear_items(d);
 	clear_partials(d);
+	clear_resync(d);
 	free(d->items);
 	free(d->sent_seqs);
 	free(d->receipts);
@@ -247,9 +303,11 @@ hl_deliver_up(struct hl_deliver *d)
 {
 	d->up = true;
 	d->peer_version = 0;
+	d->up_ns = hl_wall_ns();
 	d->gen++;
 	clear_items(d);
 	clear_partials(d);
+	clear_resync(d);
 	d->loading = false;
 	submit_load(d);
 }
@@ -261,6 +319,7 @@ hl_deliver_down(struct hl_deliver *d)
 	d->gen++;
 	flush_sent(d);
 	clear_partials(d);
+	clear_resync(d);
 	d->nreceipts = 0;
 	d->unsent = 0;
 	d->urgent_out = 0;
@@ -348,11 +407,12 @@ hl_deliver_appended(struct hl_deliver *d, struct hl_job *j)
 	hl_deliver_pump(d);
 }
 
-/* A KEY event waits until the peer has said it knows the kind (its HELLO). */
+/* A KEY or TALKS event waits until the peer has said it knows the kind (its HELLO). */
 static bool
 held_back(const struct hl_deliver *d, const struct item *it)
 {
-	return it->ev.kind == HL_EV_KEY && d->peer_version < HL_WIRE_VERSION_KEYS;
+	return (it->ev.kind == HL_EV_KEY || it->ev.kind == HL_EV_TALKS) &&
+	       d->peer_version < HL_WIRE_VERSION_KEYS;
 }
 
 /*
@@ -397,16 +457,30 @@ send_head(struct hl_deliver *d, bool drained)
 	 * let the record show "seq N missing" under a signed head.
 	 */
 	const struct item *last = NULL;
+	const uint8_t *hash = NULL;
+	uint64_t seq = 0;
 	for (size_t i = 0; i < d->n && (d->items[i]->sent || d->items[i]->done); i++)
 		last = d->items[i];
-	if (!last)
+	if (last) {
+		seq = last->ev.seq;
+		hash = last->hash;
+	} else if (d->floor_seq && (!d->n || d->floor_seq < d->items[0]->ev.seq)) {
+		/* Receipts came before this (deferred) head, and compact() freed their items. */
+		seq = d->floor_seq;
+		hash = d->floor_hash;
+	}
+	if (!seq)
 		return;
 	d->last_head_ms = now;
-	if (hl_head_encode(last->ev.seq, last->hash, d->id->ed25519_sk, d->id->pub.ed25519,
-	                   d->peer_ed, d->buf, sizeof d->buf, &len) == 0 &&
+	if (hl_head_encode(seq, hash, d->id->ed25519_sk, d->id->pub.ed25519, d->peer_ed, d->buf,
+	                   sizeof d->buf, &len) == 0 &&
 	    d->io.send(d->io.ctx, HL_FT_HEAD, d->buf, len) == 0)
-		d->sent_since_head = last->ev.seq == d->top_seq ? 0 : 1;
+		d->sent_since_head = seq == d->top_seq ? 0 : 1;
 }
+
+static void send_returns(struct hl_deliver *d);
+static void submit_answered(struct hl_deliver *d);
+static void compare_tops(struct hl_deliver *d);
 
 void
 hl_deliver_pump(struct hl_deliver *d)
@@ -414,6 +488,10 @@ hl_deliver_pump(struct hl_deliver *d)
 	/* Read the next page before this one runs dry. */
 	if (d->up && d->more && !d->loading && d->unsent < LOAD_PAGE / 2)
 		submit_load(d);
+	/* What the peer lacks of its own chain goes first: it is the older part of the record. */
+	send_returns(d);
+	if (d->up && d->ans_more && !d->ans_loading && !d->rq_active && d->unsent < LOAD_PAGE / 2)
+		submit_answered(d);
 	while (d->up && d->io.backlog(d->io.ctx) < BACKLOG_MAX) {
 		struct item *it = pick(d);
 		size_t len = 0;
@@ -450,10 +528,28 @@ hl_deliver_pump(struct hl_deliver *d)
 }
 
 void
+hl_deliver_stopping(struct hl_deliver *d)
+{
+	if (d->up)
+		send_head(d, false);
+}
+
+void
 hl_deliver_tick(struct hl_deliver *d)
 {
 	if (d->up && !pick(d))
 		send_head(d, true);
+	if (d->up && d->resync_ms && !d->resync_warned &&
+	    hl_now_ms() > d->resync_ms + RESYNC_WAIT_MS) {
+		d->resync_warned = true;
+		log_error(
+		    "resync_incomplete",
+		    "peer=%s ours_to=%llu it_holds_ours_to=%llu why=\"it holds events of our "
+		    "chain that it does not give back under a head we signed: new events to it "
+		    "stay refused while the store is marked restored; compare records with its "
+		    "operators (verify --against)\"",
+		    d->name, (unsigned long long)d->own_top, (unsigned long long)d->peer_held);
+	}
 }
 
 static struct item *
@@ -479,6 +575,14 @@ compact(struct hl_deliver *d)
 
 	if (d->ndone < 64 || d->ndone * 2 < d->n)
 		return;
+	/* The done items below the first one not done: the peer holds them all, a head may name
+	 * them. */
+	for (size_t i = 0; i < d->n && d->items[i]->done; i++) {
+		if (d->items[i]->ev.seq > d->floor_seq) {
+			d->floor_seq = d->items[i]->ev.seq;
+			memcpy(d->floor_hash, d->items[i]->hash, HL_HASH_LEN);
+		}
+	}
 	for (size_t i = 0; i < d->n; i++) {
 		if (d->items[i]->done) {
 			free(d->items[i]->body);
@@ -504,6 +608,401 @@ finish_item(struct hl_deliver *d, struct item *it, const char *refusal)
 		if (d->nwaiters)
 			settle(d, it->ev.seq, refusal);
 	}
+}
+
+/* ---- re-synchronisation (docs/reliability.md, docs/protocol.md) ---- */
+
+static void
+submit_answered(struct hl_deliver *d)
+{
+	struct hl_job *j = hl_job_new(HL_JOB_ANSWERED, d->peer_id);
+
+	if (!j)
+		return;
+	j->after = d->ans_after;
+	j->limit = LOAD_PAGE;
+	j->tag = d->gen;
+	d->ans_loading = true;
+	d->ans_more = false;
+	hl_storeq_submit(d->q, j);
+}
+
+static void
+submit_returns(struct hl_deliver *d)
+{
+	struct hl_job *j = hl_job_new(HL_JOB_RETURN_LOAD, d->peer_id);
+
+	if (!j)
+		return;
+	j->after = d->rq_after;
+	j->limit = LOAD_PAGE;
+	j->tag = d->gen;
+	d->rq_loading = true;
+	hl_storeq_submit(d->q, j);
+}
+
+/* The returns are all out: now our answered events the peer lacks, if any. */
+static void
+returns_done(struct hl_deliver *d)
+{
+	d->rq_active = false;
+	if (d->ans_pending) {
+		d->ans_pending = false;
+		submit_answered(d);
+	}
+}
+
+/*
+ * The peer's own events it lacks, back to it, chunk by chunk like DATA,
+ * each signed head of its own right after the event it names.
+ */
+static void
+send_returns(struct hl_deliver *d)
+{
+	while (d->up && d->rq_active && d->io.backlog(d->io.ctx) < BACKLOG_MAX) {
+		struct hl_event_row *r;
+		size_t len = 0;
+		uint32_t taken = 0;
+
+		if (d->rq_i == d->nrq) {
+			if (d->rq_more && !d->rq_loading)
+				submit_returns(d);
+			else if (!d->rq_loading)
+				returns_done(d);
+			return;
+		}
+		r = &d->rq[d->rq_i];
+		if (hl_data_encode(&r->ev, d->rq_off, d->buf, sizeof d->buf, &len, &taken) < 0 ||
+		    d->io.send(d->io.ctx, HL_FT_RETURN, d->buf, len) < 0)
+			return;
+		d->rq_off += taken;
+		if (d->rq_off < r->ev.body_len)
+			continue;
+		while (d->rh_i < d->nrh && d->rh[d->rh_i].seq < r->ev.seq)
+			d->rh_i++;
+		if (d->rh_i < d->nrh && d->rh[d->rh_i].seq == r->ev.seq) {
+			const struct hl_head_rec *h = &d->rh[d->rh_i++];
+			hl_put_u64(d->buf, h->seq);
+			memcpy(d->buf + 8, h->hash, HL_HASH_LEN);
+			memcpy(d->buf + 8 + HL_HASH_LEN, h->sig, HL_SIG_LEN);
+			if (d->io.send(d->io.ctx, HL_FT_RETURN_HEAD, d->buf,
+			               8 + HL_HASH_LEN + HL_SIG_LEN) < 0)
+				return;
+		}
+		d->rq_i++;
+		d->rq_off = 0;
+	}
+}
+
+void
+hl_deliver_sync_offer(struct hl_deliver *d)
+{
+	struct hl_job *j;
+
+	if (!d->up || d->sync_asked)
+		return;
+	if (!(j = hl_job_new(HL_JOB_SYNC_VIEW, d->peer_id)))
+		return;
+	j->tag = d->gen;
+	d->sync_asked = true;
+	hl_storeq_submit(d->q, j);
+}
+
+static void
+sync_viewed(struct hl_deliver *d, struct hl_job *j)
+{
+	size_t len = 0;
+
+	if (j->tag != d->gen || !d->up)
+		return;
+	if (j->rc < 0) {
+		log_error("store_failed", "peer=%s job=sync_view err=\"%s\"", d->name,
+		          hl_strerror(j->rc));
+		return;
+	}
+	d->own_top = j->sync.top;
+	memcpy(d->own_top_hash, j->sync.top_hash, HL_HASH_LEN);
+	d->own_known = true;
+	compare_tops(d);
+	if (hl_sync_encode(&j->sync, d->buf, sizeof d->buf, &len) == 0)
+		(void)d->io.send(d->io.ctx, HL_FT_SYNC, d->buf, len);
+	log_debug("sync_sent", "peer=%s holds_theirs_to=%llu ours_to=%llu", d->name,
+	          (unsigned long long)j->sync.held, (unsigned long long)j->sync.top);
+}
+
+static void caught_up(struct hl_deliver *d);
+
+/* Both SYNCs known: does the peer hold ours past what we have? Then we wait to take them back. */
+static void
+compare_tops(struct hl_deliver *d)
+{
+	size_t len = 0;
+
+	if (!d->sync_heard || !d->own_known)
+		return;
+	/*
+	 * It holds our whole chain: sign its head now. What was delivered in a
+	 * session that ended before its head went out (a crash, a power cut)
+	 * would otherwise stay unsigned until our next event.
+	 */
+	if (d->own_top && d->own_top <= d->peer_held &&
+	    hl_head_encode(d->own_top, d->own_top_hash, d->id->ed25519_sk, d->id->pub.ed25519,
+	                   d->peer_ed, d->buf, sizeof d->buf, &len) == 0)
+		(void)d->io.send(d->io.ctx, HL_FT_HEAD, d->buf, len);
+	if (d->own_top >= d->peer_held) {
+		caught_up(d);
+	} else if (!d->resync_ms) {
+		if (!d->resync_ms_first)
+			log_warn("resync_behind", "peer=%s ours_to=%llu it_holds_ours_to=%llu",
+			         d->name, (unsigned long long)d->own_top,
+			         (unsigned long long)d->peer_held);
+		d->resync_ms = d->resync_ms_first = hl_now_ms();
+	}
+}
+
+/* Our chain is whole again with this peer: a restored store may add to it. */
+static void
+caught_up(struct hl_deliver *d)
+{
+	struct hl_job *j = hl_job_new(HL_JOB_RESTORED_DONE, d->peer_id);
+
+	d->resync_ms = 0;
+	if (!j)
+		return;
+	snprintf(j->peer, sizeof j->peer, "%s", d->name);
+	hl_storeq_submit(d->q, j);
+}
+
+static int
+on_sync(struct hl_deliver *d, const uint8_t *body, size_t len)
+{
+	struct hl_sync s;
+
+	if (hl_sync_decode(body, len, &s) < 0 || d->sync_heard)
+		return HL_ERR_PROTO; /* once per session */
+	d->sync_heard = true;
+	hl_deliver_sync_offer(d); /* a responder learns here that the peer speaks SYNC */
+	d->peer_held = s.held;
+	log_debug("sync_heard", "peer=%s holds_ours_to=%llu theirs_to=%llu", d->name,
+	          (unsigned long long)s.held, (unsigned long long)s.top);
+	/* It lacks ours past s.held that it answered once: they go again, after its own. */
+	d->ans_after = s.held;
+	d->ans_pending = true;
+	/* Its own past s.top that we hold go back to it first (if a head of its covers them). */
+	d->rq_after = s.top;
+	d->rq_active = true;
+	submit_returns(d);
+	compare_tops(d);
+	return HL_OK;
+}
+
+static void
+returns_loaded(struct hl_deliver *d, struct hl_job *j)
+{
+	d->rq_loading = false;
+	if (j->tag != d->gen || !d->up)
+		return;
+	if (j->rc < 0) {
+		log_error("store_load_failed", "peer=%s job=return err=\"%s\"", d->name,
+		          hl_strerror(j->rc));
+		returns_done(d);
+		return;
+	}
+	hl_event_rows_free(d->rq, d->nrq);
+	free(d->rh);
+	d->rq = j->rows;
+	d->nrq = j->nrows;
+	d->rh = j->heads;
+	d->nrh = j->nheads;
+	j->rows = NULL;
+	j->nrows = 0;
+	j->heads = NULL;
+	d->rq_i = d->rh_i = 0;
+	d->rq_off = 0;
+	d->rq_more = j->more;
+	if (j->nrows) {
+		log_info("resync_giving_back", "peer=%s seqs=%llu-%llu%s", d->name,
+		         (unsigned long long)d->rq[0].ev.seq,
+		         (unsigned long long)d->rq[d->nrq - 1].ev.seq, d->rq_more ? "+" : "");
+		d->rq_after = j->page_end;
+	}
+	hl_deliver_pump(d);
+	if (!d->nrq && !d->rq_more)
+		returns_done(d);
+}
+
+static void
+answered_loaded(struct hl_deliver *d, struct hl_job *j)
+{
+	d->ans_loading = false;
+	if (j->tag != d->gen || !d->up)
+		return;
+	if (j->rc < 0) {
+		log_error("store_load_failed", "peer=%s job=answered err=\"%s\"", d->name,
+		          hl_strerror(j->rc));
+		return;
+	}
+	/*
+	 * The event right after what it holds whole was answered by it once: it
+	 * lost it (a restored backup, a damaged store). Past a gap, an event is
+	 * only ahead of one still in flight (sent again, a duplicate there).
+	 */
+	const struct hl_event_row *r0 = j->nrows ? &j->rows[0] : NULL;
+	uint64_t answered = r0 ? (r0->delivered_ns ? r0->delivered_ns
+	                          : r0->refused_ns ? r0->refused_ns
+	                                           : r0->acked_ns)
+	                       : 0;
+	/* (answered in this very session: it was on its way while the peer's SYNC was) */
+	if (r0 && j->after == d->peer_held && r0->ev.seq == d->peer_held + 1 && answered &&
+	    answered < d->up_ns)
+		log_warn("resync_peer_lacks",
+		         "peer=%s seq=%llu why=\"it answered it once and no longer holds it\"",
+		         d->name, (unsigned long long)j->rows[0].ev.seq);
+	if (j->nrows)
+		log_info("resync_sending_again", "peer=%s seqs=%llu-%llu%s", d->name,
+		         (unsigned long long)j->rows[0].ev.seq,
+		         (unsigned long long)j->rows[j->nrows - 1].ev.seq, j->more ? "+" : "");
+	for (size_t i = 0; i < j->nrows; i++) {
+		struct hl_event_row *r = &j->rows[i];
+		if (insert_item(d, &r->ev, r->hash, r->body))
+			r->body = NULL;
+	}
+	d->ans_after = j->page_end;
+	d->ans_more = j->more;
+	hl_deliver_pump(d);
+}
+
+/* A chunk of one of our events that the peer gives back: reassembled, then held. */
+static int
+on_return(struct hl_deliver *d, const uint8_t *body, size_t len)
+{
+	struct partial *p = &d->back;
+	struct hl_event hdr;
+	const uint8_t *chunk;
+	size_t clen;
+	uint64_t seq;
+	uint32_t offset;
+
+	if (hl_data_decode(body, len, &seq, &offset, &hdr, &chunk, &clen) < 0)
+		return HL_ERR_PROTO;
+	if (d->tb_failed)
+		return HL_OK;
+	if (offset == 0) {
+		free(p->body);
+		memset(p, 0, sizeof *p);
+		p->used = true;
+		p->ev = hdr;
+		if (!(p->body = malloc(hdr.body_len ? hdr.body_len : 1)))
+			return HL_ERR_NOMEM;
+		hl_event_hash_begin(&p->hs, &p->ev);
+	} else if (!p->used || p->ev.seq != seq || p->got != offset) {
+		return HL_ERR_PROTO;
+	}
+	if (clen > p->ev.body_len - p->got)
+		return HL_ERR_PROTO;
+	hl_event_hash_update(&p->hs, chunk, clen);
+	if (clen)
+		memcpy(p->body + p->got, chunk, clen);
+	p->got += (uint32_t)clen;
+	if (p->got < p->ev.body_len)
+		return HL_OK;
+	if (d->ntb == d->captb) {
+		size_t ncap = d->captb ? d->captb * 2 : 64;
+		struct hl_event_row *nv = realloc(d->tb, ncap * sizeof *nv);
+		if (!nv)
+			return HL_ERR_NOMEM;
+		d->tb = nv;
+		d->captb = ncap;
+	}
+	struct hl_event_row *r = &d->tb[d->ntb++];
+	memset(r, 0, sizeof *r);
+	r->ev = p->ev;
+	r->body = p->body;
+	r->ev.body = p->body;
+	hl_event_hash_final(&p->hs, r->hash);
+	hl_event_id(r->hash, r->msg_id);
+	d->tb_bytes += p->ev.body_len + sizeof *r;
+	memset(p, 0, sizeof *p);
+	if (d->tb_bytes > TAKE_BACK_MAX) {
+		log_error("resync_refused",
+		          "peer=%s why=\"more than %zu MiB of our events between two of our heads: "
+		          "not taken back\"",
+		          d->name, TAKE_BACK_MAX >> 20);
+		d->tb_failed = true;
+		hl_event_rows_free(d->tb, d->ntb);
+		d->tb = NULL;
+		d->ntb = d->captb = d->tb_bytes = 0;
+	}
+	return HL_OK;
+}
+
+/*
+ * A head we signed, given back after the events it covers: the events held
+ * since the last one must chain up to it exactly; then they are ours.
+ */
+static int
+on_return_head(struct hl_deliver *d, const uint8_t *body, size_t len)
+{
+	uint8_t hash[HL_HASH_LEN];
+	const uint8_t *sig;
+	const char *why = NULL;
+	struct hl_job *j;
+	uint64_t seq;
+
+	if (d->tb_failed)
+		return HL_OK;
+	if (hl_head_decode(body, len, d->id->pub.ed25519, d->peer_ed, &seq, hash, &sig) < 0)
+		why = "the head given back is not one this station signed";
+	else if (!d->ntb || d->tb[d->ntb - 1].ev.seq != seq ||
+	         sodium_memcmp(d->tb[d->ntb - 1].hash, hash, HL_HASH_LEN) != 0)
+		why = "the events given back do not end at the head we signed";
+	for (size_t i = 1; !why && i < d->ntb; i++)
+		if (d->tb[i].ev.seq != d->tb[i - 1].ev.seq + 1 ||
+		    sodium_memcmp(d->tb[i].ev.prev, d->tb[i - 1].hash, HL_HASH_LEN) != 0)
+			why = "the events given back do not form a chain";
+	if (why) {
+		log_error("resync_refused", "peer=%s seq=%llu why=\"%s\"", d->name,
+		          (unsigned long long)seq, why);
+		d->tb_failed = true;
+		hl_event_rows_free(d->tb, d->ntb);
+		d->tb = NULL;
+		d->ntb = d->captb = d->tb_bytes = 0;
+		return HL_OK;
+	}
+	if (!(j = hl_job_new(HL_JOB_TAKE_BACK, d->peer_id)))
+		return HL_ERR_NOMEM;
+	j->rows = d->tb;
+	j->nrows = d->ntb;
+	j->tag = d->gen;
+	d->tb = NULL;
+	d->ntb = d->captb = d->tb_bytes = 0;
+	hl_storeq_submit(d->q, j);
+	return HL_OK;
+}
+
+static void
+taken_back(struct hl_deliver *d, struct hl_job *j)
+{
+	uint64_t a = j->nrows ? j->rows[0].ev.seq : 0,
+	         b = j->nrows ? j->rows[j->nrows - 1].ev.seq : 0;
+
+	if (j->rc < 0) {
+		log_error("resync_refused", "peer=%s seqs=%llu-%llu why=\"%s\"", d->name,
+		          (unsigned long long)a, (unsigned long long)b,
+		          j->rc == HL_ERR_CORRUPT
+		              ? "they do not go on from our chain as it ends here"
+		              : hl_strerror(j->rc));
+		return;
+	}
+	log_info("resync_taken_back", "peer=%s seqs=%llu-%llu", d->name, (unsigned long long)a,
+	         (unsigned long long)b);
+	if (j->tag == d->gen && b > d->own_top) {
+		d->own_top = b;
+		memcpy(d->own_top_hash, j->rows[j->nrows - 1].hash, HL_HASH_LEN);
+		d->resync_ms = 0; /* progress */
+		compare_tops(d);
+	}
+	submit_load(d); /* they go to the peer again, for its receipts */
 }
 
 /* ---- inbound ---- */
@@ -712,6 +1211,12 @@ hl_deliver_frame(struct hl_deliver *d, uint8_t type, const uint8_t *body, size_t
 		return on_refuse(d, body, len);
 	case HL_FT_HEAD:
 		return on_head(d, body, len);
+	case HL_FT_SYNC:
+		return on_sync(d, body, len);
+	case HL_FT_RETURN:
+		return on_return(d, body, len);
+	case HL_FT_RETURN_HEAD:
+		return on_return_head(d, body, len);
 	default:
 		return HL_ERR_PROTO;
 	}
@@ -754,6 +1259,18 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 	switch (j->kind) {
 	case HL_JOB_LOAD:
 		loaded(d, j);
+		break;
+	case HL_JOB_SYNC_VIEW:
+		sync_viewed(d, j);
+		break;
+	case HL_JOB_ANSWERED:
+		answered_loaded(d, j);
+		break;
+	case HL_JOB_RETURN_LOAD:
+		returns_loaded(d, j);
+		break;
+	case HL_JOB_TAKE_BACK:
+		taken_back(d, j);
 		break;
 	case HL_JOB_RECEIVE:
 		if (j->rc == HL_ERR_CORRUPT) {

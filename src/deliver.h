@@ -43,21 +43,32 @@ void hl_deliver_free(struct hl_deliver *d);
 /* The codebook incoming codebook messages are checked against (NULL: none); borrowed. */
 void hl_deliver_set_codebook(struct hl_deliver *d, const struct hl_codebook *cb);
 /*
- * The wire version the peer's HELLO gave in this session: KEY events wait
- * for it, and go only to a peer of version HL_WIRE_VERSION_KEYS or later
+ * The wire version the peer's HELLO gave in this session: KEY and TALKS
+ * events wait for it, and go only to a peer of version HL_WIRE_VERSION_KEYS or later
  * (an older one would drop the session at such a frame, again and again).
  */
 void hl_deliver_set_peer_version(struct hl_deliver *d, unsigned version);
 /* The session came up (load and send everything pending) or went down. */
 void hl_deliver_up(struct hl_deliver *d);
 void hl_deliver_down(struct hl_deliver *d);
+/*
+ * The station is stopping: the head over what is wholly on the wire goes
+ * out now, not at the next quiet moment (a restored peer can take back
+ * only what a head of ours covers; docs/reliability.md).
+ */
+void hl_deliver_stopping(struct hl_deliver *d);
 /* Periodic (the link's tick): a signed head that waited for a quiet moment goes out. */
 void hl_deliver_tick(struct hl_deliver *d);
 /* New events may be in the store: load them. */
 void hl_deliver_poke(struct hl_deliver *d);
 /* The socket drained a little: send more. */
 void hl_deliver_pump(struct hl_deliver *d);
-/* A DATA, RECEIPT, REFUSE or HEAD frame; < 0 is a protocol violation. */
+/*
+ * The peer speaks SYNC (its HELLO said so, or its SYNC came): prepare and
+ * send ours, once per session. docs/reliability.md, "Re-synchronisation".
+ */
+void hl_deliver_sync_offer(struct hl_deliver *d);
+/* A DATA, RECEIPT, REFUSE, HEAD, SYNC, RETURN or RETURN_HEAD frame; < 0 is a protocol violation. */
 HL_MUST_CHECK int hl_deliver_frame(struct hl_deliver *d, uint8_t type, const uint8_t *body,
                                    size_t len);
 /*

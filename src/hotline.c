@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -18,6 +19,8 @@
 #include "config.h"
 #include "ctl.h"
 #include "keys.h"
+#include "pagesum.h"
+#include "storecheck.h"
 #include "log.h"
 #include "sandbox.h"
 #include "station.h"
@@ -74,6 +77,22 @@ need_dir(const char *verb)
 	return 0;
 }
 
+bool
+daemon_holds_lock(void)
+{
+	char path[HL_PATH_MAX];
+	bool held = false;
+	int fd;
+
+	if (hl_station_path(station_dir, HL_F_LOCK, path) < 0 ||
+	    (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return false;
+	/* A CLI writer holds it shared for a moment: only an exclusive holder refuses ours. */
+	held = flock(fd, LOCK_SH | LOCK_NB) != 0;
+	close(fd);
+	return held;
+}
+
 int
 open_store(struct hl_store **st, bool create)
 {
@@ -87,6 +106,16 @@ open_store(struct hl_store **st, bool create)
 		return fail("%s is not a station (no station.db): create one with 'hotline -d %s "
 		            "init'",
 		            station_dir, station_dir);
+	/*
+	 * With no daemon running, nobody has checked the WAL since the last
+	 * stop: check it before SQLite recovers it (storecheck.h), so that a
+	 * damaged one is named, never silently cut short and written over.
+	 */
+	if (!create && !daemon_holds_lock() && hl_store_check_wal(path, err, sizeof err) < 0)
+		return fail("the store is damaged: %s. Restore the latest backup (hotline -d %s "
+		            "restore --force FILE); the peer sends back what it lacks "
+		            "(docs/reliability.md)",
+		            err, station_dir);
 	if (hl_store_open(path, create, st, err, sizeof err) < 0)
 		return fail("%s", err);
 	return 0;
@@ -619,7 +648,8 @@ static const char run_help[] =
     "\n"
     "Run the station in the foreground: listen, link to every pinned peer, log one\n"
     "line per event to stderr. SIGINT or SIGTERM stops it cleanly; SIGHUP re-reads\n"
-    "the peers. A second daemon on the same directory is refused.\n"
+    "the peers. A second daemon on the same directory is refused, and so is a\n"
+    "damaged store: it is checked first (see 'hotline check').\n"
     "\n"
     "  --verbose           log debug lines too (the config's log_level otherwise)\n"
     "  --passphrase-fd N   unlock a passphrase-protected identity key with the\n"
@@ -1002,6 +1032,7 @@ static const char main_help[] =
     "  operator    add, list, remove the web console's operators; set passwords\n"
     "  backup      copy the store to a file, consistently, while the station runs\n"
     "  restore     put a backup in place of the store (the daemon stopped)\n"
+    "  check       is the store whole? what the daemon checks before it runs\n"
     "\n"
     "'hotline COMMAND --help' explains each command; docs/cli.md has them all.\n";
 
@@ -1055,6 +1086,7 @@ static const struct verb verbs[] = {
     {"verify", cmd_verify, verify_help},
     {"backup", cmd_backup, backup_help},
     {"restore", cmd_restore, restore_help},
+    {"check", cmd_check, check_help},
     {"key", cmd_key, key_help},
     {"talks", cmd_talks, talks_help},
     {"operator", cmd_operator, operator_help},
@@ -1070,6 +1102,9 @@ main(int argc, char **argv)
 	station_dir = getenv("HOTLINE_DIR");
 	if (sodium_init() < 0)
 		return fail("libsodium failed to initialise");
+	/* Before any SQLite use: every page of a store is written and read with its checksum. */
+	if (hl_pagesum_register() < 0)
+		return fail("cannot set up the store's page checksums");
 	static const struct option gopts[] = {{"help", no_argument, NULL, 'h'},
 	                                      {"version", no_argument, NULL, 'V'},
 	                                      {NULL, 0, NULL, 0}};

@@ -864,7 +864,7 @@ on_test_frame(struct conn *c, const struct hl_session_event *ev)
 /* ---- sessions ---- */
 
 static void
-session_established(struct conn *c)
+session_established(struct conn *c, const struct hl_session_event *ev)
 {
 	struct peer *p = c->peer;
 	struct conn *old = p->current;
@@ -882,8 +882,19 @@ session_established(struct conn *c)
 		p->round_failures = 0;
 		hl_backoff_reset(&p->backoff);
 	}
-	/* The initiator's HELLO is also the frame that confirms the session to the responder. */
-	if (hl_hello_encode(c->net->cfg->name, hello, sizeof hello, &hlen) < 0 ||
+	/*
+	 * The initiator's HELLO is also the frame that confirms the session to
+	 * the responder, which has it here already: to an initiator of version
+	 * 5 or more the responder says it speaks SYNC (wire.h, HL_HELLO_SYNC).
+	 */
+	uint8_t version = 0, flags = 0;
+	char name[33];
+	if (c->kind == CONN_ACCEPT && ev->frame && ev->type == HL_FT_HELLO &&
+	    hl_hello_decode(ev->body, ev->len, &version, name) == HL_OK &&
+	    version >= HL_WIRE_VERSION_SYNC)
+		flags = HL_HELLO_SYNC;
+	if ((flags ? hl_hello_encode_flags(c->net->cfg->name, flags, hello, sizeof hello, &hlen)
+	           : hl_hello_encode(c->net->cfg->name, hello, sizeof hello, &hlen)) < 0 ||
 	    send_frame(c, HL_FT_HELLO, hello, hlen) < 0) {
 		conn_close(c, "hello_failed");
 		return;
@@ -1022,7 +1033,7 @@ static int
 on_frame(struct conn *c, const struct hl_session_event *ev)
 {
 	struct peer *p = c->peer;
-	uint8_t version;
+	uint8_t version, flags = 0;
 	char name[33];
 
 	if (p->current != c)
@@ -1031,12 +1042,15 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 	p->last_rx_ns = hl_wall_ns();
 	switch (ev->type) {
 	case HL_FT_HELLO:
-		if (hl_hello_decode(ev->body, ev->len, &version, name) < 0)
+		if (hl_hello_decode_flags(ev->body, ev->len, &version, name, &flags) < 0)
 			return HL_ERR_PROTO;
 		snprintf(p->hello_name, sizeof p->hello_name, "%s", name);
 		p->hello_version = version;
 		hl_deliver_set_peer_version(p->dl, version);
 		log_debug("hello", "peer=%s calls_itself=%s version=%u", p->name, name, version);
+		/* The responder speaks SYNC: ours goes first. */
+		if (flags & HL_HELLO_SYNC)
+			hl_deliver_sync_offer(p->dl);
 		return version >= HL_WIRE_VERSION_CODEBOOK ? send_codebook(c) : HL_OK;
 	case HL_FT_CODEBOOK:
 		return codebook_heard(p, ev->body, ev->len);
@@ -1072,6 +1086,9 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 	case HL_FT_RECEIPT:
 	case HL_FT_REFUSE:
 	case HL_FT_HEAD:
+	case HL_FT_SYNC:
+	case HL_FT_RETURN:
+	case HL_FT_RETURN_HEAD:
 		return hl_deliver_frame(p->dl, ev->type, ev->body, ev->len);
 	case HL_FT_CHECKPOINT:
 		return hl_ckpt_frame(p->ck, ev->body, ev->len);
@@ -1113,7 +1130,7 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 		else if (c->kind == CONN_ACCEPT && test_hello(&ev))
 			test_session_accepted(c);
 		else
-			session_established(c);
+			session_established(c, &ev);
 	}
 	if (!c->closing && ev.frame &&
 	    (c->kind == CONN_TEST || c->test_only ? on_test_frame(c, &ev) : on_frame(c, &ev)) < 0) {
@@ -2055,8 +2072,11 @@ hl_net_stop(struct hl_net *net)
 	for (size_t i = 0; i < net->npeers; i++)
 		tests_forget(net->peers[i]); /* our own stop is no failure of a link */
 	for (size_t i = 0; i < net->npeers; i++)
-		if (net->peers[i]->current)
+		if (net->peers[i]->current) {
+			/* Sign what is on the wire now: the peer can then vouch for all of it. */
+			hl_deliver_stopping(net->peers[i]->dl);
 			conn_say_goodbye(net->peers[i]->current, HL_CLOSE_SHUTDOWN, "shutdown");
+		}
 	for (struct conn *c = net->conns; c; c = c->next)
 		conn_close(c, "shutdown");
 	if (net->q)

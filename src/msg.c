@@ -545,6 +545,34 @@ hl_head_decode(const uint8_t *buf, size_t len, const uint8_t from_pk[static 32],
 	return HL_OK;
 }
 
+int
+hl_sync_encode(const struct hl_sync *s, uint8_t *out, size_t cap, size_t *len)
+{
+	*len = 0;
+	if (cap < HL_SYNC_LEN)
+		return HL_ERR_LIMIT;
+	hl_put_u64(out, s->held);
+	memcpy(out + 8, s->held_hash, HL_HASH_LEN);
+	hl_put_u64(out + 8 + HL_HASH_LEN, s->top);
+	memcpy(out + 16 + HL_HASH_LEN, s->top_hash, HL_HASH_LEN);
+	*len = HL_SYNC_LEN;
+	return HL_OK;
+}
+
+int
+hl_sync_decode(const uint8_t *buf, size_t len, struct hl_sync *s)
+{
+	memset(s, 0, sizeof *s);
+	if (len != HL_SYNC_LEN)
+		return HL_ERR_PROTO;
+	s->held = hl_get_u64(buf);
+	memcpy(s->held_hash, buf + 8, HL_HASH_LEN);
+	s->top = hl_get_u64(buf + 8 + HL_HASH_LEN);
+	memcpy(s->top_hash, buf + 16 + HL_HASH_LEN, HL_HASH_LEN);
+	/* seqs live in 63 bits (SQLite integers) */
+	return s->held > INT64_MAX || s->top > INT64_MAX ? HL_ERR_PROTO : HL_OK;
+}
+
 static void
 put_ckpt(struct wbuf *w, const struct hl_ckpt_stmt *s)
 {

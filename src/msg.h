@@ -160,6 +160,20 @@ HL_MUST_CHECK int hl_head_decode(const uint8_t *buf, size_t len, const uint8_t f
                                  uint8_t hash[static HL_HASH_LEN], const uint8_t **sig);
 
 /*
+ * SYNC body (80 bytes): held u64, held_hash 32, top u64, top_hash 32. The
+ * sender holds the receiver's chain whole from seq 1 up to held (hash of
+ * that event; 0 and zeros: nothing), and its own chain ends at top. Not
+ * signed: the session is authenticated, and nothing is stored from it.
+ */
+struct hl_sync {
+	uint64_t held, top;
+	uint8_t held_hash[HL_HASH_LEN], top_hash[HL_HASH_LEN];
+};
+#define HL_SYNC_LEN (8 + HL_HASH_LEN + 8 + HL_HASH_LEN)
+HL_MUST_CHECK int hl_sync_encode(const struct hl_sync *s, uint8_t *out, size_t cap, size_t *len);
+HL_MUST_CHECK int hl_sync_decode(const uint8_t *buf, size_t len, struct hl_sync *s);
+
+/*
  * A checkpoint statement (docs/transcript.md): at at_ns (the initiator's
  * clock), the signer's chain towards the other up to signer_seq has head
  * signer_hash, and the other's chain, as the signer holds it, up to

@@ -113,6 +113,9 @@ on_transport(struct hl_session *s, const uint8_t *rec, size_t len, uint8_t *scra
 	case HL_FT_REFUSE:
 	case HL_FT_HEAD:
 	case HL_FT_CHECKPOINT:
+	case HL_FT_SYNC:
+	case HL_FT_RETURN:
+	case HL_FT_RETURN_HEAD:
 		break;
 	case HL_FT_REKEY:
 		if (plen != 1)

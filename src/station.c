@@ -31,6 +31,7 @@
 #include "station.h"
 #include "talks.h"
 #include "store.h"
+#include "storecheck.h"
 
 int
 hl_station_path(const char *dir, enum hl_station_file f, char out[static HL_PATH_MAX])
@@ -968,6 +969,7 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
                char *err, size_t errcap)
 {
 	struct daemon d = {.dir = dir};
+	struct hl_store_check chk;
 	struct hl_peer_rec *peers = NULL;
 	struct hl_user user;
 	char path[HL_PATH_MAX];
@@ -1008,9 +1010,29 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	/* Not dumpable (after the drop, which resets it): no core file, no ptrace by the same
 	   user, /proc/PID for root only. */
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||
-	    (rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
+	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0)
 		goto out_id;
+	/* Never run on a damaged store: what it would serve and forward is not the record. */
+	{
+		char why[768];
+		if ((rc = hl_store_check(path, d.id.pub.ed25519, true, &chk, why, sizeof why)) <
+		    0) {
+			if (rc == HL_ERR_CORRUPT)
+				snprintf(
+				    err, errcap,
+				    "the store is damaged: %s. This station will not run on it: "
+				    "restore the latest backup (hotline -d %s restore --force "
+				    "FILE), then start it again; the peer sends back what the "
+				    "backup lacks (docs/reliability.md)",
+				    why, dir);
+			else
+				snprintf(err, errcap, "%s", why[0] ? why : hl_strerror(rc));
+			goto out_id;
+		}
+	}
+	if ((rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
+		goto out_id;
+	hl_store_fold_on_close(d.store); /* whichever of ours closes last leaves no WAL */
 	hl_rotator_reconcile(&d.rot, &d.id, d.store);
 	if ((rc = hl_store_peer_list(d.store, &peers, &npeers)) < 0) {
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
@@ -1039,6 +1061,16 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 			log_info("codebook", "hash=%.16s version=\"%s\"", d.codebook->hash_hex,
 			         d.codebook->version);
 	}
+	/* Said once the station can start: one error line is all a failed start prints. */
+	log_info("store_checked",
+	         "pages=%llu events=%llu wal_frames=%llu wal_ms=%llu quick_check_ms=%llu "
+	         "verify_ms=%llu lacking=%llu%s",
+	         (unsigned long long)chk.pages, (unsigned long long)chk.events,
+	         (unsigned long long)chk.wal_frames, (unsigned long long)chk.wal_ms,
+	         (unsigned long long)chk.quick_ms, (unsigned long long)chk.verify_ms,
+	         (unsigned long long)chk.lacking, chk.sums ? "" : " page_checksums=0");
+	if (chk.converted)
+		log_info("store_checksums_added", "ms=%llu", (unsigned long long)chk.convert_ms);
 	hl_net_set_codebook(d.net, d.codebook);
 	hl_net_set_hooks(d.net, &(struct hl_net_hooks){.job_done = on_job_done,
 	                                               .settled = on_settled,

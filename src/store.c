@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "pagesum.h"
 #include "store.h"
 
 #include "store_impl.h"
@@ -259,6 +260,21 @@ migrate(struct hl_store *st, char *err, size_t errcap)
 	return HL_OK;
 }
 
+/* No page yet: a file just made. */
+static bool
+store_is_empty(struct hl_store *st)
+{
+	sqlite3_stmt *q;
+	bool empty = false;
+
+	if (sqlite3_prepare_v2(st->db, "PRAGMA page_count", -1, &q, NULL) != SQLITE_OK)
+		return false;
+	if (sqlite3_step(q) == SQLITE_ROW)
+		empty = sqlite3_column_int64(q, 0) == 0;
+	sqlite3_finalize(q);
+	return empty;
+}
+
 int
 hl_store_open(const char *path, bool create, struct hl_store **out, char *err, size_t errcap)
 {
@@ -267,6 +283,10 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 	int rc;
 
 	*out = NULL;
+	if (hl_pagesum_register() < 0) {
+		snprintf(err, errcap, "cannot set up the store's page checksums");
+		return HL_ERR_IO;
+	}
 	st = calloc(1, sizeof *st);
 	if (!st)
 		return HL_ERR_NOMEM;
@@ -277,6 +297,18 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 		goto fail;
 	}
 	sqlite3_busy_timeout(st->db, 10000);
+	/*
+	 * Only the daemon's writer folds the WAL into the database when it
+	 * closes last (hl_store_fold_on_close): a command that opened a store
+	 * whose WAL is damaged must not quietly checkpoint what SQLite
+	 * recovered of it and delete the rest (storecheck.h).
+	 */
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	/* A new store reserves room for a checksum on every page (pagesum.h) before its first. */
+	if (create && store_is_empty(st)) {
+		int n = HL_PAGESUM_RESERVE;
+		sqlite3_file_control(st->db, "main", SQLITE_FCNTL_RESERVE_BYTES, &n);
+	}
 	if (hl_store_exec(st, "PRAGMA journal_mode=WAL") < 0 ||
 	    hl_store_exec(st, "PRAGMA synchronous=FULL") < 0 ||
 	    /* A bigger page cache: the daemon rereads its recent rows. */
@@ -295,6 +327,12 @@ hl_store_open(const char *path, bool create, struct hl_store **out, char *err, s
 fail:
 	hl_store_close(st);
 	return rc;
+}
+
+void
+hl_store_fold_on_close(struct hl_store *st)
+{
+	sqlite3_db_config(st->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
 }
 
 void

@@ -118,7 +118,7 @@ struct hl_event_row {
 	uint8_t hash[HL_HASH_LEN];
 	struct hl_event ev; /* ev.body points at body below */
 	uint8_t *body;      /* malloc'd; freed by hl_event_rows_free */
-	uint64_t received_ns, sent_ns, delivered_ns, acked_ns;
+	uint64_t received_ns, sent_ns, delivered_ns, acked_ns, refused_ns;
 	char acked_by[HL_OPERATOR_MAX + 1];
 	char reason[HL_REASON_MAX + 1];
 	bool overdue; /* computed when read: no acknowledgment past the deadline */
@@ -219,6 +219,13 @@ HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int 
 void hl_store_autocheckpoint(struct hl_store *st, bool on);
 void hl_store_checkpoint(struct hl_store *st);
 
+/*
+ * Let this connection fold the WAL into the database and delete it when it
+ * closes last (others never do: a command must not tidy away a damaged
+ * WAL before the daemon's check sees it). The daemon's writer does this.
+ */
+void hl_store_fold_on_close(struct hl_store *st);
+
 HL_MUST_CHECK int hl_store_begin(struct hl_store *st);
 /*
  * COMMIT, or roll back and fail: HL_ERR_FULL, HL_ERR_DISK when the disk
@@ -281,6 +288,57 @@ HL_MUST_CHECK int hl_store_put_receipt(struct hl_store *st, int64_t peer_id,
 HL_MUST_CHECK int hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
                                     uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
                                     const uint8_t sig[static HL_SIG_LEN]);
+
+/* ---- re-synchronisation with a peer (store_resync.c; docs/reliability.md) ---- */
+
+/*
+ * What this station tells the peer at link-up (a SYNC frame): the peer's
+ * chain as held here, whole from seq 1 up to *held (its hash; 0 and zeros
+ * for nothing), and our own chain's last seq *top (its hash).
+ */
+HL_MUST_CHECK int hl_store_sync_view(struct hl_store *st, int64_t peer_id, uint64_t *held,
+                                     uint8_t held_hash[static HL_HASH_LEN], uint64_t *top,
+                                     uint8_t top_hash[static HL_HASH_LEN]);
+/*
+ * A page of our events with seq > after that the peer already answered
+ * (delivered, acknowledged, refused), by seq: to send again to a peer
+ * that says it lacks them. Paging as hl_store_pending_page.
+ */
+HL_MUST_CHECK int hl_store_answered_page(struct hl_store *st, int64_t peer_id, uint64_t after,
+                                         size_t limit, struct hl_event_row **rows, size_t *n,
+                                         uint64_t *page_end, bool *more);
+/* A page of the peer's events held here with after < seq <= upto, by seq: to give back to it. */
+HL_MUST_CHECK int hl_store_return_page(struct hl_store *st, int64_t peer_id, uint64_t after,
+                                       uint64_t upto, size_t limit, struct hl_event_row **rows,
+                                       size_t *n, uint64_t *page_end, bool *more);
+/* A signed head of a chain, as stored. */
+struct hl_head_rec {
+	uint64_t seq;
+	uint8_t hash[HL_HASH_LEN], sig[HL_SIG_LEN];
+};
+/* The peer's signed heads of its chain with seq > after, by seq, at most max (free *out). */
+HL_MUST_CHECK int hl_store_heads_after(struct hl_store *st, int64_t peer_id, uint64_t after,
+                                       size_t max, struct hl_head_rec **out, size_t *n);
+/*
+ * Take back n events of our own chain that the peer gave back, by seq,
+ * already checked by the caller against a head we signed: they must go on
+ * from our chain's last event (HL_ERR_CORRUPT otherwise; nothing of a
+ * failed job stays, the writer rolls it back). They are stored as sent,
+ * so they go to the peer again and come back receipted; an acknowledgment
+ * among them marks the message it acknowledges, when held.
+ */
+HL_MUST_CHECK int hl_store_take_back(struct hl_store *st, int64_t peer_id,
+                                     const struct hl_event_row *rows, size_t n);
+/*
+ * The restored mark, DB-restored beside the store: the peers whose chain
+ * this station must take back (from the peer) before it adds to it, after
+ * `restore` put an older store in place. hl_store_check_new refuses a new
+ * event to a listed peer. hl_store_restored_mark writes the list (n = 0:
+ * removes it); hl_store_restored_done takes one peer off.
+ */
+HL_MUST_CHECK int hl_store_restored_mark(const char *db_path, const char *const *peers, size_t n);
+bool hl_store_restored(struct hl_store *st, const char *peer);
+HL_MUST_CHECK int hl_store_restored_done(struct hl_store *st, const char *peer);
 
 /* ---- export: the record with one peer, row by row (store_export.c) ---- */
 

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
+#include "pagesum.h"
 #include "store.h"
 #include "util.h"
 
@@ -75,6 +76,7 @@ hl_store_inspect(const char *path, struct hl_store_info *info, char *err, size_t
 
 	memset(info, 0, sizeof *info);
 	info->schema = -1;
+	(void)hl_pagesum_register(); /* pages are read, and copies written, with their checksums */
 	if (stat(path, &sb) != 0) {
 		snprintf(err, errcap, "cannot read %s: %s", path, strerror(errno));
 		return errno == ENOENT ? HL_ERR_NOTFOUND : HL_ERR_IO;
@@ -207,6 +209,7 @@ copy_db(const char *src, const char *tmp, char *err, size_t errcap)
 	sqlite3_backup *b = NULL;
 	int rc = HL_ERR_IO, step = SQLITE_OK, busy = 0;
 
+	(void)hl_pagesum_register();
 	unlink_suffix(tmp, "");
 	unlink_suffix(tmp, "-journal");
 	unlink_suffix(tmp, "-wal");
@@ -332,6 +335,46 @@ hl_store_backup(const char *src_path, const char *dst_path, bool force, struct h
 }
 
 /*
+ * Mark the store that restore puts at dst (now at tmp) as restored for
+ * every peer it pins (store.h, hl_store_restored_mark): it may be older
+ * than what they hold of it.
+ */
+static int
+mark_restored(const char *tmp, const char *dst, char *err, size_t errcap)
+{
+	const char *names[256];
+	char *copies[256];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	size_t n = 0;
+	int rc = HL_ERR_IO;
+
+	if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(db, "SELECT name FROM peers ORDER BY name", -1, &q, NULL) !=
+	        SQLITE_OK) {
+		snprintf(err, errcap, "cannot read the backup's peers: %s",
+		         db ? sqlite3_errmsg(db) : "out of memory");
+		goto out;
+	}
+	while (n < 256 && sqlite3_step(q) == SQLITE_ROW) {
+		const unsigned char *t = sqlite3_column_text(q, 0);
+		if (t && (copies[n] = strdup((const char *)t)) != NULL) {
+			names[n] = copies[n];
+			n++;
+		}
+	}
+	rc = hl_store_restored_mark(dst, names, n);
+	if (rc < 0)
+		snprintf(err, errcap, "cannot write %s-restored: %s", dst, hl_strerror(rc));
+	for (size_t i = 0; i < n; i++)
+		free(copies[i]);
+out:
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return rc;
+}
+
+/*
  * The order, so that a crash at any point leaves either the old store or
  * the new one whole at dst, never the old one's WAL over the new file:
  *
@@ -429,6 +472,13 @@ hl_store_restore(const char *src_path, const char *dst_path, bool force, struct 
 		unlink_suffix(dst_path, "-wal");
 		unlink_suffix(dst_path, "-journal");
 		unlink_suffix(dst_path, "-shm");
+		unlink_suffix(dst_path,
+		              "-tip"); /* the old WAL's tip (pagesum.h): that WAL is gone */
+	}
+	/* Before it is in place: the restored store must take back its chains first. */
+	if ((rc = mark_restored(tmp, dst_path, err, errcap)) < 0) {
+		unlink_suffix(tmp, "");
+		return rc;
 	}
 	if (rename(tmp, dst_path) != 0) {
 		snprintf(err, errcap, "cannot put the backup in place of %s: %s", dst_path,

@@ -44,5 +44,18 @@ void hl_store_col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]
 int hl_store_key_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
                          char why[static HL_REASON_MAX + 1]);
 int hl_store_key_announce(struct hl_store *st, int64_t peer_id, const struct hl_event *ev);
+/* The columns hl_store_read_rows reads, in its order; ROW_COLUMNS ends with the join. */
+#define ROW_FIELDS                                                                                 \
+	"p.name, e.peer_id, e.dir, e.state, e.msg_id, e.hash, e.seq, e.prev, e.kind,"              \
+	" e.precedence, e.created_ns, e.deadline_ns, e.channel, e.media_type, e.operator,"         \
+	" e.ref_seq, e.ref_hash, e.body, e.received_ns, e.sent_ns, e.delivered_ns, e.acked_ns,"    \
+	" e.acked_by, e.reason, e.refused_ns"
+#define ROW_COLUMNS ROW_FIELDS " FROM events e JOIN peers p ON p.id = e.peer_id "
+/* Every row of q (ROW_FIELDS) into *rows (hl_event_rows_free); finishes q. */
+int hl_store_read_rows(struct hl_store *st, sqlite3_stmt *q, struct hl_event_row **rows, size_t *n);
+/* Insert one event row; fields from ev, the rest as given. HL_ERR_EXISTS on a seq held. */
+int hl_store_insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
+                          const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
+                          const char *reason);
 
 #endif

@@ -283,6 +283,17 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	int rc;
 
 	why[0] = '\0';
+	peer_name_of(st, peer_id, peer);
+	if (hl_store_restored(st, peer)) {
+		/* A seq of ours the peer may already hold from before the backup: never fork. */
+		say(why,
+		    "this station's store was restored from a backup: it first takes back its "
+		    "chain "
+		    "to %s from %s, at the next link-up; try again once the link is up",
+		    peer, peer);
+		return HL_ERR_INVAL;
+	}
+	snprintf(peer, sizeof peer, "the peer");
 	if (ev->kind == HL_EV_ACK)
 		return HL_OK; /* answers to what was delivered always travel */
 	if (ev->kind == HL_EV_KEY) {
@@ -446,11 +457,10 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 	return HL_OK;
 }
 
-/* Insert one event row; fields from ev, the rest as given. */
-static int
-insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
-             const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
-             const char *reason)
+int
+hl_store_insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
+                      const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
+                      const char *reason)
 {
 	sqlite3_stmt *q;
 	char id[HL_MSGID_LEN + 1];
@@ -515,7 +525,7 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return HL_ERR_IO;
 	hl_event_hash(ev, hash);
-	return insert_event(st, peer_id, HL_DIR_OUT, ev, hash, HL_ST_QUEUED, 0, NULL);
+	return hl_store_insert_event(st, peer_id, HL_DIR_OUT, ev, hash, HL_ST_QUEUED, 0, NULL);
 }
 
 int
@@ -632,13 +642,6 @@ hl_store_append(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	return hl_store_commit(st);
 }
 
-#define ROW_FIELDS                                                                                 \
-	"p.name, e.peer_id, e.dir, e.state, e.msg_id, e.hash, e.seq, e.prev, e.kind,"              \
-	" e.precedence, e.created_ns, e.deadline_ns, e.channel, e.media_type, e.operator,"         \
-	" e.ref_seq, e.ref_hash, e.body, e.received_ns, e.sent_ns, e.delivered_ns, e.acked_ns,"    \
-	" e.acked_by, e.reason"
-#define ROW_COLUMNS ROW_FIELDS " FROM events e JOIN peers p ON p.id = e.peer_id "
-
 void
 hl_store_col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN])
 {
@@ -692,14 +695,15 @@ read_row(sqlite3_stmt *q, struct hl_event_row *r, uint64_t now)
 	r->acked_ns = (uint64_t)sqlite3_column_int64(q, 21);
 	text(q, 22, r->acked_by, sizeof r->acked_by);
 	text(q, 23, r->reason, sizeof r->reason);
+	r->refused_ns = (uint64_t)sqlite3_column_int64(q, 24);
 	r->overdue =
 	    r->ev.kind == HL_EV_MESSAGE && r->ev.deadline_ns && now > r->ev.deadline_ns &&
 	    (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED);
 	return HL_OK;
 }
 
-static int
-read_rows(struct hl_store *st, sqlite3_stmt *q, struct hl_event_row **rows, size_t *n)
+int
+hl_store_read_rows(struct hl_store *st, sqlite3_stmt *q, struct hl_event_row **rows, size_t *n)
 {
 	struct hl_event_row *v = NULL;
 	size_t cnt = 0, cap = 0;
@@ -761,7 +765,7 @@ hl_store_list(struct hl_store *st, enum hl_dir dir, bool all, struct hl_event_ro
 		return rc;
 	if (dir == HL_DIR_IN)
 		sqlite3_bind_int(q, 1, all);
-	return read_rows(st, q, rows, n);
+	return hl_store_read_rows(st, q, rows, n);
 }
 
 int
@@ -774,7 +778,7 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_text(q, 1, msg_id, -1, SQLITE_STATIC);
-	return read_rows(st, q, rows, n);
+	return hl_store_read_rows(st, q, rows, n);
 }
 
 int
@@ -790,7 +794,7 @@ hl_store_talks_events(struct hl_store *st, int64_t peer_id, struct hl_event_row 
 	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
-	return read_rows(st, q, rows, n);
+	return hl_store_read_rows(st, q, rows, n);
 }
 
 int
@@ -809,7 +813,7 @@ hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int(q, 2, (int)dir);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)seq);
-	if ((rc = read_rows(st, q, row, &n)) < 0)
+	if ((rc = hl_store_read_rows(st, q, row, &n)) < 0)
 		return rc;
 	return n == 1 ? HL_OK : HL_ERR_NOTFOUND;
 }
@@ -1045,7 +1049,7 @@ hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
-	if ((rc = read_rows(st, q, &urgent, &nu)) < 0)
+	if ((rc = hl_store_read_rows(st, q, &urgent, &nu)) < 0)
 		return rc;
 	if ((rc = hl_store_prepare(st,
 	                           "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.dir = 0"
@@ -1055,7 +1059,7 @@ hl_store_pending_page(struct hl_store *st, int64_t peer_id, uint64_t after, size
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)after);
 	sqlite3_bind_int64(q, 3, (sqlite3_int64)limit + 1);
-	if ((rc = read_rows(st, q, &page, &np)) < 0)
+	if ((rc = hl_store_read_rows(st, q, &page, &np)) < 0)
 		goto out;
 	if (np > limit) {
 		*more = true;
@@ -1287,14 +1291,14 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 		return rc;
 	if (reason[0]) {
 		*outcome = HL_RECV_REFUSED;
-		return insert_event(st, peer_id, HL_DIR_IN, ev, hash, HL_ST_REFUSED, hl_wall_ns(),
-		                    reason);
+		return hl_store_insert_event(st, peer_id, HL_DIR_IN, ev, hash, HL_ST_REFUSED,
+		                             hl_wall_ns(), reason);
 	}
 	if (ev->kind == HL_EV_ACK && (rc = mark_acked(st, peer_id, ev)) < 0)
 		return rc;
-	if ((rc = insert_event(st, peer_id, HL_DIR_IN, ev, hash,
-	                       ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
-	                       NULL)) < 0)
+	if ((rc = hl_store_insert_event(st, peer_id, HL_DIR_IN, ev, hash,
+	                                ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED,
+	                                hl_wall_ns(), NULL)) < 0)
 		return rc;
 	return ev->kind == HL_EV_KEY ? hl_store_key_announce(st, peer_id, ev) : HL_OK;
 }

@@ -46,6 +46,7 @@ hl_job_free(struct hl_job *job)
 	free(job->body);
 	free(job->seqs);
 	free(job->entries);
+	free(job->heads);
 	hl_event_rows_free(job->rows, job->nrows);
 	free(job);
 }
@@ -119,6 +120,24 @@ run_job(struct hl_store *st, struct hl_job *j)
 		return hl_store_rotation_switched(st, (int64_t)j->seq, j->after);
 	case HL_JOB_PEER_KEY:
 		return hl_store_peer_key_switch(st, j->peer_id, j->hash);
+	case HL_JOB_SYNC_VIEW:
+		return hl_store_sync_view(st, j->peer_id, &j->sync.held, j->sync.held_hash,
+		                          &j->sync.top, j->sync.top_hash);
+	case HL_JOB_ANSWERED:
+		return hl_store_answered_page(st, j->peer_id, j->after, j->limit, &j->rows,
+		                              &j->nrows, &j->page_end, &j->more);
+	case HL_JOB_RETURN_LOAD:
+		/* Only what a head of the peer's own covers: it can check nothing else. */
+		if ((rc = hl_store_heads_after(st, j->peer_id, j->after, 4096, &j->heads,
+		                               &j->nheads)) < 0 ||
+		    !j->nheads)
+			return rc;
+		return hl_store_return_page(st, j->peer_id, j->after, j->heads[j->nheads - 1].seq,
+		                            j->limit, &j->rows, &j->nrows, &j->page_end, &j->more);
+	case HL_JOB_TAKE_BACK:
+		return hl_store_take_back(st, j->peer_id, j->rows, j->nrows);
+	case HL_JOB_RESTORED_DONE:
+		return hl_store_restored_done(st, j->peer);
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
 		memcpy(j->ref_id, j->msg_id, sizeof j->ref_id);
@@ -148,6 +167,10 @@ urgent(const struct hl_job *j)
 	case HL_JOB_ROTATE:
 	case HL_JOB_ROTATED:
 	case HL_JOB_PEER_KEY:
+	case HL_JOB_SYNC_VIEW:
+	case HL_JOB_ANSWERED:
+	case HL_JOB_RETURN_LOAD:
+	case HL_JOB_TAKE_BACK:
 		return true;
 	case HL_JOB_RECEIVE:
 		return j->ev.precedence <= HL_PREC_IMMEDIATE;
@@ -159,6 +182,7 @@ urgent(const struct hl_job *j)
 	case HL_JOB_CKPT_VIEW:
 	case HL_JOB_CKPT_ANSWER:
 	case HL_JOB_CKPT_SAVE:
+	case HL_JOB_RESTORED_DONE:
 		break;
 	}
 	return false;
@@ -391,6 +415,7 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 		return rc;
 	}
 	hl_store_autocheckpoint(q->st, false);
+	hl_store_fold_on_close(q->st); /* a clean stop leaves no WAL behind */
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	pthread_cond_init(&q->ckpt_cv, NULL);

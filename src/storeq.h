@@ -32,6 +32,13 @@ enum hl_job_kind {
 	HL_JOB_ROTATE, /* start our rotation: body = statement, operator_name; outcome 1: existed */
 	HL_JOB_ROTATED,  /* our rotation seq (its id) switched at after (ns) */
 	HL_JOB_PEER_KEY, /* the peer showed its announced key: hash holds its X25519 half */
+	/* re-synchronisation at link-up (store.h; docs/reliability.md) */
+	HL_JOB_SYNC_VIEW,   /* what our SYNC says: sync out */
+	HL_JOB_ANSWERED,    /* a page of our events past `after` the peer answered: rows out */
+	HL_JOB_RETURN_LOAD, /* a page of the peer's events past `after`, and its heads: rows, heads
+	                     */
+	HL_JOB_TAKE_BACK,   /* our events given back (rows, checked against our head) */
+	HL_JOB_RESTORED_DONE, /* the peer's chain is whole again: take it off the restored mark */
 };
 
 struct hl_job {
@@ -63,10 +70,14 @@ struct hl_job {
 		char error[HL_LINK_ERROR_MAX];
 		uint8_t body[16]; /* IN: the TEST's body, echoed in the TEST_REPLY on conn `tag` */
 	} test;
-	struct hl_ckpt_rec ckpt; /* the CKPT jobs */
+	struct hl_ckpt_rec ckpt;   /* the CKPT jobs */
+	struct hl_sync sync;       /* SYNC_VIEW out */
+	struct hl_head_rec *heads; /* RETURN_LOAD out: the peer's heads past `after` */
+	size_t nheads;
 	/* out */
 	int rc, outcome;
-	struct hl_event_row *rows; /* LOAD: a page of our pending events */
+	struct hl_event_row *rows; /* LOAD: a page of our pending events (ANSWERED, RETURN_LOAD too;
+	                              TAKE_BACK in) */
 	size_t nrows;
 	size_t limit;      /* LOAD: the page size */
 	uint64_t page_end; /* LOAD: where the next page starts */

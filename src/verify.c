@@ -64,17 +64,46 @@ static void HL_PRINTF(3, 0)
 	printable(p->what);
 }
 
+static void HL_PRINTF(4, 0)
+    failed(struct hl_verify_result *res, bool damage, struct where w, const char *fmt, va_list ap)
+{
+	va_list again;
+
+	if (damage && !res->ndamage) {
+		va_copy(again, ap);
+		record(&res->damage, w, fmt, again);
+		va_end(again);
+	}
+	res->ndamage += damage;
+	if (res->nfailures < HL_VERIFY_KEEP)
+		record(&res->failures[res->nfailures], w, fmt, ap);
+	res->nfailures++;
+}
+
+/* A failure: the record contradicts itself or its signatures (a damaged or altered store). */
 static void HL_PRINTF(3, 4)
     failure(struct hl_verify_result *res, struct where w, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (res->nfailures < HL_VERIFY_KEEP) {
-		va_start(ap, fmt);
-		record(&res->failures[res->nfailures], w, fmt, ap);
-		va_end(ap);
-	}
-	res->nfailures++;
+	va_start(ap, fmt);
+	failed(res, true, w, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * A failure that is no sign of damage here: the record lacks what the peer
+ * vouched for (still on its way, or lost with a backup's age), or the two
+ * stations disagree (an alarm about the record, which holds together).
+ */
+static void HL_PRINTF(3, 4)
+    lacking(struct hl_verify_result *res, struct where w, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	failed(res, false, w, fmt, ap);
+	va_end(ap);
 }
 
 static void HL_PRINTF(3, 4)
@@ -132,9 +161,12 @@ gap(struct hl_verify_result *res, bool in, uint64_t a, uint64_t b, uint64_t head
 	hi = in ? (b < head_seq ? b : head_seq) : b;
 	if (a <= hi) {
 		c->missing += hi - a + 1;
-		failure(res, (struct where){"event", in ? "in" : "out", a, NULL, line},
-		        "%s missing%s", seqs(a, hi, s),
-		        in ? " (the peer's signed head covers it)" : "");
+		if (in)
+			lacking(res, (struct where){"event", "in", a, NULL, line},
+			        "%s missing (the peer's signed head covers it)", seqs(a, hi, s));
+		else
+			failure(res, (struct where){"event", "out", a, NULL, line}, "%s missing",
+			        seqs(a, hi, s));
 	}
 	if (b <= hi || !in)
 		return;
@@ -884,7 +916,7 @@ check_cp(struct hl_verify_result *res, const struct cpcheck *k)
 		        k->status >= 0 && k->status <= 2 ? names[k->status] : "unknown");
 		bad = true;
 	} else if (k->status == 1) {
-		failure(res, w,
+		lacking(res, w,
 		        "checkpoint at %s: the stations disagree (mismatch) about chain %s: an "
 		        "alarm, compare both records",
 		        at, sodium_memcmp(k->s_hash, k->ps_hash, HL_HASH_LEN) != 0 ? "out" : "in");

@@ -71,6 +71,14 @@ struct hl_verify_result {
 	uint64_t cp_at_ns, cp_out_seq, cp_in_seq; /* the last agreed checkpoint; at_ns 0: none */
 	uint64_t nfailures, nwarnings;
 	struct hl_verify_problem failures[HL_VERIFY_KEEP], warnings[HL_VERIFY_KEEP];
+	/*
+	 * Failures that show the record itself damaged or altered: all but
+	 * events of chain in missing under the peer's signed head, and a
+	 * checkpoint mismatch (the record holds together; it lacks something
+	 * the peer has, or disagrees with the peer). damage: the first one.
+	 */
+	uint64_t ndamage;
+	struct hl_verify_problem damage;
 };
 
 /*

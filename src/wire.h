@@ -30,6 +30,9 @@ enum hl_frame_type {
 	HL_FT_REFUSE = 0x12,     /* signed: this event is refused, and why */
 	HL_FT_HEAD = 0x13,       /* signed: the sender's chain head */
 	HL_FT_CHECKPOINT = 0x14, /* signed: both chain heads as the sender holds them (msg.h) */
+	HL_FT_SYNC = 0x15,   /* at link-up: the receiver's chain as held here, our top (msg.h) */
+	HL_FT_RETURN = 0x16, /* a chunk of an event of the receiver's chain, given back */
+	HL_FT_RETURN_HEAD = 0x17, /* a head the receiver signed, given back with its events */
 };
 
 enum hl_close_reason {
@@ -72,14 +75,25 @@ uint64_t hl_get_u64(const uint8_t *p);
  * sent, so that a station that predates it (and refuses trailing bytes)
  * still links. Unknown flag bits are ignored.
  */
-#define HL_WIRE_VERSION 4
-/* Since version 4 a station knows KEY events (kind 5): they are sent only to such peers. */
+#define HL_WIRE_VERSION 5
+/* Since version 5 a station knows SYNC, RETURN and RETURN_HEAD (HL_HELLO_SYNC). */
+#define HL_WIRE_VERSION_SYNC 5
+/* Since version 4 a station knows KEY and TALKS events (kinds 5 and 6): they are sent only
+   to such peers. */
 #define HL_WIRE_VERSION_KEYS 4
 /* Since version 3 a station knows the CODEBOOK frame: it is sent only to such peers. */
 #define HL_WIRE_VERSION_CODEBOOK 3
 /* Since version 2 a station knows TEST frames and test sessions; it tests only such peers. */
 #define HL_WIRE_VERSION_TESTS 2
 #define HL_HELLO_TEST_ONLY 0x01 /* a test session: answer tests, never the peer's session */
+/*
+ * The sender knows SYNC, RETURN and RETURN_HEAD (docs/protocol.md,
+ * "Re-synchronisation"). Only a responder sets it, in answer to a HELLO of
+ * version 5 or more; the initiator, seeing it, sends its SYNC, and the
+ * responder sends its own once that arrives. A station that predates it
+ * ignores the flag and never hears those frames.
+ */
+#define HL_HELLO_SYNC 0x02
 HL_MUST_CHECK int hl_hello_encode(const char *name, uint8_t *out, size_t cap, size_t *len);
 HL_MUST_CHECK int hl_hello_encode_flags(const char *name, uint8_t flags, uint8_t *out, size_t cap,
                                         size_t *len);

@@ -230,7 +230,7 @@ stop beijing
 cp -r "$T/washington" "$T/wcopy"
 hl -d "$T/wcopy" transcript beijing --output "$T/c.jsonl" >/dev/null || fail "export with the daemon stopped"
 check "$T/c.jsonl" >/dev/null || fail "the export with the daemon stopped does not verify"
-sqlite3 "$T/wcopy/station.db" "UPDATE events SET body = CAST('tampered' AS BLOB) WHERE dir = 0 AND seq = 5" ||
+tamper_sql "$T/wcopy/station.db" "UPDATE events SET body = CAST('tampered' AS BLOB) WHERE dir = 0 AND seq = 5" ||
 	fail "sqlite3"
 n=$(line_of "$w" event out 5)
 err=$(hl -d "$T/wcopy" transcript beijing --format html --output "$T/c.html" 2>&1 >/dev/null) || fail "html of a tampered store"
@@ -242,7 +242,7 @@ grep -qF "First failure: line $n (event, chain out, seq 5): the hash does not re
 hl -d "$T/wcopy" transcript beijing >"$T/c2.jsonl" || fail "jsonl of a tampered store"
 must_fail "$T/c2.jsonl" "FAIL: line $n (event, chain out, seq 5): the hash does not recompute" "a body changed in the store"
 cp -r "$T/washington" "$T/wcopy2"
-sqlite3 "$T/wcopy2/station.db" "UPDATE heads SET sig = zeroblob(64) WHERE dir = 1 AND seq = (SELECT max(seq) FROM heads WHERE dir = 1)" ||
+tamper_sql "$T/wcopy2/station.db" "UPDATE heads SET sig = zeroblob(64) WHERE dir = 1 AND seq = (SELECT max(seq) FROM heads WHERE dir = 1)" ||
 	fail "sqlite3"
 hl -d "$T/wcopy2" transcript beijing --format html 2>/dev/null | grep -q "First failure: line [0-9]* (head, chain in, seq [0-9]*): the signature does not verify" ||
 	fail "a bad head signature in the store is not named on the page"

@@ -196,7 +196,7 @@ tamper() {
 	local what=$1 stmt=$2 want=$3 out rc
 	rm -rf "$T/copy"
 	cp -a "$T/beijing" "$T/copy"
-	sqlite3 "$T/copy/station.db" "$stmt" || fail "$what: sqlite3"
+	tamper_sql "$T/copy/station.db" "$stmt" || fail "$what: sqlite3"
 	out=$(hl -d "$T/copy" verify)
 	rc=$?
 	[ $rc -eq 1 ] || fail "$what: verify exited $rc: $out"

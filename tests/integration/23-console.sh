@@ -8,6 +8,7 @@
 # and suspension, malformed requests 4xx with the station still serving,
 # and /metrics as Prometheus text without message content.
 . "$(dirname "$0")/lib.sh"
+sqlite3() { sqlite3_keep_wal "$@"; } # lib.sh: the shell must not fold a station's WAL
 
 declare -A CPORT
 PY=${PYTHON:-python3}

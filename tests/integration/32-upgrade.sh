@@ -16,6 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 FIX=$(cd "$(dirname "$0")/../data/upgrade" && pwd)
 CODEBOOK=$(cd "$(dirname "$0")/../.." && pwd)/codebook/default.json
+sqlite3() { sqlite3_keep_wal "$@"; } # lib.sh: the shell must not fold a station's WAL
 
 new_station probe
 CUR=$(sqlite3 "$T/probe/station.db" 'PRAGMA user_version')

@@ -19,6 +19,8 @@ cleanup() {
 	local n
 	for n in "${!PID[@]}"; do kill -9 "${PID[$n]}" 2>/dev/null; done
 	wait 2>/dev/null
+	# HL_KEEP=1 keeps the stations' directories for a post-mortem.
+	[ -n "${HL_KEEP:-}" ] && { echo "# kept $T" >&2; return; }
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -201,3 +203,14 @@ secret_forms() {
 	done
 	rm -f "$T/raw.bin" "$T/part.bin"
 }
+# sqlite3_keep_wal ARGS...: the sqlite3 shell, except that it never folds a station's WAL
+# into the database when it closes last: the station's WAL tip would then name commits the
+# WAL no longer holds, and its start-up check refuses that (docs/reliability.md, "What no
+# check sees"). Tests that read a store with the shell use it: sqlite3() { sqlite3_keep_wal "$@"; }
+sqlite3_keep_wal() { command sqlite3 -cmd ".output /dev/null" -cmd ".dbconfig no_ckpt_on_close on" -cmd ".output" "$@"; }
+
+# tamper_sql DB SQL: change a station's store behind its back with the sqlite3 tool, the
+# way a forger would, leaving the change in the WAL: the station's own processes fold it
+# into station.db (with their page checksums, src/pagesum.h), so what is tested is
+# verification of the record, not the checksum of a page the tool wrote.
+tamper_sql() { sqlite3 "$1" ".timeout 10000" ".dbconfig no_ckpt_on_close on" "$2" >/dev/null; }

@@ -289,6 +289,14 @@ copy_file(const char *from, const char *to)
 	if (hl_file_write(pt, data, len, 0600, false) < 0)
 		bail("write copy");
 	free(data);
+	/* A closed store keeps its WAL (only a daemon folds it on close): copy that too. */
+	strcat(pf, "-wal");
+	strcat(pt, "-wal");
+	if (hl_file_read(pf, (size_t)1 << 30, &data, &len) == HL_OK) {
+		if (hl_file_write(pt, data, len, 0600, false) < 0)
+			bail("write copy");
+		free(data);
+	}
 }
 
 /* Verify file's record with peer; res filled. */
