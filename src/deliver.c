@@ -46,9 +46,9 @@ struct hl_deliver {
 	struct hl_storeq *q;
 	struct hl_deliver_io io;
 	bool up;
-	uint64_t up_ns;         /* when this session came up (wall clock) */
-	uint64_t gen;           /* bumped at every up and down; stale loads are ignored */
-	unsigned peer_version;  /* from the peer's HELLO in this session; 0: not heard yet */
+	uint64_t up_ns;        /* when this session came up (wall clock) */
+	uint64_t gen;          /* bumped at every up and down; stale loads are ignored */
+	unsigned peer_version; /* from the peer's HELLO in this session; 0: not heard yet */
 
 	/* outbound: pointers sorted by seq */
 	struct item **items;
