@@ -6,7 +6,11 @@
 # refusals: no session 401, no CSRF token 403, repeated wrong passwords 429,
 # one station's cookie useless at the other, a watch officer refused FLASH
 # and suspension, malformed requests 4xx with the station still serving,
-# and /metrics as Prometheus text without message content.
+# and /metrics as Prometheus text without message content. Then talks proposed
+# with the CLI in /api/talks and /api/talks/show, and the admin calls: 403 for
+# watch and duty, csrf, operators added, re-roled, re-passworded and removed
+# (the CLI sees each; an admin not itself; the last admin kept), a channel
+# added and the peer's key revoked (the CLI and the daemon see it).
 . "$(dirname "$0")/lib.sh"
 
 declare -A CPORT

@@ -132,6 +132,21 @@ test_store(void)
 	      "a language choice is stored, and keeps the sessions");
 	CHECK(hl_operator_set_language(st, "watch1", 2) == HL_ERR_INVAL,
 	      "a bad language is refused");
+	CHECK(hl_operator_set_role(st, "watch1", HL_ROLE_ADMIN) == HL_OK &&
+	          hl_operator_get(st, "watch1", &op) == HL_OK && op.role == HL_ROLE_ADMIN &&
+	          op.generation == 1,
+	      "a new role is stored, and keeps the sessions");
+	CHECK(hl_operator_set_role(st, "watch1", HL_ROLE_WATCH) == HL_ERR_BUSY,
+	      "the last admin is not demoted");
+	CHECK(hl_operator_remove(st, "watch1") == HL_ERR_BUSY, "nor removed");
+	CHECK(hl_operator_set_role(st, "Col. Li Wei", HL_ROLE_ADMIN) == HL_OK &&
+	          hl_operator_set_role(st, "watch1", HL_ROLE_WATCH) == HL_OK,
+	      "with another admin, it is");
+	CHECK(hl_operator_set_role(st, "Col. Li Wei", HL_ROLE_ADMIN) == HL_OK,
+	      "the last admin made admin again: no change refused");
+	CHECK(hl_operator_set_role(st, "nobody", HL_ROLE_WATCH) == HL_ERR_NOTFOUND,
+	      "no role for an unknown operator");
+	CHECK(hl_operator_set_role(st, "watch1", 3) == HL_ERR_INVAL, "a bad role is refused");
 	CHECK(hl_operator_remove(st, "watch1") == HL_OK, "remove");
 	CHECK(hl_operator_remove(st, "watch1") == HL_ERR_NOTFOUND, "removing twice: not found");
 	CHECK(hl_operator_get(st, "watch1", &op) == HL_ERR_NOTFOUND, "gone");
