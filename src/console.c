@@ -1280,7 +1280,7 @@ api_admin_read(struct hl_console *c, struct MHD_Connection *conn, const char *ur
 		const char *id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "id");
 		size_t n = id ? strlen(id) : 0;
 		/* A talks id: 12 to 64 hex digits, or an imported record's id (a-z 0-9 -). */
-		if (!id || n == 0 || n > 2 * HL_HASH_LEN ||
+		if (!id || n == 0 || n > (size_t)2 * HL_HASH_LEN ||
 		    strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz-") != n ||
 		    (strspn(id, "0123456789abcdef") == n && n < HL_MSGID_LEN))
 			hl_api_fail(

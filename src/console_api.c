@@ -727,7 +727,7 @@ hl_capi_talks_list(struct hl_store *st, const char *self, struct hl_api_error *e
 
 	if (!arr)
 		return NULL;
-	if (!(v = calloc(n + 1, sizeof *v)) || !(out = json_array())) {
+	if (!(v = calloc(n + 1, sizeof(json_t *))) || !(out = json_array())) {
 		free(v);
 		json_decref(arr);
 		hl_api_fail(e, 500, "internal", NULL, "out of memory");
@@ -735,7 +735,7 @@ hl_capi_talks_list(struct hl_store *st, const char *self, struct hl_api_error *e
 	}
 	for (size_t i = 0; i < n; i++)
 		v[i] = json_array_get(arr, i);
-	qsort(v, n, sizeof *v, by_date);
+	qsort(v, n, sizeof(json_t *), by_date);
 	for (size_t i = 0; i < n; i++) {
 		/* A list: the readouts' texts and the history are in /api/talks/show. */
 		json_t *o = json_deep_copy(v[i]), *ro = json_object_get(v[i], "readouts"),

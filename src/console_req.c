@@ -557,7 +557,7 @@ hl_console_revoke_parse(const json_t *req, const char **peer, const char **reaso
 	if ((rc = get_name(req, "peer", NULL, peer, e)) < 0 ||
 	    (rc = get_str(req, "reason", true, HL_NOTICE_REASON_MAX, false, reason, e)) < 0)
 		return rc;
-	if (!**reason)
+	if (!*reason || !**reason)
 		return hl_api_fail(e, 400, "invalid", "reason", "a revocation needs a reason");
 	return HL_OK;
 }
