@@ -2,7 +2,9 @@
 /*
  * fuzz_console.c: libFuzzer harness for the web console's request checks
  * (src/console_req.c). The first byte picks what the rest is: the body of
- * one of the POST calls (login, language, ack, send, suspend, resume) under
+ * one of the POST calls (login, language, ack, send, suspend, resume; 7-11:
+ * the admin calls operators/add, operators/change, operators/remove,
+ * peers/revoke, peers/channel) under
  * one of a few Content-Types (second byte), or header values (Host, Origin,
  * a session token, a message id, a console address) separated by NULs.
  * Invariants: a refusal has a 4xx/5xx status, a code and a terminated
@@ -20,6 +22,7 @@
 
 #include "config.h"
 #include "console_req.h"
+#include "operators.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -120,12 +123,47 @@ body_call(unsigned which, const char *ctype, const char *body, size_t len)
 		if (rc == HL_OK)
 			check_ctl(ctl, 4096);
 		break;
-	default:
+	case 4:
+	case 5:
 		rc = hl_console_notice_parse(req, which == 4 ? HL_EV_SUSPEND : HL_EV_RESUME, &ctl,
 		                             &e);
 		if (rc == HL_OK)
 			check_ctl(ctl, HL_NOTICE_REASON_MAX);
 		break;
+	case 7:
+	case 8: {
+		struct hl_console_op op;
+		rc = which == 7 ? hl_console_opadd_parse(req, HL_LANG_EN, &op, &e)
+		                : hl_console_opchange_parse(req, &op, &e);
+		/* Accepted: a valid name, a known role (or none, to change), a password of bounded
+		 * size. */
+		if (rc == HL_OK &&
+		    (!hl_operator_name_valid(op.name) || op.role > HL_ROLE_ADMIN ||
+		     (which == 7 && (op.role < 0 || !op.password || op.language > 1)) ||
+		     (op.role < 0 && !op.password) ||
+		     (op.password && (op.pwlen < HL_PASSWORD_MIN || op.pwlen > HL_PASSWORD_MAX))))
+			abort();
+		break;
+	}
+	case 9:
+		rc = hl_console_opname_parse(req, &s1, &e);
+		if (rc == HL_OK && !hl_operator_name_valid(s1))
+			abort();
+		break;
+	case 10:
+		rc = hl_console_revoke_parse(req, &s1, &s2, &e);
+		if (rc == HL_OK &&
+		    (!hl_name_valid(s1) || !*s2 || strlen(s2) > HL_NOTICE_REASON_MAX ||
+		     !hl_field_valid(s2, strlen(s2))))
+			abort();
+		break;
+	default: {
+		bool no_suspend;
+		rc = hl_console_chanadd_parse(req, &s1, &s2, &no_suspend, &e);
+		if (rc == HL_OK && (!hl_name_valid(s1) || !hl_name_valid(s2)))
+			abort();
+		break;
+	}
 	}
 	if (rc < 0) {
 		check_refusal(rc, &e);
@@ -190,7 +228,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2 || size > HL_CONSOLE_BODY_MAX)
 		return 0;
-	if (data[0] % 7 == 6) {
+	if (data[0] % 12 == 6) {
 		header_values(data + 1, size - 1);
 		return 0;
 	}
@@ -198,7 +236,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!(body = malloc(size - 2 ? size - 2 : 1)))
 		abort();
 	memcpy(body, data + 2, size - 2);
-	body_call(data[0] % 7, types[data[1] % 4], body, size - 2);
+	body_call(data[0] % 12, types[data[1] % 4], body, size - 2);
 	free(body);
 	return 0;
 }

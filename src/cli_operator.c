@@ -19,8 +19,6 @@
 #include "config.h"
 #include "operators.h"
 
-#define PASSWORD_MIN 8 /* bytes: a console on loopback still deserves a real password */
-
 const char operator_help[] =
     "usage: hotline -d DIR operator add NAME --role watch|duty|admin [--language en|zh]\n"
     "                                   [--password-fd N]\n"
@@ -38,7 +36,8 @@ const char operator_help[] =
     "\n"
     "  --role watch     read, acknowledge, send ROUTINE and PRIORITY\n"
     "         duty      also send FLASH and IMMEDIATE, suspend and resume channels\n"
-    "         admin     also manage peers and operators (in the console, later)\n"
+    "         admin     also manage peers and operators in the console (the last\n"
+    "                   admin cannot be removed)\n"
     "  --language L     the console's language for this operator (default: the\n"
     "                   config's language); the operator can change it in the console\n";
 
@@ -54,10 +53,10 @@ read_password(const char *name, int fd, struct hl_pass *p)
 		fd = STDIN_FILENO;
 	if ((rc = pass_read(fd, what, fd < 0, p)))
 		return rc;
-	if (p->len < PASSWORD_MIN) {
+	if (p->len < HL_PASSWORD_MIN) {
 		pass_free(p);
 		return fail("the password must be at least %d bytes: nothing changed",
-		            PASSWORD_MIN);
+		            HL_PASSWORD_MIN);
 	}
 	return 0;
 }
@@ -211,6 +210,8 @@ op_remove(int argc, char **argv)
 	hl_store_close(st);
 	if (rc == HL_ERR_NOTFOUND)
 		return fail("no operator named %s: see 'hotline operator list'", argv[1]);
+	if (rc == HL_ERR_BUSY)
+		return fail("%s is the station's last admin: add another admin first", argv[1]);
 	if (rc < 0)
 		return fail("cannot remove the operator: %s", hl_strerror(rc));
 	printf("removed operator %s (its console sessions end now)\n", argv[1]);

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "console.h"
+#include "chanstate.h"
 #include "console_impl.h"
 #include "log.h"
 #include "operators.h"
@@ -1104,6 +1105,252 @@ api_read(struct hl_console *c, struct MHD_Connection *conn, const char *url, con
 	return send_json(conn, 200, o, NULL, NULL);
 }
 
+/* ---- the admin pages: operators and peers (docs/console.md, "Administration") ---- */
+
+/* A store error of an admin change, in the API's words. */
+static void
+admin_fail(struct hl_api_error *e, int rc, const char *what)
+{
+	if (rc == HL_ERR_FULL)
+		hl_api_fail(e, 507, "full", NULL, "the station's disk is full: nothing changed");
+	else
+		hl_api_fail(e, 500, "internal", NULL, "cannot %s: %s", what, hl_strerror(rc));
+}
+
+static enum MHD_Result
+api_operators(struct hl_console *c, struct MHD_Connection *conn, const char *url,
+              const struct who *w)
+{
+	struct hl_api_error e = {0};
+	struct hl_operator *v = NULL;
+	struct hl_store *st;
+	json_t *arr;
+	size_t n = 0;
+	int rc;
+
+	if (!(st = store_take(c, &e)))
+		return refuse(c, conn, "GET", url, w->name, &e, NULL);
+	rc = hl_operator_list(st, &v, &n);
+	store_give(c, st);
+	if (rc < 0) {
+		hl_api_fail(&e, 500, "internal", NULL, "cannot read the operators");
+		return refuse(c, conn, "GET", url, w->name, &e, NULL);
+	}
+	arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		/* What `operator list --json` shows; never the hash. */
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:o, s:o, s:b}", "name",
+		                                     v[i].name, "role", hl_role_name(v[i].role),
+		                                     "language", hl_lang_name(v[i].language),
+		                                     "created", hl_json_time(v[i].created_ns),
+		                                     "changed", hl_json_time(v[i].changed_ns),
+		                                     "you", !strcmp(v[i].name, w->name)));
+		sodium_memzero(v[i].pwhash, sizeof v[i].pwhash);
+	}
+	free(v);
+	return send_json(conn, 200, json_pack("{s:b, s:o}", "ok", 1, "operators", arr), NULL, NULL);
+}
+
+/* Argon2id at the station's password_cost, one at a time (as sign-ins). */
+static int
+hash_locked(struct hl_console *c, const struct hl_console_op *op, char out[static HL_PWHASH_MAX])
+{
+	int rc;
+
+	pthread_mutex_lock(&c->hash_mu);
+	rc = hl_operator_hash(op->password, op->pwlen, c->pwcost, out);
+	pthread_mutex_unlock(&c->hash_mu);
+	return rc;
+}
+
+/* kind: 'a' add, 'c' change (role, password), 'r' remove. */
+static enum MHD_Result
+api_operator_edit(struct hl_console *c, struct MHD_Connection *conn, const char *url,
+                  const struct who *w, json_t *body, int kind)
+{
+	struct hl_api_error e = {0};
+	struct hl_console_op op;
+	struct hl_operator old;
+	struct hl_store *st = NULL;
+	char hash[HL_PWHASH_MAX] = "", q1[100], q2[100];
+	bool self;
+	int rc = HL_OK;
+
+	if (kind == 'a')
+		rc = hl_console_opadd_parse(body, c->language, &op, &e);
+	else if (kind == 'c')
+		rc = hl_console_opchange_parse(body, &op, &e);
+	else {
+		memset(&op, 0, sizeof op);
+		op.role = -1;
+		rc = hl_console_opname_parse(body, &op.name, &e);
+	}
+	if (rc < 0)
+		return refuse(c, conn, "POST", url, w->name, &e, NULL);
+	self = strcmp(op.name, w->name) == 0;
+	/* An admin keeps its own rights: another admin removes or demotes it. */
+	if (self && (kind == 'r' || (kind == 'c' && op.role >= 0 && op.role != HL_ROLE_ADMIN))) {
+		hl_api_fail(&e, 409, "refused", "name",
+		            "an admin cannot %s itself: another admin can",
+		            kind == 'r' ? "remove" : "demote");
+		return refuse(c, conn, "POST", url, w->name, &e, NULL);
+	}
+	if (!(st = store_take(c, &e)))
+		return refuse(c, conn, "POST", url, w->name, &e, NULL);
+	rc = hl_operator_get(st, op.name, &old);
+	sodium_memzero(old.pwhash, sizeof old.pwhash);
+	if (kind == 'a' && rc == HL_OK) {
+		hl_api_fail(&e, 409, "refused", "name", "an operator named %s exists already",
+		            op.name);
+		goto refused;
+	}
+	if (kind != 'a' && rc == HL_ERR_NOTFOUND) {
+		hl_api_fail(&e, 404, "not_found", "name", "no operator named %s", op.name);
+		goto refused;
+	}
+	if (rc < 0 && rc != HL_ERR_NOTFOUND) {
+		hl_api_fail(&e, 500, "internal", NULL, "cannot read the operators");
+		goto refused;
+	}
+	if (op.password && hash_locked(c, &op, hash) < 0) {
+		hl_api_fail(&e, 500, "internal", NULL, "not enough memory to hash the password");
+		goto refused;
+	}
+	if (kind == 'a') {
+		rc = hl_operator_add(st, op.name, (unsigned)op.role, op.language, hash);
+	} else if (kind == 'r') {
+		rc = hl_operator_remove(st, op.name);
+	} else {
+		rc = op.role >= 0 ? hl_operator_set_role(st, op.name, (unsigned)op.role) : HL_OK;
+		if (rc == HL_OK && op.password)
+			rc = hl_operator_set_password(st, op.name, hash);
+	}
+	sodium_memzero(hash, sizeof hash);
+	if (rc == HL_ERR_EXISTS)
+		hl_api_fail(&e, 409, "refused", "name", "an operator named %s exists already",
+		            op.name);
+	else if (rc == HL_ERR_NOTFOUND)
+		hl_api_fail(&e, 404, "not_found", "name", "no operator named %s", op.name);
+	else if (rc == HL_ERR_BUSY)
+		hl_api_fail(&e, 409, "refused", "name",
+		            "%s is the station's last admin: make another admin first", op.name);
+	else if (rc < 0)
+		admin_fail(&e, rc, "store the operator");
+	if (rc < 0)
+		goto refused;
+	/* One's own new password: this session goes on (the others of that operator end). */
+	if (self && op.password && hl_operator_get(st, op.name, &old) == HL_OK) {
+		struct session *s;
+		sodium_memzero(old.pwhash, sizeof old.pwhash);
+		pthread_mutex_lock(&c->mu);
+		if ((s = session_find_locked(c, w->token)))
+			s->generation = old.generation;
+		pthread_mutex_unlock(&c->mu);
+	}
+	store_give(c, st);
+	log_info("console_operator", "operator=%s action=%s name=%s role=%s password=%s",
+	         log_q(q1, sizeof q1, w->name),
+	         kind == 'a'   ? "add"
+	         : kind == 'r' ? "remove"
+	                       : "change",
+	         log_q(q2, sizeof q2, op.name),
+	         op.role >= 0 ? hl_role_name((unsigned)op.role) : "-", op.password ? "new" : "-");
+	return send_json(conn, 200, json_pack("{s:b, s:s}", "ok", 1, "name", op.name), NULL, NULL);
+refused:
+	store_give(c, st);
+	return refuse(c, conn, "POST", url, w->name, &e, NULL);
+}
+
+/* GET /api/peers, /api/talks, /api/talks/show: reads of the store. */
+static enum MHD_Result
+api_admin_read(struct hl_console *c, struct MHD_Connection *conn, const char *url,
+               const struct who *w, int what)
+{
+	struct hl_api_error e = {0};
+	struct hl_store *st;
+	json_t *o = NULL;
+
+	if (!(st = store_take(c, &e)))
+		return refuse(c, conn, "GET", url, w->name, &e, NULL);
+	if (what == 'p') {
+		o = hl_capi_peers(st, &e);
+	} else if (what == 'l') {
+		o = hl_capi_talks_list(st, c->station, &e);
+	} else {
+		const char *id = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "id");
+		size_t n = id ? strlen(id) : 0;
+		/* A talks id: 12 to 64 hex digits, or an imported record's id (a-z 0-9 -). */
+		if (!id || n == 0 || n > (size_t)2 * HL_HASH_LEN ||
+		    strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz-") != n ||
+		    (strspn(id, "0123456789abcdef") == n && n < HL_MSGID_LEN))
+			hl_api_fail(
+			    &e, 400, "invalid", "id",
+			    "id must be a talks id: 12 hex digits or more, or an imported id");
+		else
+			o = hl_capi_talks_show(st, c->station, id, &e);
+	}
+	store_give(c, st);
+	if (!o)
+		return refuse(c, conn, "GET", url, w->name, &e, NULL);
+	return send_json(conn, 200, o, NULL, NULL);
+}
+
+/* POST /api/peers/revoke, /api/peers/channel: the store, as the CLI; then the daemon reloads. */
+static enum MHD_Result
+api_peer_edit(struct hl_console *c, struct MHD_Connection *conn, const char *url,
+              const struct who *w, json_t *body, int kind)
+{
+	struct hl_api_error e = {0};
+	const char *peer, *reason = NULL, *channel = NULL;
+	struct hl_store *st;
+	bool no_suspend = false;
+	uint64_t at = 0;
+	char when[32], q1[100], q2[300];
+	json_t *resp;
+	int rc;
+
+	rc = kind == 'v' ? hl_console_revoke_parse(body, &peer, &reason, &e)
+	                 : hl_console_chanadd_parse(body, &peer, &channel, &no_suspend, &e);
+	if (rc < 0)
+		return refuse(c, conn, "POST", url, w->name, &e, NULL);
+	if (!(st = store_take(c, &e)))
+		return refuse(c, conn, "POST", url, w->name, &e, NULL);
+	rc = kind == 'v' ? hl_store_peer_revoke(st, peer, reason, &at)
+	                 : hl_store_channel_add(st, peer, channel, no_suspend);
+	store_give(c, st);
+	hl_iso_time(at, when);
+	if (rc == HL_ERR_NOTFOUND)
+		hl_api_fail(&e, 404, "not_found", "peer", "no peer named %s", peer);
+	else if (rc == HL_ERR_EXISTS && kind == 'v')
+		hl_api_fail(&e, 409, "refused", "peer",
+		            "the key of peer %s is revoked already, since %s", peer, when);
+	else if (rc == HL_ERR_EXISTS)
+		hl_api_fail(&e, 409, "refused", "channel", "peer %s already has a channel %s", peer,
+		            channel);
+	else if (rc < 0)
+		admin_fail(&e, rc, kind == 'v' ? "revoke the key" : "add the channel");
+	if (rc < 0)
+		return refuse(c, conn, "POST", url, w->name, &e, NULL);
+	if (kind == 'c') {
+		log_info("console_channel_added", "operator=%s peer=%s channel=%s no_suspend=%d",
+		         log_q(q1, sizeof q1, w->name), peer, channel, no_suspend);
+		return send_json(conn, 200,
+		                 json_pack("{s:b, s:s, s:s, s:b}", "ok", 1, "peer", peer, "channel",
+		                           channel, "no_suspend", no_suspend),
+		                 NULL, NULL);
+	}
+	log_warn("console_peer_revoked", "operator=%s peer=%s reason=%s",
+	         log_q(q1, sizeof q1, w->name), peer, log_q(q2, sizeof q2, reason));
+	/* As `peer revoke` does: the daemon drops the session and refuses the key from now on. */
+	resp = loop_call(c, json_pack("{s:s}", "cmd", "reload"), LOOP_TIMEOUT_MS, &e);
+	rc = json_is_true(json_object_get(resp, "ok"));
+	json_decref(resp);
+	return send_json(conn, 200,
+	                 json_pack("{s:b, s:s, s:{s:s, s:s}, s:b}", "ok", 1, "peer", peer,
+	                           "revoked", "at", when, "reason", reason, "reloaded", rc),
+	                 NULL, NULL);
+}
+
 static enum MHD_Result
 api_events(struct hl_console *c, struct MHD_Connection *conn, const struct who *w)
 {
@@ -1189,6 +1436,15 @@ enum route_id {
 	R_SUSPEND,
 	R_RESUME,
 	R_EVENTS,
+	R_TALKS,
+	R_TALKS_SHOW,
+	R_OPERATORS,
+	R_OP_ADD,
+	R_OP_CHANGE,
+	R_OP_REMOVE,
+	R_PEERS,
+	R_PEER_REVOKE,
+	R_PEER_CHANNEL,
 };
 
 static const struct route {
@@ -1196,27 +1452,37 @@ static const struct route {
 	bool post; /* POST, else GET (and HEAD) */
 	bool body; /* a JSON body is required */
 	enum route_id id;
+	bool admin; /* admin only: 403 forbidden for watch and duty */
 } routes[] = {
-    {"/", false, false, R_INDEX},
-    {"/index.html", false, false, R_INDEX},
-    {"/app.js", false, false, R_JS},
-    {"/app.css", false, false, R_CSS},
-    {"/metrics", false, false, R_METRICS},
-    {"/api/login", true, true, R_LOGIN},
-    {"/api/logout", true, false, R_LOGOUT},
-    {"/api/me", false, false, R_ME},
-    {"/api/language", true, true, R_LANGUAGE},
-    {"/api/status", false, false, R_STATUS},
-    {"/api/inbox", false, false, R_INBOX},
-    {"/api/outbox", false, false, R_OUTBOX},
-    {"/api/message", false, false, R_MESSAGE},
-    {"/api/codebook", false, false, R_CODEBOOK},
-    {"/api/transcript", false, false, R_TRANSCRIPT},
-    {"/api/send", true, true, R_SEND},
-    {"/api/ack", true, true, R_ACK},
-    {"/api/suspend", true, true, R_SUSPEND},
-    {"/api/resume", true, true, R_RESUME},
-    {"/api/events", false, false, R_EVENTS},
+    {"/", false, false, R_INDEX, false},
+    {"/index.html", false, false, R_INDEX, false},
+    {"/app.js", false, false, R_JS, false},
+    {"/app.css", false, false, R_CSS, false},
+    {"/metrics", false, false, R_METRICS, false},
+    {"/api/login", true, true, R_LOGIN, false},
+    {"/api/logout", true, false, R_LOGOUT, false},
+    {"/api/me", false, false, R_ME, false},
+    {"/api/language", true, true, R_LANGUAGE, false},
+    {"/api/status", false, false, R_STATUS, false},
+    {"/api/inbox", false, false, R_INBOX, false},
+    {"/api/outbox", false, false, R_OUTBOX, false},
+    {"/api/message", false, false, R_MESSAGE, false},
+    {"/api/codebook", false, false, R_CODEBOOK, false},
+    {"/api/transcript", false, false, R_TRANSCRIPT, false},
+    {"/api/send", true, true, R_SEND, false},
+    {"/api/ack", true, true, R_ACK, false},
+    {"/api/suspend", true, true, R_SUSPEND, false},
+    {"/api/resume", true, true, R_RESUME, false},
+    {"/api/events", false, false, R_EVENTS, false},
+    {"/api/talks", false, false, R_TALKS, false},
+    {"/api/talks/show", false, false, R_TALKS_SHOW, false},
+    {"/api/operators", false, false, R_OPERATORS, true},
+    {"/api/operators/add", true, true, R_OP_ADD, true},
+    {"/api/operators/change", true, true, R_OP_CHANGE, true},
+    {"/api/operators/remove", true, true, R_OP_REMOVE, true},
+    {"/api/peers", false, false, R_PEERS, true},
+    {"/api/peers/revoke", true, true, R_PEER_REVOKE, true},
+    {"/api/peers/channel", true, true, R_PEER_CHANNEL, true},
 };
 
 static enum MHD_Result
@@ -1285,6 +1551,12 @@ dispatch(struct hl_console *c, struct MHD_Connection *conn, struct req *rq, cons
 		hl_api_fail(&e, 405, "method_not_allowed", NULL, "%s needs %s", rt->path,
 		            rt->post ? "POST" : "GET");
 		return refuse(c, conn, method, url, api ? w.name : NULL, &e, NULL);
+	}
+	if (rt->admin && w.role < HL_ROLE_ADMIN) {
+		hl_api_fail(&e, 403, "forbidden", NULL,
+		            "peers and operators are managed by an admin; you are %s",
+		            hl_role_name(w.role));
+		return refuse(c, conn, method, url, w.name, &e, NULL);
 	}
 	if (rt->id <= R_CSS)
 		return static_file(conn, rt->id);
@@ -1366,6 +1638,33 @@ dispatch(struct hl_console *c, struct MHD_Connection *conn, struct req *rq, cons
 		break;
 	case R_EVENTS:
 		ok = api_events(c, conn, &w);
+		break;
+	case R_TALKS:
+		ok = api_admin_read(c, conn, url, &w, 'l');
+		break;
+	case R_TALKS_SHOW:
+		ok = api_admin_read(c, conn, url, &w, 's');
+		break;
+	case R_PEERS:
+		ok = api_admin_read(c, conn, url, &w, 'p');
+		break;
+	case R_OPERATORS:
+		ok = api_operators(c, conn, url, &w);
+		break;
+	case R_OP_ADD:
+		ok = api_operator_edit(c, conn, url, &w, body, 'a');
+		break;
+	case R_OP_CHANGE:
+		ok = api_operator_edit(c, conn, url, &w, body, 'c');
+		break;
+	case R_OP_REMOVE:
+		ok = api_operator_edit(c, conn, url, &w, body, 'r');
+		break;
+	case R_PEER_REVOKE:
+		ok = api_peer_edit(c, conn, url, &w, body, 'v');
+		break;
+	case R_PEER_CHANNEL:
+		ok = api_peer_edit(c, conn, url, &w, body, 'c');
 		break;
 	default:
 		ok = MHD_NO;

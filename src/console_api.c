@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sodium.h>
 
 #include "chanstate.h"
 #include "console_impl.h"
 #include "content.h"
+#include "keys.h"
 #include "msgjson.h"
 #include "transcript.h"
 #include "verify.h"
@@ -577,4 +579,206 @@ hl_capi_metrics(struct hl_store *st, const char *station, const json_t *net,
 	*text = m.p;
 	*len = m.len;
 	return HL_OK;
+}
+
+/* ---- peers (admin) ---- */
+
+json_t *
+hl_capi_peers(struct hl_store *st, struct hl_api_error *e)
+{
+	struct hl_peer_rec *peers = NULL;
+	size_t n = 0;
+	json_t *arr;
+	int rc = HL_OK;
+
+	if (hl_store_peer_list(st, &peers, &n) < 0) {
+		hl_api_fail(e, 500, "internal", NULL, "cannot read the peers");
+		return NULL;
+	}
+	arr = json_array();
+	for (size_t i = 0; arr && rc == HL_OK && i < n; i++) {
+		const struct hl_peer_rec *p = &peers[i];
+		struct hl_channel_rec *ch = NULL;
+		size_t nch = 0;
+		char pk[HL_PUBSTR_MAX], hex[65];
+		json_t *links = json_array(), *chans = json_array(), *retired = json_array();
+
+		hl_pubkey_encode(&p->key, pk);
+		for (size_t k = 0; k < p->nlinks; k++)
+			json_array_append_new(links, json_string(p->links[k]));
+		/* Former keys by their X25519 half, as the log names them. */
+		for (size_t k = 0; k < p->nretired; k++) {
+			sodium_bin2hex(hex, sizeof hex, p->retired_x25519[k], 32);
+			json_array_append_new(retired, json_string(hex));
+		}
+		if ((rc = hl_store_channel_list(st, p->name, &ch, &nch)) == HL_OK)
+			for (size_t k = 0; k < nch; k++)
+				json_array_append_new(
+				    chans, json_pack("{s:s, s:b, s:o}", "name", ch[k].name,
+				                     "no_suspend", ch[k].no_suspend, "created",
+				                     hl_json_time(ch[k].created_ns)));
+		free(ch);
+		json_array_append_new(
+		    arr, json_pack("{s:s, s:s, s:o, s:o, s:o, s:b, s:o, s:o}", "name", p->name,
+		                   "key", pk, "added", hl_json_time(p->added_ns), "links", links,
+		                   "keys", hl_peer_keys_json(p), "revoked", p->revoked_ns != 0,
+		                   "retired", retired, "channels", chans));
+	}
+	free(peers);
+	if (rc < 0 || !arr) {
+		json_decref(arr);
+		hl_api_fail(e, 500, "internal", NULL, "cannot read the channels");
+		return NULL;
+	}
+	return json_pack("{s:b, s:o}", "ok", 1, "peers", arr);
+}
+
+/* ---- talks (docs/talks.md, "JSON") ---- */
+
+/* The date a talks is planned by: its dates now, else those first proposed. */
+static const char *
+talks_from(const json_t *o)
+{
+	const json_t *d = json_object_get(o, "dates");
+
+	if (!json_is_object(d))
+		d = json_object_get(o, "proposed_dates");
+	return jstr(d, "from");
+}
+
+static int
+by_date(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(talks_from(x), talks_from(y));
+
+	return c ? c : strcmp(jstr(x, "id"), jstr(y, "id"));
+}
+
+/*
+ * Every talks with every peer (on the line, and imported from the public
+ * record) as `talks list --json` gives them; want: only the one with this
+ * id (then the first match is returned alone, *ambiguous when two match).
+ */
+static json_t *
+talks_all(struct hl_store *st, const char *self, const char *want, bool *ambiguous,
+          struct hl_api_error *e)
+{
+	struct hl_peer_rec *peers = NULL;
+	size_t n = 0;
+	json_t *arr = json_array();
+	int rc;
+
+	*ambiguous = false;
+	if (!arr || (rc = hl_store_peer_list(st, &peers, &n)) < 0) {
+		json_decref(arr);
+		hl_api_fail(e, 500, "internal", NULL, "cannot read the peers");
+		return NULL;
+	}
+	for (size_t i = 0; rc == HL_OK && i < n; i++) {
+		const char *names[2] = {self, peers[i].name};
+		struct hl_talks_reg reg;
+		json_t *imp = NULL;
+		bool amb = false;
+
+		if ((rc = hl_store_talks_load(st, peers[i].id, &reg)) < 0 ||
+		    (rc = hl_store_talks_imported(st, peers[i].id, &imp)) < 0) {
+			hl_talks_reg_free(&reg);
+			break;
+		}
+		if (want && strlen(want) >= HL_MSGID_LEN &&
+		    strspn(want, "0123456789abcdef") == strlen(want)) {
+			struct hl_talks *t = hl_talks_find(&reg, want, &amb);
+			if (t)
+				json_array_append_new(arr, hl_talks_json(t, names));
+			*ambiguous |= amb;
+		}
+		for (size_t k = 0; !want && k < reg.ntalks; k++)
+			json_array_append_new(arr, hl_talks_json(&reg.talks[k], names));
+		for (size_t k = 0; k < json_array_size(imp); k++) {
+			json_t *x = json_array_get(imp, k), *rec = json_object_get(x, "record"), *o;
+			if (want && strcmp(jstr(rec, "id"), want) != 0)
+				continue;
+			if ((o = hl_talks_imported_json(rec, names)))
+				json_object_set_new(json_object_get(o, "local"), "imported_at",
+				                    hl_json_time((uint64_t)json_integer_value(
+				                        json_object_get(x, "imported_ns"))));
+			json_array_append_new(arr, o);
+		}
+		hl_talks_reg_free(&reg);
+		json_decref(imp);
+	}
+	free(peers);
+	if (rc < 0) {
+		json_decref(arr);
+		hl_api_fail(e, 500, "internal", NULL, "cannot read the talks");
+		return NULL;
+	}
+	return arr;
+}
+
+json_t *
+hl_capi_talks_list(struct hl_store *st, const char *self, struct hl_api_error *e)
+{
+	bool amb;
+	json_t *arr = talks_all(st, self, NULL, &amb, e), *out, **v;
+	size_t n = json_array_size(arr);
+	char today[32];
+
+	if (!arr)
+		return NULL;
+	if (!(v = calloc(n + 1, sizeof(json_t *))) || !(out = json_array())) {
+		free(v);
+		json_decref(arr);
+		hl_api_fail(e, 500, "internal", NULL, "out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++)
+		v[i] = json_array_get(arr, i);
+	qsort(v, n, sizeof(json_t *), by_date);
+	for (size_t i = 0; i < n; i++) {
+		/* A list: the readouts' texts and the history are in /api/talks/show. */
+		json_t *o = json_deep_copy(v[i]), *ro = json_object_get(v[i], "readouts"),
+		       *versions;
+		const char *side;
+		json_t *list;
+		if (!o)
+			continue;
+		versions = json_object();
+		json_object_foreach(ro, side, list) json_object_set_new(
+		    versions, side, json_integer((json_int_t)json_array_size(list)));
+		json_object_del(o, "readouts");
+		json_object_del(o, "history");
+		json_object_set_new(o, "readout_versions", versions);
+		json_array_append_new(out, o);
+	}
+	free(v);
+	json_decref(arr);
+	hl_iso_time(hl_wall_ns(), today);
+	today[HL_TALKS_DATE_LEN] = '\0';
+	return json_pack("{s:b, s:s, s:o}", "ok", 1, "today", today, "talks", out);
+}
+
+json_t *
+hl_capi_talks_show(struct hl_store *st, const char *self, const char *id, struct hl_api_error *e)
+{
+	bool amb;
+	json_t *arr = talks_all(st, self, id, &amb, e), *o;
+
+	if (!arr)
+		return NULL;
+	if (amb || json_array_size(arr) > 1) {
+		json_decref(arr);
+		hl_api_fail(e, 404, "not_found", "id", "talks id %s is ambiguous: give more of it",
+		            id);
+		return NULL;
+	}
+	if (json_array_size(arr) == 0) {
+		json_decref(arr);
+		hl_api_fail(e, 404, "not_found", "id", "no talks %s", id);
+		return NULL;
+	}
+	o = json_pack("{s:b, s:O}", "ok", 1, "talks", json_array_get(arr, 0));
+	json_decref(arr);
+	return o;
 }

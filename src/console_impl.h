@@ -35,6 +35,18 @@ json_t *hl_capi_codebook(const struct hl_codebook *cb);
 json_t *hl_capi_transcript(struct hl_store *st, const char *peer, const char *q,
                            const uint8_t ours[static 32], const struct hl_codebook *cb,
                            struct hl_api_error *e);
+/* GET /api/peers (admin): {"ok", "peers"}: each pinned peer, its key, links, key history, channels.
+ */
+json_t *hl_capi_peers(struct hl_store *st, struct hl_api_error *e);
+/*
+ * GET /api/talks: {"ok", "today", "talks"}: every talks with every peer as
+ * `talks list --json` gives them (self: this station's name), by dates,
+ * without the readouts' texts and the history (readout_versions instead).
+ */
+json_t *hl_capi_talks_list(struct hl_store *st, const char *self, struct hl_api_error *e);
+/* GET /api/talks/show: {"ok", "talks"}: one, whole, as `talks show ID --json`. */
+json_t *hl_capi_talks_show(struct hl_store *st, const char *self, const char *id,
+                           struct hl_api_error *e);
 /*
  * GET /metrics: the Prometheus text (*text malloc'd) from the daemon's
  * answer to "metrics" (net: null when it did not answer), the store and

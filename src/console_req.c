@@ -10,6 +10,7 @@
 
 #include "console_req.h"
 #include "content.h"
+#include "operators.h"
 #include "util.h"
 
 int
@@ -454,4 +455,127 @@ hl_console_origin_ok(const char *origin, const char *host)
 	if (!origin)
 		return true;
 	return strncasecmp(origin, "http://", 7) == 0 && host && strcasecmp(origin + 7, host) == 0;
+}
+
+/* ---- the admin calls (operators, peers) ---- */
+
+/* An operator's name member: one line, no space at either end (hl_operator_name_valid). */
+static int
+get_operator(const json_t *req, const char **name, struct hl_api_error *e)
+{
+	int rc = get_str(req, "name", true, HL_OPERATOR_MAX, false, name, e);
+
+	if (rc < 0)
+		return rc;
+	if (!hl_operator_name_valid(*name))
+		return hl_api_fail(e, 400, "invalid", "name",
+		                   "name must be one line of 1-%d bytes, no space at either end",
+		                   HL_OPERATOR_MAX);
+	return HL_OK;
+}
+
+/* A role member: *role -1 when absent and not required. */
+static int
+get_role(const json_t *req, bool required, int *role, struct hl_api_error *e)
+{
+	const char *s;
+	unsigned r;
+	int rc = get_str(req, "role", required, 8, false, &s, e);
+
+	*role = -1;
+	if (rc < 0 || !s)
+		return rc;
+	if (hl_role_parse(s, &r) < 0)
+		return hl_api_fail(e, 400, "invalid", "role", "role must be watch, duty or admin");
+	*role = (int)r;
+	return HL_OK;
+}
+
+/* A new password member: HL_PASSWORD_MIN to HL_PASSWORD_MAX bytes; NULL when absent. */
+static int
+get_password(const json_t *req, bool required, const char **pw, size_t *len, struct hl_api_error *e)
+{
+	int rc = get_str(req, "password", required, HL_PASSWORD_MAX, true, pw, e);
+
+	*len = 0;
+	if (rc < 0 || !*pw)
+		return rc;
+	*len = json_string_length(json_object_get(req, "password"));
+	if (*len < HL_PASSWORD_MIN)
+		return hl_api_fail(e, 400, "invalid", "password",
+		                   "the password must be at least %d bytes", HL_PASSWORD_MIN);
+	return HL_OK;
+}
+
+int
+hl_console_opadd_parse(const json_t *req, unsigned deflang, struct hl_console_op *op,
+                       struct hl_api_error *e)
+{
+	const char *lang;
+	int rc;
+
+	memset(op, 0, sizeof *op);
+	op->language = deflang;
+	if ((rc = get_operator(req, &op->name, e)) < 0 ||
+	    (rc = get_role(req, true, &op->role, e)) < 0 ||
+	    (rc = get_password(req, true, &op->password, &op->pwlen, e)) < 0 ||
+	    (rc = get_str(req, "language", false, 8, false, &lang, e)) < 0)
+		return rc;
+	if (lang && hl_lang_parse(lang, &op->language) < 0)
+		return hl_api_fail(e, 400, "invalid", "language", "language must be en or zh");
+	return HL_OK;
+}
+
+int
+hl_console_opchange_parse(const json_t *req, struct hl_console_op *op, struct hl_api_error *e)
+{
+	int rc;
+
+	memset(op, 0, sizeof *op);
+	if ((rc = get_operator(req, &op->name, e)) < 0 ||
+	    (rc = get_role(req, false, &op->role, e)) < 0 ||
+	    (rc = get_password(req, false, &op->password, &op->pwlen, e)) < 0)
+		return rc;
+	if (op->role < 0 && !op->password)
+		return hl_api_fail(e, 400, "invalid", "role",
+		                   "give a new role, a new password or both");
+	return HL_OK;
+}
+
+int
+hl_console_opname_parse(const json_t *req, const char **name, struct hl_api_error *e)
+{
+	return get_operator(req, name, e);
+}
+
+int
+hl_console_revoke_parse(const json_t *req, const char **peer, const char **reason,
+                        struct hl_api_error *e)
+{
+	int rc;
+
+	if ((rc = get_name(req, "peer", NULL, peer, e)) < 0 ||
+	    (rc = get_str(req, "reason", true, HL_NOTICE_REASON_MAX, false, reason, e)) < 0)
+		return rc;
+	if (!*reason || !**reason)
+		return hl_api_fail(e, 400, "invalid", "reason", "a revocation needs a reason");
+	return HL_OK;
+}
+
+int
+hl_console_chanadd_parse(const json_t *req, const char **peer, const char **channel,
+                         bool *no_suspend, struct hl_api_error *e)
+{
+	json_t *v = json_object_get(req, "no_suspend");
+	int rc;
+
+	*no_suspend = false;
+	if ((rc = get_name(req, "peer", NULL, peer, e)) < 0 ||
+	    (rc = get_name(req, "channel", NULL, channel, e)) < 0)
+		return rc;
+	if (v && !json_is_null(v) && !json_is_boolean(v))
+		return hl_api_fail(e, 400, "invalid", "no_suspend",
+		                   "no_suspend must be true or false");
+	*no_suspend = json_is_true(v);
+	return HL_OK;
 }

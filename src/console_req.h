@@ -69,6 +69,34 @@ HL_MUST_CHECK int hl_console_send_parse(const json_t *req, const struct hl_codeb
 HL_MUST_CHECK int hl_console_notice_parse(const json_t *req, unsigned kind, json_t **ctl,
                                           struct hl_api_error *e);
 
+/* An operator as the admin calls give it (strings borrowed from the request). */
+struct hl_console_op {
+	const char *name;
+	int role;             /* enum hl_role; -1: unchanged (change only) */
+	unsigned language;    /* add only: enum hl_lang */
+	const char *password; /* NULL: unchanged (change only) */
+	size_t pwlen;
+};
+/*
+ * /api/operators/add: {"name", "role", "password", "language" (default
+ * deflang)}. The password is HL_PASSWORD_MIN to HL_PASSWORD_MAX bytes.
+ */
+HL_MUST_CHECK int hl_console_opadd_parse(const json_t *req, unsigned deflang,
+                                         struct hl_console_op *op, struct hl_api_error *e);
+/* /api/operators/change: {"name", "role"?, "password"?}, at least one of the two. */
+HL_MUST_CHECK int hl_console_opchange_parse(const json_t *req, struct hl_console_op *op,
+                                            struct hl_api_error *e);
+/* /api/operators/remove: {"name"}. */
+HL_MUST_CHECK int hl_console_opname_parse(const json_t *req, const char **name,
+                                          struct hl_api_error *e);
+/* /api/peers/revoke: {"peer", "reason"} (one line, at most HL_NOTICE_REASON_MAX bytes). */
+HL_MUST_CHECK int hl_console_revoke_parse(const json_t *req, const char **peer, const char **reason,
+                                          struct hl_api_error *e);
+/* /api/peers/channel: {"peer", "channel", "no_suspend"?: bool}. */
+HL_MUST_CHECK int hl_console_chanadd_parse(const json_t *req, const char **peer,
+                                           const char **channel, bool *no_suspend,
+                                           struct hl_api_error *e);
+
 /* A message id as the API takes it: 1 to 12 lowercase hex digits. */
 bool hl_console_msgid_valid(const char *id);
 

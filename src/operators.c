@@ -214,10 +214,42 @@ change(struct hl_store *st, const char *sql, const char *name, const char *text,
 	return rc;
 }
 
+/* After a guarded change touched nothing: was there no such operator, or was it the last admin? */
+static int
+why_unchanged(struct hl_store *st, const char *name, int rc)
+{
+	struct hl_operator op;
+
+	if (rc != HL_ERR_NOTFOUND)
+		return rc;
+	rc = hl_operator_get(st, name, &op);
+	sodium_memzero(op.pwhash, sizeof op.pwhash);
+	return rc == HL_OK ? HL_ERR_BUSY : rc;
+}
+
+/* The guard, in the statement itself: two admins removing each other at once leave one. */
+#define NOT_LAST_ADMIN                                                                             \
+	"(role <> 'admin' OR (SELECT COUNT(*) FROM operators WHERE role = 'admin') > 1)"
+
 int
 hl_operator_remove(struct hl_store *st, const char *name)
 {
-	return change(st, "DELETE FROM operators WHERE name = ?1", name, NULL, 0);
+	return why_unchanged(
+	    st, name,
+	    change(st, "DELETE FROM operators WHERE name = ?1 AND " NOT_LAST_ADMIN, name, NULL, 0));
+}
+
+int
+hl_operator_set_role(struct hl_store *st, const char *name, unsigned role)
+{
+	if (role > HL_ROLE_ADMIN)
+		return HL_ERR_INVAL;
+	return why_unchanged(
+	    st, name,
+	    change(st,
+	           "UPDATE operators SET role = ?2, changed_ns = ?3 WHERE name = ?1"
+	           " AND (?2 = 'admin' OR " NOT_LAST_ADMIN ")",
+	           name, hl_role_name(role), (int64_t)hl_wall_ns()));
 }
 
 int

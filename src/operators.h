@@ -17,10 +17,12 @@
 #include "store.h"
 
 /* watch: read, acknowledge, send ROUTINE/PRIORITY; duty: + FLASH/IMMEDIATE, suspend/resume;
- * admin: + (later) peers and operators. Ordered: a higher role may do what a lower one may. */
+ * admin: + peers and operators (the console's admin pages). Ordered: a higher role may do what a
+ * lower one may. */
 enum hl_role { HL_ROLE_WATCH = 0, HL_ROLE_DUTY = 1, HL_ROLE_ADMIN = 2 };
 
-#define HL_PASSWORD_MAX 1024                 /* bytes of a password */
+#define HL_PASSWORD_MAX 1024 /* bytes of a password */
+#define HL_PASSWORD_MIN 8    /* bytes: a console on loopback still deserves a real password */
 #define HL_PWHASH_MAX crypto_pwhash_STRBYTES /* an encoded hash, with its NUL */
 
 /* How costly new password hashes are (config key password_cost). */
@@ -70,8 +72,13 @@ HL_MUST_CHECK int hl_operator_add(struct hl_store *st, const char *name, unsigne
 HL_MUST_CHECK int hl_operator_get(struct hl_store *st, const char *name, struct hl_operator *out);
 /* Every operator by name; *out malloc'd (free it), NULL when *n is 0. */
 HL_MUST_CHECK int hl_operator_list(struct hl_store *st, struct hl_operator **out, size_t *n);
-/* HL_ERR_NOTFOUND. */
+/* HL_ERR_NOTFOUND; HL_ERR_BUSY for the last admin (a station keeps one). */
 HL_MUST_CHECK int hl_operator_remove(struct hl_store *st, const char *name);
+/*
+ * A new role (enum hl_role); the sessions go on with it from their next
+ * request. HL_ERR_NOTFOUND; HL_ERR_BUSY when it would demote the last admin.
+ */
+HL_MUST_CHECK int hl_operator_set_role(struct hl_store *st, const char *name, unsigned role);
 /* A new password hash; the generation goes up, which ends the operator's sessions. */
 HL_MUST_CHECK int hl_operator_set_password(struct hl_store *st, const char *name,
                                            const char *pwhash);

@@ -91,6 +91,32 @@ const STR = {
     by_us: 'by us', by_peer: 'by {p}: only {p} can resume it', cannot_suspend: 'This channel can never be suspended.',
     notice_ok: 'Notice {id} stored; it travels to the peer like a message.',
     notices_help: 'A suspension is a decision, not a fault: the peer sees it at once with your reason, and every message on the channel is refused, both ways, until the side that suspended it resumes it.',
+    // talks
+    talks: 'Talks', upcoming: 'Upcoming', past: 'Past', no_talks: 'No talks on record.', title: 'Title',
+    with_peer: 'With', dates: 'Dates', proposed_dates: 'First proposed', place: 'Place', level: 'Level', round: 'Round',
+    proposed_by: 'Proposed by', awaiting: 'Awaiting', agenda: 'Agenda', readouts: 'Readouts',
+    readout_of: 'Readout of {s}', no_readout: 'No readout yet.', version: 'version {n}', latest: 'latest',
+    older_versions: 'Earlier versions', imported: 'imported from the public record', not_applied: 'not applied: {w}',
+    talks_readonly: 'Read only here: talks are proposed, answered and read out with the hotline talks command.',
+    dates_none: '(none)', versions: '{n} version(s)',
+    ts_proposed: 'proposed', ts_postponed: 'postponed', ts_accepted: 'accepted', ts_declined: 'declined',
+    ts_held: 'held', ts_read_out: 'read out', ts_refused: 'refused', type: 'Event', by_side: 'By',
+    // operators
+    operators: 'Operators', role: 'Role', created_at: 'Created', changed_at: 'Changed', you: 'you',
+    add_operator: 'Add an operator', add: 'Add', new_password: 'New password', set_password: 'Set password',
+    remove: 'Remove', op_added: 'Operator {n} added.', op_changed: 'Operator {n} changed.', op_removed: 'Operator {n} removed.',
+    pw_short: 'At least 8 characters.', confirm_remove: 'Remove operator {n}? Their sessions end at once.',
+    ops_help: 'Operators sign in to this console. An admin cannot remove or demote itself, and the station keeps at least one admin. A new password ends that operator\'s sessions.',
+    last_login: 'Last sign-in: not recorded',
+    // peers
+    peers: 'Peers', key: 'Pinned key', key_since: 'Key in use since', added: 'Pinned', announced_key: 'Announced new key',
+    retired_keys: 'Former keys (X25519)', revoked_at: 'REVOKED at {t}: {r}', not_revoked: 'key accepted',
+    st_revoked: 'revoked', st_accepted: 'accepted',
+    revoke: 'Revoke key', revoke_reason: 'Why (the record keeps it)', revoked_ok: 'Key of {p} revoked: the daemon dropped its link.',
+    need_revoke_reason: 'Give the reason for the revocation.', add_channel: 'Add channel', channel_name: 'Channel name',
+    chan_added: 'Channel {c} added to {p}. The peer must add it too.', no_suspend_opt: 'can never be suspended',
+    peers_help: 'Revoking a key stops accepting it at once (a compromised peer); the way back is "hotline peer repin" with a key exchanged out of band. A channel must exist at both stations for messages to travel on it.',
+    confirm_revoke: 'Revoke the key of {p}? The link drops at once and only a re-pin brings it back.',
   },
   zh: {
     app: '热线', board: '总览', inbox: '收件箱', outbox: '已发送', compose: '撰写',
@@ -167,6 +193,29 @@ const STR = {
     by_us: '由本站', by_peer: '由 {p}：只有 {p} 可以恢复', cannot_suspend: '此频道不可暂停。',
     notice_ok: '通告 {id} 已存储；它像电文一样发往对端。',
     notices_help: '暂停是决定而非故障：对端会立即看到暂停及您的理由；在暂停方恢复之前，该频道上双向的所有电文都将被拒收。',
+    talks: '会谈', upcoming: '即将举行', past: '已过', no_talks: '暂无会谈记录。', title: '标题',
+    with_peer: '对方', dates: '日期', proposed_dates: '最初提议', place: '地点', level: '级别', round: '轮次',
+    proposed_by: '提议方', awaiting: '等待', agenda: '议程', readouts: '纪要',
+    readout_of: '{s} 纪要', no_readout: '尚无纪要。', version: '第 {n} 版', latest: '最新',
+    older_versions: '早期版本', imported: '来自公开记录', not_applied: '未生效：{w}',
+    talks_readonly: '此处只读：会谈的提议、答复和纪要通过 hotline talks 命令完成。',
+    dates_none: '（无）', versions: '{n} 个版本',
+    ts_proposed: '已提议', ts_postponed: '已推迟', ts_accepted: '已接受', ts_declined: '已拒绝',
+    ts_held: '已举行', ts_read_out: '已发纪要', ts_refused: '被拒收', type: '事件', by_side: '一方',
+    operators: '操作员', role: '角色', created_at: '创建时间', changed_at: '修改时间', you: '本人',
+    add_operator: '添加操作员', add: '添加', new_password: '新密码', set_password: '设置密码',
+    remove: '删除', op_added: '已添加操作员 {n}。', op_changed: '已修改操作员 {n}。', op_removed: '已删除操作员 {n}。',
+    pw_short: '至少 8 个字符。', confirm_remove: '删除操作员 {n}？其会话将立即结束。',
+    ops_help: '操作员登录本控制台。管理员不能删除或降级自己，本站至少保留一名管理员。设置新密码会结束该操作员的会话。',
+    last_login: '最近登录：未记录',
+    peers: '对端', key: '固定密钥', key_since: '密钥启用于', added: '固定于', announced_key: '已通告的新密钥',
+    retired_keys: '旧密钥（X25519）', revoked_at: '已于 {t} 吊销：{r}', not_revoked: '密钥有效',
+    st_revoked: '已吊销', st_accepted: '有效',
+    revoke: '吊销密钥', revoke_reason: '理由（记录在案）', revoked_ok: '{p} 的密钥已吊销：守护进程已断开其连接。',
+    need_revoke_reason: '请填写吊销理由。', add_channel: '添加频道', channel_name: '频道名称',
+    chan_added: '已为 {p} 添加频道 {c}。对端也须添加。', no_suspend_opt: '不可暂停',
+    peers_help: '吊销密钥即刻停止接受该密钥（对端被攻破时）；恢复须用线下交换的密钥执行 "hotline peer repin"。消息只能在双方都有的频道上传递。',
+    confirm_revoke: '吊销 {p} 的密钥？连接将立即断开，只有重新固定密钥才能恢复。',
   },
 };
 
@@ -414,14 +463,17 @@ function contentEl(m, both) {
 const role = () => (S.me ? S.me.role : 'watch');
 const canUrgent = () => role() === 'duty' || role() === 'admin';
 const canSuspend = canUrgent;
+const isAdmin = () => role() === 'admin';
 
 /* ---------- shell: header, routing, live updates ---------- */
 
 const ROUTES = {
   board: pageBoard, inbox: pageInbox, outbox: pageOutbox, compose: pageCompose,
   message: pageMessage, transcript: pageTranscript, notices: pageNotices, login: pageLogin,
+  talks: pageTalks, operators: pageOperators, peers: pagePeers,
 };
-const NAV = ['board', 'inbox', 'outbox', 'compose', 'transcript', 'notices'];
+const NAV = ['board', 'inbox', 'outbox', 'compose', 'transcript', 'notices', 'talks'];
+const ADMIN_NAV = ['operators', 'peers']; // shown to admins only (the station refuses the rest)
 
 function header() {
   const top = $('#top');
@@ -435,7 +487,7 @@ function header() {
   }
   top.append(
     h('span', { class: 'brand' }, t('app'), ' · ', S.me.station || ''),
-    h('nav', {}, NAV.map((p) => h('a', { href: '#/' + p, id: 'nav-' + p, class: S.page === p ? 'on' : '' },
+    h('nav', {}, NAV.concat(isAdmin() ? ADMIN_NAV : []).map((p) => h('a', { href: '#/' + p, id: 'nav-' + p, class: S.page === p ? 'on' : '' },
       t(p), p === 'inbox' ? h('span', { id: 'inbox-count', class: 'count' }) : null))),
     h('span', { class: 'spacer' }),
     h('span', { id: 'live', class: 'live' }),
@@ -484,7 +536,7 @@ function route() {
     if (page !== 'login') S.after = location.hash;
     page = 'login';
   }
-  else if (!ROUTES[page] || page === 'login') page = 'board';
+  else if (!ROUTES[page] || page === 'login' || (ADMIN_NAV.includes(page) && !isAdmin())) page = 'board';
   S.page = page;
   S.arg = arg;
   S.onEvent = null;
@@ -1138,6 +1190,214 @@ function noticeRow(p, c, reasons, note) {
       s.by_us ? t('by_us') : t('by_peer', { p: s.by }), ' · ',
       h('a', { href: '#/message/' + s.notice }, s.notice), s.notice_state ? ' (' + t('st_' + s.notice_state) + ')' : ''))),
     h('td', {}, action));
+}
+
+/* ---------- Talks (read only: docs/talks.md) ---------- */
+
+function talksBadge(o) {
+  return h('span', { class: 'badge ts-' + o.state, 'data-state': o.state, title: o.state_text || '' }, t('ts_' + o.state));
+}
+function datesText(d) {
+  return d && d.from ? (d.from === d.to ? d.from : d.from + ' – ' + d.to) : t('dates_none');
+}
+async function pageTalks(main, arg) {
+  const draw = serial(async () => {
+    if (arg) {
+      const r = await api('/api/talks/show?id=' + encodeURIComponent(arg));
+      main.replaceChildren(talksView(r.talks));
+    } else {
+      const r = await api('/api/talks');
+      main.replaceChildren(talksList(r.talks || [], r.today));
+    }
+    tick();
+  });
+  await draw();
+  // A talks event travels as a message: reload on those.
+  listen(main, (k) => (k.has('message') ? draw().catch(() => {}) : null));
+}
+function talksList(all, today) {
+  const when = (o) => o.dates || o.proposed_dates || {};
+  // Upcoming: not over yet (ends today or later); past: the rest, newest first.
+  const up = all.filter((o) => (when(o).to || '') >= today);
+  const past = all.filter((o) => (when(o).to || '') < today).reverse();
+  const table = (list, id) => list.length ? h('table', { class: 'msgs talks', id },
+    h('thead', {}, h('tr', {}, [t('dates'), t('with_peer'), t('title'), t('level'), t('place'), t('round'), t('state'), t('readouts')].map((c) => h('th', {}, c)))),
+    h('tbody', {}, list.map((o) => h('tr', { 'data-talks': o.id, 'data-state': o.state },
+      h('td', { class: 'time' }, datesText(when(o))), h('td', {}, (o.local && o.local.peer) || ''),
+      h('td', { class: 'text' }, h('a', { href: '#/talks/' + encodeURIComponent(o.id) }, o.title),
+        o.source === 'imported' ? h('div', { class: 'muted' }, t('imported')) : null),
+      h('td', {}, o.level || ''), h('td', {}, o.place || ''), h('td', {}, o.round_name || '—'),
+      h('td', {}, talksBadge(o)),
+      h('td', {}, Object.entries(o.readout_versions || {}).filter(([, n]) => n).map(([side, n]) =>
+        h('div', {}, side + ': ' + t('versions', { n }))))))))
+    : h('p', { class: 'muted' }, t('no_talks'));
+  return h('div', { id: 'talks' },
+    h('div', { class: 'bar' }, h('h1', {}, t('talks'))),
+    h('p', { class: 'muted' }, t('talks_readonly')),
+    h('h2', {}, t('upcoming')), table(up, 'talks-upcoming'),
+    h('h2', {}, t('past')), table(past, 'talks-past'));
+}
+function talksView(o) {
+  const local = o.local || {};
+  const sides = [local.station, local.peer].filter(Boolean);
+  const readout = (side) => {
+    const vs = ((o.readouts || {})[side] || []).slice().reverse(); // latest first
+    const [cur, ...older] = vs;
+    return h('div', { class: 'readout', 'data-side': side },
+      h('h3', {}, t('readout_of', { s: side })),
+      cur ? [h('div', { class: 'muted' }, t('version', { n: cur.version }), ' · ', t('latest'),
+        cur.operator ? ' · ' + cur.operator : '', cur.at ? ' · ' + fmtTime(cur.at) : ''),
+      h('pre', { class: 'body' }, cur.text)] : h('p', { class: 'muted' }, t('no_readout')),
+      older.length ? h('details', { class: 'older' }, h('summary', {}, t('older_versions'), ' (', older.length, ')'),
+        older.map((v) => h('div', { class: 'version', 'data-version': v.version },
+          h('div', { class: 'muted' }, t('version', { n: v.version }), v.operator ? ' · ' + v.operator : '', v.at ? ' · ' + fmtTime(v.at) : ''),
+          h('pre', { class: 'body other' }, v.text)))) : null);
+  };
+  const hist = o.history || [];
+  return h('div', { id: 'talks-detail', 'data-talks': o.id, class: 'message' },
+    h('div', { class: 'bar' }, h('h1', {}, o.title), talksBadge(o), h('span', { class: 'muted' }, o.state_text || '')),
+    h('section', { class: 'card' }, h('dl', { class: 'facts' },
+      h('dt', {}, t('id')), h('dd', {}, o.id),
+      h('dt', {}, t('with_peer')), h('dd', {}, local.peer || ''),
+      h('dt', {}, t('dates')), h('dd', {}, datesText(o.dates)),
+      h('dt', {}, t('proposed_dates')), h('dd', {}, datesText(o.proposed_dates)),
+      h('dt', {}, t('place')), h('dd', {}, o.place || ''),
+      h('dt', {}, t('level')), h('dd', {}, o.level || ''),
+      o.series ? [h('dt', {}, t('round')), h('dd', {}, (o.round_name || '') + ' · ' + o.series)] : null,
+      o.proposed_by ? [h('dt', {}, t('proposed_by')), h('dd', {}, o.proposed_by, o.operator ? ' (' + o.operator + ')' : '', o.proposed_at ? ' · ' + fmtTime(o.proposed_at) : '')] : null,
+      o.awaiting ? [h('dt', {}, t('awaiting')), h('dd', {}, o.awaiting)] : null,
+      o.source === 'imported' ? [h('dt', {}, t('kind')), h('dd', {}, t('imported'))] : null),
+    (o.agenda || []).length ? [h('h3', {}, t('agenda')), h('ol', { id: 'talks-agenda' }, o.agenda.map((a) => h('li', {}, a.item,
+      a.by ? h('span', { class: 'muted' }, ' · ' + a.by + (a.operator ? ' (' + a.operator + ')' : '')) : null)))] : null),
+    h('h2', {}, t('readouts')),
+    h('div', { class: 'two readouts', id: 'talks-readouts' }, sides.map(readout)),
+    hist.length ? [h('h3', {}, t('history')), h('table', { class: 'history', id: 'talks-history' },
+      h('thead', {}, h('tr', {}, [t('at'), t('by_side'), t('operator'), t('type'), t('detail')].map((c) => h('th', {}, c)))),
+      h('tbody', {}, hist.map((x) => h('tr', { class: x.applied === false ? 'bad' : '' },
+        h('td', { class: 'time' }, fmtTime(x.at)), h('td', {}, x.by || ''), h('td', {}, x.operator || ''), h('td', {}, x.type || ''),
+        h('td', { class: 'text' }, [x.dates ? datesText(x.dates) : null, x.item, x.version ? t('version', { n: x.version }) : null, x.reason,
+          x.applied === false ? t('not_applied', { w: x.note || '' }) : null].filter(Boolean).join(' · '))))))] : null);
+}
+
+/* ---------- Operators (admin) ---------- */
+
+async function pageOperators(main) {
+  const note = h('div', { id: 'op-result', role: 'status' });
+  const box = h('div', {});
+  const say = (cls, text) => { note.className = cls; note.textContent = text; };
+  const act = async (path, body, okText) => {
+    say('', '');
+    try {
+      await api(path, body);
+      say('ok', okText);
+      await draw();
+      return true;
+    } catch (x) {
+      say('error', errText(x));
+      return false;
+    }
+  };
+  const roles = ['watch', 'duty', 'admin'];
+  const roleSel = (id, value, disabled, onchange) => {
+    const sel = h('select', { id, disabled, onchange }, roles.map((r) => h('option', { value: r }, t('role_' + r))));
+    sel.value = value;
+    return sel;
+  };
+  const name = h('input', { id: 'op-name', autocomplete: 'off' });
+  const pw = h('input', { id: 'op-password', type: 'password', autocomplete: 'new-password' });
+  const newRole = roleSel('op-role', 'watch', false);
+  const lang = h('select', { id: 'op-language' }, h('option', { value: 'en' }, 'English'), h('option', { value: 'zh' }, '中文'));
+  lang.value = S.lang;
+  const form = h('form', { class: 'card', id: 'op-add', onsubmit: async (e) => {
+    e.preventDefault();
+    if (pw.value.length < 8) return say('error', t('pw_short'));
+    if (await act('/api/operators/add', { name: name.value.trim(), role: newRole.value, password: pw.value, language: lang.value },
+      t('op_added', { n: name.value.trim() }))) name.value = pw.value = '';
+  } },
+  h('h2', {}, t('add_operator')),
+  h('div', { class: 'row' }, h('label', {}, t('name'), name), h('label', {}, t('role'), newRole),
+    h('label', {}, t('password'), pw), h('label', {}, t('language'), lang)),
+  h('button', { type: 'submit', class: 'primary', id: 'op-add-submit' }, t('add')));
+  main.replaceChildren(h('h1', {}, t('operators')), h('p', { class: 'muted' }, t('ops_help')), note, box, form);
+  const draw = serial(async () => {
+    const r = await api('/api/operators');
+    box.replaceChildren(h('table', { class: 'msgs', id: 'operators-table' },
+      h('thead', {}, h('tr', {}, [t('name'), t('role'), t('language'), t('created_at'), t('changed_at'), t('new_password'), ''].map((c) => h('th', {}, c)))),
+      h('tbody', {}, (r.operators || []).map((o) => {
+        const npw = h('input', { type: 'password', class: 'pw', 'data-password': o.name, autocomplete: 'new-password', placeholder: t('new_password') });
+        return h('tr', { 'data-operator': o.name, 'data-role': o.role },
+          h('td', { class: 'name' }, o.name, o.you ? h('span', { class: 'muted' }, ' (' + t('you') + ')') : null),
+          h('td', {}, roleSel(null, o.role, o.you, (e) => act('/api/operators/change', { name: o.name, role: e.target.value }, t('op_changed', { n: o.name })))),
+          h('td', {}, o.language === 'zh' ? '中文' : 'English'),
+          h('td', { class: 'time' }, fmtTime(o.created)), h('td', { class: 'time' }, fmtTime(o.changed)),
+          h('td', {}, h('span', { class: 'inline' }, npw, h('button', { 'data-set-password': o.name, onclick: () => {
+            if (npw.value.length < 8) return say('error', t('pw_short'));
+            act('/api/operators/change', { name: o.name, password: npw.value }, t('op_changed', { n: o.name }));
+          } }, t('set_password')))),
+          h('td', {}, o.you ? null : h('button', { class: 'danger', 'data-remove': o.name, onclick: () => {
+            if (window.confirm(t('confirm_remove', { n: o.name }))) act('/api/operators/remove', { name: o.name }, t('op_removed', { n: o.name }));
+          } }, t('remove'))));
+      }))));
+  });
+  await draw();
+}
+
+/* ---------- Peers (admin) ---------- */
+
+async function pagePeers(main) {
+  const note = h('div', { id: 'peer-result', role: 'status' });
+  const box = h('div', {});
+  const say = (cls, text) => { note.className = cls; note.textContent = text; };
+  main.replaceChildren(h('h1', {}, t('peers')), h('p', { class: 'muted' }, t('peers_help')), note, box);
+  const act = async (path, body, okText) => {
+    say('', '');
+    try {
+      await api(path, body);
+      say('ok', okText);
+      await draw();
+    } catch (x) {
+      say('error', errText(x));
+    }
+  };
+  const draw = serial(async () => {
+    const r = await api('/api/peers');
+    box.replaceChildren(...(r.peers || []).map((p) => {
+      const k = p.keys || {};
+      const reason = h('input', { class: 'reason', 'data-revoke-reason': p.name, placeholder: t('revoke_reason') });
+      const chan = h('input', { 'data-channel-name': p.name, placeholder: t('channel_name'), size: 16 });
+      const nosus = h('input', { type: 'checkbox', 'data-no-suspend': p.name });
+      return h('section', { class: 'card peer', 'data-peer': p.name },
+        h('h2', {}, p.name, ' ', h('span', { class: 'badge ' + (p.revoked ? 'st-down' : 'st-up'), 'data-state': p.revoked ? 'revoked' : 'accepted' },
+          t(p.revoked ? 'st_revoked' : 'st_accepted'))),
+        k.revoked ? h('p', { class: 'alarm' }, t('revoked_at', { t: fmtTime(k.revoked.at), r: k.revoked.reason })) : null,
+        h('dl', { class: 'facts keyfacts' },
+          h('dt', {}, t('key')), h('dd', {}, h('code', { class: 'key' }, p.key)),
+          h('dt', {}, t('key_since')), h('dd', {}, fmtTime(k.since)),
+          h('dt', {}, t('added')), h('dd', {}, fmtTime(p.added)),
+          h('dt', {}, t('links')), h('dd', {}, (p.links || []).join(', ')),
+          k.announced ? [h('dt', {}, t('announced_key')), h('dd', {}, h('code', { class: 'key' }, k.announced.key), ' · ', fmtTime(k.announced.since))] : null,
+          (p.retired || []).length ? [h('dt', {}, t('retired_keys')), h('dd', {}, p.retired.map((x) => h('div', {}, h('code', { class: 'key' }, x))))] : null),
+        h('h3', {}, t('channels')),
+        h('p', { class: 'chanlist' }, (p.channels || []).map((c) => h('span', { class: 'chan', 'data-channel': c.name }, c.name,
+          c.no_suspend ? h('span', { class: 'muted' }, ' (' + t('no_suspend_opt') + ')') : null))),
+        h('div', { class: 'bar' },
+          h('span', { class: 'inline' }, chan, h('label', { class: 'inline' }, nosus, t('no_suspend_opt')),
+            h('button', { 'data-add-channel': p.name, onclick: () => {
+              const c = chan.value.trim();
+              if (c) act('/api/peers/channel', { peer: p.name, channel: c, no_suspend: nosus.checked }, t('chan_added', { c, p: p.name }));
+            } }, t('add_channel'))),
+          p.revoked ? null : h('span', { class: 'inline' }, reason, h('button', { class: 'danger', 'data-revoke': p.name, onclick: () => {
+            if (!reason.value.trim()) {
+              say('error', t('need_revoke_reason'));
+              reason.focus();
+              return;
+            }
+            if (window.confirm(t('confirm_revoke', { p: p.name }))) act('/api/peers/revoke', { peer: p.name, reason: reason.value.trim() }, t('revoked_ok', { p: p.name }));
+          } }, t('revoke')))));
+    }));
+  });
+  await draw();
+  listen(main, (k) => (k.has('link') || k.has('status') ? draw().catch(() => {}) : null));
 }
 
 /* ---------- start ---------- */

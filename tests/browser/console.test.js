@@ -8,7 +8,7 @@
 //   W_URL, B_URL          the two consoles (washington, beijing)
 //   W_DIR, B_DIR          the station directories (for the CLI's view)
 //   HOTLINE               the hotline binary
-//   DUTY_W, DUTY_B, WATCH_W, PASSWORD   operators and their password
+//   DUTY_W, DUTY_B, WATCH_W, ADMIN_W, PASSWORD   operators and their password
 //   HL_SCREENSHOTS        if set, a directory for board.png, inbox.png, ...
 //   HL_FAILSHOT           where to save a screenshot on failure
 'use strict';
@@ -245,6 +245,13 @@ async function main() {
       assert.ok(await watch.$('#c-precedence option[value="flash"][disabled]'));
       assert.ok(await watch.$('#c-precedence option[value="immediate"][disabled]'));
       assert.ok(await watch.$('#c-precedence option[value="routine"]:not([disabled])'));
+      // no admin pages: not in the navigation, not reachable by their address, refused by the station
+      assert.equal(await watch.$('#nav-operators'), null);
+      assert.equal(await watch.$('#nav-peers'), null);
+      assert.ok(await watch.$('#nav-talks'));
+      await watch.evaluate(() => { location.hash = '#/operators'; });
+      await watch.waitForSelector('#page-board #board');
+      assert.deepEqual(await watch.evaluate(async () => [(await fetch('/api/operators')).status, (await fetch('/api/peers')).status]), [403, 403]);
       await go(watch, '#/notices');
       assert.equal(await watch.$('button[data-suspend]'), null);
       assert.match(await watch.textContent('#notice-role'), /Only duty officers/);
@@ -291,6 +298,83 @@ async function main() {
       await w.waitForSelector(channelBadge('beijing', 'general') + ' >> text=正常');
       await w.selectOption('#lang', 'en');
       await w.waitForSelector('#nav-board >> text=Board');
+    });
+
+    await step('an admin adds an operator and changes its role on the Operators page; adds a channel on the Peers page', async () => {
+      const adm = await login(await newContext(browser), W, env('ADMIN_W'));
+      adm.on('dialog', (d) => d.accept());
+      assert.ok(await adm.$('#nav-operators'));
+      await go(adm, '#/operators');
+      await adm.waitForSelector(`#operators-table tr[data-operator="${env('ADMIN_W')}"] select[disabled]`); // not its own role
+      await adm.fill('#op-name', 'Sgt. Miller');
+      await adm.selectOption('#op-role', 'watch');
+      await adm.fill('#op-password', 'short');
+      await adm.click('#op-add-submit');
+      await adm.waitForSelector('#op-result.error');
+      await adm.fill('#op-password', 'miller password 1');
+      await adm.click('#op-add-submit');
+      await adm.waitForSelector('#operators-table tr[data-operator="Sgt. Miller"][data-role="watch"]');
+      const ops = () => Object.fromEntries(cli(wDir, 'operator', 'list', '--json').map((o) => [o.name, o.role]));
+      assert.equal(ops()['Sgt. Miller'], 'watch');
+      await adm.selectOption('#operators-table tr[data-operator="Sgt. Miller"] select', 'duty');
+      await adm.waitForSelector('#operators-table tr[data-operator="Sgt. Miller"][data-role="duty"]');
+      assert.equal(ops()['Sgt. Miller'], 'duty');
+      await shot(adm, 'operators');
+      await adm.click('button[data-remove="Sgt. Miller"]');
+      await adm.waitForSelector('#operators-table tr[data-operator="Sgt. Miller"]', { state: 'detached' });
+      assert.equal(ops()['Sgt. Miller'], undefined);
+      await go(adm, '#/peers');
+      await adm.fill('input[data-channel-name="beijing"]', 'exercise');
+      await adm.click('button[data-add-channel="beijing"]');
+      await adm.waitForSelector('section[data-peer="beijing"] .chan[data-channel="exercise"]');
+      assert.ok(cli(wDir, 'channel', 'list', 'beijing', '--json').some((c) => c.name === 'exercise'));
+      await shot(adm, 'peers');
+      assert.deepEqual(adm.errors, []);
+      await adm.context().close();
+      current = w;
+    });
+
+    await step('the Talks page: talks proposed, accepted, held and read out with the CLI, both readouts side by side', async () => {
+      const run = (dir, args, input) => execFileSync(env('HOTLINE'), ['-d', dir, 'talks', ...args],
+        { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] }).trim();
+      const state = (dir, id) => { try { return cli(dir, 'talks', 'show', id, '--json').state; } catch (e) { return null; } };
+      const today = new Date().toISOString().slice(0, 10);
+      const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 10);
+      const id = run(wDir, ['propose', 'beijing', '--title', 'Defense Policy Coordination Talks', '--level', 'working',
+        '--from', today, '--to', tomorrow, '--place', 'Washington, the Pentagon', '--series', 'Defense Policy Coordination Talks',
+        '--agenda', 'Maritime safety', '--agenda', 'Crisis communication channels', '--operator', 'Dr. Chase']);
+      // the public record's talks (imported, not on the line) are past talks
+      execFileSync(env('HOTLINE'), ['-d', wDir, 'talks', 'import', path.join(__dirname, '../../talks/history.json')], { stdio: 'ignore' });
+      await go(w, '#/talks');
+      await w.waitForSelector(`#talks-upcoming tr[data-talks="${id}"][data-state="proposed"]`); // live: a talks event is a message
+      assert.ok((await w.$$('#talks-past tbody tr')).length >= 2);
+      await until('beijing holds the proposal', () => state(bDir, id) === 'proposed');
+      run(bDir, ['accept', id, '--operator', 'Maj. Gen. Song']);
+      await until('washington sees the acceptance', () => state(wDir, id) === 'accepted');
+      run(wDir, ['held', id, '--operator', 'Dr. Chase']);
+      await until('beijing sees them held', () => state(bDir, id) === 'held');
+      run(wDir, ['readout', id, '--file', '-', '--operator', 'Dr. Chase'], 'The two sides discussed defense relations.\n');
+      run(bDir, ['readout', id, '--file', '-', '--operator', 'Maj. Gen. Song'], '双方就两军关系交换了意见。\n中方表示愿发展健康稳定的两军关系。\n');
+      run(wDir, ['readout', id, '--file', '-', '--operator', 'Dr. Chase'],
+        'The two sides discussed defense relations.\nDr. Chase stressed open lines of communication (corrected).\n');
+      await until('both readouts at washington', () => {
+        const j = cli(wDir, 'talks', 'show', id, '--json');
+        return j.readouts.beijing.length === 1 && j.readouts.washington.length === 2;
+      });
+      await w.waitForSelector(`#talks-upcoming tr[data-talks="${id}"][data-state="read_out"]`);
+      await shot(w, 'talks');
+      await w.click(`#talks-upcoming tr[data-talks="${id}"] a`);
+      await w.waitForSelector('#talks-detail #talks-readouts');
+      const sides = await w.$$eval('#talks-readouts .readout', (els) => els.map((e) => e.dataset.side));
+      assert.deepEqual(sides, ['washington', 'beijing']);
+      assert.match(await w.textContent('#talks-readouts .readout[data-side="washington"] > pre'), /corrected/);
+      assert.match(await w.textContent('#talks-readouts .readout[data-side="beijing"] > pre'), /双方就两军关系交换了意见/);
+      assert.ok(await w.$('#talks-readouts .readout[data-side="washington"] details.older .version[data-version="1"]'));
+      // side by side: the two columns start at the same height
+      const tops = await w.$$eval('#talks-readouts .readout', (els) => els.map((e) => Math.round(e.getBoundingClientRect().top)));
+      assert.equal(tops[0], tops[1]);
+      assert.equal(await w.$$eval('#talks-agenda li', (l) => l.length), 2);
+      await shot(w, 'talks-detail');
     });
 
     await step('a station restarted: the console says so, asks for a login, and comes back live', async () => {

@@ -6,7 +6,11 @@
 # refusals: no session 401, no CSRF token 403, repeated wrong passwords 429,
 # one station's cookie useless at the other, a watch officer refused FLASH
 # and suspension, malformed requests 4xx with the station still serving,
-# and /metrics as Prometheus text without message content.
+# and /metrics as Prometheus text without message content. Then talks proposed
+# with the CLI in /api/talks and /api/talks/show, and the admin calls: 403 for
+# watch and duty, csrf, operators added, re-roled, re-passworded and removed
+# (the CLI sees each; an admin not itself; the last admin kept), a channel
+# added and the peer's key revoked (the CLI and the daemon see it).
 . "$(dirname "$0")/lib.sh"
 sqlite3() { sqlite3_keep_wal "$@"; } # lib.sh: the shell must not fold a station's WAL
 
@@ -32,15 +36,22 @@ add_op() { # STATION NAME ROLE PASSWORD
 add_op washington "Gen. Smith" duty "smith-password-1"
 add_op washington "Lt. Jones" watch "jones-password-1"
 add_op beijing "Col. Li Wei" duty "liwei-password-1"
+add_op washington "Adm. Root" admin "root-password-1"
 echo "short" | hl -d "$T/washington" operator add shorty --role watch 2>/dev/null &&
 	fail "a 5-byte password was accepted"
-hl -d "$T/washington" operator list --json | jq -e 'length == 2 and .[0].name == "Gen. Smith" and .[0].role == "duty"' >/dev/null ||
+hl -d "$T/washington" operator list --json | jq -e 'length == 3 and .[1].name == "Gen. Smith" and .[1].role == "duty"' >/dev/null ||
 	fail "operator list --json: $(hl -d "$T/washington" operator list --json)"
 sqlite3 "$T/washington/station.db" "SELECT pwhash FROM operators" | grep -q '^\$argon2id\$' ||
 	fail "the stored password is not an Argon2id hash"
 sqlite3 "$T/washington/station.db" "SELECT * FROM operators" | grep -q "smith-password" &&
 	fail "a password is stored in clear"
-ok "operators added (watch, duty), hashed with Argon2id, a short password refused"
+hl -d "$T/washington" operator remove "Adm. Root" 2>/dev/null && fail "the last admin was removed"
+ok "operators added (watch, duty, admin), hashed with Argon2id, a short password refused, the last admin kept"
+
+# Talks proposed with the CLI (the daemons stopped: they go out once linked).
+TALKS=$(hl -d "$T/washington" talks propose beijing --title "Defense Policy Coordination Talks" \
+	--level working --from 2027-08-10 --to 2027-08-11 --place "Washington, the Pentagon" \
+	--agenda "Maritime safety" --operator "Dr. Chase" 2>/dev/null) || fail "talks propose"
 
 start washington
 start beijing
@@ -121,11 +132,15 @@ for path, ctype in (("/", "text/html"), ("/app.js", "text/javascript"), ("/app.c
         fail("GET %s has no Content-Security-Policy" % path)
 ok("the pages are served, with a Content-Security-Policy")
 
+ADMIN_GETS = ["/api/operators", "/api/peers"]
+ADMIN_POSTS = ["/api/operators/add", "/api/operators/change", "/api/operators/remove",
+               "/api/peers/revoke", "/api/peers/channel"]
 gets = ["/api/me", "/api/status", "/api/inbox", "/api/inbox?all=1", "/api/outbox",
         "/api/message?id=abcdef012345", "/api/codebook", "/api/transcript?peer=beijing",
-        "/api/events", "/api/nonexistent"]
+        "/api/events", "/api/talks", "/api/talks/show?id=abcdef012345",
+        "/api/nonexistent"] + ADMIN_GETS
 posts = ["/api/logout", "/api/language", "/api/send", "/api/ack", "/api/suspend",
-         "/api/resume", "/api/nonexistent"]
+         "/api/resume", "/api/nonexistent"] + ADMIN_POSTS
 for p in gets:
     s, _, j, d = req(A, "GET", p)
     if s != 401 or not j or j.get("error") != "unauthorized" or j.get("ok") is not False:
@@ -458,6 +473,144 @@ for secret in ("SECRET", "14:00Z", "weather", "pending consultations", "Gen. Smi
 ok("/metrics parses as Prometheus text (%d series), no message content, names or reasons"
    % len(text.splitlines()))
 
+# --- talks: what the CLI proposed, in both consoles ---
+TALKS = os.environ["TALKS"]
+s, _, j, _ = watch.get("/api/talks")
+m = [x for x in (j or {}).get("talks", []) if x["id"] == TALKS]
+if s != 200 or not m or m[0]["state"] != "proposed" or m[0]["title"] != "Defense Policy Coordination Talks" \
+        or "readouts" in m[0] or not re.fullmatch(r"\d{4}-\d\d-\d\d", j.get("today", "")):
+    fail("/api/talks at washington: %d %s" % (s, j))
+deadline = time.monotonic() + 5
+while True:
+    s, _, j, _ = smith.get("/api/talks/show?id=" + TALKS)  # duty may read too
+    if s == 200 and j["talks"]["local"]["undelivered"] == []:
+        break
+    if time.monotonic() > deadline:
+        fail("/api/talks/show: %d %s" % (s, j))
+    time.sleep(0.1)
+if j["talks"]["readouts"] != {"washington": [], "beijing": []} or j["talks"]["awaiting"] != "beijing":
+    fail("the talks shown: %s" % j["talks"])
+cli = json.loads(subprocess.run([HOTLINE, "-d", T + "/washington", "talks", "show", TALKS, "--json"],
+                                capture_output=True, text=True).stdout)
+if {k: v for k, v in cli.items() if k != "local"} != {k: v for k, v in j["talks"].items() if k != "local"}:
+    fail("/api/talks/show differs from 'talks show --json'")
+for bad in ("abc", "NOT-HEX!", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0"):
+    if smith.get("/api/talks/show?id=" + bad)[0] != 400:
+        fail("a bad talks id accepted: %s" % bad)
+if smith.get("/api/talks/show?id=000000000000")[0] != 404:
+    fail("an unknown talks id is not 404")
+ok("talks proposed with the CLI: listed (no readouts in the list) and shown as 'talks show --json'")
+
+# --- the admin calls: watch and duty 403, CSRF, operators and peers managed ---
+adm = Session(A, "washington", "Adm. Root", "root-password-1")
+for who in (watch, smith):
+    for p in ADMIN_GETS:
+        s, _, j, _ = who.get(p)
+        if s != 403 or j.get("error") != "forbidden":
+            fail("GET %s by %s: %d %s" % (p, who.name, s, j))
+    for p in ADMIN_POSTS:
+        s, _, j, _ = who.post(p, {"name": "Sgt. New", "role": "admin", "password": "new-password-1",
+                                  "peer": "beijing", "reason": "x", "channel": "x"})
+        if s != 403 or j.get("error") != "forbidden":
+            fail("POST %s by %s: %d %s" % (p, who.name, s, j))
+for p in ADMIN_POSTS:
+    s, _, j, _ = adm.post(p, {"name": "Sgt. New"}, csrf=False)
+    if s != 403 or j.get("error") != "csrf":
+        fail("POST %s without CSRF: %d %s" % (p, s, j))
+
+
+def cli_ops():
+    return {o["name"]: o["role"] for o in json.loads(subprocess.run(
+        [HOTLINE, "-d", T + "/washington", "operator", "list", "--json"],
+        capture_output=True, text=True).stdout)}
+
+
+if "Sgt. New" in cli_ops():
+    fail("a refused call added an operator")
+s, _, j, _ = adm.get("/api/operators")
+if s != 200 or [(o["name"], o["role"], o["you"]) for o in j["operators"]] != [
+        ("Adm. Root", "admin", True), ("Gen. Smith", "duty", False), ("Lt. Jones", "watch", False)] \
+        or any("pwhash" in o for o in j["operators"]):
+    fail("/api/operators: %d %s" % (s, j))
+for body, field in (({"name": "Sgt. New", "role": "watch", "password": "short"}, "password"),
+                    ({"name": "Sgt. New", "role": "captain", "password": "new-password-1"}, "role"),
+                    ({"name": " Sgt. New", "role": "watch", "password": "new-password-1"}, "name"),
+                    ({"name": "Gen. Smith", "role": "watch", "password": "new-password-1"}, "name")):
+    s, _, j, _ = adm.post("/api/operators/add", body)
+    if s not in (400, 409) or j.get("field") != field:
+        fail("operators/add %s: %d %s" % (body, s, j))
+s, _, j, d = adm.post("/api/operators/add", {"name": "Sgt. New", "role": "watch",
+                                              "password": "new-password-1", "language": "zh"})
+if s != 200 or cli_ops().get("Sgt. New") != "watch":
+    fail("operators/add: %d %s; the CLI lists %s" % (s, d, cli_ops()))
+new = Session(A, "washington", "Sgt. New", "new-password-1")
+if new.j["role"] != "watch" or new.j["language"] != "zh":
+    fail("the new operator signs in: %s" % new.j)
+s, _, j, _ = adm.post("/api/operators/change", {"name": "Sgt. New", "role": "duty"})
+if s != 200 or cli_ops()["Sgt. New"] != "duty" or new.get("/api/me")[2]["role"] != "duty":
+    fail("operators/change role: %d %s" % (s, j))
+s, _, j, _ = adm.post("/api/operators/change", {"name": "Sgt. New", "password": "newer-password-2"})
+if s != 200 or new.get("/api/me")[0] != 401:
+    fail("operators/change password: %d %s (the old session must end)" % (s, j))
+new = Session(A, "washington", "Sgt. New", "newer-password-2")
+s, _, j, _ = adm.post("/api/operators/change", {"name": "Adm. Root", "password": "root-password-2"})
+if s != 200 or adm.get("/api/me")[0] != 200:
+    fail("an admin's own new password ends its own session: %d %s" % (s, j))
+for p, body in (("/api/operators/remove", {"name": "Adm. Root"}),
+                ("/api/operators/change", {"name": "Adm. Root", "role": "duty"})):
+    s, _, j, _ = adm.post(p, body)
+    if s != 409 or j.get("error") != "refused":
+        fail("%s of oneself: %d %s" % (p, s, j))
+s, _, j, _ = adm.post("/api/operators/remove", {"name": "Nobody"})
+if s != 404:
+    fail("operators/remove of nobody: %d" % s)
+s, _, j, _ = adm.post("/api/operators/remove", {"name": "Sgt. New"})
+if s != 200 or "Sgt. New" in cli_ops() or new.get("/api/me")[0] != 401:
+    fail("operators/remove: %d %s; CLI: %s" % (s, j, cli_ops()))
+ok("admin calls: 403 forbidden for watch and duty (%d calls), 403 csrf without the token; an admin "
+   "adds, promotes, re-passwords and removes an operator (the CLI sees each), not itself"
+   % (2 * (len(ADMIN_GETS) + len(ADMIN_POSTS))))
+
+cli_peers = json.loads(subprocess.run([HOTLINE, "-d", T + "/washington", "peer", "list", "--json"],
+                                      capture_output=True, text=True).stdout)
+s, _, j, _ = adm.get("/api/peers")
+p = j["peers"][0] if s == 200 and j["peers"] else {}
+if p.get("name") != "beijing" or p.get("key") != cli_peers[0]["key"] or p.get("links") != cli_peers[0]["links"] \
+        or p.get("revoked") is not False or {c["name"] for c in p["channels"]} != {"general", "defense"}:
+    fail("/api/peers: %d %s" % (s, j))
+s, _, j, _ = adm.post("/api/peers/channel", {"peer": "beijing", "channel": "maritime", "no_suspend": True})
+if s != 200:
+    fail("peers/channel: %d %s" % (s, j))
+chans = json.loads(subprocess.run([HOTLINE, "-d", T + "/washington", "channel", "list", "beijing", "--json"],
+                                  capture_output=True, text=True).stdout)
+if not [c for c in chans if c["name"] == "maritime" and c.get("no_suspend")]:
+    fail("the CLI does not list the channel added: %s" % chans)
+for body, want in (({"peer": "beijing", "channel": "maritime"}, 409),
+                   ({"peer": "nobody", "channel": "x"}, 404),
+                   ({"peer": "beijing", "channel": "Bad Name"}, 400)):
+    s, _, j, _ = adm.post("/api/peers/channel", body)
+    if s != want:
+        fail("peers/channel %s: %d %s" % (body, s, j))
+s, _, j, _ = adm.post("/api/peers/revoke", {"peer": "beijing", "reason": ""})
+if s != 400 or j.get("field") != "reason":
+    fail("a revocation without a reason: %d %s" % (s, j))
+s, _, j, _ = adm.post("/api/peers/revoke", {"peer": "beijing", "reason": "key compromised (exercise)"})
+if s != 200 or j["revoked"]["reason"] != "key compromised (exercise)" or j.get("reloaded") is not True:
+    fail("peers/revoke: %d %s" % (s, j))
+cli_peers = json.loads(subprocess.run([HOTLINE, "-d", T + "/washington", "peer", "list", "--json"],
+                                      capture_output=True, text=True).stdout)
+if (cli_peers[0]["keys"]["revoked"] or {}).get("reason") != "key compromised (exercise)":
+    fail("'peer list' does not show the revocation: %s" % cli_peers)
+if adm.post("/api/peers/revoke", {"peer": "beijing", "reason": "again"})[0] != 409:
+    fail("a second revocation is not 409")
+deadline = time.monotonic() + 5
+while [p["state"] for p in adm.get("/api/status")[2]["peers"]] != ["revoked"]:
+    if time.monotonic() > deadline:
+        fail("the daemon did not drop beijing: %s" % adm.get("/api/status")[2]["peers"])
+    time.sleep(0.1)
+ok("peers: listed as 'peer list --json' with channels; a channel added (409 twice, 404, 400); "
+   "beijing's key revoked: 'peer list' shows it and the daemon dropped the link")
+
 # --- sessions end: logout, a removed operator ---
 s, _, j, _ = watch.post("/api/logout")
 if s != 200 or watch.get("/api/me")[0] != 401:
@@ -476,13 +629,15 @@ except queue.Empty:
 ok("logout ends the session; a removed operator's session ends at once (401)")
 EOF
 
-CA=${CPORT[washington]} CB=${CPORT[beijing]} T="$T" HOTLINE="$HOTLINE" "$PY" "$T/console_test.py" ||
+CA=${CPORT[washington]} CB=${CPORT[beijing]} T="$T" HOTLINE="$HOTLINE" TALKS="$TALKS" "$PY" "$T/console_test.py" ||
 	fail "the console test failed"
 
 grep -q 'event=console_refused status=401' "$T/washington.log" || fail "a 401 was not logged"
 grep -q 'event=console_refused status=403 error=csrf' "$T/washington.log" || fail "a 403 was not logged"
 grep -q 'event=console_refused status=429' "$T/washington.log" || fail "a 429 was not logged"
-grep -q 'smith-password-1\|jones-password-1' "$T"/*.log && fail "a password reached a log"
+grep -q 'event=console_refused status=403 error=forbidden method=GET path=/api/operators' "$T/washington.log" ||
+	fail "a 403 forbidden admin call was not logged"
+grep -q 'smith-password-1\|jones-password-1\|new-password-1\|root-password' "$T"/*.log && fail "a password reached a log"
 ok "refused requests are logged (401, 403 csrf, 429), passwords never"
 
 # A live stream open while the station stops: it ends, and the daemon exits cleanly.

@@ -3,7 +3,8 @@
 # stations, each serving its console: log in, a FLASH message arriving live,
 # its acknowledgment reaching the sender, a codebook form with a bad field,
 # a suspension seen on both boards, a watch officer's limits, the transcript,
-# the language, a station restarted under an open console
+# the language, the admin pages (operators, peers), the Talks page after a
+# talks cycle driven by the CLI, a station restarted under an open console
 # (tests/browser/console.test.js has the steps).
 # HL_SCREENSHOTS=DIR also saves a screenshot of each page there (docs/img).
 # Under ASan (HL_BROWSER_ASAN=0 skips that pass) it takes about twice as long.
@@ -41,6 +42,7 @@ add_operator() { # STATION NAME ROLE
 add_operator washington "Gen. Smith" duty
 add_operator washington "Lt. Jones" watch
 add_operator beijing "Col. Li Wei" duty
+add_operator washington "Adm. Root" admin
 start washington
 start beijing
 wait_state washington beijing up 5000 >/dev/null || fail "link not up"
@@ -55,7 +57,7 @@ done
 coproc BT {
 	W_URL="http://127.0.0.1:${CONSOLE[washington]}" B_URL="http://127.0.0.1:${CONSOLE[beijing]}" \
 		W_DIR="$T/washington" B_DIR="$T/beijing" HOTLINE="$HOTLINE" PASSWORD="$PASSWORD" \
-		DUTY_W="Gen. Smith" DUTY_B="Col. Li Wei" WATCH_W="Lt. Jones" HL_FAILSHOT="$T/failure.png" \
+		DUTY_W="Gen. Smith" DUTY_B="Col. Li Wei" WATCH_W="Lt. Jones" ADMIN_W="Adm. Root" HL_FAILSHOT="$T/failure.png" \
 		timeout 150 node "$ROOT/tests/browser/console.test.js" 2>&1
 	echo "exit $?"
 }

@@ -132,6 +132,21 @@ test_store(void)
 	      "a language choice is stored, and keeps the sessions");
 	CHECK(hl_operator_set_language(st, "watch1", 2) == HL_ERR_INVAL,
 	      "a bad language is refused");
+	CHECK(hl_operator_set_role(st, "watch1", HL_ROLE_ADMIN) == HL_OK &&
+	          hl_operator_get(st, "watch1", &op) == HL_OK && op.role == HL_ROLE_ADMIN &&
+	          op.generation == 1,
+	      "a new role is stored, and keeps the sessions");
+	CHECK(hl_operator_set_role(st, "watch1", HL_ROLE_WATCH) == HL_ERR_BUSY,
+	      "the last admin is not demoted");
+	CHECK(hl_operator_remove(st, "watch1") == HL_ERR_BUSY, "nor removed");
+	CHECK(hl_operator_set_role(st, "Col. Li Wei", HL_ROLE_ADMIN) == HL_OK &&
+	          hl_operator_set_role(st, "watch1", HL_ROLE_WATCH) == HL_OK,
+	      "with another admin, it is");
+	CHECK(hl_operator_set_role(st, "Col. Li Wei", HL_ROLE_ADMIN) == HL_OK,
+	      "the last admin made admin again: no change refused");
+	CHECK(hl_operator_set_role(st, "nobody", HL_ROLE_WATCH) == HL_ERR_NOTFOUND,
+	      "no role for an unknown operator");
+	CHECK(hl_operator_set_role(st, "watch1", 3) == HL_ERR_INVAL, "a bad role is refused");
 	CHECK(hl_operator_remove(st, "watch1") == HL_OK, "remove");
 	CHECK(hl_operator_remove(st, "watch1") == HL_ERR_NOTFOUND, "removing twice: not found");
 	CHECK(hl_operator_get(st, "watch1", &op) == HL_ERR_NOTFOUND, "gone");
@@ -316,6 +331,74 @@ test_requests(void)
 	hl_codebook_free(cb);
 }
 
+/* The admin calls' bodies (console_req.c): what is accepted, and which field a refusal names. */
+static void
+test_admin_requests(void)
+{
+	static const struct {
+		int which; /* 'a' add, 'c' change, 'r' remove, 'v' revoke, 'h' channel */
+		const char *json, *field;
+	} cases[] = {
+	    {'a', "{\"name\":\"Sgt. Miller\",\"role\":\"watch\",\"password\":\"long enough\"}", ""},
+	    {'a', "{\"name\":\"Sgt. Miller\",\"role\":\"watch\",\"password\":\"short\"}",
+	     "password"},
+	    {'a', "{\"name\":\"Sgt. Miller\",\"role\":\"captain\",\"password\":\"long enough\"}",
+	     "role"},
+	    {'a', "{\"name\":\"Sgt. Miller \",\"role\":\"watch\",\"password\":\"long enough\"}",
+	     "name"},
+	    {'a', "{\"name\":\"Sgt. Miller\",\"password\":\"long enough\"}", "role"},
+	    {'a',
+	     "{\"name\":\"Sgt. Miller\",\"role\":\"duty\",\"password\":\"long "
+	     "enough\",\"language\":"
+	     "\"fr\"}",
+	     "language"},
+	    {'c', "{\"name\":\"Sgt. Miller\",\"role\":\"admin\"}", ""},
+	    {'c', "{\"name\":\"Sgt. Miller\",\"password\":\"long enough\"}", ""},
+	    {'c', "{\"name\":\"Sgt. Miller\"}", "role"},
+	    {'r', "{\"name\":\"Sgt. Miller\"}", ""},
+	    {'r', "{\"name\":\"two\\nlines\"}", "name"},
+	    {'v', "{\"peer\":\"beijing\",\"reason\":\"compromised\"}", ""},
+	    {'v', "{\"peer\":\"beijing\",\"reason\":\"\"}", "reason"},
+	    {'v', "{\"peer\":\"Beijing\",\"reason\":\"x\"}", "peer"},
+	    {'h', "{\"peer\":\"beijing\",\"channel\":\"maritime\",\"no_suspend\":true}", ""},
+	    {'h', "{\"peer\":\"beijing\",\"channel\":\"maritime\",\"no_suspend\":1}", "no_suspend"},
+	    {'h', "{\"peer\":\"beijing\"}", "channel"},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct hl_api_error e = {0};
+		struct hl_console_op op;
+		const char *code, *a, *b;
+		bool ns;
+		int status, rc = HL_ERR_INVAL;
+		json_t *v = body(cases[i].json, &status, &code);
+
+		switch (cases[i].which) {
+		case 'a':
+			rc = hl_console_opadd_parse(v, HL_LANG_ZH, &op, &e);
+			break;
+		case 'c':
+			rc = hl_console_opchange_parse(v, &op, &e);
+			break;
+		case 'r':
+			rc = hl_console_opname_parse(v, &a, &e);
+			break;
+		case 'v':
+			rc = hl_console_revoke_parse(v, &a, &b, &e);
+			break;
+		default:
+			rc = hl_console_chanadd_parse(v, &a, &b, &ns, &e);
+			break;
+		}
+		if (cases[i].field[0])
+			CHECK(rc < 0 && e.status == 400 && !strcmp(e.field, cases[i].field),
+			      "%s: 400 naming %s (%s)", cases[i].json, cases[i].field, e.field);
+		else
+			CHECK(rc == HL_OK, "%s: accepted (%s)", cases[i].json, e.message);
+		json_decref(v);
+	}
+}
+
 int
 main(void)
 {
@@ -327,6 +410,7 @@ main(void)
 	test_hash();
 	test_store();
 	test_requests();
+	test_admin_requests();
 	rmdir(dir);
 	return t_done();
 }
