@@ -3,8 +3,10 @@
  * bench_msg.c: messaging figures, each beside its floor measured in the
  * same run on the same disk (bench/run.sh starts the two stations):
  *
- *   bench_msg SENDER-DIR PEER-NAME
+ *   bench_msg SENDER-DIR PEER-NAME [fsync|flash|throughput|backlog]...
  *
+ * (no phase named: all of them, in that order; naming phases is for
+ * profiling one of them under perf, strace or callgrind).
  * - floor: fdatasync of a 1 KiB write in the sender's directory;
  * - FLASH end-to-end latency: `send` over the control socket with wait, so
  *   the time runs from the request to the peer's signed receipt arriving
@@ -82,6 +84,8 @@ bench_flash(const char *what, const char *ctl, const char *peer, int count)
 	char text[1024], b64[1500];
 	size_t n = 0;
 
+	if (getenv("HL_BENCH_FLASH_N")) /* fewer, e.g. under strace */
+		count = atoi(getenv("HL_BENCH_FLASH_N"));
 	memset(text, 'F', sizeof text);
 	sodium_bin2base64(b64, sizeof b64, (const uint8_t *)text, sizeof text,
 	                  sodium_base64_VARIANT_ORIGINAL);
@@ -130,6 +134,28 @@ pending(struct hl_store *st, int64_t peer_id)
 	return hl_store_pending_count(st, peer_id, &n) < 0 ? -1 : (long)n;
 }
 
+/*
+ * Wait until every message up to seq last is receipted (or timeout_s passed).
+ * Looks at the last one first: counting the pending ones takes a scan, and
+ * on two cores a poller that scans every few milliseconds takes CPU time
+ * from the very daemons it measures.
+ */
+static void
+wait_drained(struct hl_store *st, int64_t peer_id, uint64_t last, double timeout_s)
+{
+	double t0 = now_us();
+
+	while (now_us() - t0 < timeout_s * 1e6) {
+		struct hl_event_row *r = NULL;
+		bool done = hl_store_event_get(st, peer_id, HL_DIR_OUT, last, &r) == HL_OK &&
+		            r->state >= HL_ST_DELIVERED;
+		hl_event_rows_free(r, r ? 1 : 0);
+		if (done && pending(st, peer_id) == 0)
+			return;
+		usleep(5000);
+	}
+}
+
 static void
 poke(const char *ctl)
 {
@@ -139,6 +165,18 @@ poke(const char *ctl)
 		fprintf(stderr, "bench: the daemon did not answer a poke\n");
 	json_decref(req);
 	json_decref(resp);
+}
+
+/* Run this phase? All of them when none is named. */
+static bool
+phase(int argc, char **argv, const char *name)
+{
+	if (argc == 3)
+		return true;
+	for (int i = 3; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return true;
+	return false;
 }
 
 int
@@ -151,26 +189,35 @@ main(int argc, char **argv)
 	long n = 20000;
 	double t0, dt;
 
-	if (sodium_init() < 0 || argc != 3 || hl_station_path(argv[1], HL_F_STORE, path) < 0 ||
+	if (sodium_init() < 0 || argc < 3 || hl_station_path(argv[1], HL_F_STORE, path) < 0 ||
 	    hl_station_path(argv[1], HL_F_CTL, ctl) < 0 ||
 	    hl_store_open(path, false, &st, err, sizeof err) < 0 ||
 	    hl_store_peer_get(st, argv[2], &peer) < 0) {
-		fprintf(stderr, "usage: bench_msg SENDER-DIR PEER-NAME (daemons running)\n");
+		fprintf(stderr, "usage: bench_msg SENDER-DIR PEER-NAME [fsync|flash|throughput|backlog]..."
+		                " (daemons running)\n");
 		return 2;
 	}
-	bench_fsync(argv[1]);
-	bench_flash("FLASH 1 KiB, send to receipt back (idle line)", ctl, argv[2], 1000);
+	if (phase(argc, argv, "fsync"))
+		bench_fsync(argv[1]);
+	if (phase(argc, argv, "flash"))
+		bench_flash("FLASH 1 KiB, send to receipt back (idle line)", ctl, argv[2], 1000);
 
-	if (load(st, peer.id, n, &first) < 0)
-		return 1;
-	t0 = now_us();
-	poke(ctl);
-	while (pending(st, peer.id) > 0 && now_us() - t0 < 120e6)
-		usleep(2000);
-	dt = (now_us() - t0) / 1e6;
-	printf("%-52s %8.0f msg/s  (%ld in %.2f s)\n",
-	       "throughput, 1 KiB, durable both ends, receipted", (double)n / dt, n, dt);
-
+	if (getenv("HL_BENCH_N")) /* a shorter throughput run, e.g. under callgrind */
+		n = atol(getenv("HL_BENCH_N"));
+	if (phase(argc, argv, "throughput")) {
+		if (load(st, peer.id, n, &first) < 0)
+			return 1;
+		t0 = now_us();
+		poke(ctl);
+		wait_drained(st, peer.id, first + (uint64_t)n - 1, 120);
+		dt = (now_us() - t0) / 1e6;
+		printf("%-52s %8.0f msg/s  (%ld in %.2f s)\n",
+		       "throughput, 1 KiB, durable both ends, receipted", (double)n / dt, n, dt);
+	}
+	if (!phase(argc, argv, "backlog")) {
+		hl_store_close(st);
+		return 0;
+	}
 	n = 100000;
 	if (load(st, peer.id, n, &first) < 0)
 		return 1;
@@ -179,9 +226,7 @@ main(int argc, char **argv)
 	bench_flash("FLASH 1 KiB with 100,000 ROUTINE in flight", ctl, argv[2], 200);
 	printf("%-52s %ld\n", "  ROUTINE still in flight after those FLASHes",
 	       pending(st, peer.id));
-	t0 = now_us();
-	while (pending(st, peer.id) > 0 && now_us() - t0 < 300e6)
-		usleep(20000);
+	wait_drained(st, peer.id, first + (uint64_t)n - 1, 300);
 	hl_store_close(st);
 	return 0;
 }
