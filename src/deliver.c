@@ -16,14 +16,20 @@
 #define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
 #define LOAD_PAGE 1024    /* events read from the store at once: bounds how long a load takes */
 #define SENT_JOB 256      /* "sent" marks per store job */
+/*
+ * "sent" is written only for what still waits for its receipt a tick or two
+ * (100-200 ms) after it went out: most receipts come sooner, and the
+ * receipt's own write then records both (one row write instead of two).
+ */
 
 struct item {
 	struct hl_event ev;
 	uint8_t hash[HL_HASH_LEN];
 	uint8_t *body;
-	uint32_t offset; /* body bytes sent in this session */
-	bool sent;       /* all of it on the wire in this session */
-	bool done;       /* receipted or refused: gone from the queue */
+	uint32_t offset;  /* body bytes sent in this session */
+	bool sent;        /* all of it on the wire in this session */
+	uint64_t sent_ns; /* when it was, wall clock */
+	bool done;        /* receipted or refused: gone from the queue */
 };
 
 struct partial {
@@ -57,8 +63,11 @@ struct hl_deliver {
 	uint64_t top_seq;    /* the highest event queued: the chain head we sign */
 	uint8_t top_hash[HL_HASH_LEN];
 	bool loading, load_again;
-	uint64_t *sent_seqs;
-	size_t nsent, sent_cap;
+	struct mark {
+		uint64_t seq, at_ns;
+	} * marks; /* "sent" marks not written yet, oldest first */
+	size_t nmarks, marks_cap;
+	size_t nold; /* the first nold of them are a tick old or more */
 	uint64_t sent_since_head;
 	uint64_t last_head_ms; /* heads go out at most every HEAD_MIN_MS while idle */
 
@@ -131,7 +140,7 @@ hl_deliver_free(struct hl_deliver *d)
 	clear_items(d);
 	clear_partials(d);
 	free(d->items);
-	free(d->sent_seqs);
+	free(d->marks);
 	free(d->receipts);
 	free(d->waiters);
 	free(d);
@@ -188,39 +197,58 @@ submit_load(struct hl_deliver *d)
 	hl_storeq_submit(d->q, j);
 }
 
+static struct item *find_item(struct hl_deliver *d, uint64_t seq);
+
+/* Write the first n "sent" marks, of the events that still wait for their receipt. */
 static void
-flush_sent(struct hl_deliver *d)
+flush_sent(struct hl_deliver *d, size_t n)
 {
+	size_t keep = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = find_item(d, d->marks[i].seq);
+		if (it && !it->done)
+			d->marks[keep++] = d->marks[i];
+	}
 	/*
 	 * In jobs of at most SENT_JOB marks: the store thread commits between
 	 * jobs, so one huge job would hold an urgent commit back behind it.
 	 */
-	for (size_t off = 0; off < d->nsent; off += SENT_JOB) {
-		size_t n = d->nsent - off < SENT_JOB ? d->nsent - off : SENT_JOB;
+	for (size_t off = 0; off < keep; off += SENT_JOB) {
+		size_t k = keep - off < SENT_JOB ? keep - off : SENT_JOB;
 		struct hl_job *j = hl_job_new(HL_JOB_SENT, d->peer_id);
-		if (!j || !(j->seqs = malloc(n * sizeof *j->seqs))) {
+		if (!j || !(j->seqs = malloc(k * sizeof *j->seqs)) ||
+		    !(j->times = malloc(k * sizeof *j->times))) {
 			hl_job_free(j);
 			break; /* the marks are cosmetic: "queued" until the receipt */
 		}
-		memcpy(j->seqs, d->sent_seqs + off, n * sizeof *j->seqs);
-		j->nseqs = n;
+		for (size_t i = 0; i < k; i++) {
+			j->seqs[i] = d->marks[off + i].seq;
+			j->times[i] = d->marks[off + i].at_ns;
+		}
+		j->nseqs = k;
 		hl_storeq_submit(d->q, j);
 	}
-	d->nsent = 0;
+	memmove(d->marks, d->marks + n, (d->nmarks - n) * sizeof *d->marks);
+	d->nmarks -= n;
+	d->nold = d->nold > n ? d->nold - n : 0;
 }
 
 static void
-note_sent(struct hl_deliver *d, uint64_t seq)
+note_sent(struct hl_deliver *d, struct item *it)
 {
-	if (d->nsent == d->sent_cap) {
-		size_t ncap = d->sent_cap ? d->sent_cap * 2 : 64;
-		uint64_t *nv = realloc(d->sent_seqs, ncap * sizeof *nv);
+	it->sent_ns = hl_wall_ns();
+	if (d->nmarks == d->marks_cap) {
+		size_t ncap = d->marks_cap ? d->marks_cap * 2 : 64;
+		struct mark *nv = realloc(d->marks, ncap * sizeof *nv);
 		if (!nv)
 			return; /* the state stays "queued" in the store: cosmetic, not a loss */
-		d->sent_seqs = nv;
-		d->sent_cap = ncap;
+		d->marks = nv;
+		d->marks_cap = ncap;
 	}
-	d->sent_seqs[d->nsent++] = seq;
+	d->marks[d->nmarks].seq = it->ev.seq;
+	d->marks[d->nmarks].at_ns = it->sent_ns;
+	d->nmarks++;
 }
 
 void
@@ -232,6 +260,7 @@ hl_deliver_set_codebook(struct hl_deliver *d, const struct hl_codebook *cb)
 void
 hl_deliver_up(struct hl_deliver *d)
 {
+	flush_sent(d, d->nmarks); /* a session replaced: what went out on the old one */
 	d->up = true;
 	d->gen++;
 	clear_items(d);
@@ -245,7 +274,7 @@ hl_deliver_down(struct hl_deliver *d)
 {
 	d->up = false;
 	d->gen++;
-	flush_sent(d);
+	flush_sent(d, d->nmarks);
 	clear_partials(d);
 	d->nreceipts = 0;
 	d->unsent = 0;
@@ -281,8 +310,6 @@ reserve(struct hl_deliver *d, size_t more)
 	d->cap = ncap;
 	return true;
 }
-
-static struct item *find_item(struct hl_deliver *d, uint64_t seq);
 
 /*
  * Queue an event (taking its body) in seq order, unless it is queued
@@ -408,19 +435,21 @@ hl_deliver_pump(struct hl_deliver *d)
 			it->sent = true;
 			d->unsent--;
 			d->urgent_out += it->ev.precedence < HL_PREC_ROUTINE;
-			note_sent(d, it->ev.seq);
+			note_sent(d, it);
 			/* A notice is signed by the head that covers it: at once, not in a while.
 			 */
 			if (++d->sent_since_head >= HEAD_EVERY || it->ev.kind >= HL_EV_SUSPEND)
 				send_head(d, false);
 		}
 	}
-	flush_sent(d);
 }
 
 void
 hl_deliver_tick(struct hl_deliver *d)
 {
+	/* Marks a tick old whose receipt has not come: written now. */
+	flush_sent(d, d->nold);
+	d->nold = d->nmarks;
 	if (d->up && !pick(d))
 		send_head(d, true);
 }
@@ -610,7 +639,8 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 	if (hl_receipt_decode(body, len, d->peer_ed, d->id->pub.ed25519, &n, &entries, &sig) < 0)
 		return HL_ERR_PROTO;
 	j = hl_job_new(HL_JOB_RECEIPT, d->peer_id);
-	if (!j || !(j->entries = calloc(n, sizeof *j->entries))) {
+	if (!j || !(j->entries = calloc(n, sizeof *j->entries)) ||
+	    !(j->times = calloc(n, sizeof *j->times))) {
 		hl_job_free(j);
 		return HL_ERR_NOMEM;
 	}
@@ -618,8 +648,10 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 		struct item *it;
 		hl_receipt_entry_get(entries, i, &j->entries[i]);
 		it = find_item(d, j->entries[i].seq);
-		if (it && sodium_memcmp(it->hash, j->entries[i].hash, HL_HASH_LEN) == 0)
+		if (it && sodium_memcmp(it->hash, j->entries[i].hash, HL_HASH_LEN) == 0) {
+			j->times[i] = it->sent_ns;
 			finish_item(d, it, NULL);
+		}
 	}
 	j->nentries = n;
 	memcpy(j->sig, sig, HL_SIG_LEN);
@@ -644,8 +676,10 @@ on_refuse(struct hl_deliver *d, const uint8_t *body, size_t len)
 	}
 	memcpy(j->sig, sig, HL_SIG_LEN);
 	it = find_item(d, j->seq);
-	if (it && sodium_memcmp(it->hash, j->hash, HL_HASH_LEN) == 0)
+	if (it && sodium_memcmp(it->hash, j->hash, HL_HASH_LEN) == 0) {
+		j->sent_ns = it->sent_ns;
 		finish_item(d, it, j->reason);
+	}
 	log_warn("refused_by_peer", "peer=%s seq=%llu reason=\"%s\"", d->name,
 	         (unsigned long long)j->seq, j->reason);
 	hl_storeq_submit(d->q, j);

@@ -9,17 +9,40 @@
 #include "log.h"
 #include "storeq.h"
 
+/*
+ * The class of a job. Each class is a queue of its own, kept in order;
+ * jobs of different classes never depend on one another's order.
+ * - URGENT: what operators wait for: a `send` or `ack`, a received FLASH
+ *   or IMMEDIATE event. Never waits to fill a batch, never waits behind
+ *   other work: it joins the transaction in hand (which then commits at
+ *   once), so it pays for one commit, not two.
+ * - BOOK: our own events' bookkeeping (sent marks, the peer's receipts and
+ *   refusals). Small; rides along with urgent work when there is some.
+ * - WORK: the rest (ROUTINE and PRIORITY events received, the peer's
+ *   heads, which must follow the events they cover, link tests,
+ *   checkpoints), in batches that share one commit.
+ * LOAD is not written: it runs on the reader thread's own connection, so
+ * that reading a page of the backlog never holds up a commit.
+ */
+enum { Q_URGENT, Q_BOOK, Q_WORK, Q_COUNT };
+
+struct fifo {
+	struct hl_job *head, **tail;
+	size_t weight; /* row updates queued (weight()) */
+};
+
 struct hl_storeq {
-	struct hl_store *st, *ckpt_st; /* the writer's connection, the checkpointer's */
-	pthread_t thread, ckpt_thread;
-	bool ckpt_started;
+	/* the writer's connection, the checkpointer's, the reader's (loads) */
+	struct hl_store *st, *ckpt_st, *rd_st;
+	pthread_t thread, ckpt_thread, rd_thread;
+	bool ckpt_started, rd_started;
 	pthread_mutex_t mu;
-	pthread_cond_t cv, ckpt_cv;
-	struct hl_job *waiting, **wait_tail; /* submitted, not yet run */
-	struct hl_job *done, **done_tail;    /* run, not yet reported */
+	pthread_cond_t cv, ckpt_cv, rd_cv;
+	struct fifo fifo[Q_COUNT];        /* submitted, not yet run, by class (job_class) */
+	struct fifo loads;                /* LOAD jobs, for the reader */
+	struct hl_job *done, **done_tail; /* run, not yet reported */
 	bool stop, thread_started;
-	size_t wait_urgent, wait_weight; /* what is queued: how urgent, how much */
-	uint64_t wait_since_ms;          /* when the oldest queued job came */
+	uint64_t since_ms; /* when the last batch was taken: ordinary work gathers from then */
 	uv_async_t async;
 	hl_storeq_done_fn *done_fn;
 	void *ctx;
@@ -44,6 +67,7 @@ hl_job_free(struct hl_job *job)
 		return;
 	free(job->body);
 	free(job->seqs);
+	free(job->times);
 	free(job->entries);
 	hl_event_rows_free(job->rows, job->nrows);
 	free(job);
@@ -59,17 +83,20 @@ run_job(struct hl_store *st, struct hl_job *j)
 		return hl_store_receive(st, j->peer_id, &j->ev, j->hash, &j->outcome, j->reason);
 	case HL_JOB_SENT:
 		for (size_t i = 0; i < j->nseqs && rc == HL_OK; i++)
-			rc = hl_store_mark_sent(st, j->peer_id, j->seqs[i]);
+			rc = hl_store_mark_sent(st, j->peer_id, j->seqs[i],
+			                        j->times ? j->times[i] : 0);
 		return rc;
 	case HL_JOB_RECEIPT:
 		for (size_t i = 0; i < j->nentries && rc == HL_OK; i++)
 			rc = hl_store_mark_delivered(st, j->peer_id, j->entries[i].seq,
-			                             j->entries[i].hash, j->sig);
+			                             j->entries[i].hash, j->sig,
+			                             j->times ? j->times[i] : 0);
 		return rc == HL_OK
 		           ? hl_store_put_receipt(st, j->peer_id, j->entries, j->nentries, j->sig)
 		           : rc;
 	case HL_JOB_REFUSED:
-		return hl_store_mark_refused(st, j->peer_id, j->seq, j->hash, j->reason, j->sig);
+		return hl_store_mark_refused(st, j->peer_id, j->seq, j->hash, j->reason, j->sig,
+		                             j->sent_ns);
 	case HL_JOB_HEAD:
 		return hl_store_put_head(st, j->peer_id, HL_DIR_IN, j->seq, j->hash, j->sig);
 	case HL_JOB_LOAD:
@@ -118,24 +145,25 @@ run_job(struct hl_store *st, struct hl_job *j)
 }
 
 #define BATCH_WEIGHT 2048 /* row updates in one ordinary batch: bounds how long FLASH can wait */
-#define GATHER_MS 10      /* bookkeeping waits this long to share a commit */
-#define BATCH_MS 15       /* a batch that has run this long commits what it has */
+#define GATHER_MS 10      /* ordinary work waits this long to share a commit */
+#define BATCH_MS 5        /* a batch that has run this long commits what it has */
 #define GATHER_WEIGHT 512 /* ... unless this much is already queued */
+#define RIDE_WEIGHT 64    /* bookkeeping that rides along with urgent work, at most */
 
-/* Jobs that must not wait behind bookkeeping: what operators are waiting for. */
-static bool
-urgent(const struct hl_job *j)
+static int
+job_class(const struct hl_job *j)
 {
 	switch (j->kind) {
 	case HL_JOB_APPEND:
 	case HL_JOB_ACK:
-	case HL_JOB_LOAD:
-		return true;
+	case HL_JOB_LOAD: /* (not queued here: the reader runs it) */
+		return Q_URGENT;
 	case HL_JOB_RECEIVE:
-		return j->ev.precedence <= HL_PREC_IMMEDIATE;
+		return j->ev.precedence <= HL_PREC_IMMEDIATE ? Q_URGENT : Q_WORK;
 	case HL_JOB_SENT:
 	case HL_JOB_RECEIPT:
 	case HL_JOB_REFUSED:
+		return Q_BOOK;
 	case HL_JOB_HEAD:
 	case HL_JOB_LINK_TEST: /* a test measures the store as it is, backlog included */
 	case HL_JOB_CKPT_VIEW:
@@ -143,7 +171,7 @@ urgent(const struct hl_job *j)
 	case HL_JOB_CKPT_SAVE:
 		break;
 	}
-	return false;
+	return Q_WORK;
 }
 
 static size_t
@@ -152,54 +180,147 @@ weight(const struct hl_job *j)
 	return j->kind == HL_JOB_RECEIPT ? j->nentries : j->kind == HL_JOB_SENT ? j->nseqs : 1;
 }
 
+static void
+fifo_push(struct fifo *f, struct hl_job *j)
+{
+	j->next = NULL;
+	*f->tail = j;
+	f->tail = &j->next;
+	f->weight += weight(j);
+}
+
+static struct hl_job *
+fifo_pop(struct fifo *f)
+{
+	struct hl_job *j = f->head;
+
+	if (j) {
+		f->head = j->next;
+		if (!f->head)
+			f->tail = &f->head;
+		f->weight -= weight(j);
+		j->next = NULL;
+	}
+	return j;
+}
+
+/* Put a job back at the front, where it came from. */
+static void
+fifo_unpop(struct fifo *f, struct hl_job *j)
+{
+	j->next = f->head;
+	if (!f->head)
+		f->tail = &j->next;
+	f->head = j;
+	f->weight += weight(j);
+}
+
+static bool
+queued(const struct hl_storeq *q)
+{
+	return q->fifo[Q_URGENT].head || q->fifo[Q_BOOK].head || q->fifo[Q_WORK].head;
+}
+
+/* Everything urgent that is queued, onto *tail; returns the new tail. */
+static struct hl_job **
+take_urgent(struct hl_storeq *q, struct hl_job **tail)
+{
+	struct hl_job *j;
+
+	while ((j = fifo_pop(&q->fifo[Q_URGENT]))) {
+		*tail = j;
+		tail = &j->next;
+	}
+	return tail;
+}
+
 /*
- * The next batch, taken off the queue with the lock held: every urgent job if
- * any is queued, otherwise ordinary jobs up to BATCH_WEIGHT. Each class
- * keeps its order; the jobs of one class never depend on the other's.
+ * The next batch, with the lock held: every urgent job, and bookkeeping
+ * that fits in RIDE_WEIGHT (it shares the commit and costs it a page or
+ * two); or, with nothing urgent, bookkeeping then other work up to
+ * BATCH_WEIGHT.
  */
 static struct hl_job *
 take_batch(struct hl_storeq *q)
 {
-	struct hl_job *batch = NULL, **bt = &batch, *rest = NULL, **rt = &rest, *next;
-	bool any_urgent = false;
-	size_t w = 0;
+	struct hl_job *batch = NULL, **tail = &batch;
+	bool any_urgent = q->fifo[Q_URGENT].head != NULL;
+	size_t limit = any_urgent ? RIDE_WEIGHT : BATCH_WEIGHT, w = 0;
 
-	for (struct hl_job *j = q->waiting; j && !any_urgent; j = j->next)
-		any_urgent = urgent(j);
-	for (struct hl_job *j = q->waiting; j; j = next) {
-		next = j->next;
-		j->next = NULL;
-		if (any_urgent ? urgent(j) : w < BATCH_WEIGHT) {
-			*bt = j;
-			bt = &j->next;
+	tail = take_urgent(q, tail);
+	for (int c = Q_BOOK; c <= (any_urgent ? Q_BOOK : Q_WORK); c++) {
+		struct fifo *f = &q->fifo[c];
+		while (f->head && (w == 0 || w + weight(f->head) <= limit)) {
+			struct hl_job *j = fifo_pop(f);
+			if (any_urgent && w + weight(j) > limit) {
+				fifo_unpop(
+				    f, j); /* too big to ride along: it gets a batch of its own */
+				break;
+			}
 			w += weight(j);
-		} else {
-			*rt = j;
-			rt = &j->next;
+			*tail = j;
+			tail = &j->next;
 		}
 	}
-	q->waiting = rest;
-	q->wait_tail = rest ? rt : &q->waiting;
-	q->wait_urgent = 0;
-	q->wait_weight = 0;
-	for (struct hl_job *j = rest; j; j = j->next) {
-		q->wait_urgent += urgent(j);
-		q->wait_weight += weight(j);
-	}
-	q->wait_since_ms = hl_now_ms();
+	q->since_ms = hl_now_ms();
 	return batch;
 }
 
-/* Has urgent work been queued since this batch began? */
-static bool
-urgent_waiting(struct hl_storeq *q)
+/*
+ * Of a batch's jobs not run yet, keep the urgent ones (returned, in order)
+ * and put the rest back at the front of their queues, in order.
+ */
+static struct hl_job *
+keep_urgent(struct hl_storeq *q, struct hl_job *rest)
 {
-	bool yes;
+	struct hl_job *head[Q_COUNT] = {0}, **tail[Q_COUNT], *r;
+	size_t w[Q_COUNT] = {0};
 
+	for (int c = 0; c < Q_COUNT; c++)
+		tail[c] = &head[c];
+	while ((r = rest)) {
+		int c = job_class(r);
+		rest = r->next;
+		r->next = NULL;
+		*tail[c] = r;
+		tail[c] = &r->next;
+		w[c] += weight(r);
+	}
+	for (int c = Q_BOOK; c < Q_COUNT; c++) {
+		struct fifo *f = &q->fifo[c];
+		if (!head[c])
+			continue;
+		*tail[c] = f->head;
+		if (!f->head)
+			f->tail = tail[c];
+		f->head = head[c];
+		f->weight += w[c];
+	}
+	return head[Q_URGENT];
+}
+
+/* Runs on the writer: one job in its own savepoint. */
+static void
+run_one(struct hl_storeq *q, struct hl_job *j)
+{
+	hl_store_savepoint(q->st);
+	j->rc = run_job(q->st, j);
+	if (j->rc < 0)
+		hl_store_savepoint_rollback(q->st);
+	else
+		hl_store_savepoint_release(q->st);
+}
+
+static void
+report(struct hl_storeq *q, struct hl_job *list)
+{
 	pthread_mutex_lock(&q->mu);
-	yes = q->wait_urgent > 0;
+	*q->done_tail = list;
+	while (list->next)
+		list = list->next;
+	q->done_tail = &list->next;
 	pthread_mutex_unlock(&q->mu);
-	return yes;
+	uv_async_send(&q->async);
 }
 
 static void *
@@ -213,21 +334,21 @@ writer(void *arg)
 
 		pthread_mutex_lock(&q->mu);
 		/*
-		 * Urgent work goes at once. Bookkeeping (sent marks, receipts,
-		 * heads) waits up to GATHER_MS so that it shares one commit, and
-		 * so that it is not what an operator's FLASH finds in its way.
+		 * Urgent work goes at once. The rest waits up to GATHER_MS so
+		 * that it shares one commit, and so that it is not what an
+		 * operator's FLASH finds in its way.
 		 */
 		for (;;) {
 			uint64_t now = hl_now_ms();
-			if (q->stop || q->wait_urgent ||
-			    (q->waiting && (q->wait_weight >= GATHER_WEIGHT ||
-			                    now >= q->wait_since_ms + GATHER_MS)))
+			size_t w = q->fifo[Q_BOOK].weight + q->fifo[Q_WORK].weight;
+			if (q->stop || q->fifo[Q_URGENT].head ||
+			    (queued(q) && (w >= GATHER_WEIGHT || now >= q->since_ms + GATHER_MS)))
 				break;
-			if (!q->waiting) {
+			if (!queued(q)) {
 				pthread_cond_wait(&q->cv, &q->mu);
 			} else {
 				struct timespec ts;
-				uint64_t wake = q->wait_since_ms + GATHER_MS;
+				uint64_t wake = q->since_ms + GATHER_MS;
 				clock_gettime(CLOCK_REALTIME, &ts);
 				ts.tv_nsec += (long)((wake - now) * 1000000u);
 				ts.tv_sec += ts.tv_nsec / 1000000000L;
@@ -240,57 +361,70 @@ writer(void *arg)
 		if (!batch)
 			break; /* stopping, and nothing left */
 
-		/* One transaction for the whole batch; a job that fails alone is
-		 * rolled back alone (savepoint), a failed COMMIT fails them all. */
+		/*
+		 * One transaction for the whole batch; a job that fails alone is
+		 * rolled back alone (savepoint), a failed COMMIT fails them all.
+		 * Urgent work queued meanwhile joins this transaction after the
+		 * job in hand, and what is left of an ordinary batch goes back to
+		 * its queue: the batch commits at once, so urgent work waits for
+		 * one job and the one commit it needs anyway, never for two.
+		 */
 		rc = hl_store_begin(q->st);
 		uint64_t started = hl_now_ms();
-		struct hl_job *rest = NULL;
+		bool cut = false;
 		for (struct hl_job *j = batch; j; j = j->next) {
 			if (rc < 0) {
 				j->rc = rc;
 				continue;
 			}
-			hl_store_savepoint(q->st);
-			j->rc = run_job(q->st, j);
-			if (j->rc < 0)
-				hl_store_savepoint_rollback(q->st);
-			else
-				hl_store_savepoint_release(q->st);
-			if (j->next && (hl_now_ms() - started >= BATCH_MS || urgent_waiting(q))) {
-				/* Commit this much now: urgent work is waiting, or the batch is
-				 * long. */
-				rest = j->next;
-				j->next = NULL;
-				break;
+			run_one(q, j);
+			bool late = !cut && hl_now_ms() - started >= BATCH_MS;
+			pthread_mutex_lock(&q->mu);
+			if (!cut && (late || q->fifo[Q_URGENT].head)) {
+				cut = true;
+				j->next = keep_urgent(q, j->next);
 			}
+			if (q->fifo[Q_URGENT].head) {
+				struct hl_job **tail = &j->next;
+				while (*tail)
+					tail = &(*tail)->next;
+				take_urgent(q, tail);
+			}
+			pthread_mutex_unlock(&q->mu);
 		}
 		if (rc == HL_OK && (rc = hl_store_commit(q->st)) < 0) {
 			log_error("store_commit_failed", "err=\"%s\"", hl_strerror(rc));
 			for (struct hl_job *j = batch; j; j = j->next)
 				j->rc = rc;
 		}
-		pthread_mutex_lock(&q->mu);
-		if (rest) { /* back to the front of the queue, in order */
-			struct hl_job *last = rest;
-			q->wait_weight += weight(last);
-			q->wait_urgent += urgent(last);
-			while (last->next) {
-				last = last->next;
-				q->wait_weight += weight(last);
-				q->wait_urgent += urgent(last);
-			}
-			last->next = q->waiting;
-			if (!q->waiting)
-				q->wait_tail = &last->next;
-			q->waiting = rest;
-		}
-		*q->done_tail = batch;
-		while (batch->next)
-			batch = batch->next;
-		q->done_tail = &batch->next;
-		pthread_mutex_unlock(&q->mu);
-		uv_async_send(&q->async);
+		report(q, batch);
 	}
+	return NULL;
+}
+
+/*
+ * Loads (pages of our pending events to send) on a connection of their
+ * own: WAL lets them read beside the writer, so a page of the backlog
+ * being read never holds up an urgent commit.
+ */
+static void *
+reader(void *arg)
+{
+	struct hl_storeq *q = arg;
+
+	pthread_mutex_lock(&q->mu);
+	for (;;) {
+		struct hl_job *j;
+		while (!q->stop && !q->loads.head)
+			pthread_cond_wait(&q->rd_cv, &q->mu);
+		if (!(j = fifo_pop(&q->loads)))
+			break; /* stopping: nobody waits for loads any more */
+		pthread_mutex_unlock(&q->mu);
+		j->rc = run_job(q->rd_st, j);
+		report(q, j);
+		pthread_mutex_lock(&q->mu);
+	}
+	pthread_mutex_unlock(&q->mu);
 	return NULL;
 }
 
@@ -358,16 +492,22 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 		free(q);
 		return rc;
 	}
-	if ((rc = hl_store_open(store_path, false, &q->ckpt_st, err, errcap)) < 0) {
+	if ((rc = hl_store_open(store_path, false, &q->ckpt_st, err, errcap)) < 0 ||
+	    (rc = hl_store_open(store_path, false, &q->rd_st, err, errcap)) < 0) {
+		hl_store_close(q->ckpt_st);
 		hl_store_close(q->st);
 		free(q);
 		return rc;
 	}
 	hl_store_autocheckpoint(q->st, false);
+	hl_store_autocheckpoint(q->rd_st, false);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	pthread_cond_init(&q->ckpt_cv, NULL);
-	q->wait_tail = &q->waiting;
+	pthread_cond_init(&q->rd_cv, NULL);
+	for (int c = 0; c < Q_COUNT; c++)
+		q->fifo[c].tail = &q->fifo[c].head;
+	q->loads.tail = &q->loads.head;
 	q->done_tail = &q->done;
 	q->done_fn = done;
 	q->ctx = ctx;
@@ -379,6 +519,12 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 		return HL_ERR_IO;
 	}
 	q->thread_started = true;
+	if (pthread_create(&q->rd_thread, NULL, reader, q) != 0) {
+		snprintf(err, errcap, "cannot start the store reader thread");
+		hl_storeq_stop(q);
+		return HL_ERR_IO;
+	}
+	q->rd_started = true;
 	q->ckpt_started = pthread_create(&q->ckpt_thread, NULL, checkpointer, q) == 0;
 	*out = q;
 	return HL_OK;
@@ -387,15 +533,16 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 void
 hl_storeq_submit(struct hl_storeq *q, struct hl_job *job)
 {
-	job->next = NULL;
 	pthread_mutex_lock(&q->mu);
-	if (!q->waiting)
-		q->wait_since_ms = hl_now_ms();
-	q->wait_urgent += urgent(job);
-	q->wait_weight += weight(job);
-	*q->wait_tail = job;
-	q->wait_tail = &job->next;
-	pthread_cond_signal(&q->cv);
+	if (job->kind == HL_JOB_LOAD) {
+		fifo_push(&q->loads, job);
+		pthread_cond_signal(&q->rd_cv);
+	} else {
+		if (!queued(q))
+			q->since_ms = hl_now_ms();
+		fifo_push(&q->fifo[job_class(job)], job);
+		pthread_cond_signal(&q->cv);
+	}
 	pthread_mutex_unlock(&q->mu);
 }
 
@@ -407,6 +554,7 @@ on_closed(uv_handle_t *h)
 	pthread_mutex_destroy(&q->mu);
 	pthread_cond_destroy(&q->cv);
 	pthread_cond_destroy(&q->ckpt_cv);
+	pthread_cond_destroy(&q->rd_cv);
 	free(q);
 }
 
@@ -419,14 +567,21 @@ hl_storeq_stop(struct hl_storeq *q)
 	q->stop = true;
 	pthread_cond_signal(&q->cv);
 	pthread_cond_signal(&q->ckpt_cv);
+	pthread_cond_signal(&q->rd_cv);
 	pthread_mutex_unlock(&q->mu);
 	if (q->thread_started)
 		pthread_join(q->thread, NULL);
+	if (q->rd_started)
+		pthread_join(q->rd_thread, NULL);
 	if (q->ckpt_started)
 		pthread_join(q->ckpt_thread, NULL);
 	hl_store_checkpoint(q->st); /* leave a short WAL behind */
 	hl_store_close(q->ckpt_st);
-	q->ckpt_st = NULL;
+	hl_store_close(q->rd_st);
+	q->ckpt_st = q->rd_st = NULL;
+	/* Loads nobody will read any more. */
+	for (struct hl_job *j; (j = fifo_pop(&q->loads));)
+		hl_job_free(j);
 	/* Results nobody will read any more: their work is committed, just free them. */
 	left = q->done;
 	q->done = NULL;

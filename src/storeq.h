@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * storeq.h: the daemon's store work, off the loop thread. One writer
- * thread with its own store connection takes every job queued so far and
+ * thread with its own store connection takes the jobs queued so far and
  * runs them in one transaction: one fsync for the batch (group commit).
- * It never waits to fill a batch, so a FLASH message costs one commit,
- * not a timer. Results come back on the loop thread, after the COMMIT,
- * which is what lets a receipt leave only for what is on disk.
+ * Jobs are served by class: urgent work (what operators wait for) first,
+ * never waiting to fill a batch nor behind a batch in progress (it joins
+ * it, and the batch commits at once); bookkeeping rides along with it;
+ * the rest gathers into batches. Loads of pending events run on a reader
+ * thread with a connection of its own. Results come back on the loop
+ * thread, after the COMMIT, which is what lets a receipt leave only for
+ * what is on disk.
  */
 #ifndef HL_STOREQ_H
 #define HL_STOREQ_H
@@ -16,7 +20,7 @@
 
 enum hl_job_kind {
 	HL_JOB_RECEIVE, /* store an event of the peer's chain */
-	HL_JOB_SENT,    /* mark our events sent: seqs[] */
+	HL_JOB_SENT,    /* mark our events sent: seqs[] at times[] */
 	HL_JOB_RECEIPT, /* the peer's receipt: entries[] with their signature */
 	HL_JOB_REFUSED, /* the peer's refusal of seq */
 	HL_JOB_HEAD,    /* the peer's signed chain head */
@@ -41,6 +45,8 @@ struct hl_job {
 	uint8_t hash[HL_HASH_LEN], sig[HL_SIG_LEN];
 	uint64_t *seqs;
 	size_t nseqs;
+	uint64_t *times;  /* SENT: when each of seqs went out; RECEIPT: each entry's (0: unknown) */
+	uint64_t sent_ns; /* REFUSED: when it went out (0: unknown) */
 	struct hl_receipt_entry *entries;
 	size_t nentries;
 	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
