@@ -73,6 +73,18 @@ struct hl_deliver {
 
 	/* inbound */
 	struct partial partials[PARTIALS_MAX];
+	/*
+	 * Receipts of urgent events, signed while the store commits them
+	 * (the signature costs as much as a fast disk's fsync): sent the
+	 * moment the commit returns, and only then.
+	 */
+	struct presigned {
+		bool used;
+		uint64_t seq, gen;
+		uint8_t hash[HL_HASH_LEN];
+		size_t len;
+		uint8_t body[2 + 40 + HL_SIG_LEN]; /* a RECEIPT of one entry */
+	} pre[PARTIALS_MAX];
 	struct hl_receipt_entry *receipts;
 	size_t nreceipts, receipts_cap;
 
@@ -126,6 +138,7 @@ clear_partials(struct hl_deliver *d)
 	for (size_t i = 0; i < PARTIALS_MAX; i++) {
 		free(d->partials[i].body);
 		memset(&d->partials[i], 0, sizeof d->partials[i]);
+		d->pre[i].used = false;
 	}
 }
 
@@ -410,6 +423,9 @@ hl_deliver_pump(struct hl_deliver *d)
 	/* Read the next page before this one runs dry. */
 	if (d->up && d->more && !d->loading && d->unsent < LOAD_PAGE / 2)
 		submit_load(d);
+	if (!d->up)
+		return;
+	d->io.cork(d->io.ctx, true);
 	while (d->up && d->io.backlog(d->io.ctx) < BACKLOG_MAX) {
 		struct item *it = pick(d);
 		size_t len = 0;
@@ -442,6 +458,7 @@ hl_deliver_pump(struct hl_deliver *d)
 				send_head(d, false);
 		}
 	}
+	d->io.cork(d->io.ctx, false);
 }
 
 void
@@ -505,6 +522,50 @@ finish_item(struct hl_deliver *d, struct item *it, const char *refusal)
 }
 
 /* ---- inbound ---- */
+
+/* Sign the receipt of an urgent event now, while the store commits it. */
+static void
+presign_receipt(struct hl_deliver *d, const struct hl_receipt_entry *e)
+{
+	struct presigned *ps = &d->pre[0];
+
+	for (size_t i = 0; i < PARTIALS_MAX; i++)
+		if (!d->pre[i].used || d->pre[i].gen != d->gen) {
+			ps = &d->pre[i];
+			break;
+		}
+	/* (all in use: the first is overwritten; its receipt then goes the batched way) */
+	if (hl_receipt_encode(e, 1, d->id->ed25519_sk, d->id->pub.ed25519, d->peer_ed, ps->body,
+	                      sizeof ps->body, &ps->len) < 0) {
+		ps->used = false;
+		return;
+	}
+	ps->used = true;
+	ps->seq = e->seq;
+	ps->gen = d->gen;
+	memcpy(ps->hash, e->hash, HL_HASH_LEN);
+}
+
+/*
+ * The event (seq, hash) is committed: its presigned receipt goes now when
+ * it is accepted (true), or is dropped; false: it had none, or it could not
+ * be sent (it then goes in the batch's receipt).
+ */
+static bool
+send_presigned(struct hl_deliver *d, uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+               bool accepted)
+{
+	for (size_t i = 0; i < PARTIALS_MAX; i++) {
+		struct presigned *ps = &d->pre[i];
+		if (ps->used && ps->gen == d->gen && ps->seq == seq &&
+		    memcmp(ps->hash, hash, HL_HASH_LEN) == 0) {
+			ps->used = false;
+			return accepted && d->up &&
+			       d->io.send(d->io.ctx, HL_FT_RECEIPT, ps->body, ps->len) == 0;
+		}
+	}
+	return false;
+}
 
 static int
 on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
@@ -576,7 +637,12 @@ on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
 	}
 	j->tag = d->gen;
 	memset(p, 0, sizeof *p);
-	hl_storeq_submit(d->q, j);
+	bool presign = j->ev.precedence <= HL_PREC_IMMEDIATE && !j->reason[0];
+	struct hl_receipt_entry e = {.seq = j->ev.seq};
+	memcpy(e.hash, j->hash, HL_HASH_LEN);
+	hl_storeq_submit(d->q, j); /* j is the store thread's now */
+	if (presign)
+		presign_receipt(d, &e);
 	return HL_OK;
 }
 
@@ -772,22 +838,25 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 			if (d->up)
 				d->io.drop(d->io.ctx, "store_failed");
 		} else {
-			/* Stored: tell the station once, whatever became of the session. */
+			/* Stored: answer first (the sender waits), then tell the station. */
 			bool first = j->outcome == HL_RECV_NEW || j->outcome == HL_RECV_REFUSED;
+			bool refused =
+			    j->outcome == HL_RECV_REFUSED || j->outcome == HL_RECV_REFUSED_AGAIN;
+			if (j->tag != d->gen)
+				; /* that session is gone: the retransmission gets the answer */
+			else if (send_presigned(d, j->ev.seq, j->hash, !refused))
+				; /* the receipt is on its way */
+			else if (refused)
+				send_refusal(d, j->ev.seq, j->hash, j->reason);
+			else
+				add_receipt(d, j->ev.seq, j->hash);
 			if (first && d->io.received)
 				d->io.received(d->io.ctx, j);
 			if (first)
 				log_info("received", "peer=%s seq=%llu kind=%s precedence=%s%s",
 				         d->name, (unsigned long long)j->ev.seq,
 				         hl_kind_name(j->ev.kind), hl_prec_name(j->ev.precedence),
-				         j->outcome == HL_RECV_REFUSED ? " refused=1" : "");
-			if (j->tag != d->gen)
-				break; /* that session is gone: the retransmission gets the answer
-				        */
-			if (j->outcome == HL_RECV_REFUSED || j->outcome == HL_RECV_REFUSED_AGAIN)
-				send_refusal(d, j->ev.seq, j->hash, j->reason);
-			else
-				add_receipt(d, j->ev.seq, j->hash);
+				         refused ? " refused=1" : "");
 		}
 		break;
 	default:

@@ -21,6 +21,17 @@ void log_event(enum log_level lvl, const char *event, const char *fmt, ...) HL_P
 #define log_warn(ev, ...) log_event(LOG_WARN, ev, __VA_ARGS__)
 #define log_error(ev, ...) log_event(LOG_ERROR, ev, __VA_ARGS__)
 
+/*
+ * Between log_hold() and log_release(), this thread's lines are kept and
+ * then written together (whole lines, in order, in writes of at most
+ * PIPE_BUF bytes, which never interleave with other processes' lines): a
+ * batch of a thousand received messages logs a line each, and a syscall
+ * each cost more than storing them. Errors are never held. Holds do not nest, and one thread at a
+ * time holds (the daemon's loop thread).
+ */
+void log_hold(void);
+void log_release(void);
+
 /* Quote a value for logfmt into buf (always NUL-terminated); returns buf. */
 const char *log_q(char *buf, size_t cap, const char *value);
 

@@ -195,6 +195,12 @@ HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int 
  */
 void hl_store_autocheckpoint(struct hl_store *st, bool on);
 void hl_store_checkpoint(struct hl_store *st);
+/*
+ * Keep this connection's temporary data (the savepoints' journals of the
+ * writer's batches) in memory: spilled to files, each job that touched a
+ * few hundred rows created, wrote and removed one.
+ */
+void hl_store_memory_temp(struct hl_store *st);
 
 HL_MUST_CHECK int hl_store_begin(struct hl_store *st);
 HL_MUST_CHECK int hl_store_commit(struct hl_store *st);

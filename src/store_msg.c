@@ -520,6 +520,12 @@ hl_store_autocheckpoint(struct hl_store *st, bool on)
 }
 
 void
+hl_store_memory_temp(struct hl_store *st)
+{
+	(void)hl_store_exec(st, "PRAGMA temp_store = MEMORY");
+}
+
+void
 hl_store_checkpoint(struct hl_store *st)
 {
 	int log = 0, done = 0;

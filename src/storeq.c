@@ -144,7 +144,7 @@ run_job(struct hl_store *st, struct hl_job *j)
 	return HL_ERR_INVAL;
 }
 
-#define BATCH_WEIGHT 2048 /* row updates in one ordinary batch: bounds how long FLASH can wait */
+#define BATCH_WEIGHT 2048 /* row updates in one ordinary batch: bounds the commit FLASH joins */
 #define GATHER_MS 10      /* ordinary work waits this long to share a commit */
 #define BATCH_MS 5        /* a batch that has run this long commits what it has */
 #define GATHER_WEIGHT 512 /* ... unless this much is already queued */
@@ -204,17 +204,6 @@ fifo_pop(struct fifo *f)
 	return j;
 }
 
-/* Put a job back at the front, where it came from. */
-static void
-fifo_unpop(struct fifo *f, struct hl_job *j)
-{
-	j->next = f->head;
-	if (!f->head)
-		f->tail = &j->next;
-	f->head = j;
-	f->weight += weight(j);
-}
-
 static bool
 queued(const struct hl_storeq *q)
 {
@@ -235,68 +224,39 @@ take_urgent(struct hl_storeq *q, struct hl_job **tail)
 }
 
 /*
- * The next batch, with the lock held: every urgent job, and bookkeeping
- * that fits in RIDE_WEIGHT (it shares the commit and costs it a page or
- * two); or, with nothing urgent, bookkeeping then other work up to
- * BATCH_WEIGHT.
+ * The start of the next batch, with the lock held: every urgent job, and
+ * bookkeeping that fits in RIDE_WEIGHT (it shares the commit and costs it
+ * a page or two); or, with nothing urgent, the first ordinary job (the
+ * writer takes the next ones as it goes: next_ordinary).
  */
 static struct hl_job *
-take_batch(struct hl_storeq *q)
+take_batch(struct hl_storeq *q, bool *urgent_batch)
 {
 	struct hl_job *batch = NULL, **tail = &batch;
-	bool any_urgent = q->fifo[Q_URGENT].head != NULL;
-	size_t limit = any_urgent ? RIDE_WEIGHT : BATCH_WEIGHT, w = 0;
+	struct fifo *book = &q->fifo[Q_BOOK];
+	size_t w = 0;
 
-	tail = take_urgent(q, tail);
-	for (int c = Q_BOOK; c <= (any_urgent ? Q_BOOK : Q_WORK); c++) {
-		struct fifo *f = &q->fifo[c];
-		while (f->head && (w == 0 || w + weight(f->head) <= limit)) {
-			struct hl_job *j = fifo_pop(f);
-			if (any_urgent && w + weight(j) > limit) {
-				fifo_unpop(
-				    f, j); /* too big to ride along: it gets a batch of its own */
-				break;
-			}
-			w += weight(j);
-			*tail = j;
-			tail = &j->next;
-		}
-	}
 	q->since_ms = hl_now_ms();
+	*urgent_batch = q->fifo[Q_URGENT].head != NULL;
+	if (!*urgent_batch)
+		return fifo_pop(book->head ? book : &q->fifo[Q_WORK]);
+	tail = take_urgent(q, tail);
+	while (book->head && w + weight(book->head) <= RIDE_WEIGHT) {
+		struct hl_job *j = fifo_pop(book);
+		w += weight(j);
+		*tail = j;
+		tail = &j->next;
+	}
 	return batch;
 }
 
-/*
- * Of a batch's jobs not run yet, keep the urgent ones (returned, in order)
- * and put the rest back at the front of their queues, in order.
- */
+/* The next job of an ordinary batch (bookkeeping first), with the lock held; NULL: none. */
 static struct hl_job *
-keep_urgent(struct hl_storeq *q, struct hl_job *rest)
+next_ordinary(struct hl_storeq *q, size_t w)
 {
-	struct hl_job *head[Q_COUNT] = {0}, **tail[Q_COUNT], *r;
-	size_t w[Q_COUNT] = {0};
+	struct fifo *f = q->fifo[Q_BOOK].head ? &q->fifo[Q_BOOK] : &q->fifo[Q_WORK];
 
-	for (int c = 0; c < Q_COUNT; c++)
-		tail[c] = &head[c];
-	while ((r = rest)) {
-		int c = job_class(r);
-		rest = r->next;
-		r->next = NULL;
-		*tail[c] = r;
-		tail[c] = &r->next;
-		w[c] += weight(r);
-	}
-	for (int c = Q_BOOK; c < Q_COUNT; c++) {
-		struct fifo *f = &q->fifo[c];
-		if (!head[c])
-			continue;
-		*tail[c] = f->head;
-		if (!f->head)
-			f->tail = tail[c];
-		f->head = head[c];
-		f->weight += w[c];
-	}
-	return head[Q_URGENT];
+	return f->head && w + weight(f->head) <= BATCH_WEIGHT ? fifo_pop(f) : NULL;
 }
 
 /* Runs on the writer: one job in its own savepoint. */
@@ -356,7 +316,8 @@ writer(void *arg)
 				pthread_cond_timedwait(&q->cv, &q->mu, &ts);
 			}
 		}
-		batch = take_batch(q);
+		bool urgent_batch;
+		batch = take_batch(q, &urgent_batch);
 		pthread_mutex_unlock(&q->mu);
 		if (!batch)
 			break; /* stopping, and nothing left */
@@ -364,31 +325,37 @@ writer(void *arg)
 		/*
 		 * One transaction for the whole batch; a job that fails alone is
 		 * rolled back alone (savepoint), a failed COMMIT fails them all.
-		 * Urgent work queued meanwhile joins this transaction after the
-		 * job in hand, and what is left of an ordinary batch goes back to
-		 * its queue: the batch commits at once, so urgent work waits for
-		 * one job and the one commit it needs anyway, never for two.
+		 * An ordinary batch takes its jobs one by one as it goes, for at
+		 * most BATCH_MS and BATCH_WEIGHT. Urgent work queued meanwhile
+		 * joins this transaction after the job in hand, and the batch
+		 * then commits: urgent work waits for one job and the one commit
+		 * it needs anyway, never for two.
 		 */
 		rc = hl_store_begin(q->st);
 		uint64_t started = hl_now_ms();
-		bool cut = false;
+		bool ordinary = !urgent_batch;
+		size_t w = weight(batch);
+		struct hl_job *last = batch;
+		while (last->next)
+			last = last->next;
 		for (struct hl_job *j = batch; j; j = j->next) {
 			if (rc < 0) {
 				j->rc = rc;
 				continue;
 			}
 			run_one(q, j);
-			bool late = !cut && hl_now_ms() - started >= BATCH_MS;
+			if (j != last)
+				continue; /* urgent jobs and their riders: taken together */
+			bool late = ordinary && hl_now_ms() - started >= BATCH_MS;
 			pthread_mutex_lock(&q->mu);
-			if (!cut && (late || q->fifo[Q_URGENT].head)) {
-				cut = true;
-				j->next = keep_urgent(q, j->next);
-			}
 			if (q->fifo[Q_URGENT].head) {
-				struct hl_job **tail = &j->next;
-				while (*tail)
-					tail = &(*tail)->next;
-				take_urgent(q, tail);
+				ordinary = false;
+				take_urgent(q, &last->next);
+				while (last->next)
+					last = last->next;
+			} else if (ordinary && !late && (last->next = next_ordinary(q, w))) {
+				last = last->next;
+				w += weight(last);
 			}
 			pthread_mutex_unlock(&q->mu);
 		}
@@ -463,6 +430,7 @@ on_async(uv_async_t *a)
 	pthread_mutex_unlock(&q->mu);
 	if (!list)
 		return;
+	log_hold(); /* a batch's "received" lines: one write, not one each */
 	while (list) {
 		struct hl_job *next = list->next;
 		list->next = NULL;
@@ -470,6 +438,7 @@ on_async(uv_async_t *a)
 		list = next;
 	}
 	q->done_fn(q->ctx, NULL);
+	log_release();
 }
 
 void
@@ -501,6 +470,7 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 	}
 	hl_store_autocheckpoint(q->st, false);
 	hl_store_autocheckpoint(q->rd_st, false);
+	hl_store_memory_temp(q->st);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);
 	pthread_cond_init(&q->ckpt_cv, NULL);
