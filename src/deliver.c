@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 
 #include "content.h"
@@ -15,7 +16,20 @@
 #define HEAD_EVERY 1024   /* sign the chain head at least this often while sending */
 #define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
 #define LOAD_PAGE 1024    /* events read from the store at once: bounds how long a load takes */
-#define SENT_JOB 256      /* "sent" marks per store job */
+/*
+ * Flow window: ROUTINE and PRIORITY bytes on the wire without a receipt,
+ * at most about twice what the line delivers in its fastest round trip
+ * (bandwidth x delay, measured from the receipts), within these bounds.
+ * Beyond it they wait here, not in the sockets, so that a FLASH message
+ * finds at most a round trip's worth of traffic ahead of it in the pipe
+ * and in the peer's store queue.
+ */
+#define WINDOW_MIN (256u << 10)
+#define WINDOW_MAX (32u << 20)
+#define RATE_TICKS 10         /* the delivery rate is the best of the last 10 ticks (1 s) */
+#define RTT_KEEP_US 10000000u /* the fastest round trip is the best of the last 10 s */
+#define SENT_JOB 64           /* "sent" marks per store job: urgent work waits for one job */
+#define MARK_JOB 64           /* "delivered" marks per store job, likewise */
 /*
  * "sent" is written only for what still waits for its receipt a tick or two
  * (100-200 ms) after it went out: most receipts come sooner, and the
@@ -29,6 +43,8 @@ struct item {
 	uint32_t offset;  /* body bytes sent in this session */
 	bool sent;        /* all of it on the wire in this session */
 	uint64_t sent_ns; /* when it was, wall clock */
+	uint64_t sent_us; /* ... on the monotonic clock, for the round trip */
+	uint32_t wire;    /* bytes of it counted in the flow window */
 	bool done;        /* receipted or refused: gone from the queue */
 };
 
@@ -70,6 +86,12 @@ struct hl_deliver {
 	size_t nold; /* the first nold of them are a tick old or more */
 	uint64_t sent_since_head;
 	uint64_t last_head_ms; /* heads go out at most every HEAD_MIN_MS while idle */
+	/* the flow window (WINDOW_MIN) */
+	size_t inflight, window;
+	uint64_t receipted;         /* bytes receipted since the last tick */
+	uint64_t rates[RATE_TICKS]; /* bytes receipted per tick, the last RATE_TICKS */
+	unsigned rate_at;
+	uint64_t min_rtt_us, min_rtt_at; /* the fastest round trip lately, and when */
 
 	/* inbound */
 	struct partial partials[PARTIALS_MAX];
@@ -114,6 +136,7 @@ hl_deliver_new(int64_t peer_id, const char *peer_name, const struct hl_identity 
 	d->max_bytes = max_message_bytes;
 	d->q = q;
 	d->io = io;
+	d->window = WINDOW_MIN;
 	return d;
 }
 
@@ -130,6 +153,7 @@ clear_items(struct hl_deliver *d)
 	d->more = false;
 	d->unsent = 0;
 	d->urgent_out = 0;
+	d->inflight = 0;
 }
 
 static void
@@ -247,10 +271,20 @@ flush_sent(struct hl_deliver *d, size_t n)
 	d->nold = d->nold > n ? d->nold - n : 0;
 }
 
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 static void
 note_sent(struct hl_deliver *d, struct item *it)
 {
 	it->sent_ns = hl_wall_ns();
+	it->sent_us = now_us();
 	if (d->nmarks == d->marks_cap) {
 		size_t ncap = d->marks_cap ? d->marks_cap * 2 : 64;
 		struct mark *nv = realloc(d->marks, ncap * sizeof *nv);
@@ -262,6 +296,35 @@ note_sent(struct hl_deliver *d, struct item *it)
 	d->marks[d->nmarks].seq = it->ev.seq;
 	d->marks[d->nmarks].at_ns = it->sent_ns;
 	d->nmarks++;
+}
+
+/* The window's measures: the fastest round trip, the bytes delivered. */
+static void
+window_sample(struct hl_deliver *d, const struct item *it)
+{
+	uint64_t now = now_us(), rtt = now - it->sent_us;
+
+	if (!d->min_rtt_us || rtt < d->min_rtt_us || now - d->min_rtt_at > RTT_KEEP_US) {
+		d->min_rtt_us = rtt ? rtt : 1;
+		d->min_rtt_at = now;
+	}
+	d->receipted += it->ev.body_len;
+}
+
+/* Once a tick: window = 2 x best rate x fastest round trip, within bounds. */
+static void
+window_tick(struct hl_deliver *d)
+{
+	uint64_t best = 0, w;
+
+	d->rates[d->rate_at++ % RATE_TICKS] = d->receipted;
+	d->receipted = 0;
+	for (unsigned i = 0; i < RATE_TICKS; i++)
+		if (d->rates[i] > best)
+			best = d->rates[i];
+	/* best bytes per 100 ms tick; rtt in us: bytes in one rtt = best * rtt / 100000 */
+	w = 2 * best * d->min_rtt_us / 100000u;
+	d->window = w < WINDOW_MIN ? WINDOW_MIN : w > WINDOW_MAX ? WINDOW_MAX : (size_t)w;
 }
 
 void
@@ -292,9 +355,11 @@ hl_deliver_down(struct hl_deliver *d)
 	d->nreceipts = 0;
 	d->unsent = 0;
 	d->urgent_out = 0;
+	d->inflight = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		d->items[i]->offset = 0;
 		d->items[i]->sent = false;
+		d->items[i]->wire = 0;
 		d->unsent += !d->items[i]->done;
 	}
 	memset(d->cursor, 0, sizeof d->cursor);
@@ -443,10 +508,18 @@ hl_deliver_pump(struct hl_deliver *d)
 		 */
 		if (it->ev.precedence == HL_PREC_ROUTINE && d->urgent_out > 0)
 			break;
+		bool windowed = it->ev.precedence >= HL_PREC_PRIORITY;
+		if (windowed && it->offset == 0 && d->inflight >= d->window)
+			break; /* the receipts open it again (one begun goes on: its receipt is due)
+			        */
 		if (hl_data_encode(&it->ev, it->offset, d->buf, sizeof d->buf, &len, &taken) < 0 ||
 		    d->io.send(d->io.ctx, HL_FT_DATA, d->buf, len) < 0)
 			break;
 		it->offset += taken;
+		if (windowed) {
+			it->wire += (uint32_t)len;
+			d->inflight += len;
+		}
 		if (it->offset >= it->ev.body_len) {
 			it->sent = true;
 			d->unsent--;
@@ -467,6 +540,7 @@ hl_deliver_tick(struct hl_deliver *d)
 	/* Marks a tick old whose receipt has not come: written now. */
 	flush_sent(d, d->nold);
 	d->nold = d->nmarks;
+	window_tick(d);
 	if (d->up && !pick(d))
 		send_head(d, true);
 }
@@ -513,6 +587,12 @@ finish_item(struct hl_deliver *d, struct item *it, const char *refusal)
 	if (it && !it->done) {
 		it->done = true;
 		d->ndone++;
+		if (it->wire) {
+			d->inflight -= it->wire < d->inflight ? it->wire : d->inflight;
+			it->wire = 0;
+			if (it->sent)
+				window_sample(d, it);
+		}
 		if (it->sent && it->ev.precedence < HL_PREC_ROUTINE && d->urgent_out > 0 &&
 		    --d->urgent_out == 0)
 			hl_deliver_pump(d); /* ROUTINE traffic may go on */
@@ -704,6 +784,7 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 
 	if (hl_receipt_decode(body, len, d->peer_ed, d->id->pub.ed25519, &n, &entries, &sig) < 0)
 		return HL_ERR_PROTO;
+	/* The receipt as signed, kept whole (after its marks: the queue keeps the order). */
 	j = hl_job_new(HL_JOB_RECEIPT, d->peer_id);
 	if (!j || !(j->entries = calloc(n, sizeof *j->entries)) ||
 	    !(j->times = calloc(n, sizeof *j->times))) {
@@ -721,8 +802,31 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 	}
 	j->nentries = n;
 	memcpy(j->sig, sig, HL_SIG_LEN);
+	/*
+	 * The delivered marks, in jobs of at most MARK_JOB: the store thread
+	 * lets urgent work in between jobs, and a receipt of 512 marks is
+	 * milliseconds of work.
+	 */
+	for (size_t off = 0; off < n; off += MARK_JOB) {
+		size_t k = n - off < MARK_JOB ? n - off : MARK_JOB;
+		struct hl_job *m = hl_job_new(HL_JOB_RECEIPT, d->peer_id);
+		if (!m || !(m->entries = malloc(k * sizeof *m->entries)) ||
+		    !(m->times = malloc(k * sizeof *m->times))) {
+			hl_job_free(m);
+			hl_job_free(j);
+			return HL_ERR_NOMEM;
+		}
+		memcpy(m->entries, j->entries + off, k * sizeof *m->entries);
+		memcpy(m->times, j->times + off, k * sizeof *m->times);
+		m->nentries = k;
+		memcpy(m->sig, sig, HL_SIG_LEN);
+		hl_storeq_submit(d->q, m);
+	}
+	j->keep_only = true;
 	hl_storeq_submit(d->q, j);
 	compact(d);
+	if (d->inflight < d->window)
+		hl_deliver_pump(d); /* the window opened */
 	return HL_OK;
 }
 

@@ -17,7 +17,8 @@
  *   other work: it joins the transaction in hand (which then commits at
  *   once), so it pays for one commit, not two.
  * - BOOK: our own events' bookkeeping (sent marks, the peer's receipts and
- *   refusals). Small; rides along with urgent work when there is some.
+ *   refusals). Gathers for a while to share a commit, or rides along with
+ *   urgent work when there is some.
  * - WORK: the rest (ROUTINE and PRIORITY events received, the peer's
  *   heads, which must follow the events they cover, link tests,
  *   checkpoints), in batches that share one commit.
@@ -87,13 +88,14 @@ run_job(struct hl_store *st, struct hl_job *j)
 			                        j->times ? j->times[i] : 0);
 		return rc;
 	case HL_JOB_RECEIPT:
+		if (j->keep_only)
+			return hl_store_put_receipt(st, j->peer_id, j->entries, j->nentries,
+			                            j->sig);
 		for (size_t i = 0; i < j->nentries && rc == HL_OK; i++)
 			rc = hl_store_mark_delivered(st, j->peer_id, j->entries[i].seq,
 			                             j->entries[i].hash, j->sig,
 			                             j->times ? j->times[i] : 0);
-		return rc == HL_OK
-		           ? hl_store_put_receipt(st, j->peer_id, j->entries, j->nentries, j->sig)
-		           : rc;
+		return rc;
 	case HL_JOB_REFUSED:
 		return hl_store_mark_refused(st, j->peer_id, j->seq, j->hash, j->reason, j->sig,
 		                             j->sent_ns);
@@ -144,11 +146,11 @@ run_job(struct hl_store *st, struct hl_job *j)
 	return HL_ERR_INVAL;
 }
 
-#define BATCH_WEIGHT 2048 /* row updates in one ordinary batch: bounds the commit FLASH joins */
+#define BATCH_WEIGHT 64   /* row updates in one ordinary batch: bounds the commit FLASH joins */
 #define GATHER_MS 10      /* ordinary work waits this long to share a commit */
-#define BATCH_MS 5        /* a batch that has run this long commits what it has */
+#define BATCH_MS 2        /* a batch that has run this long commits what it has */
 #define GATHER_WEIGHT 512 /* ... unless this much is already queued */
-#define RIDE_WEIGHT 64    /* bookkeeping that rides along with urgent work, at most */
+#define RIDE_WEIGHT 8     /* bookkeeping that rides along with urgent work, at most */
 
 static int
 job_class(const struct hl_job *j)
@@ -177,7 +179,9 @@ job_class(const struct hl_job *j)
 static size_t
 weight(const struct hl_job *j)
 {
-	return j->kind == HL_JOB_RECEIPT ? j->nentries : j->kind == HL_JOB_SENT ? j->nseqs : 1;
+	return j->kind == HL_JOB_RECEIPT && !j->keep_only ? j->nentries
+	       : j->kind == HL_JOB_SENT                   ? j->nseqs
+	                                                  : 1;
 }
 
 static void
@@ -294,14 +298,15 @@ writer(void *arg)
 
 		pthread_mutex_lock(&q->mu);
 		/*
-		 * Urgent work goes at once. The rest waits up to GATHER_MS so
-		 * that it shares one commit, and so that it is not what an
-		 * operator's FLASH finds in its way.
+		 * Urgent work and the peer's events go at once (the peer waits
+		 * for their receipts; under load they gather by themselves while
+		 * a commit runs). Bookkeeping waits up to GATHER_MS so that it
+		 * shares one commit, or rides along with urgent work.
 		 */
 		for (;;) {
 			uint64_t now = hl_now_ms();
-			size_t w = q->fifo[Q_BOOK].weight + q->fifo[Q_WORK].weight;
-			if (q->stop || q->fifo[Q_URGENT].head ||
+			size_t w = q->fifo[Q_BOOK].weight;
+			if (q->stop || q->fifo[Q_URGENT].head || q->fifo[Q_WORK].head ||
 			    (queued(q) && (w >= GATHER_WEIGHT || now >= q->since_ms + GATHER_MS)))
 				break;
 			if (!queued(q)) {
@@ -431,11 +436,19 @@ on_async(uv_async_t *a)
 	if (!list)
 		return;
 	log_hold(); /* a batch's "received" lines: one write, not one each */
-	while (list) {
-		struct hl_job *next = list->next;
-		list->next = NULL;
-		q->done_fn(q->ctx, list);
-		list = next;
+	/* Urgent results first (a FLASH receipt does not wait behind a batch's bookkeeping). */
+	for (int pass = 0; pass < 2; pass++) {
+		struct hl_job **pp = &list;
+		while (*pp) {
+			struct hl_job *j = *pp;
+			if ((job_class(j) == Q_URGENT) != (pass == 0)) {
+				pp = &j->next;
+				continue;
+			}
+			*pp = j->next;
+			j->next = NULL;
+			q->done_fn(q->ctx, j);
+		}
 	}
 	q->done_fn(q->ctx, NULL);
 	log_release();

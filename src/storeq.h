@@ -21,7 +21,7 @@
 enum hl_job_kind {
 	HL_JOB_RECEIVE, /* store an event of the peer's chain */
 	HL_JOB_SENT,    /* mark our events sent: seqs[] at times[] */
-	HL_JOB_RECEIPT, /* the peer's receipt: entries[] with their signature */
+	HL_JOB_RECEIPT, /* the peer's receipt: mark entries[] delivered; or keep it (keep_only) */
 	HL_JOB_REFUSED, /* the peer's refusal of seq */
 	HL_JOB_HEAD,    /* the peer's signed chain head */
 	HL_JOB_LOAD,    /* read our pending events with seq > after */
@@ -49,6 +49,7 @@ struct hl_job {
 	uint64_t sent_ns; /* REFUSED: when it went out (0: unknown) */
 	struct hl_receipt_entry *entries;
 	size_t nentries;
+	bool keep_only; /* RECEIPT: keep the signed receipt (entries as signed), no marks */
 	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
 	char msg_id[HL_MSGID_LEN + 1];           /* ACK in; APPEND and ACK out (the new event) */
 	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
@@ -79,7 +80,8 @@ struct hl_storeq;
 
 /*
  * done is called on the loop thread for each finished job, which it must
- * free (hl_job_free), then once with NULL at the end of each batch.
+ * free (hl_job_free), urgent ones first, then once with NULL at the end of
+ * each batch.
  */
 typedef void hl_storeq_done_fn(void *ctx, struct hl_job *job);
 
