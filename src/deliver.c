@@ -266,6 +266,8 @@ flush_sent(struct hl_deliver *d, size_t n)
 		j->nseqs = k;
 		hl_storeq_submit(d->q, j);
 	}
+	if (n == 0)
+		return;
 	memmove(d->marks, d->marks + n, (d->nmarks - n) * sizeof *d->marks);
 	d->nmarks -= n;
 	d->nold = d->nold > n ? d->nold - n : 0;
