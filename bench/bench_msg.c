@@ -30,7 +30,7 @@
 #include "station.h"
 #include "store.h"
 
-static void
+static double
 bench_fsync(const char *dir)
 {
 	char path[HL_PATH_MAX];
@@ -41,7 +41,7 @@ bench_fsync(const char *dir)
 
 	if (hl_path(path, sizeof path, dir, "fsync.bench") < 0 ||
 	    (fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600)) < 0)
-		return;
+		return 0;
 	for (int i = 0; i < 500; i++) {
 		double t0 = now_us();
 		if (pwrite(fd, buf, sizeof buf, (off_t)(i % 64) * 1024) != (ssize_t)sizeof buf ||
@@ -51,7 +51,7 @@ bench_fsync(const char *dir)
 	}
 	close(fd);
 	unlink(path);
-	report("floor: fdatasync of 1 KiB on this disk", v, n);
+	return report("floor: fdatasync of 1 KiB on this disk", v, n);
 }
 
 /*
@@ -81,7 +81,7 @@ flash_once(const char *ctl, const char *peer, const uint8_t *body, size_t len)
 	return dt;
 }
 
-static void
+static double
 bench_flash(const char *what, const char *ctl, const char *peer, int count)
 {
 	static double v[2000];
@@ -96,7 +96,7 @@ bench_flash(const char *what, const char *ctl, const char *peer, int count)
 		if (dt >= 0)
 			v[n++] = dt;
 	}
-	report(what, v, n);
+	return report(what, v, n);
 }
 
 /* Queue n ROUTINE 1 KiB messages in one transaction; their first seq. */
@@ -189,7 +189,9 @@ main(int argc, char **argv)
 	struct hl_peer_rec peer;
 	uint64_t first = 0;
 	long n = 20000;
-	double t0, dt;
+	double t0, dt, fsync_p50 = 0, idle_p50 = 0;
+	/* the loopback round trip bench_link measured in the same run (bench/run.sh) */
+	double rtt = getenv("HL_BENCH_RTT_US") ? atof(getenv("HL_BENCH_RTT_US")) : 0;
 
 	if (sodium_init() < 0 || argc < 3 || hl_station_path(argv[1], HL_F_STORE, path) < 0 ||
 	    hl_station_path(argv[1], HL_F_CTL, ctl) < 0 ||
@@ -201,9 +203,16 @@ main(int argc, char **argv)
 		return 2;
 	}
 	if (phase(argc, argv, "fsync"))
-		bench_fsync(argv[1]);
-	if (phase(argc, argv, "flash"))
-		bench_flash("FLASH 1 KiB, send to receipt back (idle line)", ctl, argv[2], 1000);
+		fsync_p50 = bench_fsync(argv[1]);
+	if (phase(argc, argv, "flash")) {
+		idle_p50 = bench_flash("FLASH 1 KiB, send to receipt back (idle line)", ctl,
+		                       argv[2], 1000);
+		if (idle_p50 > 0 && fsync_p50 > 0 && rtt > 0)
+			printf("  p50 = %.2f x (2 fdatasync + 1 round trip = %.0f us), target <= 2;"
+			       " p99 = %.2f x p50, target <= 3\n",
+			       idle_p50 / (2 * fsync_p50 + rtt), 2 * fsync_p50 + rtt,
+			       report_p99 / idle_p50);
+	}
 
 	if (getenv("HL_BENCH_N")) /* a shorter throughput run, e.g. under callgrind */
 		n = atol(getenv("HL_BENCH_N"));
@@ -216,6 +225,7 @@ main(int argc, char **argv)
 		dt = (now_us() - t0) / 1e6;
 		printf("%-52s %8.0f msg/s  (%ld in %.2f s)\n",
 		       "throughput, 1 KiB, durable both ends, receipted", (double)n / dt, n, dt);
+		printf("  = %.2f x the target of 40,000 msg/s\n", (double)n / dt / 40000);
 	}
 	if (!phase(argc, argv, "backlog")) {
 		hl_store_close(st);
@@ -226,7 +236,10 @@ main(int argc, char **argv)
 		return 1;
 	poke(ctl);
 	usleep(200000);
-	bench_flash("FLASH 1 KiB with 100,000 ROUTINE in flight", ctl, argv[2], 200);
+	double busy_p50 =
+	    bench_flash("FLASH 1 KiB with 100,000 ROUTINE in flight", ctl, argv[2], 200);
+	if (busy_p50 > 0 && idle_p50 > 0)
+		printf("  p50 = %.2f x the idle p50, target <= 2\n", busy_p50 / idle_p50);
 	printf("%-52s %ld\n", "  ROUTINE still in flight after those FLASHes",
 	       pending(st, peer.id));
 	wait_drained(st, peer.id, first + (uint64_t)n - 1, 300);

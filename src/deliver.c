@@ -15,7 +15,7 @@
 #define PARTIALS_MAX 8    /* events being reassembled at once (one per precedence is normal) */
 #define HEAD_EVERY 1024   /* sign the chain head at least this often while sending */
 #define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
-#define LOAD_PAGE 1024    /* events read from the store at once: bounds how long a load takes */
+#define LOAD_PAGE 256     /* events read at once: a page is taken in by the loop in one go */
 /*
  * Flow window: ROUTINE and PRIORITY bytes on the wire without a receipt,
  * at most about twice what the line delivers in its fastest round trip

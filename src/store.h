@@ -195,6 +195,8 @@ HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int 
  */
 void hl_store_autocheckpoint(struct hl_store *st, bool on);
 void hl_store_checkpoint(struct hl_store *st);
+/* With automatic checkpoints off: the WAL's size in pages after this connection's last commit. */
+int hl_store_wal_pages(const struct hl_store *st);
 /*
  * Keep this connection's temporary data (the savepoints' journals of the
  * writer's batches) in memory: spilled to files, each job that touched a

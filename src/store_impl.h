@@ -15,6 +15,7 @@ struct hl_store {
 	} cache[64];
 	size_t ncached;
 	char self[HL_NAME_MAX + 1]; /* hl_store_set_self */
+	int wal_pages; /* pages in the WAL after our last commit (autocheckpoint off) */
 };
 
 /* Run SQL with no result; logs and returns HL_ERR_IO (HL_ERR_FULL on a full disk). */

@@ -513,10 +513,28 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	return append_event(st, peer_id, ev, hash, token);
 }
 
+static int
+on_wal_commit(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	((struct hl_store *)ctx)->wal_pages = pages;
+	return SQLITE_OK;
+}
+
 void
 hl_store_autocheckpoint(struct hl_store *st, bool on)
 {
-	sqlite3_wal_autocheckpoint(st->db, on ? 1000 : 0);
+	if (on)
+		sqlite3_wal_autocheckpoint(st->db, 1000);
+	else
+		sqlite3_wal_hook(st->db, on_wal_commit, st); /* (replaces the automatic one) */
+}
+
+int
+hl_store_wal_pages(const struct hl_store *st)
+{
+	return st->wal_pages;
 }
 
 void

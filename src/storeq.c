@@ -147,9 +147,10 @@ run_job(struct hl_store *st, struct hl_job *j)
 }
 
 #define BATCH_WEIGHT 64   /* row updates in one ordinary batch: bounds the commit FLASH joins */
-#define GATHER_MS 10      /* ordinary work waits this long to share a commit */
+#define GATHER_MS 50      /* bookkeeping waits this long to share a commit (or rides along) */
 #define BATCH_MS 2        /* a batch that has run this long commits what it has */
 #define GATHER_WEIGHT 512 /* ... unless this much is already queued */
+#define CKPT_PAGES 1024   /* a WAL this long is copied back at once, not at the next second */
 #define RIDE_WEIGHT 8     /* bookkeeping that rides along with urgent work, at most */
 
 static int
@@ -369,6 +370,16 @@ writer(void *arg)
 			for (struct hl_job *j = batch; j; j = j->next)
 				j->rc = rc;
 		}
+		/*
+		 * A checkpoint's copy ends in an fsync of everything copied; the
+		 * disk makes our next commits wait behind it. Several small ones
+		 * keep those waits short where one a second could be long.
+		 */
+		if (hl_store_wal_pages(q->st) >= CKPT_PAGES) {
+			pthread_mutex_lock(&q->mu);
+			pthread_cond_signal(&q->ckpt_cv);
+			pthread_mutex_unlock(&q->mu);
+		}
 		report(q, batch);
 	}
 	return NULL;
@@ -400,7 +411,8 @@ reader(void *arg)
 	return NULL;
 }
 
-/* Copies the WAL back into the database once a second, beside the writer. */
+/* Copies the WAL back into the database once a second (or as soon as it is long), beside the
+ * writer. */
 static void *
 checkpointer(void *arg)
 {
