@@ -43,7 +43,10 @@ struct hl_storeq {
 	struct fifo loads;                /* LOAD jobs, for the reader */
 	struct hl_job *done, **done_tail; /* run, not yet reported */
 	bool stop, thread_started;
-	uint64_t since_ms; /* when the last batch was taken: ordinary work gathers from then */
+	uint64_t since_ms;      /* when the last batch was taken: bookkeeping gathers from then */
+	uint64_t work_since_ms; /* when the oldest queued job of Q_WORK came */
+	size_t nwork;           /* jobs queued in Q_WORK */
+	bool ckpt_wanted;       /* the WAL is long: checkpoint without waiting for the second */
 	uv_async_t async;
 	hl_storeq_done_fn *done_fn;
 	void *ctx;
@@ -150,6 +153,9 @@ run_job(struct hl_store *st, struct hl_job *j)
 #define GATHER_MS 50      /* bookkeeping waits this long to share a commit (or rides along) */
 #define BATCH_MS 2        /* a batch that has run this long commits what it has */
 #define GATHER_WEIGHT 512 /* ... unless this much is already queued */
+#define WORK_MS 2         /* the peer's events wait at most this long to share a commit, */
+#define WORK_GATHER 32    /* ... unless this many are queued: each commit costs a signature */
+#define CKPT_GAP_MS 100   /* a long WAL is checkpointed at most this often */
 #define CKPT_PAGES 1024   /* a WAL this long is copied back at once, not at the next second */
 #define RIDE_WEIGHT 8     /* bookkeeping that rides along with urgent work, at most */
 
@@ -228,6 +234,19 @@ take_urgent(struct hl_storeq *q, struct hl_job **tail)
 	return tail;
 }
 
+/* The next job of an ordinary batch (bookkeeping first), with the lock held; NULL: none. */
+static struct hl_job *
+next_ordinary(struct hl_storeq *q, size_t w)
+{
+	struct fifo *f = q->fifo[Q_BOOK].head ? &q->fifo[Q_BOOK] : &q->fifo[Q_WORK];
+
+	if (!f->head || (w && w + weight(f->head) > BATCH_WEIGHT))
+		return NULL;
+	if (f == &q->fifo[Q_WORK])
+		q->nwork--;
+	return fifo_pop(f);
+}
+
 /*
  * The start of the next batch, with the lock held: every urgent job, and
  * bookkeeping that fits in RIDE_WEIGHT (it shares the commit and costs it
@@ -244,7 +263,7 @@ take_batch(struct hl_storeq *q, bool *urgent_batch)
 	q->since_ms = hl_now_ms();
 	*urgent_batch = q->fifo[Q_URGENT].head != NULL;
 	if (!*urgent_batch)
-		return fifo_pop(book->head ? book : &q->fifo[Q_WORK]);
+		return next_ordinary(q, 0);
 	tail = take_urgent(q, tail);
 	while (book->head && w + weight(book->head) <= RIDE_WEIGHT) {
 		struct hl_job *j = fifo_pop(book);
@@ -253,15 +272,6 @@ take_batch(struct hl_storeq *q, bool *urgent_batch)
 		tail = &j->next;
 	}
 	return batch;
-}
-
-/* The next job of an ordinary batch (bookkeeping first), with the lock held; NULL: none. */
-static struct hl_job *
-next_ordinary(struct hl_storeq *q, size_t w)
-{
-	struct fifo *f = q->fifo[Q_BOOK].head ? &q->fifo[Q_BOOK] : &q->fifo[Q_WORK];
-
-	return f->head && w + weight(f->head) <= BATCH_WEIGHT ? fifo_pop(f) : NULL;
 }
 
 /* Runs on the writer: one job in its own savepoint. */
@@ -299,22 +309,31 @@ writer(void *arg)
 
 		pthread_mutex_lock(&q->mu);
 		/*
-		 * Urgent work and the peer's events go at once (the peer waits
-		 * for their receipts; under load they gather by themselves while
-		 * a commit runs). Bookkeeping waits up to GATHER_MS so that it
-		 * shares one commit, or rides along with urgent work.
+		 * Urgent work goes at once. The peer's events wait up to WORK_MS
+		 * for WORK_GATHER of them (the peer waits for their receipts, and
+		 * each commit costs an fsync and a signed receipt: when events
+		 * trickle in, one each would cost more than the work).
+		 * Bookkeeping waits up to GATHER_MS so that it shares one commit,
+		 * or rides along with urgent work.
 		 */
 		for (;;) {
 			uint64_t now = hl_now_ms();
 			size_t w = q->fifo[Q_BOOK].weight;
-			if (q->stop || q->fifo[Q_URGENT].head || q->fifo[Q_WORK].head ||
-			    (queued(q) && (w >= GATHER_WEIGHT || now >= q->since_ms + GATHER_MS)))
+			if (q->stop || q->fifo[Q_URGENT].head ||
+			    (q->fifo[Q_WORK].head &&
+			     (q->nwork >= WORK_GATHER || now >= q->work_since_ms + WORK_MS)) ||
+			    (q->fifo[Q_BOOK].head &&
+			     (w >= GATHER_WEIGHT || now >= q->since_ms + GATHER_MS)))
 				break;
 			if (!queued(q)) {
 				pthread_cond_wait(&q->cv, &q->mu);
 			} else {
 				struct timespec ts;
-				uint64_t wake = q->since_ms + GATHER_MS;
+				uint64_t wake = UINT64_MAX;
+				if (q->fifo[Q_BOOK].head)
+					wake = q->since_ms + GATHER_MS;
+				if (q->fifo[Q_WORK].head && q->work_since_ms + WORK_MS < wake)
+					wake = q->work_since_ms + WORK_MS;
 				clock_gettime(CLOCK_REALTIME, &ts);
 				ts.tv_nsec += (long)((wake - now) * 1000000u);
 				ts.tv_sec += ts.tv_nsec / 1000000000L;
@@ -377,6 +396,7 @@ writer(void *arg)
 		 */
 		if (hl_store_wal_pages(q->st) >= CKPT_PAGES) {
 			pthread_mutex_lock(&q->mu);
+			q->ckpt_wanted = true;
 			pthread_cond_signal(&q->ckpt_cv);
 			pthread_mutex_unlock(&q->mu);
 		}
@@ -417,17 +437,28 @@ static void *
 checkpointer(void *arg)
 {
 	struct hl_storeq *q = arg;
+	uint64_t last = 0;
 
 	pthread_mutex_lock(&q->mu);
 	while (!q->stop) {
 		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += 1;
-		pthread_cond_timedwait(&q->ckpt_cv, &q->mu, &ts);
+		uint64_t now = hl_now_ms();
+		if (!q->ckpt_wanted || now < last + CKPT_GAP_MS) {
+			uint64_t wait = q->ckpt_wanted ? last + CKPT_GAP_MS - now : 1000;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += (long)(wait % 1000 * 1000000u);
+			ts.tv_sec += (time_t)(wait / 1000) + ts.tv_nsec / 1000000000L;
+			ts.tv_nsec %= 1000000000L;
+			if (pthread_cond_timedwait(&q->ckpt_cv, &q->mu, &ts) == 0 && !q->stop &&
+			    hl_now_ms() < last + CKPT_GAP_MS)
+				continue; /* asked again too soon: at the gap's end */
+		}
 		if (q->stop)
 			break;
+		q->ckpt_wanted = false;
 		pthread_mutex_unlock(&q->mu);
 		hl_store_checkpoint(q->ckpt_st);
+		last = hl_now_ms();
 		pthread_mutex_lock(&q->mu);
 	}
 	pthread_mutex_unlock(&q->mu);
@@ -533,9 +564,12 @@ hl_storeq_submit(struct hl_storeq *q, struct hl_job *job)
 		fifo_push(&q->loads, job);
 		pthread_cond_signal(&q->rd_cv);
 	} else {
+		int c = job_class(job);
 		if (!queued(q))
 			q->since_ms = hl_now_ms();
-		fifo_push(&q->fifo[job_class(job)], job);
+		if (c == Q_WORK && !q->nwork++)
+			q->work_since_ms = hl_now_ms();
+		fifo_push(&q->fifo[c], job);
 		pthread_cond_signal(&q->cv);
 	}
 	pthread_mutex_unlock(&q->mu);
