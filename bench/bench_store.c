@@ -210,7 +210,7 @@ main(int argc, char **argv)
 				e[j].seq = ev[i + j].seq;
 				memcpy(e[j].hash, hash[i + j], HL_HASH_LEN);
 				if (hl_store_mark_delivered(a, a_b, e[j].seq, e[j].hash, sig,
-				                            hl_wall_ns()) < 0)
+				                            hl_wall_ns(), 0) < 0)
 					fail("delivered");
 			}
 			if (hl_store_put_receipt(a, a_b, e, (size_t)k, sig) < 0 ||

@@ -786,6 +786,7 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 
 	if (hl_receipt_decode(body, len, d->peer_ed, d->id->pub.ed25519, &n, &entries, &sig) < 0)
 		return HL_ERR_PROTO;
+	uint64_t at_ns = hl_wall_ns(); /* "delivered" is now, not when the store gets to it */
 	/* The receipt as signed, kept whole (after its marks: the queue keeps the order). */
 	j = hl_job_new(HL_JOB_RECEIPT, d->peer_id);
 	if (!j || !(j->entries = calloc(n, sizeof *j->entries)) ||
@@ -821,6 +822,7 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 		memcpy(m->entries, j->entries + off, k * sizeof *m->entries);
 		memcpy(m->times, j->times + off, k * sizeof *m->times);
 		m->nentries = k;
+		m->at_ns = at_ns;
 		memcpy(m->sig, sig, HL_SIG_LEN);
 		hl_storeq_submit(d->q, m);
 	}
@@ -847,6 +849,7 @@ on_refuse(struct hl_deliver *d, const uint8_t *body, size_t len)
 		return HL_ERR_PROTO;
 	}
 	memcpy(j->sig, sig, HL_SIG_LEN);
+	j->at_ns = hl_wall_ns();
 	it = find_item(d, j->seq);
 	if (it && sodium_memcmp(it->hash, j->hash, HL_HASH_LEN) == 0) {
 		j->sent_ns = it->sent_ns;

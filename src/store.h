@@ -228,18 +228,21 @@ HL_MUST_CHECK int hl_store_pending_count(struct hl_store *st, int64_t peer_id, s
 HL_MUST_CHECK int hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq,
                                      uint64_t sent_ns);
 /*
- * The peer's signed receipt for our event (seq, hash): delivered. sent_ns
- * is when it went on the wire (0: now), kept unless a sent time is there
- * already: the daemon writes "sent" only for what waits for its receipt,
- * so most events go from queued to delivered in one write.
+ * The peer's signed receipt for our event (seq, hash), which came at at_ns
+ * (0: now): delivered. sent_ns is when the event went on the wire (0: the
+ * receipt's time), kept unless a sent time is there already: the daemon
+ * writes "sent" only for what waits for its receipt, so most events go
+ * from queued to delivered in one write.
  */
 HL_MUST_CHECK int hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
                                           const uint8_t hash[static HL_HASH_LEN],
-                                          const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns);
-/* The peer's signed refusal of our event (seq, hash); sent_ns as for delivered. */
+                                          const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns,
+                                          uint64_t at_ns);
+/* The peer's signed refusal of our event (seq, hash); sent_ns and at_ns as for delivered. */
 HL_MUST_CHECK int hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
                                         const uint8_t hash[static HL_HASH_LEN], const char *reason,
-                                        const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns);
+                                        const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns,
+                                        uint64_t at_ns);
 
 /* REFUSED_AGAIN: a retransmission of what was refused before, answered the same way. */
 enum hl_recv_outcome { HL_RECV_NEW, HL_RECV_DUPLICATE, HL_RECV_REFUSED, HL_RECV_REFUSED_AGAIN };

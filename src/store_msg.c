@@ -1103,9 +1103,9 @@ hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq, uint64_t 
 int
 hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
                         const uint8_t hash[static HL_HASH_LEN],
-                        const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns)
+                        const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns, uint64_t at_ns)
 {
-	uint64_t now = hl_wall_ns();
+	uint64_t now = at_ns ? at_ns : hl_wall_ns();
 
 	/* ?7: when it went on the wire; a "sent" mark written before keeps its own time. */
 	return update_out(st, peer_id, seq, hash,
@@ -1118,9 +1118,9 @@ hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
 int
 hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
                       const uint8_t hash[static HL_HASH_LEN], const char *reason,
-                      const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns)
+                      const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns, uint64_t at_ns)
 {
-	uint64_t now = hl_wall_ns();
+	uint64_t now = at_ns ? at_ns : hl_wall_ns();
 
 	return update_out(
 	    st, peer_id, seq, hash,

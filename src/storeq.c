@@ -97,11 +97,11 @@ run_job(struct hl_store *st, struct hl_job *j)
 		for (size_t i = 0; i < j->nentries && rc == HL_OK; i++)
 			rc = hl_store_mark_delivered(st, j->peer_id, j->entries[i].seq,
 			                             j->entries[i].hash, j->sig,
-			                             j->times ? j->times[i] : 0);
+			                             j->times ? j->times[i] : 0, j->at_ns);
 		return rc;
 	case HL_JOB_REFUSED:
 		return hl_store_mark_refused(st, j->peer_id, j->seq, j->hash, j->reason, j->sig,
-		                             j->sent_ns);
+		                             j->sent_ns, j->at_ns);
 	case HL_JOB_HEAD:
 		return hl_store_put_head(st, j->peer_id, HL_DIR_IN, j->seq, j->hash, j->sig);
 	case HL_JOB_LOAD:

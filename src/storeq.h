@@ -47,6 +47,7 @@ struct hl_job {
 	size_t nseqs;
 	uint64_t *times;  /* SENT: when each of seqs went out; RECEIPT: each entry's (0: unknown) */
 	uint64_t sent_ns; /* REFUSED: when it went out (0: unknown) */
+	uint64_t at_ns;   /* RECEIPT, REFUSED: when the peer's answer came (wall clock) */
 	struct hl_receipt_entry *entries;
 	size_t nentries;
 	bool keep_only; /* RECEIPT: keep the signed receipt (entries as signed), no marks */
