@@ -24,12 +24,12 @@
  * finds at most a round trip's worth of traffic ahead of it in the pipe
  * and in the peer's store queue.
  */
-#define WINDOW_MIN (256u << 10)
+#define WINDOW_MIN (1u << 20)
 #define WINDOW_MAX (32u << 20)
 #define RATE_TICKS 10         /* the delivery rate is the best of the last 10 ticks (1 s) */
 #define RTT_KEEP_US 10000000u /* the fastest round trip is the best of the last 10 s */
-#define SENT_JOB 64           /* "sent" marks per store job: urgent work waits for one job */
-#define MARK_JOB 64           /* "delivered" marks per store job, likewise */
+#define SENT_JOB 32           /* "sent" marks per store job: urgent work waits for one job */
+#define MARK_JOB 32           /* "delivered" marks per store job, likewise */
 /*
  * "sent" is written only for what still waits for its receipt a tick or two
  * (100-200 ms) after it went out: most receipts come sooner, and the
@@ -719,7 +719,8 @@ on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
 	}
 	j->tag = d->gen;
 	memset(p, 0, sizeof *p);
-	bool presign = j->ev.precedence <= HL_PREC_IMMEDIATE && !j->reason[0];
+	j->reason_given = j->reason[0] != '\0';
+	bool presign = j->ev.precedence <= HL_PREC_IMMEDIATE && !j->reason_given;
 	struct hl_receipt_entry e = {.seq = j->ev.seq};
 	memcpy(e.hash, j->hash, HL_HASH_LEN);
 	hl_storeq_submit(d->q, j); /* j is the store thread's now */

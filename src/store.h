@@ -198,6 +198,15 @@ void hl_store_checkpoint(struct hl_store *st);
 /* With automatic checkpoints off: the WAL's size in pages after this connection's last commit. */
 int hl_store_wal_pages(const struct hl_store *st);
 /*
+ * Grow the WAL file to about bytes (at most an eighth of the free space)
+ * with zeros, best effort. A commit that extends the WAL has its fdatasync
+ * commit the file's new size through the file system's journal too, and
+ * costs two to three times one that overwrites: after this, commits
+ * overwrite (SQLite restarts the WAL from its start after each complete
+ * checkpoint, and ignores what follows the last valid frame).
+ */
+void hl_store_wal_presize(struct hl_store *st, uint64_t bytes);
+/*
  * Keep this connection's temporary data (the savepoints' journals of the
  * writer's batches) in memory: spilled to files, each job that touched a
  * few hundred rows created, wrote and removed one.

@@ -10,10 +10,14 @@
  * - A seq is stored once per direction (primary key); a retransmission is
  *   answered from what is stored, never stored again.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "wire.h"
@@ -535,6 +539,41 @@ int
 hl_store_wal_pages(const struct hl_store *st)
 {
 	return st->wal_pages;
+}
+
+void
+hl_store_wal_presize(struct hl_store *st, uint64_t bytes)
+{
+	static const char zeros[65536];
+	sqlite3_filename db = sqlite3_db_filename(st->db, "main");
+	const char *wal = db ? sqlite3_filename_wal(db) : NULL;
+	struct statvfs vfs;
+	struct stat sb;
+	int fd;
+
+	/* Under the write lock: nobody appends frames while the file grows. */
+	if (!wal || !*wal || hl_store_begin(st) < 0)
+		return;
+	fd = open(wal, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && fstatvfs(fd, &vfs) == 0) {
+		uint64_t room = (uint64_t)vfs.f_bavail * vfs.f_frsize / 8;
+		uint64_t want = bytes < room ? bytes : room;
+		off_t at = sb.st_size;
+		while ((uint64_t)at < want) {
+			size_t n = want - (uint64_t)at < sizeof zeros
+			               ? (size_t)(want - (uint64_t)at)
+			               : sizeof zeros;
+			ssize_t w = pwrite(fd, zeros, n, at);
+			if (w <= 0)
+				break;
+			at += w;
+		}
+		if (at > sb.st_size && ((uint64_t)at < want || fdatasync(fd) != 0))
+			(void)!ftruncate(fd, sb.st_size); /* as it was */
+	}
+	if (fd >= 0)
+		close(fd);
+	hl_store_rollback(st);
 }
 
 void

@@ -13,9 +13,11 @@
  * The class of a job. Each class is a queue of its own, kept in order;
  * jobs of different classes never depend on one another's order.
  * - URGENT: what operators wait for: a `send` or `ack`, a received FLASH
- *   or IMMEDIATE event. Never waits to fill a batch, never waits behind
- *   other work: it joins the transaction in hand (which then commits at
- *   once), so it pays for one commit, not two.
+ *   or IMMEDIATE event. Never waits to fill a batch, nor behind a batch
+ *   being built: after the job in hand, that batch is dropped (rolled back,
+ *   to run again right after) and the urgent work commits alone, so it pays
+ *   for one small commit. Only a commit already under way (its fsync cannot
+ *   be interrupted) is waited for.
  * - BOOK: our own events' bookkeeping (sent marks, the peer's receipts and
  *   refusals). Gathers for a while to share a commit, or rides along with
  *   urgent work when there is some.
@@ -47,6 +49,7 @@ struct hl_storeq {
 	uint64_t work_since_ms; /* when the oldest queued job of Q_WORK came */
 	size_t nwork;           /* jobs queued in Q_WORK */
 	bool ckpt_wanted;       /* the WAL is long: checkpoint without waiting for the second */
+	bool redone;            /* an ordinary batch was dropped for urgent work (writer) */
 	uv_async_t async;
 	hl_storeq_done_fn *done_fn;
 	void *ctx;
@@ -84,6 +87,8 @@ run_job(struct hl_store *st, struct hl_job *j)
 
 	switch (j->kind) {
 	case HL_JOB_RECEIVE:
+		if (!j->reason_given)
+			j->reason[0] = '\0'; /* (a batch dropped and run again decides anew) */
 		return hl_store_receive(st, j->peer_id, &j->ev, j->hash, &j->outcome, j->reason);
 	case HL_JOB_SENT:
 		for (size_t i = 0; i < j->nseqs && rc == HL_OK; i++)
@@ -149,15 +154,16 @@ run_job(struct hl_store *st, struct hl_job *j)
 	return HL_ERR_INVAL;
 }
 
-#define BATCH_WEIGHT 64   /* row updates in one ordinary batch: bounds the commit FLASH joins */
-#define GATHER_MS 50      /* bookkeeping waits this long to share a commit (or rides along) */
-#define BATCH_MS 2        /* a batch that has run this long commits what it has */
-#define GATHER_WEIGHT 512 /* ... unless this much is already queued */
-#define WORK_MS 2         /* the peer's events wait at most this long to share a commit, */
-#define WORK_GATHER 32    /* ... unless this many are queued: each commit costs a signature */
-#define CKPT_GAP_MS 100   /* a long WAL is checkpointed at most this often */
-#define CKPT_PAGES 1024   /* a WAL this long is copied back at once, not at the next second */
-#define RIDE_WEIGHT 8     /* bookkeeping that rides along with urgent work, at most */
+#define BATCH_WEIGHT 1024      /* row updates in one ordinary batch (urgent work drops it) */
+#define GATHER_MS 50           /* bookkeeping waits this long to share a commit (or rides along) */
+#define BATCH_MS 10            /* a batch that has run this long commits what it has */
+#define GATHER_WEIGHT 512      /* ... unless this much is already queued */
+#define WORK_MS 5              /* the peer's events wait at most this long to share a commit, */
+#define WORK_GATHER 512        /* ... unless this many are queued: each commit costs a signature */
+#define CKPT_GAP_MS 100        /* a long WAL is checkpointed at most this often */
+#define WAL_PRESIZE (8u << 20) /* hl_store_wal_presize: commits overwrite, and stay cheaper */
+#define CKPT_PAGES 1024        /* a WAL this long is copied back at once, not at the next second */
+#define RIDE_WEIGHT 8          /* bookkeeping that rides along with urgent work, at most */
 
 static int
 job_class(const struct hl_job *j)
@@ -274,6 +280,39 @@ take_batch(struct hl_storeq *q, bool *urgent_batch)
 	return batch;
 }
 
+/* Put a dropped batch back at the front of its queues, each class in its order (lock held). */
+static void
+requeue(struct hl_storeq *q, struct hl_job *list)
+{
+	struct hl_job *head[Q_COUNT] = {0}, **tail[Q_COUNT], *r;
+	size_t w[Q_COUNT] = {0}, n[Q_COUNT] = {0};
+
+	for (int c = 0; c < Q_COUNT; c++)
+		tail[c] = &head[c];
+	while ((r = list)) {
+		int c = job_class(r);
+		list = r->next;
+		r->next = NULL;
+		*tail[c] = r;
+		tail[c] = &r->next;
+		w[c] += weight(r);
+		n[c]++;
+	}
+	for (int c = 0; c < Q_COUNT; c++) {
+		struct fifo *f = &q->fifo[c];
+		if (!head[c])
+			continue;
+		*tail[c] = f->head;
+		if (!f->head)
+			f->tail = tail[c];
+		f->head = head[c];
+		f->weight += w[c];
+	}
+	if (n[Q_WORK] && !q->nwork)
+		q->work_since_ms = 0; /* long waiting: they go at once */
+	q->nwork += n[Q_WORK];
+}
+
 /* Runs on the writer: one job in its own savepoint. */
 static void
 run_one(struct hl_storeq *q, struct hl_job *j)
@@ -352,9 +391,9 @@ writer(void *arg)
 		 * rolled back alone (savepoint), a failed COMMIT fails them all.
 		 * An ordinary batch takes its jobs one by one as it goes, for at
 		 * most BATCH_MS and BATCH_WEIGHT. Urgent work queued meanwhile
-		 * joins this transaction after the job in hand, and the batch
-		 * then commits: urgent work waits for one job and the one commit
-		 * it needs anyway, never for two.
+		 * finds the batch dropped after the job in hand and commits
+		 * alone, or, right after such a drop, joins it (the batch then
+		 * commits at once): it never waits for a batch to be built.
 		 */
 		rc = hl_store_begin(q->st);
 		uint64_t started = hl_now_ms();
@@ -363,6 +402,7 @@ writer(void *arg)
 		struct hl_job *last = batch;
 		while (last->next)
 			last = last->next;
+		bool redo = false;
 		for (struct hl_job *j = batch; j; j = j->next) {
 			if (rc < 0) {
 				j->rc = rc;
@@ -373,6 +413,19 @@ writer(void *arg)
 				continue; /* urgent jobs and their riders: taken together */
 			bool late = ordinary && hl_now_ms() - started >= BATCH_MS;
 			pthread_mutex_lock(&q->mu);
+			if (q->fifo[Q_URGENT].head && ordinary && w > RIDE_WEIGHT && !q->redone) {
+				/*
+				 * Rather than have urgent work wait for this batch's
+				 * commit (pages of it), drop the batch: it runs again
+				 * right after the urgent commit. Its jobs only read and
+				 * write the store, so running them again gives the same.
+				 * Never twice in a row: ordinary work is not starved.
+				 */
+				requeue(q, batch);
+				q->redone = redo = true;
+				pthread_mutex_unlock(&q->mu);
+				break;
+			}
 			if (q->fifo[Q_URGENT].head) {
 				ordinary = false;
 				take_urgent(q, &last->next);
@@ -382,6 +435,15 @@ writer(void *arg)
 				last = last->next;
 				w += weight(last);
 			}
+			pthread_mutex_unlock(&q->mu);
+		}
+		if (redo) {
+			hl_store_rollback(q->st);
+			continue;
+		}
+		if (!urgent_batch && rc == HL_OK) {
+			pthread_mutex_lock(&q->mu);
+			q->redone = false;
 			pthread_mutex_unlock(&q->mu);
 		}
 		if (rc == HL_OK && (rc = hl_store_commit(q->st)) < 0) {
@@ -526,6 +588,7 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 	}
 	hl_store_autocheckpoint(q->st, false);
 	hl_store_autocheckpoint(q->rd_st, false);
+	hl_store_wal_presize(q->st, WAL_PRESIZE);
 	hl_store_memory_temp(q->st);
 	pthread_mutex_init(&q->mu, NULL);
 	pthread_cond_init(&q->cv, NULL);

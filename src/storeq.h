@@ -52,6 +52,7 @@ struct hl_job {
 	size_t nentries;
 	bool keep_only; /* RECEIPT: keep the signed receipt (entries as signed), no marks */
 	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
+	bool reason_given;                       /* RECEIVE: reason was decided before the store */
 	char msg_id[HL_MSGID_LEN + 1];           /* ACK in; APPEND and ACK out (the new event) */
 	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
 	char peer[HL_NAME_MAX + 1];              /* ACK out */
