@@ -19,7 +19,8 @@
 /*
  * Flow window: ROUTINE and PRIORITY bytes on the wire without a receipt,
  * at most about twice what the line delivers in its fastest round trip
- * (bandwidth x delay, measured from the receipts), within these bounds.
+ * (bandwidth x delay, measured from the receipts), within these bounds
+ * (at least enough for the peer to gather a full batch).
  * Beyond it they wait here, not in the sockets, so that a FLASH message
  * finds at most a round trip's worth of traffic ahead of it in the pipe
  * and in the peer's store queue.
