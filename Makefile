@@ -1,9 +1,10 @@
 # Front door over Meson/Ninja. Every target installs missing Debian packages
 # first (scripts/deps.sh), so a fresh Debian 12 machine needs only these.
-.PHONY: all build demo test bench fuzz lint clean deps
+.PHONY: all build demo test bench fuzz soak lint clean deps install
 
 BUILD ?= build
 ASAN ?= build-asan
+PREFIX ?= /usr/local
 
 all: build
 
@@ -25,11 +26,17 @@ $(ASAN)/build.ninja:
 build-asan: deps $(ASAN)/build.ninja
 	ninja -C $(ASAN)
 
+# make install PREFIX=/usr/local DESTDIR=: the binary, man pages, systemd unit,
+# sysusers.d/tmpfiles.d entries, bash completion and docs (docs/operations.md).
+install: build
+	meson configure $(BUILD) -Dprefix=$(PREFIX) >/dev/null
+	DESTDIR="$(DESTDIR)" meson install -C $(BUILD)
+
 demo: build
 	sh scripts/demo.sh $(BUILD)/hotline
 
 test: build build-asan
-	sh tests/run.sh $(BUILD) $(ASAN)
+	bash tests/run.sh $(BUILD) $(ASAN)
 
 bench: build
 	sh bench/run.sh $(BUILD)
@@ -37,8 +44,18 @@ bench: build
 fuzz: deps
 	sh fuzz/run.sh 60
 
+# The fault harness for DURATION seconds (tests/soak.sh, docs/reliability.md);
+# SOAK_BUILD=build-asan runs it on the sanitizer build.
+DURATION ?= 3600
+SOAK_BUILD ?= $(BUILD)
+soak: build
+	bash tests/soak.sh $(DURATION) $(SOAK_BUILD)
+	@# Hook: other long runs (the power-cut soak, target soak-powercut) follow when defined.
+	@if $(MAKE) -n soak-powercut >/dev/null 2>&1; then $(MAKE) soak-powercut DURATION=$(DURATION); fi
+
+# clang-format, clang-tidy and cppcheck, all clean (scripts/lint.sh).
 lint: build
-	clang-format --dry-run -Werror src/*.c src/*.h tests/unit/*.c fuzz/*.c
+	sh scripts/lint.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz compile_commands.json

@@ -2,7 +2,8 @@
 /*
  * fuzz_msg.c: libFuzzer harness for the frame bodies of src/msg.c. The
  * first input byte picks the decoder (0 DATA, 1 RECEIPT, 2 REFUSE, 3 HEAD,
- * modulo 4); the rest is the body. The signed bodies are checked against
+ * 4 CHECKPOINT, 5 a KEY event's rotation statement, modulo 6); the rest is
+ * the body. The signed bodies are checked against
  * fixed Ed25519 keys from fixed seeds, so the seed corpus can hold valid
  * signatures. Whatever decodes must satisfy the decoder's promises, and
  * must encode back to the same bytes (Ed25519 signing is deterministic).
@@ -78,7 +79,7 @@ check_data(const uint8_t *buf, size_t len)
 		return;
 	}
 	if (ev.seq != seq || ev.body != NULL || !hl_name_valid(ev.channel) ||
-	    ev.precedence >= HL_PREC_COUNT || ev.kind < HL_EV_MESSAGE || ev.kind > HL_EV_RESUME)
+	    ev.precedence >= HL_PREC_COUNT || !hl_kind_known(ev.kind))
 		abort();
 	check_field(ev.channel, sizeof ev.channel);
 	check_field(ev.media_type, sizeof ev.media_type);
@@ -218,6 +219,40 @@ check_ckpt(const uint8_t *buf, size_t len)
 		abort();
 }
 
+/*
+ * A rotation statement (the body of a KEY event, docs/keys.md): hostile
+ * bytes parse or are refused with nothing kept; what parses names a valid
+ * station and two different key pairs; one signed by the fixed key encodes
+ * back to the same bytes, and no other statement verifies under it.
+ */
+static void
+check_rotation(const uint8_t *buf, size_t len)
+{
+	static const struct hl_rotation zero;
+	struct hl_rotation r, back;
+	size_t olen = 0;
+
+	if (hl_rotation_decode(buf, len, &r) < 0) {
+		if (memcmp(&r, &zero, sizeof r) != 0)
+			abort();
+		return;
+	}
+	if (len > HL_ROTATION_MAX || !hl_name_valid(r.station) ||
+	    memcmp(r.old_x25519, r.new_x25519, 32) == 0 ||
+	    memcmp(r.old_ed25519, r.new_ed25519, 32) == 0 || memcmp(buf + len - 64, r.sig, 64) != 0)
+		abort();
+	if (hl_rotation_verify(&r) != HL_OK || memcmp(r.old_ed25519, from_pk, 32) != 0)
+		return;
+	back = r;
+	if (hl_rotation_encode(&back, from_sk, out, sizeof out, &olen) < 0 || olen != len ||
+	    memcmp(out, buf, len) != 0 || memcmp(back.sig, r.sig, 64) != 0)
+		abort();
+	/* The signature binds every field: change the time and it no longer holds. */
+	back.at_ns ^= 1;
+	if (hl_rotation_verify(&back) != HL_ERR_AUTH)
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -235,7 +270,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (len)
 		memcpy(buf, data + 1, len);
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		check_data(buf, len);
 		break;
@@ -248,8 +283,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 3:
 		check_head(buf, len);
 		break;
-	default:
+	case 4:
 		check_ckpt(buf, len);
+		break;
+	default:
+		check_rotation(buf, len);
 		break;
 	}
 	free(buf);

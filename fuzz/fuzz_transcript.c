@@ -6,7 +6,8 @@
  * agree; whatever the bytes, the result must keep the verifier's promises:
  * no success without a header and an end line, the kept events in strictly
  * increasing seq order and counted, every problem a short printable string
- * naming a known chain, the header's strings valid. Signatures in the seed
+ * naming a known chain, the header's strings and key histories valid.
+ * Signatures in the seed
  * corpus are real (keys from the header), so mutations reach past them.
  */
 #include <stdio.h>
@@ -82,7 +83,15 @@ check(const struct hl_transcript *t, size_t size)
 		if (!hl_name_valid(t->station) || !hl_name_valid(t->peer))
 			abort();
 		check_text(t->exported_at, sizeof t->exported_at);
+		/* Key histories (docs/keys.md): 1 to HL_RING_MAX keys, the header's key last. */
+		if (r->station_keys.n < 1 || r->station_keys.n > HL_RING_MAX ||
+		    r->peer_keys.n < 1 || r->peer_keys.n > HL_RING_MAX ||
+		    memcmp(r->station_keys.k[r->station_keys.n - 1].ed25519, r->station_pk, 32) ||
+		    memcmp(r->peer_keys.k[r->peer_keys.n - 1].ed25519, r->peer_pk, 32))
+			abort();
 	}
+	if (r->rotations_bad > r->rotations + HL_RING_MAX * 2)
+		abort();
 }
 
 int

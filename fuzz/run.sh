@@ -44,7 +44,7 @@ CFLAGS="-std=c17 -g -O1 -fno-omit-frame-pointer -DHL_TESTING -Isrc \
 -Wall -Wextra -Wshadow -Wconversion -Wmissing-prototypes -Wno-unused-command-line-argument \
 -fno-sanitize-recover=all"
 SAN="address,undefined"
-LIBS="-lsodium -luv -lsqlite3 -ljansson -lpthread -lm"
+LIBS="-lsodium -luv -lsqlite3 -ljansson -lmicrohttpd -lseccomp -lpthread -lm"
 
 mkdir -p "$OUT/obj" "$OUT/run" || exit 1
 
@@ -68,6 +68,16 @@ for src in src/*.c; do
 	# shellcheck disable=SC2086
 	if ! $CC $CFLAGS -fsanitize=fuzzer-no-link,$SAN -c "$src" -o "$obj" \
 		>>"$OUT/build-src.log" 2>&1; then
+		libfail=1
+	fi
+	objs="$objs $obj"
+done
+# The console's pages, built in as meson.build does (src/console.c refers to them).
+for page in index.html:hl_web_index_html app.js:hl_web_app_js app.css:hl_web_app_css; do
+	gen=$OUT/obj/${page#*:}.c
+	obj=$OUT/obj/${page#*:}.o
+	if ! python3 scripts/embed.py "web/${page%%:*}" "$gen" "${page#*:}" >>"$OUT/build-src.log" 2>&1 ||
+		! $CC -c "$gen" -o "$obj" >>"$OUT/build-src.log" 2>&1; then
 		libfail=1
 	fi
 	objs="$objs $obj"

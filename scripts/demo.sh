@@ -6,11 +6,19 @@
 # washington's record shows queued, sent, delivered, acknowledged with times;
 # a cut link queues; a launch notification goes as a codebook message and is
 # read in Chinese; beijing suspends a channel (a signed notice), washington's
-# message on it is refused with that reason, and beijing resumes it; a signed
+# message on it is refused with that reason, and beijing resumes it; both
+# talks registers start with the public record, washington proposes the next
+# round of talks and beijing, reading it in Chinese, accepts; a signed
 # checkpoint, both records verified, and beijing's export checked against
-# washington's record.
+# washington's record. Each station serves its web console on a free
+# loopback port with a demo duty officer, whose password is printed; run
+# from a terminal, both stations keep running after the story until Ctrl-C,
+# so that a person can use the consoles (without a terminal it exits).
 set -eu
 HOTLINE=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# `make demo` often runs as root: let the daemons (docs/operations.md, "Sandbox").
+[ "$(id -u)" -eq 0 ] && export HOTLINE_ALLOW_ROOT=1
 D=$(mktemp -d /tmp/hotline-demo.XXXXXX)
 WP=""
 BP=""
@@ -20,7 +28,8 @@ cleanup() {
 	wait 2>/dev/null || true
 	rm -rf "$D"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 port() { # a free port on 127.0.0.1, below the ephemeral range (32768-)
 	while :; do
@@ -29,15 +38,32 @@ port() { # a free port on 127.0.0.1, below the ephemeral range (32768-)
 	done
 }
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*" | sed "s|$D/||g; s|$HOTLINE|hotline|g"; "$@"; }
+run() { printf '$ %s\n' "$*" | sed "s|$D/||g; s|$HOTLINE|hotline|g; s|$ROOT/||g"; "$@"; }
 
 WPORT=$(port)
 BPORT=$(port)
 while [ "$BPORT" = "$WPORT" ]; do BPORT=$(port); done
+WCON=$(port)
+while [ "$WCON" = "$WPORT" ] || [ "$WCON" = "$BPORT" ]; do WCON=$(port); done
+BCON=$(port)
+while [ "$BCON" = "$WPORT" ] || [ "$BCON" = "$BPORT" ] || [ "$BCON" = "$WCON" ]; do BCON=$(port); done
+# The demo duty officers' passwords: fresh for each run, printed for the person at the console.
+WPASS=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
+BPASS=$(od -An -N9 -tx1 /dev/urandom | tr -d ' \n')
+consoles() {
+	echo "  washington: http://127.0.0.1:$WCON/  operator \"Gen. Smith\"  password $WPASS"
+	echo "  beijing:    http://127.0.0.1:$BCON/  operator \"Col. Li Wei\" password $BPASS"
+}
 
 say "Each side creates its station (keys, config, store)"
-run "$HOTLINE" -d "$D/washington" init --name washington --listen "127.0.0.1:$WPORT"
-run "$HOTLINE" -d "$D/beijing" init --name beijing --listen "127.0.0.1:$BPORT"
+run "$HOTLINE" -d "$D/washington" init --name washington --listen "127.0.0.1:$WPORT" \
+	--console "127.0.0.1:$WCON"
+run "$HOTLINE" -d "$D/beijing" init --name beijing --listen "127.0.0.1:$BPORT" \
+	--console "127.0.0.1:$BCON"
+
+say "Each side's duty officer gets a console account (password: Argon2id-hashed in the store)"
+echo "$WPASS" | run "$HOTLINE" -d "$D/washington" operator add "Gen. Smith" --role duty
+echo "$BPASS" | run "$HOTLINE" -d "$D/beijing" operator add "Col. Li Wei" --role duty --language zh
 
 say "The operators exchange their id lines out of band and pin each other"
 WID=$("$HOTLINE" -d "$D/washington" id)
@@ -67,6 +93,9 @@ until "$HOTLINE" -d "$D/washington" status --json 2>/dev/null | grep -q '"state"
 done
 sleep 1 # a couple of heartbeats, for a round-trip time
 sed 's/^/  /' "$D/washington.log" "$D/beijing.log" | sort -k1,1 | cut -c1-160
+
+say "Each station serves its web console (docs/console.md)"
+consoles
 
 say "The link is up: encrypted (Noise IK), mutually authenticated, heartbeats every 0.5 s"
 run "$HOTLINE" -d "$D/washington" status
@@ -159,6 +188,33 @@ while "$HOTLINE" -d "$D/washington" status --json | grep -q '"state": "suspended
 done
 run "$HOTLINE" -d "$D/washington" status
 
+say "Talks on the record: both registers start with the public record of three earlier rounds"
+run "$HOTLINE" -d "$D/washington" talks import "$ROOT/talks/history.json"
+run "$HOTLINE" -d "$D/beijing" talks import "$ROOT/talks/history.json"
+run "$HOTLINE" -d "$D/washington" talks list
+
+say "Washington proposes the next round of talks: a signed event on the line, numbered in its series"
+FROM=$(date -u -d '+60 days' +%F)
+TO=$(date -u -d '+61 days' +%F)
+TID=$("$HOTLINE" -d "$D/washington" talks propose beijing --title "Defense Policy Coordination Talks" \
+	--series "Defense Policy Coordination Talks" --level working --from "$FROM" --to "$TO" \
+	--place "Beijing" --agenda "Military-to-military communication channels" \
+	--agenda "Maritime and air safety" --operator "Dr. Chase")
+echo "$ TID=\$(hotline -d washington talks propose beijing --title \"Defense Policy Coordination Talks\" --series ... --from $FROM --to $TO ...)"
+echo "talks id: $TID"
+i=0
+until "$HOTLINE" -d "$D/beijing" talks show "$TID" --json 2>/dev/null | grep -q '"state": "proposed"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "the proposal did not arrive"; exit 1; }; sleep 0.05
+done
+say "Beijing reads the proposal in Chinese (the codebook's TALKS template) and accepts it, signed"
+run "$HOTLINE" -d "$D/beijing" talks show "$TID"
+run "$HOTLINE" -d "$D/beijing" talks accept "$TID" --reason "同意" --operator "Maj. Gen. Song"
+i=0
+until "$HOTLINE" -d "$D/washington" talks show "$TID" --json | grep -q '"state": "accepted"'; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "the acceptance did not arrive"; exit 1; }; sleep 0.05
+done
+run "$HOTLINE" -d "$D/washington" talks list beijing
+
 say "One record both sides can prove: a signed checkpoint of both chains"
 sleep 0.5 # the last heads follow the last bursts within about 200 ms
 run "$HOTLINE" -d "$D/washington" checkpoint beijing
@@ -173,5 +229,15 @@ run "$HOTLINE" -d "$D/washington" verify --against "$D/beijing.jsonl"
 echo
 echo "demo done: two stations on loopback, a FLASH message delivered and acknowledged by name,"
 echo "a launch notification read in Chinese, a signed suspension that refused a message with its"
-echo "reason and the resumption, and both records verified and agreeing"
-echo "(state was in $D, now removed)"
+echo "reason and the resumption, talks proposed and accepted on the record, and both records"
+echo "verified and agreeing"
+if [ -t 0 ]; then
+	say "Both stations keep running: their consoles, for you"
+	consoles
+	echo "Ctrl-C stops both stations and removes $D"
+	wait "$WP" "$BP" || true
+	exit 0
+fi
+echo "consoles were:"
+consoles
+echo "(state was in $D, now removed; run from a terminal to keep the stations running)"

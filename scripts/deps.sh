@@ -7,7 +7,10 @@ set -eu
 PACKAGES="
 build-essential pkg-config meson ninja-build clang llvm libclang-rt-14-dev
 libsodium-dev libuv1-dev libsqlite3-dev libjansson-dev libmicrohttpd-dev
-sqlite3 jq iproute2 procps psmisc util-linux python3-nacl
+sqlite3 jq iproute2 procps psmisc util-linux python3-nacl curl
+chromium fonts-wqy-microhei nodejs
+libseccomp-dev man-db groff-base systemd
+clang-format clang-tidy cppcheck
 "
 
 missing=""

@@ -3,7 +3,9 @@
 """embed.py INPUT OUTPUT NAME: write a C file that defines the bytes of
 INPUT as `const unsigned char NAME[]` (followed by one NUL byte, not
 counted) and their count as `const size_t NAME_len`. Meson runs it to
-build codebook/default.json into hotline (src/codebook.h declares both)."""
+build codebook/default.json into hotline (src/codebook.h declares both) and
+the console's pages web/index.html, web/app.js, web/app.css (src/console.c
+declares those); fuzz/run.sh runs it for the pages too."""
 import os
 import sys
 

@@ -104,3 +104,68 @@ hl_status_add_channels(json_t *status, struct hl_store *st, const char *self)
 	free(ch);
 	return HL_OK;
 }
+
+/* ---- keys (docs/keys.md) ---- */
+
+static json_t *
+key_json(const struct hl_pubkey *k)
+{
+	char pk[HL_PUBSTR_MAX];
+
+	hl_pubkey_encode(k, pk);
+	return json_string(pk);
+}
+
+json_t *
+hl_peer_keys_json(const struct hl_peer_rec *p)
+{
+	return json_pack("{s:o, s:o, s:o, s:o}", "key", key_json(&p->key), "since",
+	                 hl_json_time(p->key_since_ns), "announced",
+	                 p->has_next ? json_pack("{s:o, s:o}", "key", key_json(&p->next), "since",
+	                                         hl_json_time(p->next_ns))
+	                             : json_null(),
+	                 "revoked",
+	                 p->revoked_ns ? json_pack("{s:o, s:s}", "at", hl_json_time(p->revoked_ns),
+	                                           "reason", p->revoked_reason)
+	                               : json_null());
+}
+
+static void
+rotation_peer(void *ctx, const char *peer, int state, const char *msg_id, bool revoked)
+{
+	json_array_append_new(ctx, json_pack("{s:s, s:o, s:s, s:b}", "name", peer, "notice",
+	                                     msg_id[0] ? json_string(msg_id) : json_null(), "state",
+	                                     state < 0 ? "none" : hl_state_name(state), "revoked",
+	                                     revoked));
+}
+
+int
+hl_status_add_keys(json_t *status, struct hl_store *st, const struct hl_pubkey *ours)
+{
+	struct hl_rotation_rec r;
+	struct hl_pubkey neu;
+	json_t *keys, *rot = json_null(), *peers;
+	size_t waiting = 0;
+	bool found = false;
+	int rc;
+
+	if ((rc = hl_store_rotation_pending(st, &r, &found)) < 0 ||
+	    (!found && (rc = hl_store_rotation_last(st, &r, &found)) < 0))
+		return rc;
+	if (found) {
+		peers = json_array();
+		if ((rc = hl_store_rotation_peers(st, &r, rotation_peer, peers, &waiting)) < 0) {
+			json_decref(peers);
+			return rc;
+		}
+		memcpy(neu.x25519, r.r.new_x25519, 32);
+		memcpy(neu.ed25519, r.r.new_ed25519, 32);
+		rot = json_pack("{s:o, s:o, s:s, s:o, s:I, s:o}", "new_key", key_json(&neu),
+		                "started", hl_json_time(r.started_ns), "operator", r.operator_name,
+		                "switched", hl_json_time(r.switched_ns), "waiting",
+		                (json_int_t)(r.switched_ns ? 0 : waiting), "peers", peers);
+	}
+	keys = json_pack("{s:o, s:o}", "key", key_json(ours), "rotation", rot);
+	json_object_set_new(status, "keys", keys);
+	return HL_OK;
+}

@@ -31,4 +31,13 @@ json_t *hl_ckpt_json(const struct hl_ckpt_rec *c);
  */
 HL_MUST_CHECK int hl_status_add_channels(json_t *status, struct hl_store *st, const char *self);
 
+/* A peer's "keys" (docs/status.md): the key in use, an announced one, a revocation. */
+json_t *hl_peer_keys_json(const struct hl_peer_rec *p);
+/*
+ * Add "keys" to a status reply: this station's key (ours) and its
+ * rotation, the one under way or else the last one (docs/keys.md).
+ */
+HL_MUST_CHECK int hl_status_add_keys(json_t *status, struct hl_store *st,
+                                     const struct hl_pubkey *ours);
+
 #endif

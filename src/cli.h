@@ -41,6 +41,12 @@ bool notify_daemon(const char *cmd);
  */
 int queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const char *to,
                 char id[static HL_MSGID_LEN + 1]);
+/*
+ * The station's lock, shared, if no daemon holds it (fd >= 0, release
+ * with close): while it is held no daemon starts, so the CLI may write the
+ * store itself. -1 while a daemon runs.
+ */
+int try_station_lock(void);
 /* Print v as indented JSON and release it. */
 void print_json(json_t *v);
 
@@ -66,6 +72,10 @@ int cmd_restore(int argc, char **argv);
 extern const char backup_help[], restore_help[];
 int cmd_key(int argc, char **argv);
 extern const char key_help[];
+int cmd_talks(int argc, char **argv);
+extern const char talks_help[];
+int cmd_operator(int argc, char **argv);
+extern const char operator_help[];
 
 /* A passphrase in sodium_malloc'd memory (guard pages, locked); pass_free wipes it. */
 struct hl_pass {

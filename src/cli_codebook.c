@@ -406,8 +406,10 @@ cmd_codebook(int argc, char **argv)
 			break;
 	if (sub == ARRAY_SIZE(subs))
 		return usage_error("codebook", "unknown codebook command '%s'", argv[1]);
+	/* cb is set whenever load returns 0 (said for static analysis, which does
+	 * not see that fail(), in another file, never returns 0) */
 	if ((rc = parse_opts(argc, argv, sub == 3, &o)) == 0 &&
-	    (rc = load(&o, &cb, &own, path, sizeof path)) == 0) {
+	    (rc = load(&o, &cb, &own, path, sizeof path)) == 0 && cb) {
 		switch (sub) {
 		case 0:
 			rc = cb_list(&o, cb, own);

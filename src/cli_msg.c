@@ -22,6 +22,8 @@
 #include "ctl.h"
 #include "station.h"
 #include "msg.h"
+#include "msgjson.h"
+#include "talks.h"
 
 static bool
 want_json(int argc, char **argv)
@@ -42,61 +44,23 @@ print_json(json_t *v)
 	json_decref(v);
 }
 
-/* The state a person should see: the stored one, with overdue beside it. */
-static const char *
-shown_state(const struct hl_event_row *r)
+static void
+print_rotation(const struct hl_event_row *r)
 {
-	if (r->dir == HL_DIR_IN && r->state == HL_ST_RECEIVED)
-		return "unacknowledged";
-	return hl_state_name(r->state);
-}
+	json_t *o = hl_rotation_json(r);
 
-static json_t *
-row_json(const struct hl_event_row *r, bool with_body)
-{
-	json_t *o = json_pack(
-	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I}",
-	    "id", r->msg_id, "direction", r->dir == HL_DIR_OUT ? "out" : "in", "peer", r->peer,
-	    "channel", r->ev.channel, "precedence", hl_prec_name(r->ev.precedence), "state",
-	    shown_state(r), "overdue", r->overdue, "seq", (json_int_t)r->ev.seq, "created",
-	    hl_json_time(r->ev.created_ns), "deadline", hl_json_time(r->ev.deadline_ns), "received",
-	    hl_json_time(r->received_ns), "sent", hl_json_time(r->sent_ns), "delivered",
-	    hl_json_time(r->delivered_ns), "acknowledged", hl_json_time(r->acked_ns),
-	    "acknowledged_by", r->acked_by[0] ? json_string(r->acked_by) : json_null(),
-	    "refused_reason", r->reason[0] ? json_string(r->reason) : json_null(), "size",
-	    (json_int_t)r->ev.body_len);
-	char hash[2 * HL_HASH_LEN + 1];
-
-	sodium_bin2hex(hash, sizeof hash, r->hash, HL_HASH_LEN);
-	json_object_set_new(o, "hash", json_string(hash));
-	json_object_set_new(o, "kind", json_string(hl_kind_name(r->ev.kind)));
-	if (r->ev.kind >= HL_EV_SUSPEND)
-		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
-	if (r->ev.kind == HL_EV_ACK) {
-		char ref[HL_MSGID_LEN + 1];
-		hl_event_id(r->ev.ref_hash, ref);
-		json_object_set_new(o, "acknowledges", json_string(ref));
-		json_object_set_new(o, "operator", json_string(r->ev.operator_name));
-	}
-	json_object_set_new(o, "media_type",
-	                    json_string(r->ev.media_type[0] ? r->ev.media_type : "text/plain"));
-	if (with_body) {
-		if (!r->ev.media_type[0]) {
-			json_object_set_new(o, "text",
-			                    json_stringn((const char *)r->body, r->ev.body_len));
-		} else {
-			size_t cap = sodium_base64_encoded_len(r->ev.body_len,
-			                                       sodium_base64_VARIANT_ORIGINAL);
-			char *b64 = malloc(cap);
-			if (b64) {
-				sodium_bin2base64(b64, cap, r->body, r->ev.body_len,
-				                  sodium_base64_VARIANT_ORIGINAL);
-				json_object_set_new(o, "body_base64", json_string(b64));
-				free(b64);
-			}
-		}
-	}
-	return o;
+	printf("operator: %s\n", r->ev.operator_name);
+	if (!json_is_object(o))
+		printf("key rotation: the statement does not parse\n");
+	else
+		printf("key rotation by %s at %s:\n  old key %s\n  new key %s\n  signed by the "
+		       "old key: %s\n",
+		       json_string_value(json_object_get(o, "station")),
+		       json_string_value(json_object_get(o, "at")),
+		       json_string_value(json_object_get(o, "old_key")),
+		       json_string_value(json_object_get(o, "new_key")),
+		       json_is_true(json_object_get(o, "signature_ok")) ? "yes" : "NO");
+	json_decref(o);
 }
 
 /*
@@ -189,11 +153,7 @@ read_all(int fd, uint32_t max, uint8_t **out, size_t *len)
 	return HL_OK;
 }
 
-/*
- * The station's lock, if no daemon holds it (fd >= 0, release with
- * close); -1 while a daemon runs.
- */
-static int
+int
 try_station_lock(void)
 {
 	char path[HL_PATH_MAX];
@@ -236,10 +196,12 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 {
 	uint8_t token[HL_TOKEN_LEN];
 	char token_hex[2 * HL_TOKEN_LEN + 1], why[HL_REASON_MAX + 1] = "";
-	const char *what = hl_kind_name(ev->kind);
+	const char *kind = hl_kind_name(ev->kind);
+	const char *what = ev->kind == HL_EV_TALKS ? "talks event" : kind;
 	uint64_t deadline = hl_now_ms() + 30000;
 	int rc = HL_ERR_AGAIN;
 	bool retry = false; /* after the first attempt, any may have landed */
+	bool maybe = false; /* a request may have reached the daemon, unanswered */
 
 	randombytes_buf(token, sizeof token);
 	sodium_bin2hex(token_hex, sizeof token_hex, token, sizeof token);
@@ -247,12 +209,14 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 		json_t *resp = NULL;
 		int lockfd = try_station_lock();
 		if (lockfd >= 0) { /* no daemon: write it ourselves */
+			/* with retry, what an earlier attempt stored is found by its token */
 			rc = append_direct(st, peer_id, ev, token, retry, id, why);
 			close(lockfd);
+			maybe = false;
 			break;
 		}
 		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "cmd",
-		                          "send", "kind", what, "peer", to, "channel", ev->channel,
+		                          "send", "kind", kind, "peer", to, "channel", ev->channel,
 		                          "precedence", hl_prec_name(ev->precedence), "media_type",
 		                          ev->media_type, "operator", ev->operator_name, "token",
 		                          token_hex, "retry", retry),
@@ -265,18 +229,31 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 				snprintf(id, HL_MSGID_LEN + 1, "%s", got);
 			rc = got                                     ? HL_OK
 			     : code && strcmp(code, "full") == 0     ? HL_ERR_FULL
+			     : code && strcmp(code, "disk") == 0     ? HL_ERR_DISK
 			     : code && strcmp(code, "notfound") == 0 ? HL_ERR_NOTFOUND
 			                                             : HL_ERR_INVAL;
 			snprintf(why, sizeof why, "%s", e ? e : "the daemon refused");
 			json_decref(resp);
+			maybe = false;
 			break;
 		}
+		maybe = maybe || rc != HL_ERR_CLOSED; /* CLOSED: it could not connect */
 		retry = true;
 		usleep(100000); /* the daemon is starting or stopping: ask again */
 	}
 	if (rc == HL_ERR_FULL)
 		return fail("the disk is full: the %s was NOT stored; free space and try again",
 		            what);
+	if (rc == HL_ERR_DISK)
+		return fail(
+		    "the station's disk failed (I/O error on write or fsync): the %s was NOT "
+		    "stored, and the station accepts nothing until the disk is checked and "
+		    "the daemon started again (see its log)",
+		    what);
+	if (rc < 0 && maybe)
+		return fail("the daemon did not answer in time (%s): the %s may or may not be "
+		            "stored; check 'hotline outbox' before sending it again",
+		            hl_strerror(rc), what);
 	if ((rc == HL_ERR_INVAL || rc == HL_ERR_NOTFOUND) && why[0])
 		return fail("refused, the %s was NOT stored: %s", what, why);
 	if (rc < 0)
@@ -674,7 +651,7 @@ list(int argc, char **argv, enum hl_dir dir)
 	if (json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(arr, row_json(&rows[i], true));
+			json_array_append_new(arr, hl_row_json(&rows[i], true));
 		print_json(arr);
 	} else {
 		printf("%-12s %-12s %-10s %-9s %-22s %-24s %s\n", "ID",
@@ -686,7 +663,7 @@ list(int argc, char **argv, enum hl_dir dir)
 			if (r->state == HL_ST_ACKED)
 				snprintf(state, sizeof state, "acknowledged(%s)", r->acked_by);
 			else
-				snprintf(state, sizeof state, "%s%s", shown_state(r),
+				snprintf(state, sizeof state, "%s%s", hl_row_state(r),
 				         r->overdue ? ",OVERDUE" : "");
 			hl_iso_time(dir == HL_DIR_OUT ? r->ev.created_ns : r->received_ns, at);
 			preview(&rd, r, text, sizeof text);
@@ -782,8 +759,10 @@ cmd_show(int argc, char **argv)
 			       r->ev.kind == HL_EV_ACK       ? "  (acknowledgment)"
 			       : r->ev.kind == HL_EV_SUSPEND ? "  (notice: suspension)"
 			       : r->ev.kind == HL_EV_RESUME  ? "  (notice: resumption)"
-			                                     : "");
-			printf("state: %s%s\n", shown_state(r), r->overdue ? " (OVERDUE)" : "");
+			       : r->ev.kind == HL_EV_KEY     ? "  (notice: key rotation)"
+			       : r->ev.kind == HL_EV_TALKS ? "  (talks event: see 'hotline talks')"
+			                                   : "");
+			printf("state: %s%s\n", hl_row_state(r), r->overdue ? " (OVERDUE)" : "");
 			if (r->reason[0])
 				printf("refused: %s\n", r->reason);
 			printf("history:\n");
@@ -791,13 +770,10 @@ cmd_show(int argc, char **argv)
 		if (hl_store_history(st, r->msg_id, r->dir, on_history, &h) < 0)
 			rc = HL_ERR_IO;
 		if (json) {
-			json_t *o = row_json(r, true);
-			char *en = rendered(&rd, r, HL_LANG_EN), *zh = rendered(&rd, r, HL_LANG_ZH);
-			if (en && zh)
-				json_object_set_new(o, "rendered",
-				                    json_pack("{s:s, s:s}", "en", en, "zh", zh));
-			free(en);
-			free(zh);
+			json_t *o = hl_row_json(r, true);
+			json_t *both = hl_row_rendered(r, reader_codebook(&rd));
+			if (both)
+				json_object_set_new(o, "rendered", both);
 			json_object_set_new(o, "history", h.arr);
 			json_array_append_new(out, o);
 		} else {
@@ -817,6 +793,15 @@ cmd_show(int argc, char **argv)
 			} else if (r->ev.kind == HL_EV_MESSAGE) {
 				printf("attachment: %s, %u bytes\n", r->ev.media_type,
 				       r->ev.body_len);
+			} else if (r->ev.kind == HL_EV_KEY) {
+				print_rotation(r);
+			} else if (r->ev.kind == HL_EV_TALKS) {
+				char *d = hl_talks_describe(r->body, r->ev.body_len);
+				printf("operator: %s\n", r->ev.operator_name);
+				if (d)
+					print_safe((const uint8_t *)d, strlen(d), true);
+				printf("\n");
+				free(d);
 			} else if (r->ev.kind >= HL_EV_SUSPEND) {
 				printf("operator: %s\nreason: ", r->ev.operator_name);
 				print_safe(r->body, r->ev.body_len, false);
@@ -904,7 +889,10 @@ cmd_ack(int argc, char **argv)
 		snprintf(ack_id, sizeof ack_id, "%s", a ? a : "");
 		snprintf(peer, sizeof peer, "%s", p ? p : "?");
 		snprintf(err, sizeof err, "%s", e ? e : "the daemon refused");
-		rc = a ? HL_OK : code && strcmp(code, "full") == 0 ? HL_ERR_FULL : HL_ERR_INVAL;
+		rc = a                                   ? HL_OK
+		     : code && strcmp(code, "full") == 0 ? HL_ERR_FULL
+		     : code && strcmp(code, "disk") == 0 ? HL_ERR_DISK
+		                                         : HL_ERR_INVAL;
 		json_decref(resp);
 		break;
 	}
@@ -916,6 +904,9 @@ cmd_ack(int argc, char **argv)
 	if (rc == HL_ERR_FULL)
 		return fail("the disk is full: the acknowledgment was NOT stored; free space and "
 		            "try again");
+	if (rc == HL_ERR_DISK)
+		return fail("the station's disk failed (I/O error on write or fsync): the "
+		            "acknowledgment was NOT stored (see the daemon's log)");
 	if (rc < 0)
 		return fail("%s", err[0] ? err : hl_strerror(rc));
 	printf("acknowledged %s as %s (acknowledgment %s to %s)\n", id, op, ack_id, peer);

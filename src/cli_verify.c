@@ -125,6 +125,21 @@ chain_json(const struct hl_verify_chain *c, bool in)
 	return o;
 }
 
+/* A key history: [{"ed25519": hex, "since_seq": N}], oldest first. */
+static json_t *
+ring_json(const struct hl_keyring *k)
+{
+	json_t *arr = json_array();
+	char h[65];
+
+	for (size_t i = 0; i < k->n; i++) {
+		hex32(k->k[i].ed25519, h);
+		json_array_append_new(arr, json_pack("{s:s, s:I}", "ed25519", h, "since_seq",
+		                                     (json_int_t)k->k[i].since_seq));
+	}
+	return arr;
+}
+
 static json_t *
 result_json(const struct hl_verify_result *r)
 {
@@ -141,7 +156,7 @@ result_json(const struct hl_verify_result *r)
 		last = json_pack("{s:o, s:I, s:I, s:I}", "at", time_json(r->cp_at_ns), "at_ns",
 		                 JI(r->cp_at_ns), "out_seq", JI(r->cp_out_seq), "in_seq",
 		                 JI(r->cp_in_seq));
-	return json_pack(
+	json_t *o = json_pack(
 	    "{s:s, s:b, s:s, s:s, s:o, s:o, s:{s:I, s:I, s:I}, s:I, s:I, s:{s:I, s:I, s:I},"
 	    " s:{s:I, s:I, s:I}, s:{s:I, s:I, s:I, s:I, s:I, s:o}, s:I, s:o, s:I, s:o}",
 	    "peer", r->peer, "ok", r->nfailures == 0, "station_ed25519", s, "peer_ed25519", p,
@@ -154,6 +169,14 @@ result_json(const struct hl_verify_result *r)
 	    JI(r->cp_agreed), "waiting", JI(r->cp_waiting), "mismatch", JI(r->cp_mismatch),
 	    "last_agreed", last, "failures_total", JI(r->nfailures), "failures", fails,
 	    "warnings_total", JI(r->nwarnings), "warnings", warns);
+	if (o) {
+		json_object_set_new(o, "station_keys", ring_json(&r->station_keys));
+		json_object_set_new(o, "peer_keys", ring_json(&r->peer_keys));
+		json_object_set_new(o, "key_rotations",
+		                    json_pack("{s:I, s:I}", "count", JI(r->rotations), "failed",
+		                              JI(r->rotations_bad)));
+	}
+	return o;
 }
 
 /* "N ok" or "N, B FAILED" into out. */
@@ -204,6 +227,11 @@ print_result(const struct hl_verify_result *r)
 	printf("\n  receipts: %s, covering %llu event%s; refusals: %s\n",
 	       counted(r->receipts, r->receipts_bad, a), (unsigned long long)r->receipt_entries,
 	       r->receipt_entries == 1 ? "" : "s", counted(r->refusals, r->refusals_bad, b));
+	if (r->rotations || r->station_keys.n > 1 || r->peer_keys.n > 1)
+		printf("  key rotations: %s; keys over time: %zu of the station's, %zu of the "
+		       "peer's\n",
+		       counted(r->rotations, r->rotations_bad, a), r->station_keys.n,
+		       r->peer_keys.n);
 	printf("  checkpoints: %s (%llu agreed, %llu waiting, %llu mismatch)",
 	       counted(r->checkpoints, r->checkpoints_bad, a), (unsigned long long)r->cp_agreed,
 	       (unsigned long long)r->cp_waiting, (unsigned long long)r->cp_mismatch);
@@ -262,18 +290,64 @@ our_key(uint8_t out[static 32])
 	return rc;
 }
 
-/* Who holds key k here: "this station", "peer NAME", or "not pinned here". */
-static void
-whose(const uint8_t k[static 32], const uint8_t ours[static 32], const struct hl_peer_rec *peers,
-      size_t n, char *out, size_t cap)
+/*
+ * Keys over time (docs/keys.md): each peer's key history here, and ours as
+ * that peer's record knows it. Two key histories are the same station's
+ * when they share a key.
+ */
+struct rings {
+	struct hl_keyring ours, theirs;
+};
+
+static bool
+rings_meet(const struct hl_keyring *a, const struct hl_keyring *b)
 {
-	if (sodium_memcmp(k, ours, 32) == 0) {
+	for (size_t i = 0; i < a->n; i++)
+		for (size_t k = 0; k < b->n; k++)
+			if (sodium_memcmp(a->k[i].ed25519, b->k[k].ed25519, 32) == 0)
+				return true;
+	return false;
+}
+
+/* Every peer's rings (*out malloc'd, n entries); an exit status. */
+static int
+load_rings(struct hl_store *st, const struct hl_peer_rec *peers, size_t n,
+           const uint8_t ours[static 32], struct rings **out)
+{
+	int rc;
+
+	if (!(*out = calloc(n ? n : 1, sizeof **out)))
+		return fail("out of memory");
+	for (size_t i = 0; i < n; i++)
+		if ((rc = hl_store_key_rings(st, peers[i].id, ours, &(*out)[i].ours,
+		                             &(*out)[i].theirs)) < 0) {
+			free(*out);
+			*out = NULL;
+			return fail("cannot read the store: %s", hl_strerror(rc));
+		}
+	return 0;
+}
+
+/* Who holds key history k here: "this station", "peer NAME", or "not pinned here". */
+static void
+whose(const struct hl_keyring *k, const uint8_t ours[static 32], const struct hl_peer_rec *peers,
+      const struct rings *rings, size_t n, char *out, size_t cap)
+{
+	struct hl_keyring mine = {.n = 1};
+
+	memcpy(mine.k[0].ed25519, ours, 32);
+	if (rings_meet(k, &mine)) {
 		snprintf(out, cap, "this station");
 		return;
 	}
 	for (size_t i = 0; i < n; i++)
-		if (sodium_memcmp(k, peers[i].key.ed25519, 32) == 0) {
+		if (rings_meet(k, &rings[i].theirs)) {
 			snprintf(out, cap, "peer %s", peers[i].name);
+			return;
+		}
+	for (size_t i = 0; i < n; i++)
+		if (rings_meet(k, &rings[i].ours)) {
+			snprintf(out, cap, "this station (a former key)");
 			return;
 		}
 	snprintf(out, cap, "not pinned here");
@@ -400,9 +474,11 @@ static int
 verify_file(const char *path, const char *only, bool json)
 {
 	struct hl_transcript *t = calloc(1, sizeof *t);
-	struct hl_peer_rec *peers = NULL, pinned;
+	struct hl_peer_rec *peers = NULL;
+	struct rings *rings = NULL;
 	struct hl_store *st = NULL;
 	uint8_t ours[32];
+	size_t pinned = 0;
 	char first[1200] = "", keyfail[512] = "", ws[64] = "", wp[64] = "";
 	bool ok, have_station = false;
 	json_t *doc;
@@ -422,46 +498,56 @@ verify_file(const char *path, const char *only, bool json)
 			return rc;
 		}
 		rc = hl_store_peer_list(st, &peers, &n);
-		hl_store_close(st);
 		if (rc < 0) {
+			hl_store_close(st);
 			free(t);
 			return fail("cannot read the store: %s", hl_strerror(rc));
+		}
+		rc = load_rings(st, peers, n, ours, &rings);
+		hl_store_close(st);
+		if (rc) {
+			free(peers);
+			free(t);
+			return rc;
 		}
 		have_station = true;
 	}
 	if ((rc = read_transcript(path, t))) {
 		free(peers);
+		free(rings);
 		free(t);
 		return rc;
 	}
 	if (have_station && t->header) {
-		whose(t->res.station_pk, ours, peers, n, ws, sizeof ws);
-		whose(t->res.peer_pk, ours, peers, n, wp, sizeof wp);
+		whose(&t->res.station_keys, ours, peers, rings, n, ws, sizeof ws);
+		whose(&t->res.peer_keys, ours, peers, rings, n, wp, sizeof wp);
 	}
 	if (only && t->header) {
 		bool found = false;
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(peers[i].name, only) == 0) {
-				pinned = peers[i];
+				pinned = i;
 				found = true;
 			}
 		if (!found) {
 			free(peers);
+			free(rings);
 			hl_transcript_free(t);
 			free(t);
 			return fail("no peer named %s: see 'hotline peer list'", only);
 		}
 		/* Our own export (S ours, P the peer's) or the peer's (the other way round). */
-		if (!((sodium_memcmp(t->res.station_pk, ours, 32) == 0 &&
-		       sodium_memcmp(t->res.peer_pk, pinned.key.ed25519, 32) == 0) ||
-		      (sodium_memcmp(t->res.station_pk, pinned.key.ed25519, 32) == 0 &&
-		       sodium_memcmp(t->res.peer_pk, ours, 32) == 0)))
+		if (!((rings_meet(&t->res.station_keys, &rings[pinned].ours) &&
+		       rings_meet(&t->res.peer_keys, &rings[pinned].theirs)) ||
+		      (rings_meet(&t->res.station_keys, &rings[pinned].theirs) &&
+		       rings_meet(&t->res.peer_keys, &rings[pinned].ours))))
 			snprintf(keyfail, sizeof keyfail,
 			         "%s: the header's keys are not this station's and %s's as pinned "
 			         "here (station key: %s; peer key: %s)",
 			         path, only, ws, wp);
 	}
 	free(peers);
+	free(rings);
 	ok = t->res.nfailures == 0 && !keyfail[0];
 	if (keyfail[0])
 		snprintf(first, sizeof first, "%s", keyfail);
@@ -553,6 +639,7 @@ verify_against(const char *path, const char *only, bool json)
 	struct hl_transcript *t = calloc(1, sizeof *t);
 	struct hl_verify_result *r = calloc(1, sizeof *r);
 	struct hl_peer_rec *peers = NULL, *peer = NULL;
+	struct rings *rings = NULL;
 	struct hl_verify_against cmp = {0};
 	struct hl_store *st = NULL;
 	uint8_t ours[32];
@@ -573,6 +660,8 @@ verify_against(const char *path, const char *only, bool json)
 		rc = fail("cannot read the store: %s", hl_strerror(rc));
 		goto out;
 	}
+	if ((rc = load_rings(st, peers, n, ours, &rings)))
+		goto out;
 	if (only) {
 		for (size_t i = 0; i < n; i++)
 			if (strcmp(peers[i].name, only) == 0)
@@ -587,10 +676,15 @@ verify_against(const char *path, const char *only, bool json)
 	/* The peer's export: its station is a pinned peer (by key), its peer is us. */
 	if (t->header) {
 		struct hl_peer_rec *by_key = NULL;
+		struct hl_keyring mine = {.n = 1};
+		size_t k = 0;
+		memcpy(mine.k[0].ed25519, ours, 32);
 		for (size_t i = 0; i < n; i++)
-			if (sodium_memcmp(peers[i].key.ed25519, t->res.station_pk, 32) == 0)
+			if (rings_meet(&rings[i].theirs, &t->res.station_keys)) {
 				by_key = &peers[i];
-		if (sodium_memcmp(t->res.station_pk, ours, 32) == 0)
+				k = i;
+			}
+		if (rings_meet(&t->res.station_keys, &mine))
 			snprintf(why, sizeof why,
 			         "%s is this station's own export: --against takes the peer's (see "
 			         "--file)",
@@ -601,7 +695,7 @@ verify_against(const char *path, const char *only, bool json)
 		else if (peer && by_key != peer)
 			snprintf(why, sizeof why, "%s was exported by %s, not %s", path,
 			         by_key->name, peer->name);
-		else if (sodium_memcmp(t->res.peer_pk, ours, 32) != 0)
+		else if (!rings_meet(&t->res.peer_keys, &rings[k].ours))
 			snprintf(why, sizeof why,
 			         "%s is %s's record with another station, not this one", path,
 			         by_key->name);
@@ -610,7 +704,7 @@ verify_against(const char *path, const char *only, bool json)
 	} else {
 		snprintf(why, sizeof why, "%s has no valid header: nothing to compare", path);
 	}
-	if (!why[0]) {
+	if (!why[0] && peer) { /* peer is set whenever why is empty: said for the analyzer */
 		if ((rc = hl_verify_store(st, peer, ours, r)) < 0 ||
 		    (rc = hl_verify_against(st, peer->id, t, &cmp)) < 0) {
 			rc = fail("cannot read the store: %s", hl_strerror(rc));
@@ -618,7 +712,7 @@ verify_against(const char *path, const char *only, bool json)
 		}
 		compared = true;
 	}
-	ok = !why[0] && t->res.nfailures == 0 && r->nfailures == 0 && cmp.theirs.differ == 0 &&
+	ok = compared && t->res.nfailures == 0 && r->nfailures == 0 && cmp.theirs.differ == 0 &&
 	     cmp.ours.differ == 0 && cmp.cp_differ == 0;
 	if (why[0]) {
 		snprintf(first, sizeof first, "%s", why);
@@ -691,6 +785,7 @@ verify_against(const char *path, const char *only, bool json)
 out:
 	hl_store_close(st);
 	free(peers);
+	free(rings);
 	hl_transcript_free(t);
 	free(t);
 	free(r);

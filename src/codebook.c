@@ -109,7 +109,7 @@ sb_add(struct sbuf *b, const char *s, size_t n)
 {
 	if (b->oom)
 		return;
-	if (b->cap - b->len <= n) {
+	if (!b->p || b->cap - b->len <= n) { /* p is NULL exactly while cap is 0 */
 		size_t cap = b->cap ? b->cap : 256;
 		char *p;
 		while (cap - b->len <= n && cap <= OUT_MAX)
@@ -1294,7 +1294,7 @@ struct ld {
 	char where[128];
 };
 
-static int HL_PRINTF(2, 3) bad(struct ld *l, const char *fmt, ...)
+static int HL_PRINTF(2, 3)(bad)(struct ld *l, const char *fmt, ...)
 {
 	char why[HL_CB_ERR_MAX];
 	va_list ap;
@@ -1308,6 +1308,9 @@ static int HL_PRINTF(2, 3) bad(struct ld *l, const char *fmt, ...)
 		seterr(l->err, l->cap, "%s", why);
 	return HL_ERR_INVAL;
 }
+/* bad() is HL_ERR_INVAL: said where it is called, since the static analyzer
+ * does not follow variadic calls and would take its result for success. */
+#define bad(...) ((bad)(__VA_ARGS__), HL_ERR_INVAL)
 
 /* Every key of o is in allowed (a NULL-terminated list). */
 static int

@@ -5,8 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <arpa/inet.h>
+
 #include "codebook.h"
 #include "config.h"
+#include "log.h"
+#include "operators.h"
+#include "sandbox.h"
 
 void
 hl_config_defaults(struct hl_config *cfg)
@@ -28,6 +33,35 @@ hl_config_defaults(struct hl_config *cfg)
 	cfg->link_test_s = 3600;    /* hourly, like the Moscow-Washington line */
 	cfg->link_test_timeout_ms = 10000;
 	cfg->checkpoint_s = 3600;
+	cfg->seccomp = true;
+	cfg->log_level = LOG_INFO;
+	cfg->console_idle_s = 900; /* 15 minutes */
+}
+
+int
+hl_config_console_addr(const char *s, char norm[static HL_ADDR_MAX])
+{
+	char host[HL_ADDR_MAX], buf[HL_ADDR_MAX + 16];
+	unsigned char ip[16];
+	uint16_t port;
+	int n;
+
+	norm[0] = '\0';
+	if (*s >= '0' && *s <= '9' && !strchr(s, ':')) {
+		snprintf(buf, sizeof buf, "127.0.0.1:%.8s", s);
+		s = buf;
+	}
+	if (hl_addr_split(s, host, sizeof host, &port, false) < 0)
+		return HL_ERR_INVAL;
+	if (strcmp(host, "localhost") != 0 && inet_pton(AF_INET, host, ip) != 1 &&
+	    inet_pton(AF_INET6, host, ip) != 1)
+		return HL_ERR_INVAL;
+	n = snprintf(norm, HL_ADDR_MAX, strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, port);
+	if (n < 0 || n >= HL_ADDR_MAX) {
+		norm[0] = '\0';
+		return HL_ERR_INVAL;
+	}
+	return HL_OK;
 }
 
 static int
@@ -83,6 +117,7 @@ static const struct num_key num_keys[] = {
     NUM(link_test_s, 1, 604800),
     NUM(link_test_timeout_ms, 50, 600000),
     NUM(checkpoint_s, 0, 604800),
+    NUM(console_idle_s, 60, 86400),
     {"deadline_flash_s", offsetof(struct hl_config, deadline_s[0]), 4, 1, 604800},
     {"deadline_immediate_s", offsetof(struct hl_config, deadline_s[1]), 4, 1, 604800},
     {"deadline_priority_s", offsetof(struct hl_config, deadline_s[2]), 4, 1, 604800},
@@ -121,6 +156,46 @@ set_key(struct hl_config *cfg, const char *k, const char *v, const char **why)
 	if (strcmp(k, "language") == 0) {
 		if (hl_lang_parse(v, &cfg->language) < 0) {
 			*why = "must be en or zh";
+			return HL_ERR_INVAL;
+		}
+		return HL_OK;
+	}
+	if (strcmp(k, "user") == 0) {
+		if (!hl_user_name_valid(v)) {
+			*why = "must be a user name: 1-32 of a-z A-Z 0-9 _ . -, not starting with "
+			       "- or .";
+			return HL_ERR_INVAL;
+		}
+		snprintf(cfg->user, sizeof cfg->user, "%s", v);
+		return HL_OK;
+	}
+	if (strcmp(k, "seccomp") == 0) {
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+			*why = "must be on or off";
+			return HL_ERR_INVAL;
+		}
+		cfg->seccomp = strcmp(v, "on") == 0;
+		return HL_OK;
+	}
+	if (strcmp(k, "log_level") == 0) {
+		enum log_level lvl;
+		if (log_level_parse(v, &lvl) < 0) {
+			*why = "must be debug, info, warn or error";
+			return HL_ERR_INVAL;
+		}
+		cfg->log_level = (unsigned)lvl;
+		return HL_OK;
+	}
+	if (strcmp(k, "console") == 0) {
+		if (hl_config_console_addr(v, cfg->console) < 0) {
+			*why = "must be HOST:PORT (HOST an IP address or localhost) or PORT";
+			return HL_ERR_INVAL;
+		}
+		return HL_OK;
+	}
+	if (strcmp(k, "password_cost") == 0) {
+		if (hl_pwcost_parse(v, &cfg->password_cost) < 0) {
+			*why = "must be interactive, moderate or minimum";
 			return HL_ERR_INVAL;
 		}
 		return HL_OK;
@@ -244,9 +319,12 @@ hl_config_codebook(const struct hl_config *cfg, const char *dir, char *out, size
 void
 hl_config_format(const struct hl_config *cfg, char *out, size_t cap)
 {
-	snprintf(out, cap,
-	         "# hotline station configuration (docs/operations.md lists every key)\n"
-	         "name = %s\n"
-	         "listen = %s\n",
-	         cfg->name, cfg->listen);
+	int n = snprintf(out, cap,
+	                 "# hotline station configuration (docs/operations.md lists every key)\n"
+	                 "name = %s\n"
+	                 "listen = %s\n",
+	                 cfg->name, cfg->listen);
+
+	if (cfg->console[0] && n > 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, "console = %s\n", cfg->console);
 }

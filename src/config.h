@@ -30,7 +30,13 @@ struct hl_config {
 	uint32_t checkpoint_s;         /* a signed checkpoint with every peer this often; 0 never */
 	char notify[HL_NOTIFY_MAX];    /* operator hook: run with a JSON event on stdin; "" none */
 	char codebook[HL_CODEBOOK_PATH_MAX]; /* "" for DIR/codebook.json; see hl_config_codebook */
-	unsigned language; /* the operators' language: enum hl_lang (codebook.h) */
+	unsigned language;         /* the operators' language: enum hl_lang (codebook.h) */
+	char console[HL_ADDR_MAX]; /* the web console's HOST:PORT; "" none (docs/console.md) */
+	uint32_t console_idle_s;   /* a console session unused this long ends */
+	unsigned password_cost;    /* enum hl_pwcost (operators.h): new operator password hashes */
+	char user[33];             /* started as root: become this user once bound ("" none) */
+	bool seccomp;              /* restrict the daemon's system calls (sandbox.h); default on */
+	unsigned log_level;        /* enum log_level (log.h); default info */
 };
 
 void hl_config_defaults(struct hl_config *cfg);
@@ -48,7 +54,13 @@ HL_MUST_CHECK int hl_config_load(struct hl_config *cfg, const char *dir, char *e
  */
 HL_MUST_CHECK int hl_config_codebook(const struct hl_config *cfg, const char *dir, char *out,
                                      size_t cap);
-/* Render the file for a new station (name and listen; tuning stays default). */
+/*
+ * The console's address as the config or --console gives it: "HOST:PORT"
+ * with HOST an IPv4 or [IPv6] literal or "localhost", or a bare "PORT"
+ * (127.0.0.1). norm receives "HOST:PORT" (cap HL_ADDR_MAX). HL_ERR_INVAL.
+ */
+HL_MUST_CHECK int hl_config_console_addr(const char *s, char norm[static HL_ADDR_MAX]);
+/* Render the file for a new station (name, listen, console; tuning stays default). */
 void hl_config_format(const struct hl_config *cfg, char *out, size_t cap);
 
 #endif

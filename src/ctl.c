@@ -9,6 +9,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <sodium.h>
 
 #include "ctl.h"
 #include "log.h"
@@ -30,11 +31,13 @@ struct hl_ctl_client {
 	struct hl_ctl_client *next, *prev;
 	char *buf; /* grows up to HL_CTL_REQUEST_MAX */
 	size_t cap;
-	json_t *req;     /* the request line, parsed, while its body arrives */
-	const char *cmd; /* in req */
-	size_t body_off; /* where the raw body starts in buf */
-	size_t body_len; /* its length ("body_bytes") */
-	bool in_handler; /* hl_ctl_body is valid */
+	json_t *req;            /* the request line, parsed, while its body arrives */
+	const char *cmd;        /* in req */
+	size_t body_off;        /* where the raw body starts in buf */
+	size_t body_len;        /* its length ("body_bytes") */
+	bool in_handler;        /* hl_ctl_body is valid */
+	hl_ctl_local_fn *local; /* an in-process client: no pipe, answered through this */
+	void *local_arg;
 };
 
 static void
@@ -57,6 +60,8 @@ on_client_closed(uv_handle_t *h)
 	if (cl->next)
 		cl->next->prev = cl->prev;
 	json_decref(cl->req);
+	if (cl->buf) /* a request may have carried a secret (docs/keys.md, the rotation) */
+		sodium_memzero(cl->buf, cl->cap);
 	free(cl->buf);
 	free(cl);
 	ctl_unref(ctl);
@@ -239,7 +244,30 @@ client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 void
 hl_ctl_reply(struct hl_ctl_client *cl, json_t *resp)
 {
+	if (cl->local) {
+		cl->local(cl->local_arg, resp);
+		free(cl);
+		return;
+	}
 	client_reply(cl, resp);
+}
+
+struct hl_ctl_client *
+hl_ctl_local_new(hl_ctl_local_fn *fn, void *arg)
+{
+	struct hl_ctl_client *cl = calloc(1, sizeof *cl);
+
+	if (cl) {
+		cl->local = fn;
+		cl->local_arg = arg;
+	}
+	return cl;
+}
+
+void
+hl_ctl_local_free(struct hl_ctl_client *cl)
+{
+	free(cl);
 }
 
 static void
@@ -320,7 +348,7 @@ hl_ctl_call_body(const char *path, json_t *req, const void *body, size_t blen, j
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char *text = NULL, buf[HL_CTL_RESPONSE_MAX];
-	size_t got = 0, len;
+	size_t got = 0, len, sent_len = 0;
 	uint64_t deadline = hl_now_ms() + (uint64_t)timeout_ms;
 	int fd, rc = HL_ERR_IO;
 	json_error_t jerr;
@@ -342,6 +370,7 @@ hl_ctl_call_body(const char *path, json_t *req, const void *body, size_t blen, j
 	if (!text)
 		goto out;
 	len = strlen(text);
+	sent_len = len + 1;
 	text[len] = '\n'; /* json_dumps leaves room: replace the NUL, send len+1 */
 	/* The line, then the raw body: both in one call when they fit. */
 	for (size_t off = 0; off < len + 1 + (body ? blen : 0);) {
@@ -385,6 +414,8 @@ hl_ctl_call_body(const char *path, json_t *req, const void *body, size_t blen, j
 	*resp = json_loadb(buf, got, 0, &jerr);
 	rc = *resp ? HL_OK : HL_ERR_PROTO;
 out:
+	if (text)
+		sodium_memzero(text, sent_len);
 	free(text);
 	close(fd);
 	return rc;

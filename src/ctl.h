@@ -37,6 +37,17 @@ void hl_ctl_reply(struct hl_ctl_client *client, json_t *resp);
  */
 const uint8_t *hl_ctl_body(const struct hl_ctl_client *client, size_t *len);
 
+/*
+ * An in-process client, for the web console's requests (loop thread): the
+ * handler answers it as it answers a socket's client, through the same
+ * code, and hl_ctl_reply then calls fn(arg, resp), which takes resp, and
+ * frees the client. NULL when out of memory.
+ */
+typedef void hl_ctl_local_fn(void *arg, json_t *resp);
+struct hl_ctl_client *hl_ctl_local_new(hl_ctl_local_fn *fn, void *arg);
+/* Free a local client that will never be answered (the daemon stopped first). */
+void hl_ctl_local_free(struct hl_ctl_client *client);
+
 HL_MUST_CHECK int hl_ctl_start(uv_loop_t *loop, const char *path, hl_ctl_handler *fn, void *ctx,
                                struct hl_ctl **out, char *err, size_t errcap);
 /* Close the socket and every client; frees itself once the handles are closed. */

@@ -67,7 +67,8 @@ struct hl_deliver {
 	struct hl_storeq *q;
 	struct hl_deliver_io io;
 	bool up;
-	uint64_t gen; /* bumped at every up and down; stale loads are ignored */
+	uint64_t gen;          /* bumped at every up and down; stale loads are ignored */
+	unsigned peer_version; /* from the peer's HELLO in this session; 0: not heard yet */
 
 	/* outbound: pointers sorted by seq */
 	struct item **items;
@@ -337,10 +338,23 @@ hl_deliver_set_codebook(struct hl_deliver *d, const struct hl_codebook *cb)
 }
 
 void
+hl_deliver_set_peer_version(struct hl_deliver *d, unsigned version)
+{
+	bool was = d->peer_version >= HL_WIRE_VERSION_KEYS;
+
+	d->peer_version = version;
+	if (!was && version >= HL_WIRE_VERSION_KEYS) {
+		memset(d->cursor, 0, sizeof d->cursor); /* pick() must see what it held back */
+		hl_deliver_pump(d);
+	}
+}
+
+void
 hl_deliver_up(struct hl_deliver *d)
 {
 	flush_sent(d, d->nmarks); /* a session replaced: what went out on the old one */
 	d->up = true;
+	d->peer_version = 0;
 	d->gen++;
 	clear_items(d);
 	clear_partials(d);
@@ -385,7 +399,8 @@ reserve(struct hl_deliver *d, size_t more)
 		return true;
 	while (ncap < d->n + more)
 		ncap *= 2;
-	if (!(nv = realloc(d->items, ncap * sizeof *nv)))
+	/* an array of pointers: sizeof *nv is a pointer's size */
+	if (!(nv = realloc(d->items, ncap * sizeof *nv))) /* NOLINT(bugprone-sizeof-expression) */
 		return false;
 	d->items = nv;
 	d->cap = ncap;
@@ -411,7 +426,8 @@ insert_item(struct hl_deliver *d, const struct hl_event *ev, const uint8_t hash[
 	memcpy(it->hash, hash, HL_HASH_LEN);
 	while (at > 0 && d->items[at - 1]->ev.seq > ev->seq)
 		at--;
-	memmove(d->items + at + 1, d->items + at, (d->n - at) * sizeof *d->items);
+	memmove(d->items + at + 1, d->items + at,
+	        (d->n - at) * sizeof *d->items); /* NOLINT(bugprone-sizeof-expression): pointers */
 	d->items[at] = it;
 	d->n++;
 	d->unsent++;
@@ -440,17 +456,32 @@ hl_deliver_appended(struct hl_deliver *d, struct hl_job *j)
 	hl_deliver_pump(d);
 }
 
-/* The most urgent item with something left to send, or NULL. */
+/* A KEY event waits until the peer has said it knows the kind (its HELLO). */
+static bool
+held_back(const struct hl_deliver *d, const struct item *it)
+{
+	return it->ev.kind == HL_EV_KEY && d->peer_version < HL_WIRE_VERSION_KEYS;
+}
+
+/*
+ * The most urgent item with something left to send, or NULL. A cursor
+ * moves past what is sent or done, never past an item held back.
+ */
 static struct item *
 pick(struct hl_deliver *d)
 {
 	for (unsigned p = 0; p < HL_PREC_COUNT; p++) {
 		size_t *c = &d->cursor[p];
-		while (*c < d->n) {
-			struct item *it = d->items[*c];
-			if (it->ev.precedence == p && !it->sent && !it->done)
-				return it;
-			(*c)++;
+		bool moving = true;
+		for (size_t i = *c; i < d->n; i++) {
+			struct item *it = d->items[i];
+			if (it->ev.precedence == p && !it->sent && !it->done) {
+				if (!held_back(d, it))
+					return it;
+				moving = false;
+			}
+			if (moving)
+				*c = i + 1;
 		}
 	}
 	return NULL;

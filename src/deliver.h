@@ -47,6 +47,12 @@ void hl_deliver_free(struct hl_deliver *d);
 
 /* The codebook incoming codebook messages are checked against (NULL: none); borrowed. */
 void hl_deliver_set_codebook(struct hl_deliver *d, const struct hl_codebook *cb);
+/*
+ * The wire version the peer's HELLO gave in this session: KEY events wait
+ * for it, and go only to a peer of version HL_WIRE_VERSION_KEYS or later
+ * (an older one would drop the session at such a frame, again and again).
+ */
+void hl_deliver_set_peer_version(struct hl_deliver *d, unsigned version);
 /* The session came up (load and send everything pending) or went down. */
 void hl_deliver_up(struct hl_deliver *d);
 void hl_deliver_down(struct hl_deliver *d);

@@ -36,6 +36,8 @@ hl_strerror(int err)
 		return "in use";
 	case HL_ERR_FULL:
 		return "disk full";
+	case HL_ERR_DISK:
+		return "disk I/O error";
 	default:
 		return "unknown error";
 	}

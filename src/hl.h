@@ -27,6 +27,7 @@ enum hl_err {
 	HL_ERR_LIMIT = -12,  /* a size or count limit was hit */
 	HL_ERR_BUSY = -13,   /* refused: something depends on it */
 	HL_ERR_FULL = -14,   /* the disk is full */
+	HL_ERR_DISK = -15,   /* the disk failed: a write or fsync returned an I/O error */
 };
 
 #define HL_MUST_CHECK __attribute__((warn_unused_result))

@@ -86,6 +86,28 @@ hl_identity_generate(struct hl_identity *id)
 	return rc;
 }
 
+int
+hl_identity_from_raw(struct hl_identity *id, const uint8_t raw[static 64])
+{
+	int rc = alloc_secrets(id);
+
+	if (rc < 0)
+		return rc;
+	if ((rc = derive(id, raw, raw + 32)) < 0)
+		hl_identity_free(id);
+	return rc;
+}
+
+int
+hl_identity_raw(const struct hl_identity *id, uint8_t raw[static 64])
+{
+	if (!id->x25519_sk || !id->ed25519_sk)
+		return HL_ERR_INVAL;
+	memcpy(raw, id->x25519_sk, 32);
+	memcpy(raw + 32, id->ed25519_sk, 32); /* libsodium keeps the seed first */
+	return HL_OK;
+}
+
 /* ---- the secret file ---- */
 
 static void

@@ -64,6 +64,14 @@ HL_MUST_CHECK int hl_identity_load(struct hl_identity *id, const char *path);
  */
 HL_MUST_CHECK int hl_identity_open(struct hl_identity *id, const char *path, const char *pass,
                                    size_t passlen);
+/*
+ * Rebuild an identity from its 64 secret bytes (x25519_sk || Ed25519
+ * seed, as a clear key file holds them; borrowed, not wiped). Free with
+ * hl_identity_free.
+ */
+HL_MUST_CHECK int hl_identity_from_raw(struct hl_identity *id, const uint8_t raw[static 64]);
+/* The 64 secret bytes of id (which must hold its secrets) into raw: wipe it after use. */
+HL_MUST_CHECK int hl_identity_raw(const struct hl_identity *id, uint8_t raw[static 64]);
 /* Save to path in clear (v1) with mode 0600; never overwrites (HL_ERR_EXISTS). */
 HL_MUST_CHECK int hl_identity_save(const struct hl_identity *id, const char *path);
 /*

@@ -12,9 +12,12 @@
  * session: it carries nothing but tests. Store jobs and addresses name a
  * conn by its serial, never by pointer, since the conn may be gone first.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "backoff.h"
@@ -46,13 +49,14 @@ struct conn {
 	uv_getaddrinfo_t gai_req;
 	bool gai_pending, closing, tcp_open, uv_closed;
 	bool refusal_logged; /* check_initiator already said why */
+	bool dialed_next;    /* dialled the peer's announced key, not its pinned one */
 	uint64_t started_ms, established_ms, closing_ms;
 	/* Link tests: the serial names the conn in store jobs and addresses. */
 	uint64_t serial;
-	bool test_only;         /* accepted: the initiator's HELLO said "test only" */
-	unsigned tests_pending; /* the peer's tests on this conn waiting for our store */
-	uint64_t last_io_ms;    /* test sessions: last frame in or answer out */
-	struct hl_session sess;
+	bool test_only;          /* accepted: the initiator's HELLO said "test only" */
+	unsigned tests_pending;  /* the peer's tests on this conn waiting for our store */
+	uint64_t last_io_ms;     /* test sessions: last frame in or answer out */
+	struct hl_session *sess; /* every key of the session: sodium_malloc'd (locked, guarded) */
 	struct hl_frame_reader rd;
 	/* Corked (hl_deliver_io.cork): sealed frames wait here, to leave in one write. */
 	bool corked;
@@ -72,6 +76,7 @@ struct addr_state {
 	bool test_via_session; /* over our outbound session, not a test session */
 	struct hl_link_test_rec last_test;
 	uint64_t last_test_ok_ns;
+	uint64_t tests_ok, tests_failed; /* since the daemon started (metrics) */
 };
 
 struct peer {
@@ -81,6 +86,16 @@ struct peer {
 	struct hl_ckpt *ck;
 	char name[HL_NAME_MAX + 1];
 	struct hl_pubkey key;
+	/* docs/keys.md: a key the peer announced (accepted beside key until it shows it),
+	 * revocation */
+	struct hl_pubkey next;
+	bool has_next, dial_next; /* dial_next: the next dial tries the announced key */
+	uint64_t key_since_ns, next_ns, revoked_ns;
+	char revoked_reason[HL_NOTICE_REASON_MAX + 1];
+	size_t nretired;
+	uint8_t retired[HL_RETIRED_MAX][32];
+	uint8_t sess_ed[32];          /* the peer's Ed25519 key in the current session */
+	uint64_t rekeys, peer_rekeys; /* in the current session: ours sent, the peer's heard */
 	size_t naddr;
 	struct addr_state addrs[HL_LINKS_MAX];
 	struct conn *current, *dialing;
@@ -94,6 +109,10 @@ struct peer {
 	uint64_t next_rescan_ms; /* safety net for a lost poke */
 	double rtt_ms;
 	bool have_rtt;
+	/* The peer's wall clock minus ours, from its latest handshake to us (message 0 carries it).
+	 */
+	double clock_offset_ms;
+	uint64_t clock_at_ns; /* when measured; 0: never since the daemon started */
 	char hello_name[33];
 	uint8_t hello_version; /* from the peer's last HELLO; 0: none heard yet */
 	bool peer_cb_known;    /* the peer said which codebook it holds (CODEBOOK frame) */
@@ -114,8 +133,11 @@ struct hl_net {
 	const struct hl_codebook *codebook; /* borrowed from the station */
 	struct conn *conns;
 	uint64_t conn_serial; /* the last serial handed to a conn */
+	/* Handshakes that failed since the start, by reason (metrics). */
+	uint64_t hs_unpinned, hs_replayed, hs_timeout, hs_error;
 	int open_handles;
 	bool stopping;
+	bool disk_failed; /* hooks.disk_failed was called */
 	uint64_t stop_ms;
 	uint8_t scratch[HL_FRAME_MAX];
 	uint8_t out[HL_RECORD_MAX];
@@ -150,13 +172,65 @@ sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
 	}
 }
 
+/*
+ * Whose key is this? The pinned key (*which 0), an announced one (1), a
+ * former one (2: refused); NULL when no peer ever had it here.
+ */
 static struct peer *
-peer_by_x25519(struct hl_net *net, const uint8_t key[static 32])
+peer_by_x25519(struct hl_net *net, const uint8_t key[static 32], int *which)
 {
-	for (size_t i = 0; i < net->npeers; i++)
-		if (sodium_memcmp(net->peers[i]->key.x25519, key, 32) == 0)
-			return net->peers[i];
+	for (int w = 0; w < 3; w++)
+		for (size_t i = 0; i < net->npeers; i++) {
+			struct peer *p = net->peers[i];
+			bool hit = false;
+			if (w == 0)
+				hit = sodium_memcmp(p->key.x25519, key, 32) == 0;
+			else if (w == 1)
+				hit = p->has_next && sodium_memcmp(p->next.x25519, key, 32) == 0;
+			for (size_t k = 0; w == 2 && !hit && k < p->nretired; k++)
+				hit = sodium_memcmp(p->retired[k], key, 32) == 0;
+			if (hit) {
+				*which = w;
+				return p;
+			}
+		}
 	return NULL;
+}
+
+static void net_job(struct hl_net *net, struct hl_job *j);
+
+/*
+ * The peer showed the key it announced (how: "dialled" when our handshake
+ * to that key completed, "inbound" when it dialled us with it): it has
+ * switched, so the announced key becomes its key here, now and on disk,
+ * and the former one is refused from now on. Sessions already up keep the
+ * keys they authenticated.
+ */
+static void
+peer_key_switched(struct peer *p, const char *how)
+{
+	struct hl_net *net = p->net;
+	char old[48], neu[48];
+	struct hl_job *j;
+
+	hl_x25519_b64(p->key.x25519, old);
+	hl_x25519_b64(p->next.x25519, neu);
+	memmove(p->retired[1], p->retired[0], (HL_RETIRED_MAX - 1) * 32);
+	memcpy(p->retired[0], p->key.x25519, 32);
+	if (p->nretired < HL_RETIRED_MAX)
+		p->nretired++;
+	p->key = p->next;
+	p->key_since_ns = hl_wall_ns();
+	p->has_next = p->dial_next = false;
+	memset(&p->next, 0, sizeof p->next);
+	log_info("peer_key_switched", "peer=%s old_x25519=%s new_x25519=%s proof=%s", p->name, old,
+	         neu, how);
+	if ((j = hl_job_new(HL_JOB_PEER_KEY, p->id)) != NULL) {
+		memcpy(j->hash, p->key.x25519, 32);
+		net_job(net, j);
+	}
+	if (net->hooks.peer_key)
+		net->hooks.peer_key(net->hooks.ctx, p->name, &p->key);
 }
 
 static bool
@@ -232,13 +306,13 @@ send_frame(struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 			c->obuf = nb;
 			c->ocap = ncap;
 		}
-		rc = hl_session_seal(&c->sess, type, body, len, c->obuf + c->olen,
-		                     c->ocap - c->olen, &n);
+		rc = hl_session_seal(c->sess, type, body, len, c->obuf + c->olen, c->ocap - c->olen,
+		                     &n);
 		if (rc == HL_OK)
 			c->olen += n;
 		return rc;
 	}
-	rc = hl_session_seal(&c->sess, type, body, len, net->out, sizeof net->out, &n);
+	rc = hl_session_seal(c->sess, type, body, len, net->out, sizeof net->out, &n);
 	if (rc < 0)
 		return rc;
 	return conn_write(c, net->out, n);
@@ -272,7 +346,8 @@ on_close(uv_handle_t *h)
 		net->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
-	hl_session_wipe(&c->sess);
+	hl_session_wipe(c->sess);
+	sodium_free(c->sess);
 	free(c->obuf);
 	free(c);
 	net_unref(net);
@@ -332,6 +407,12 @@ dial_failed(struct peer *p, int idx, const char *why)
 		         log_q(q, sizeof q, why));
 	}
 	p->next_addr = p->naddr ? (p->next_addr + 1) % p->naddr : 0;
+	/*
+	 * The peer announced a new key: until it shows it, we cannot tell when it
+	 * switched, so failed dials alternate between its two keys.
+	 */
+	if (p->has_next)
+		p->dial_next = !p->dial_next;
 	if (++p->round_failures < p->naddr) {
 		p->next_dial_ms = now; /* fail over to the next address at once */
 	} else {
@@ -418,7 +499,7 @@ conn_say_goodbye(struct conn *c, enum hl_close_reason reason, const char *why)
 {
 	uint8_t body[1] = {(uint8_t)reason};
 
-	if (c->sess.state == HL_SS_ESTABLISHED && send_frame(c, HL_FT_CLOSE, body, 1) < 0)
+	if (c->sess->state == HL_SS_ESTABLISHED && send_frame(c, HL_FT_CLOSE, body, 1) < 0)
 		log_debug("close_frame_failed", "peer=%s", c->peer ? c->peer->name : "?");
 	conn_close(c, why);
 }
@@ -430,10 +511,14 @@ conn_new(struct hl_net *net, enum conn_kind kind)
 
 	if (!c)
 		return NULL;
-	if (uv_tcp_init(net->loop, &c->tcp) != 0) {
+	/* The handshake holds a copy of our static secret, the session its keys: keep them off
+	 * swap. */
+	if (!(c->sess = sodium_malloc(sizeof *c->sess)) || uv_tcp_init(net->loop, &c->tcp) != 0) {
+		sodium_free(c->sess);
 		free(c);
 		return NULL;
 	}
+	memset(c->sess, 0, sizeof *c->sess);
 	net->open_handles++;
 	c->net = net;
 	c->kind = kind;
@@ -501,6 +586,10 @@ test_finish(struct peer *p, size_t idx, uint64_t rtt_us, const char *why)
 	a->last_test.ok = ok;
 	a->last_test.rtt_us = ok ? rtt_us : 0;
 	snprintf(a->last_test.error, sizeof a->last_test.error, "%s", ok ? "" : why);
+	if (ok)
+		a->tests_ok++;
+	else
+		a->tests_failed++;
 	if (ok) {
 		a->last_test_ok_ns = a->test_started_ns;
 		log_info("link_test", "peer=%s link=%s ok=1 rtt_ms=%.3f via=%s", p->name, a->addr,
@@ -545,7 +634,7 @@ handshaking(const struct peer *p)
 {
 	for (const struct conn *c = p->net->conns; c; c = c->next)
 		if (c->peer == p && !c->closing && (c->kind == CONN_DIAL || c->kind == CONN_TEST) &&
-		    c->sess.state != HL_SS_ESTABLISHED)
+		    c->sess->state != HL_SS_ESTABLISHED)
 			return true;
 	return false;
 }
@@ -712,7 +801,7 @@ test_job_done(struct hl_net *net, struct hl_job *job)
 		log_warn("link_test_not_recorded", "link=%s mine=%d err=\"%s\"%s", job->test.link,
 		         job->test.dir == HL_DIR_OUT, hl_strerror(job->rc),
 		         job->test.dir == HL_DIR_IN ? " answered=0" : "");
-	} else if (c && !c->closing && c->sess.state == HL_SS_ESTABLISHED) {
+	} else if (c && !c->closing && c->sess->state == HL_SS_ESTABLISHED) {
 		if (send_frame(c, HL_FT_TEST_REPLY, job->test.body, HL_TEST_LEN) < 0) {
 			conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
 		} else {
@@ -819,6 +908,9 @@ session_established(struct conn *c)
 	size_t hlen = 0;
 
 	c->established_ms = hl_now_ms();
+	if (c->kind == CONN_DIAL && c->dialed_next && p->has_next &&
+	    sodium_memcmp(c->sess->remote, p->next.x25519, 32) == 0)
+		peer_key_switched(p, "dialled"); /* only its holder answers to the new key */
 	if (c->kind == CONN_DIAL) {
 		if (p->dialing == c)
 			p->dialing = NULL;
@@ -841,6 +933,9 @@ session_established(struct conn *c)
 	p->current = c;
 	p->last_rx_ms = p->rekeyed_ms = p->last_ping_ms = hl_now_ms();
 	p->last_rx_ns = hl_wall_ns();
+	p->rekeys = p->peer_rekeys = 0;
+	/* The keys this session authenticated sign and check everything on it. */
+	memcpy(p->sess_ed, p->key.ed25519, 32);
 	hl_deliver_up(p->dl); /* everything without a receipt goes again */
 	hl_ckpt_up(p->ck, hl_now_ms());
 	if (old) {
@@ -871,24 +966,43 @@ static int
 check_initiator(void *ctx, const uint8_t rs[static 32], const uint8_t ts[static HL_TS_LEN])
 {
 	struct conn *c = ctx;
-	struct peer *p = peer_by_x25519(c->net, rs);
+	int which = 0;
+	struct peer *p = peer_by_x25519(c->net, rs, &which);
 	char key[48];
 
-	if (!p) {
+	if (!p || which == 2 || p->revoked_ns) {
 		hl_x25519_b64(rs, key);
-		log_warn("handshake_refused", "reason=unpinned_key remote=%s x25519=%s", c->remote,
-		         key);
+		if (!p)
+			log_warn("handshake_refused", "reason=unpinned_key remote=%s x25519=%s",
+			         c->remote, key);
+		else
+			log_warn("handshake_refused", "reason=%s peer=%s remote=%s x25519=%s",
+			         p->revoked_ns ? "revoked_key" : "retired_key", p->name, c->remote,
+			         key);
 		c->refusal_logged = true;
+		c->net->hs_unpinned++;
 		return HL_ERR_AUTH;
 	}
 	if (memcmp(ts, p->last_ts, HL_TS_LEN) <= 0) {
 		log_warn("handshake_refused", "reason=replayed_handshake peer=%s remote=%s",
 		         p->name, c->remote);
 		c->refusal_logged = true;
+		c->net->hs_replayed++;
 		return HL_ERR_REPLAY;
 	}
 	memcpy(p->last_ts, ts, HL_TS_LEN);
 	c->peer = p;
+	/* Only the peer itself, switched to it, can make a handshake with its announced key. */
+	if (which == 1)
+		peer_key_switched(p, "inbound");
+	/* Authenticated (it decrypted under the pinned key) and fresh: the peer's clock, for
+	 * the operators (network delay included, which is well under a second). */
+	{
+		uint64_t now = hl_wall_ns();
+		double peer_ns = (double)hl_get_u64(ts) * 1e9 + (double)hl_get_u32(ts + 8);
+		p->clock_offset_ms = (peer_ns - (double)now) / 1e6;
+		p->clock_at_ns = now;
+	}
 	return HL_OK;
 }
 
@@ -957,6 +1071,7 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 			return HL_ERR_PROTO;
 		snprintf(p->hello_name, sizeof p->hello_name, "%s", name);
 		p->hello_version = version;
+		hl_deliver_set_peer_version(p->dl, version);
 		log_debug("hello", "peer=%s calls_itself=%s version=%u", p->name, name, version);
 		return version >= HL_WIRE_VERSION_CODEBOOK ? send_codebook(c) : HL_OK;
 	case HL_FT_CODEBOOK:
@@ -983,6 +1098,7 @@ on_frame(struct conn *c, const struct hl_session_event *ev)
 		                  : "peer_closed");
 		return HL_OK;
 	case HL_FT_REKEY:
+		p->peer_rekeys++;
 		return HL_OK;
 	case HL_FT_TEST:
 		return test_answer(c, ev);
@@ -1007,9 +1123,11 @@ on_record(struct conn *c, const uint8_t *rec, size_t len)
 	struct hl_session_event ev;
 	int rc;
 
-	rc = hl_session_on_record(&c->sess, rec, len, check_initiator, c, net->scratch, net->out,
+	rc = hl_session_on_record(c->sess, rec, len, check_initiator, c, net->scratch, net->out,
 	                          &ev);
 	if (rc < 0) {
+		if (!c->refusal_logged && c->sess->state != HL_SS_ESTABLISHED)
+			net->hs_error++;
 		if (!c->refusal_logged)
 			log_warn("connection_dropped", "remote=%s peer=%s reason=\"%s\"", c->remote,
 			         c->peer ? c->peer->name : "-", hl_strerror(rc));
@@ -1059,10 +1177,10 @@ on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	size_t left = nread > 0 ? (size_t)nread : 0;
 
 	if (nread < 0) {
-		if (c->sess.state != HL_SS_ESTABLISHED && !c->peer && c->rd.have == 0 &&
+		if (c->sess->state != HL_SS_ESTABLISHED && !c->peer && c->rd.have == 0 &&
 		    c->kind == CONN_ACCEPT)
 			log_debug("connection_closed", "remote=%s before=handshake", c->remote);
-		else if (c->sess.state != HL_SS_ESTABLISHED)
+		else if (c->sess->state != HL_SS_ESTABLISHED)
 			log_info("connection_dropped", "remote=%s reason=%s during=handshake",
 			         c->remote, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
 		conn_close(c, nread == UV_EOF ? "eof" : uv_err_name((int)nread));
@@ -1108,7 +1226,7 @@ on_connection(uv_stream_t *server, int status)
 	if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
 		sockaddr_text((struct sockaddr *)&ss, c->remote, sizeof c->remote);
 	uv_tcp_nodelay(&c->tcp, 1);
-	if (hl_session_start_responder(&c->sess, net->id->x25519_sk) < 0 ||
+	if (hl_session_start_responder(c->sess, net->id->x25519_sk) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
 		conn_close(c, "setup_failed");
 }
@@ -1138,7 +1256,12 @@ on_connected(uv_connect_t *req, int status)
 		return;
 	}
 	uv_tcp_nodelay(&c->tcp, 1);
-	if (hl_session_start_initiator(&c->sess, net->id->x25519_sk, c->peer->key.x25519,
+	if (c->dialed_next && !c->peer->has_next) {
+		conn_close(c, "key_changed"); /* the announced key was taken or dropped meanwhile */
+		return;
+	}
+	if (hl_session_start_initiator(c->sess, net->id->x25519_sk,
+	                               c->dialed_next ? c->peer->next.x25519 : c->peer->key.x25519,
 	                               hl_wall_ns(), net->out, sizeof net->out, &n) < 0 ||
 	    conn_write(c, net->out, n) < 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0)
@@ -1212,6 +1335,8 @@ dial(struct peer *p)
 	p->dialing = start_connect(p, idx, CONN_DIAL);
 	if (!p->dialing)
 		dial_failed(p, (int)idx, "cannot_start");
+	else
+		p->dialing->dialed_next = p->has_next && p->dial_next;
 }
 
 /* ---- the tick: heartbeats, timeouts, dials, probes ---- */
@@ -1241,21 +1366,24 @@ peer_tick(struct peer *p, uint64_t now)
 			if (send_frame(c, HL_FT_PING, body, sizeof body) < 0)
 				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
 		}
-		if (!c->closing && (c->sess.sent_since_rekey >= cfg->rekey_frames ||
+		if (!c->closing && (c->sess->sent_since_rekey >= cfg->rekey_frames ||
 		                    now - p->rekeyed_ms >= (uint64_t)cfg->rekey_s * 1000u)) {
 			size_t n = 0;
 			p->rekeyed_ms = now;
-			if (hl_session_seal_rekey(&c->sess, p->net->out, sizeof p->net->out, &n) <
+			if (hl_session_seal_rekey(c->sess, p->net->out, sizeof p->net->out, &n) <
 			        0 ||
 			    conn_write(c, p->net->out, n) < 0)
 				conn_say_goodbye(c, HL_CLOSE_RENEW, "session_renewal");
 			else
-				log_debug("rekey", "peer=%s", p->name);
+				log_debug("rekey", "peer=%s count=%llu", p->name,
+				          (unsigned long long)++p->rekeys);
 		}
 	}
-	if (!p->current && !p->dialing && p->naddr && now >= p->next_dial_ms)
+	if (!p->current && !p->dialing && p->naddr && now >= p->next_dial_ms && !p->revoked_ns)
 		dial(p);
 	/* Standby addresses: a TCP connect tells whether they would carry the link. */
+	if (p->revoked_ns)
+		return; /* no probes, no tests: nothing of ours goes to a revoked key */
 	if (p->current) {
 		for (size_t i = 0; i < p->naddr; i++) {
 			struct addr_state *a = &p->addrs[i];
@@ -1292,8 +1420,9 @@ on_tick(uv_timer_t *t)
 			conn_say_goodbye(c, HL_CLOSE_TEST_DONE, "test_session_idle");
 			continue;
 		}
-		if (c->sess.state != HL_SS_ESTABLISHED &&
+		if (c->sess->state != HL_SS_ESTABLISHED &&
 		    now - c->started_ms > net->cfg->handshake_timeout_ms) {
+			net->hs_timeout++;
 			if (c->kind == CONN_PROBE) {
 				if (c->peer)
 					addr_failed(c->peer, c->addr_idx, "timeout");
@@ -1375,6 +1504,32 @@ io_ckpt_done(void *ctx, void *const *waiters, const struct hl_ckpt_rec *c)
 		p->net->hooks.checkpoint(p->net->hooks.ctx, p->name, waiters, c);
 }
 
+static void drop_conns(struct peer *p, const char *why);
+
+/* The record's key lifecycle fields (announced key, revocation, former keys) into p. */
+static void
+peer_keys_set(struct peer *p, const struct hl_peer_rec *r)
+{
+	bool was_revoked = p->revoked_ns != 0;
+
+	p->has_next = r->has_next;
+	p->next = r->next;
+	if (!p->has_next)
+		p->dial_next = false;
+	p->key_since_ns = r->key_since_ns;
+	p->next_ns = r->next_ns;
+	p->revoked_ns = r->revoked_ns;
+	snprintf(p->revoked_reason, sizeof p->revoked_reason, "%s", r->revoked_reason);
+	p->nretired = r->nretired;
+	memcpy(p->retired, r->retired_x25519, sizeof p->retired);
+	if (p->revoked_ns && !was_revoked) {
+		char q[HL_NOTICE_REASON_MAX + 16];
+		log_warn("peer_revoked", "peer=%s reason=%s", p->name,
+		         log_q(q, sizeof q, p->revoked_reason));
+		drop_conns(p, "key_revoked");
+	}
+}
+
 static struct peer *
 peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 {
@@ -1384,11 +1539,11 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 		return NULL;
 	p->net = net;
 	p->id = r->id;
-	p->dl = hl_deliver_new(r->id, r->name, net->id, p->key.ed25519, net->cfg->max_message_bytes,
-	                       net->q,
-	                       (struct hl_deliver_io){io_send, io_backlog, io_cork, io_drop,
-	                                              io_settled, io_received, p});
-	p->ck = hl_ckpt_new(r->id, r->name, net->cfg->name, net->id, p->key.ed25519, net->q,
+	p->dl =
+	    hl_deliver_new(r->id, r->name, net->id, p->sess_ed, net->cfg->max_message_bytes, net->q,
+	                   (struct hl_deliver_io){io_send, io_backlog, io_cork, io_drop, io_settled,
+	                                          io_received, p});
+	p->ck = hl_ckpt_new(r->id, r->name, net->cfg->name, net->id, p->sess_ed, net->q,
 	                    (struct hl_ckpt_io){io_send, io_ckpt_done, p});
 	if (!p->dl || !p->ck) {
 		hl_deliver_free(p->dl);
@@ -1399,6 +1554,8 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	snprintf(p->name, sizeof p->name, "%s", r->name);
 	hl_deliver_set_codebook(p->dl, net->codebook);
 	p->key = r->key;
+	memcpy(p->sess_ed, r->key.ed25519, 32);
+	peer_keys_set(p, r);
 	p->naddr = r->nlinks;
 	for (size_t i = 0; i < r->nlinks; i++) {
 		snprintf(p->addrs[i].addr, HL_ADDR_MAX, "%s", r->links[i]);
@@ -1406,6 +1563,17 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 	}
 	hl_backoff_init(&p->backoff, net->cfg->backoff_min_ms, net->cfg->backoff_max_ms);
 	return p;
+}
+
+/* Close every conn of p at once, the session too (a link loss), without a word to the peer. */
+static void
+drop_conns(struct peer *p, const char *why)
+{
+	tests_forget(p);
+	for (struct conn *c = p->net->conns; c; c = c->next)
+		if (c->peer == p && !c->closing)
+			conn_close(c, why);
+	p->dialing = NULL;
 }
 
 static void
@@ -1433,7 +1601,8 @@ peer_drop(struct hl_net *net, struct peer *p)
 int
 hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 {
-	struct peer **np = calloc(n ? n : 1, sizeof *np);
+	/* an array of pointers */
+	struct peer **np = calloc(n ? n : 1, sizeof *np); /* NOLINT(bugprone-sizeof-expression) */
 
 	if (!np)
 		return HL_ERR_NOMEM;
@@ -1444,6 +1613,7 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 			    memcmp(&old->key, &recs[i].key, sizeof old->key) == 0) {
 				np[i] = old;
 				net->peers[j] = NULL;
+				peer_keys_set(old, &recs[i]);
 				break;
 			}
 		}
@@ -1478,12 +1648,49 @@ hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *recs, size_t n)
 
 /* ---- start, status, stop ---- */
 
+static void
+net_job(struct hl_net *net, struct hl_job *j)
+{
+	if (net->q)
+		hl_storeq_submit(net->q, j);
+	else
+		hl_job_free(j);
+}
+
+/* The peer's KEY event is stored: its new key is accepted beside the pinned one from now on. */
+static void
+key_announced(struct hl_net *net, const struct hl_job *job)
+{
+	struct hl_rotation r;
+	char neu[48];
+
+	if (hl_rotation_decode(job->ev.body, job->ev.body_len, &r) < 0)
+		return;
+	for (size_t i = 0; i < net->npeers; i++) {
+		struct peer *p = net->peers[i];
+		if (p->id != job->peer_id)
+			continue;
+		memcpy(p->next.x25519, r.new_x25519, 32);
+		memcpy(p->next.ed25519, r.new_ed25519, 32);
+		p->has_next = true;
+		p->next_ns = hl_wall_ns();
+		hl_x25519_b64(r.new_x25519, neu);
+		log_info("peer_key_announced", "peer=%s new_x25519=%s seq=%llu", p->name, neu,
+		         (unsigned long long)job->ev.seq);
+	}
+}
+
 /* A store job finished: hand it to its peer's deliver, if the peer is still pinned. */
 static void
 job_done(void *ctx, struct hl_job *job)
 {
 	struct hl_net *net = ctx;
 
+	if (job && job->rc == HL_ERR_DISK && !net->disk_failed) {
+		net->disk_failed = true;
+		if (net->hooks.disk_failed)
+			net->hooks.disk_failed(net->hooks.ctx);
+	}
 	if (job && job->kind == HL_JOB_LINK_TEST) {
 		test_job_done(net, job);
 		return;
@@ -1496,13 +1703,25 @@ job_done(void *ctx, struct hl_job *job)
 		hl_job_free(job);
 		return;
 	}
-	if (job && (job->kind == HL_JOB_APPEND || job->kind == HL_JOB_ACK)) {
+	if (job && (job->kind == HL_JOB_PEER_KEY || job->kind == HL_JOB_ROTATED)) {
+		if (job->rc < 0) /* the next start or proof repeats it */
+			log_error("key_not_recorded", "job=%d peer_id=%lld err=\"%s\"",
+			          (int)job->kind, (long long)job->peer_id, hl_strerror(job->rc));
+		hl_job_free(job);
+		return;
+	}
+	if (job && job->kind == HL_JOB_RECEIVE && job->rc == HL_OK && job->outcome == HL_RECV_NEW &&
+	    job->ev.kind == HL_EV_KEY)
+		key_announced(net, job);
+	if (job &&
+	    (job->kind == HL_JOB_APPEND || job->kind == HL_JOB_ACK || job->kind == HL_JOB_ROTATE)) {
 		/* Our own new event: send it now, then tell whoever asked. */
 		for (size_t i = 0; job->rc == HL_OK && i < net->npeers; i++) {
 			if (job->kind == HL_JOB_APPEND && net->peers[i]->id == job->peer_id)
 				hl_deliver_appended(net->peers[i]->dl, job);
-			else if (job->kind == HL_JOB_ACK &&
-			         strcmp(net->peers[i]->name, job->peer) == 0)
+			else if ((job->kind == HL_JOB_ACK &&
+			          strcmp(net->peers[i]->name, job->peer) == 0) ||
+			         job->kind == HL_JOB_ROTATE)
 				hl_deliver_poke(net->peers[i]->dl);
 		}
 		if (net->hooks.job_done)
@@ -1515,6 +1734,12 @@ job_done(void *ctx, struct hl_job *job)
 		if (!job) {
 			hl_deliver_done(net->peers[i]->dl, NULL);
 		} else if (net->peers[i]->id == job->peer_id) {
+			if (job->rc == HL_OK && net->hooks.marked &&
+			    (job->kind == HL_JOB_SENT ||
+			     (job->kind == HL_JOB_RECEIPT &&
+			      !job->keep_only) || /* (marked in jobs) */
+			     job->kind == HL_JOB_REFUSED))
+				net->hooks.marked(net->hooks.ctx, net->peers[i]->name, job);
 			hl_deliver_done(net->peers[i]->dl, job);
 			return;
 		}
@@ -1614,17 +1839,14 @@ tests_load(struct hl_net *net, const char *store_path)
 }
 
 int
-hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
-             const char *store_path, const struct hl_peer_rec *peers, size_t npeers,
-             struct hl_net **out, char *err, size_t errcap)
+hl_net_listen(const struct hl_config *cfg, int *fd_out, char *err, size_t errcap)
 {
-	struct hl_net *net;
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *res = NULL;
 	char host[HL_ADDR_MAX], port[8];
 	uint16_t portnum;
-	int rc;
+	int rc, fd, one = 1;
 
-	*out = NULL;
+	*fd_out = -1;
 	if (hl_addr_split(cfg->listen, host, sizeof host, &portnum, true) < 0) {
 		snprintf(err, errcap, "listen address %s is not HOST:PORT", cfg->listen);
 		return HL_ERR_INVAL;
@@ -1635,9 +1857,33 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 		         gai_strerror(rc));
 		return HL_ERR_INVAL;
 	}
+	/* As uv_tcp_bind does: SO_REUSEADDR, so a restart does not wait out TIME_WAIT. */
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 64) != 0) {
+		snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, uv_strerror(-errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(res);
+		return HL_ERR_IO;
+	}
+	freeaddrinfo(res);
+	*fd_out = fd;
+	return HL_OK;
+}
+
+int
+hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_identity *id,
+             const char *store_path, const struct hl_peer_rec *peers, size_t npeers, int listen_fd,
+             struct hl_net **out, char *err, size_t errcap)
+{
+	struct hl_net *net;
+	int rc;
+
+	*out = NULL;
 	net = calloc(1, sizeof *net);
 	if (!net) {
-		freeaddrinfo(res);
+		close(listen_fd);
 		return HL_ERR_NOMEM;
 	}
 	net->loop = loop;
@@ -1650,10 +1896,11 @@ hl_net_start(uv_loop_t *loop, const struct hl_config *cfg, const struct hl_ident
 	uv_timer_init(loop, &net->tick);
 	net->tick.data = net;
 	net->open_handles++;
-	rc = uv_tcp_bind(&net->listener, res->ai_addr, 0);
-	freeaddrinfo(res);
+	rc = uv_tcp_open(&net->listener, listen_fd);
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&net->listener, 64, on_connection);
+	else
+		close(listen_fd);
 	if (rc < 0) {
 		snprintf(err, errcap, "cannot listen on %s: %s", cfg->listen, uv_strerror(rc));
 		hl_net_stop(net);
@@ -1706,6 +1953,22 @@ codebook_status(const struct hl_codebook *cb, const struct peer *p)
 	                     : json_null());
 }
 
+/* A peer's "keys" (docs/status.md): the pinned key, an announced one, a revocation. */
+static json_t *
+peer_keys_json(const struct peer *p)
+{
+	struct hl_peer_rec r = {0};
+
+	r.key = p->key;
+	r.key_since_ns = p->key_since_ns;
+	r.has_next = p->has_next;
+	r.next = p->next;
+	r.next_ns = p->next_ns;
+	r.revoked_ns = p->revoked_ns;
+	snprintf(r.revoked_reason, sizeof r.revoked_reason, "%s", p->revoked_reason);
+	return hl_peer_keys_json(&r);
+}
+
 json_t *
 hl_net_status(struct hl_net *net)
 {
@@ -1749,9 +2012,55 @@ hl_net_status(struct hl_net *net)
 		              "last_contact", hl_json_time(p->last_rx_ns), "up_since",
 		              hl_json_time(p->up_since_ns), "links", links);
 		json_object_set_new(o, "codebook", codebook_status(net->codebook, p));
+		json_object_set_new(o, "keys", peer_keys_json(p));
+		json_object_set_new(o, "rekeys",
+		                    c ? json_pack("{s:I, s:I}", "ours", (json_int_t)p->rekeys,
+		                                  "peer", (json_int_t)p->peer_rekeys)
+		                      : json_null());
+		if (p->revoked_ns)
+			json_object_set_new(o, "state", json_string("revoked"));
+		json_object_set_new(o, "clock_offset_ms",
+		                    p->clock_at_ns ? json_real(p->clock_offset_ms) : json_null());
+		json_object_set_new(o, "clock_measured", hl_json_time(p->clock_at_ns));
 		json_array_append_new(arr, o);
 	}
 	return arr;
+}
+
+void
+hl_net_identity_changed(struct hl_net *net)
+{
+	for (size_t i = 0; i < net->npeers; i++) {
+		struct peer *p = net->peers[i];
+		tests_forget(p);
+		if (p->current)
+			conn_say_goodbye(p->current, HL_CLOSE_RENEW, "key_rotated");
+		p->next_dial_ms = hl_now_ms(); /* at once: the peers are waiting for the new key */
+	}
+	for (struct conn *c = net->conns; c; c = c->next)
+		if (!c->closing)
+			conn_close(c, "key_rotated");
+	for (size_t i = 0; i < net->npeers; i++)
+		net->peers[i]->dialing = NULL;
+}
+
+json_t *
+hl_net_metrics(struct hl_net *net)
+{
+	json_t *tests = json_array();
+
+	for (size_t i = 0; tests && i < net->npeers; i++)
+		for (size_t k = 0; k < net->peers[i]->naddr; k++) {
+			const struct addr_state *a = &net->peers[i]->addrs[k];
+			json_array_append_new(
+			    tests, json_pack("{s:s, s:s, s:I, s:I}", "peer", net->peers[i]->name,
+			                     "link", a->addr, "ok", (json_int_t)a->tests_ok,
+			                     "failed", (json_int_t)a->tests_failed));
+		}
+	return json_pack("{s:{s:I, s:I, s:I, s:I}, s:o}", "handshake_failures", "unpinned_key",
+	                 (json_int_t)net->hs_unpinned, "replayed", (json_int_t)net->hs_replayed,
+	                 "timeout", (json_int_t)net->hs_timeout, "error", (json_int_t)net->hs_error,
+	                 "link_tests", tests);
 }
 
 static void
@@ -1812,7 +2121,7 @@ hl_net_stop(struct hl_net *net)
 	net->npeers = 0;
 	/* Conns still shutting down get a grace period, then the close timer ends them. */
 	for (struct conn *c = net->conns; c; c = c->next)
-		if (c->sess.state != HL_SS_ESTABLISHED)
+		if (c->sess->state != HL_SS_ESTABLISHED)
 			force_close(c);
 	net->stop_ms = hl_now_ms();
 	uv_timer_start(&net->tick, on_stop_tick, 10, 10);

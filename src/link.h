@@ -30,13 +30,22 @@
 struct hl_net;
 
 /*
- * Bind the listener and start dialing. cfg and id are borrowed and must
- * outlive the net. On failure err says why (e.g. the address is in use).
+ * Listen on listen_fd (from hl_net_listen; taken, closed on failure) and
+ * start dialing. cfg and id are borrowed and must outlive the net. On
+ * failure err says why.
  */
 HL_MUST_CHECK int hl_net_start(uv_loop_t *loop, const struct hl_config *cfg,
                                const struct hl_identity *id, const char *store_path,
-                               const struct hl_peer_rec *peers, size_t npeers, struct hl_net **out,
-                               char *err, size_t errcap);
+                               const struct hl_peer_rec *peers, size_t npeers, int listen_fd,
+                               struct hl_net **out, char *err, size_t errcap);
+/*
+ * Bind and listen on cfg->listen: *fd is the listening socket for
+ * hl_net_start (which owns it from then on, even when it fails). Apart from
+ * the start so that a daemon started as root can bind a port below 1024
+ * and then drop root (sandbox.h). HL_ERR_INVAL or HL_ERR_IO with err set
+ * ("cannot listen on HOST:PORT: why").
+ */
+HL_MUST_CHECK int hl_net_listen(const struct hl_config *cfg, int *fd, char *err, size_t errcap);
 /* New events may be in the store (a CLI `send` or `ack`): load and send them. */
 void hl_net_poke(struct hl_net *net);
 
@@ -63,10 +72,22 @@ struct hl_net_hooks {
 	 */
 	void (*checkpoint)(void *ctx, const char *peer, void *const *waiters,
 	                   const struct hl_ckpt_rec *c);
+	/*
+	 * Our events changed state in the store: a SENT, RECEIPT or REFUSED
+	 * job of the peer's committed (job is borrowed). May be NULL.
+	 */
+	void (*marked)(void *ctx, const char *peer, const struct hl_job *job);
 	/* The peer said which codebook it holds (at link-up): hash as hex, and whether it is ours.
 	 */
 	void (*codebook)(void *ctx, const char *peer, bool agreed, const char *hash_hex,
 	                 const char *version);
+	/* The peer showed the key it announced: key is its key here from now on (docs/keys.md). */
+	void (*peer_key)(void *ctx, const char *peer, const struct hl_pubkey *key);
+	/*
+	 * The disk failed under the store (a job ended with HL_ERR_DISK);
+	 * called once, from the writer's results: the station should stop.
+	 */
+	void (*disk_failed)(void *ctx);
 	void *ctx;
 };
 void hl_net_set_hooks(struct hl_net *net, const struct hl_net_hooks *hooks);
@@ -91,8 +112,20 @@ void hl_net_wait(struct hl_net *net, int64_t peer_id, uint64_t seq, void *waiter
 /* Replace the pinned peers: new ones are dialled, removed ones dropped at once. */
 HL_MUST_CHECK int hl_net_set_peers(struct hl_net *net, const struct hl_peer_rec *peers,
                                    size_t npeers);
+/*
+ * The station's identity (the id given to hl_net_start) now holds new keys
+ * (docs/keys.md, the switch): every connection made with the former ones
+ * closes at once, and every peer is dialled again with the new ones.
+ */
+void hl_net_identity_changed(struct hl_net *net);
 /* Status of every peer as JSON (docs/status.md); caller owns the result. */
 json_t *hl_net_status(struct hl_net *net);
+/*
+ * Counters since the start, for metrics (docs/console.md):
+ * {"handshake_failures": {"unpinned_key", "replayed", "timeout", "error"},
+ *  "link_tests": [{"peer", "link", "ok", "failed"}, ...]}. Caller owns it.
+ */
+json_t *hl_net_metrics(struct hl_net *net);
 /*
  * Say goodbye to every peer, close every handle and free the net once the
  * last handle is closed (the loop then runs dry).

@@ -51,6 +51,31 @@ log_set_level(enum log_level lvl)
 	min_level = lvl;
 }
 
+enum log_level
+log_get_level(void)
+{
+	return min_level;
+}
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+int
+log_level_parse(const char *s, enum log_level *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++)
+		if (strcmp(s, level_names[i]) == 0) {
+			*out = (enum log_level)i;
+			return HL_OK;
+		}
+	return HL_ERR_INVAL;
+}
+
+const char *
+log_level_name(enum log_level lvl)
+{
+	return (unsigned)lvl < ARRAY_SIZE(level_names) ? level_names[lvl] : "?";
+}
+
 void
 log_set_prefix(const char *station)
 {
@@ -60,7 +85,6 @@ log_set_prefix(const char *station)
 void
 log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 {
-	static const char *names[] = {"debug", "info", "warn", "error"};
 	char line[2048], ts[40];
 	struct timespec now;
 	struct tm tm;
@@ -73,7 +97,7 @@ log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
 	n = snprintf(line, sizeof line, "ts=%s.%03ldZ level=%s%s event=%s", ts,
-	             now.tv_nsec / 1000000, names[lvl], prefix, event);
+	             now.tv_nsec / 1000000, level_names[lvl], prefix, event);
 	if (fmt && *fmt && n > 0 && (size_t)n < sizeof line - 2) {
 		line[n++] = ' ';
 		va_start(ap, fmt);
@@ -103,6 +127,90 @@ log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	}
 	memcpy(held.buf + held.len, line, (size_t)n);
 	held.len += (size_t)n;
+}
+
+/* Append s to line at *n (bounded by cap); signal-safe. */
+static void
+put_str(char *line, size_t cap, size_t *n, const char *s)
+{
+	while (*s && *n < cap)
+		line[(*n)++] = *s++;
+}
+
+/* Append v in decimal, at least width digits; signal-safe. */
+static void
+put_num(char *line, size_t cap, size_t *n, long v, int width)
+{
+	char d[24];
+	int k = 0;
+	unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+
+	do {
+		d[k++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u && k < (int)sizeof d);
+	while (k < width && k < (int)sizeof d)
+		d[k++] = '0';
+	if (v < 0 && *n < cap)
+		line[(*n)++] = '-';
+	while (k > 0 && *n < cap)
+		line[(*n)++] = d[--k];
+}
+
+void
+log_sigsafe(enum log_level lvl, const char *event, const char *k1, const char *v1, const char *k2,
+            long v2)
+{
+	char line[512];
+	size_t n = 0, cap = sizeof line - 1;
+	struct timespec now;
+	long days, secs, y, m, d, era, doe, yoe, doy, mp;
+
+	if (lvl < min_level)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	days = (long)(now.tv_sec / 86400);
+	secs = (long)(now.tv_sec % 86400);
+	/* Civil date from days since 1970-01-01 (H. Hinnant's algorithm): gmtime_r may lock. */
+	days += 719468;
+	era = days / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	put_str(line, cap, &n, "ts=");
+	put_num(line, cap, &n, y, 4);
+	put_str(line, cap, &n, "-");
+	put_num(line, cap, &n, m, 2);
+	put_str(line, cap, &n, "-");
+	put_num(line, cap, &n, d, 2);
+	put_str(line, cap, &n, "T");
+	put_num(line, cap, &n, secs / 3600, 2);
+	put_str(line, cap, &n, ":");
+	put_num(line, cap, &n, secs / 60 % 60, 2);
+	put_str(line, cap, &n, ":");
+	put_num(line, cap, &n, secs % 60, 2);
+	put_str(line, cap, &n, ".");
+	put_num(line, cap, &n, now.tv_nsec / 1000000, 3);
+	put_str(line, cap, &n, "Z level=");
+	put_str(line, cap, &n, level_names[lvl]);
+	put_str(line, cap, &n, prefix);
+	put_str(line, cap, &n, " event=");
+	put_str(line, cap, &n, event);
+	put_str(line, cap, &n, " ");
+	put_str(line, cap, &n, k1);
+	put_str(line, cap, &n, "=");
+	put_str(line, cap, &n, v1);
+	put_str(line, cap, &n, " ");
+	put_str(line, cap, &n, k2);
+	put_str(line, cap, &n, "=");
+	put_num(line, cap, &n, v2, 1);
+	line[n++] = '\n';
+	ssize_t w = write(STDERR_FILENO, line, n);
+	(void)w;
 }
 
 const char *

@@ -13,6 +13,10 @@
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 void log_set_level(enum log_level lvl);
+enum log_level log_get_level(void);
+/* "debug", "info", "warn" or "error"; HL_ERR_INVAL for anything else. */
+HL_MUST_CHECK int log_level_parse(const char *s, enum log_level *out);
+const char *log_level_name(enum log_level lvl);
 void log_set_prefix(const char *station); /* adds station=NAME to each line */
 void log_event(enum log_level lvl, const char *event, const char *fmt, ...) HL_PRINTF(3, 4);
 
@@ -31,6 +35,14 @@ void log_event(enum log_level lvl, const char *event, const char *fmt, ...) HL_P
  */
 void log_hold(void);
 void log_release(void);
+
+/*
+ * For a signal handler: the same line format, built without allocation,
+ * locks or stdio (clock_gettime and one write(2)): event, then k1=v1 (v1
+ * must need no quoting) and k2=v2.
+ */
+void log_sigsafe(enum log_level lvl, const char *event, const char *k1, const char *v1,
+                 const char *k2, long v2);
 
 /* Quote a value for logfmt into buf (always NUL-terminated); returns buf. */
 const char *log_q(char *buf, size_t cap, const char *value);

@@ -44,10 +44,16 @@ hl_field_clean(char *s)
 const char *
 hl_kind_name(unsigned kind)
 {
-	static const char *const names[] = {"?", "message", "acknowledgment", "suspension",
-	                                    "resumption"};
+	static const char *const names[] = {
+	    "?", "message", "acknowledgment", "suspension", "resumption", "key rotation", "talks"};
 
 	return kind < ARRAY_SIZE(names) ? names[kind] : "?";
+}
+
+bool
+hl_kind_known(unsigned kind)
+{
+	return kind >= HL_EV_MESSAGE && kind <= HL_EV_LAST;
 }
 
 int
@@ -281,8 +287,8 @@ get_header(struct rbuf *r, struct hl_event *ev)
 	ev->ref_seq = get_u64(r);
 	get_bytes(r, ev->ref_hash, HL_HASH_LEN);
 	ev->body_len = get_u32(r);
-	if (ev->seq == 0 || ev->kind < HL_EV_MESSAGE || ev->kind > HL_EV_RESUME ||
-	    ev->precedence >= HL_PREC_COUNT || !hl_name_valid(ev->channel))
+	if (ev->seq == 0 || !hl_kind_known(ev->kind) || ev->precedence >= HL_PREC_COUNT ||
+	    !hl_name_valid(ev->channel))
 		r->bad = true;
 }
 
@@ -668,4 +674,90 @@ hl_checkpoint_verify(uint64_t at_ns, uint64_t signer_seq,
 	memcpy(s.signer_hash, signer_hash, HL_HASH_LEN);
 	memcpy(s.other_hash, other_hash, HL_HASH_LEN);
 	return hl_ckpt_verify(&s, sig, from_pk, to_pk);
+}
+
+/* ---- key rotation statements (docs/keys.md) ---- */
+
+#define ROTATION_DOMAIN "hotline-rotate-v1"
+
+static bool
+all_zero(const uint8_t *p, size_t n)
+{
+	uint8_t acc = 0;
+
+	for (size_t i = 0; i < n; i++)
+		acc |= p[i];
+	return acc == 0;
+}
+
+/* The keys a statement may name: none zero, the new ones both different from the old. */
+static bool
+rotation_keys_ok(const struct hl_rotation *r)
+{
+	return !all_zero(r->old_x25519, 32) && !all_zero(r->old_ed25519, 32) &&
+	       !all_zero(r->new_x25519, 32) && !all_zero(r->new_ed25519, 32) &&
+	       memcmp(r->old_x25519, r->new_x25519, 32) != 0 &&
+	       memcmp(r->old_ed25519, r->new_ed25519, 32) != 0;
+}
+
+static void
+put_rotation(struct wbuf *w, const struct hl_rotation *r)
+{
+	put_u8(w, HL_ROTATION_VERSION);
+	put_str8(w, r->station);
+	put(w, r->old_x25519, 32);
+	put(w, r->old_ed25519, 32);
+	put(w, r->new_x25519, 32);
+	put(w, r->new_ed25519, 32);
+	put_u64(w, r->at_ns);
+}
+
+int
+hl_rotation_encode(struct hl_rotation *r, const uint8_t *old_sk, uint8_t *out, size_t cap,
+                   size_t *len)
+{
+	struct wbuf w = {.p = out, .cap = cap};
+
+	*len = 0;
+	if (!hl_name_valid(r->station) || !rotation_keys_ok(r))
+		return HL_ERR_INVAL;
+	put_rotation(&w, r);
+	if (seal_statement(&w, 0, ROTATION_DOMAIN, old_sk, r->old_ed25519, r->new_ed25519, len) < 0)
+		return HL_ERR_INVAL;
+	memcpy(r->sig, out + *len - HL_SIG_LEN, HL_SIG_LEN);
+	return HL_OK;
+}
+
+int
+hl_rotation_decode(const uint8_t *buf, size_t len, struct hl_rotation *r)
+{
+	struct rbuf rb = {.p = buf, .len = len};
+
+	memset(r, 0, sizeof *r);
+	if (get_u8(&rb) != HL_ROTATION_VERSION)
+		return HL_ERR_PROTO;
+	get_str8(&rb, r->station, sizeof r->station);
+	get_bytes(&rb, r->old_x25519, 32);
+	get_bytes(&rb, r->old_ed25519, 32);
+	get_bytes(&rb, r->new_x25519, 32);
+	get_bytes(&rb, r->new_ed25519, 32);
+	r->at_ns = get_u64(&rb);
+	get_bytes(&rb, r->sig, HL_SIG_LEN);
+	if (rb.bad || rb.pos != len || !hl_name_valid(r->station) || !rotation_keys_ok(r)) {
+		memset(r, 0, sizeof *r);
+		return HL_ERR_PROTO;
+	}
+	return HL_OK;
+}
+
+int
+hl_rotation_verify(const struct hl_rotation *r)
+{
+	uint8_t buf[HL_ROTATION_MAX];
+	struct wbuf w = {.p = buf, .cap = sizeof buf};
+
+	put_rotation(&w, r);
+	if (w.overflow)
+		return HL_ERR_AUTH;
+	return verify(ROTATION_DOMAIN, r->old_ed25519, r->new_ed25519, buf, w.len, r->sig);
 }

@@ -28,11 +28,27 @@
 /*
  * Notices (SUSPEND, RESUME) change a channel's state: channel names it,
  * operator_name says who decided, the body is the reason (UTF-8). They are
- * signed like the rest of the chain: by the head that covers them.
+ * signed like the rest of the chain: by the head that covers them. A KEY
+ * event announces the sender's new identity key: its body is a rotation
+ * statement (below) signed by the key it replaces; channel HL_KEY_CHANNEL,
+ * media type HL_KEY_MEDIA, operator who rotated (docs/keys.md).
  */
-enum hl_event_kind { HL_EV_MESSAGE = 1, HL_EV_ACK = 2, HL_EV_SUSPEND = 3, HL_EV_RESUME = 4 };
-/* "message", "acknowledgment", "suspension", "resumption". */
+enum hl_event_kind {
+	HL_EV_MESSAGE = 1,
+	HL_EV_ACK = 2,
+	HL_EV_SUSPEND = 3,
+	HL_EV_RESUME = 4,
+	HL_EV_KEY = 5,   /* key rotation (docs/keys.md) */
+	HL_EV_TALKS = 6, /* talks on the record: the sub-type is in the body (talks.h) */
+};
+#define HL_EV_LAST HL_EV_TALKS
+#define HL_KEY_CHANNEL "keys"
+#define HL_KEY_MEDIA "application/vnd.hotline.key-rotation"
+/* "message", "acknowledgment", "suspension", "resumption", "key rotation", "talks"; "?" for others.
+ */
 const char *hl_kind_name(unsigned kind);
+/* Is this a kind hotline writes (and so may receive)? */
+bool hl_kind_known(unsigned kind);
 /* ACP 121 precedence; lower is more urgent and always goes first. */
 enum hl_prec { HL_PREC_FLASH = 0, HL_PREC_IMMEDIATE, HL_PREC_PRIORITY, HL_PREC_ROUTINE };
 #define HL_PREC_COUNT 4
@@ -200,5 +216,38 @@ HL_MUST_CHECK int hl_checkpoint_verify(uint64_t at_ns, uint64_t signer_seq,
                                        const uint8_t sig[static HL_SIG_LEN],
                                        const uint8_t from_pk[static 32],
                                        const uint8_t to_pk[static 32]);
+
+/*
+ * A key rotation statement (the body of a KEY event; docs/keys.md): the
+ * station named `station` replaces its identity keys old_* with new_* at
+ * at_ns (its clock). Body: version u8 (1), station (u8 len), old_x25519 32,
+ * old_ed25519 32, new_x25519 32, new_ed25519 32, at_ns u64, then the
+ * signature over "hotline-rotate-v1" || old_ed25519 || new_ed25519 || every
+ * byte before the signature: FROM the old key TO the new one. The same
+ * statement goes to every peer.
+ */
+#define HL_ROTATION_VERSION 1
+#define HL_ROTATION_MAX (2 + 32 + 4 * 32 + 8 + HL_SIG_LEN)
+struct hl_rotation {
+	char station[33];
+	uint8_t old_x25519[32], old_ed25519[32], new_x25519[32], new_ed25519[32];
+	uint64_t at_ns;
+	uint8_t sig[HL_SIG_LEN];
+};
+/*
+ * Encode r (its sig ignored) and sign it with old_sk, the Ed25519 secret of
+ * r->old_ed25519; r->sig receives the signature. HL_ERR_INVAL for a bad
+ * name, equal old and new keys or a short buffer.
+ */
+HL_MUST_CHECK int hl_rotation_encode(struct hl_rotation *r, const uint8_t *old_sk, uint8_t *out,
+                                     size_t cap, size_t *len);
+/*
+ * Parse a statement (untrusted bytes), without checking the signature:
+ * HL_ERR_PROTO for a wrong length or version, a bad name, all-zero keys or
+ * a new key equal to the old one. Nothing is kept on an error (r zeroed).
+ */
+HL_MUST_CHECK int hl_rotation_decode(const uint8_t *buf, size_t len, struct hl_rotation *r);
+/* Check a parsed statement's signature against its own old Ed25519 key: HL_OK or HL_ERR_AUTH. */
+HL_MUST_CHECK int hl_rotation_verify(const struct hl_rotation *r);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include <uv.h>
 #include <sodium.h>
@@ -18,19 +19,24 @@
 #include "chanstate.h"
 #include "codebook.h"
 #include "config.h"
+#include "console.h"
 #include "ctl.h"
 #include "keys.h"
 #include "link.h"
 #include "log.h"
-#include "notify.h"
+#include "notify_proc.h"
 #include "overdue.h"
+#include "rotation.h"
+#include "sandbox.h"
 #include "station.h"
+#include "talks.h"
 #include "store.h"
 
 int
 hl_station_path(const char *dir, enum hl_station_file f, char out[static HL_PATH_MAX])
 {
-	static const char *names[] = {"config", "identity.key", "station.db", "lock", "ctl.sock"};
+	static const char *names[] = {"config", "identity.key", "station.db",
+	                              "lock",   "ctl.sock",     "identity.key.next"};
 
 	return hl_path(out, HL_PATH_MAX, dir, names[f]);
 }
@@ -45,11 +51,17 @@ struct daemon {
 	struct hl_ctl *ctl;
 	uv_signal_t sigint, sigterm, sighup;
 	bool stopping;
-	struct hl_notify *notify;     /* the operator's hook (config notify) */
-	struct hl_codebook *codebook; /* NULL: none installed (codebook messages are refused) */
-	struct hl_overdue due;        /* deadlines of unacknowledged messages */
-	uv_timer_t due_timer;         /* ... checked every second */
-	struct failed_link {          /* links whose latest test failed (announced once) */
+	struct hl_notify_proc *notify; /* the operator's hook's helper (config notify), or NULL */
+	struct hl_console *console;    /* the web console (config console); NULL: none */
+	struct hl_codebook *codebook;  /* NULL: none installed (codebook messages are refused) */
+	struct hl_overdue due;         /* deadlines of unacknowledged messages */
+	uv_timer_t due_timer;          /* ... checked every second, and the key rotation */
+	struct hl_rotator rot;         /* our key rotation under way (docs/keys.md) */
+	struct hl_identity offered;    /* the new keys of a `rotate` whose store job runs */
+	bool offering;
+	uv_timer_t disk_timer; /* stops the daemon once the disk failed */
+	bool disk_failed;
+	struct failed_link { /* links whose latest test failed (announced once) */
 		char peer[HL_NAME_MAX + 1];
 		char link[HL_ADDR_MAX];
 	} failed[64];
@@ -74,7 +86,7 @@ notify(struct daemon *d, const char *kind, const char *peer, json_t *fields)
 	              "peer", peer);
 	json_object_update(o, fields);
 	json_decref(fields);
-	hl_notify_event(d->notify, o);
+	hl_notify_proc_event(d->notify, o);
 }
 
 /* A suspension or resumption took effect here; by: the station that decided. */
@@ -88,6 +100,59 @@ notify_notice(struct daemon *d, const char *peer, const struct hl_event *ev, con
 		json_object_set_new(f, "reason",
 		                    json_stringn((const char *)ev->body, ev->body_len));
 	notify(d, ev->kind == HL_EV_SUSPEND ? "suspended" : "resumed", peer, f);
+}
+
+/* ---- the web console's live events (docs/console.md, "Events") ---- */
+
+/* A message changed state (id NULL: several, or not known here). */
+static void
+console_message(struct daemon *d, const char *peer, const char *id, const char *direction,
+                const char *state)
+{
+	if (d->console)
+		hl_console_event(d->console, "message",
+		                 json_pack("{s:s?, s:s, s:s, s:s}", "id", id, "state", state,
+		                           "peer", peer, "direction", direction));
+}
+
+/* A notice took effect here: the channel is now suspended or resumed by `by`. */
+static void
+console_channel(struct daemon *d, const char *peer, const struct hl_event *ev, const char *by)
+{
+	if (d->console)
+		hl_console_event(
+		    d->console, "channel",
+		    json_pack("{s:s, s:s, s:s, s:s}", "peer", peer, "channel", ev->channel, "state",
+		              ev->kind == HL_EV_SUSPEND ? "suspended" : "resumed", "by", by));
+}
+
+static void
+console_status(struct daemon *d)
+{
+	if (d->console)
+		hl_console_event(d->console, "status", json_object());
+}
+
+/* Our events' states moved in the store: sent, delivered (receipted) or refused. */
+static void
+on_marked(void *ctx, const char *peer, const struct hl_job *j)
+{
+	struct daemon *d = ctx;
+	char id[HL_MSGID_LEN + 1];
+
+	if (j->kind == HL_JOB_SENT) {
+		console_message(d, peer, NULL, "out", "sent");
+	} else if (j->kind == HL_JOB_REFUSED) {
+		hl_event_id(j->hash, id);
+		console_message(d, peer, id, "out", "refused");
+	} else if (j->kind == HL_JOB_RECEIPT && j->nentries > 8) {
+		console_message(d, peer, NULL, "out", "delivered"); /* a batch: reload */
+	} else if (j->kind == HL_JOB_RECEIPT) {
+		for (size_t i = 0; i < j->nentries; i++) {
+			hl_event_id(j->entries[i].hash, id);
+			console_message(d, peer, id, "out", "delivered");
+		}
+	}
 }
 
 static void
@@ -111,6 +176,28 @@ on_unacked(void *ctx, int64_t peer_id, enum hl_dir dir, uint64_t seq, uint64_t d
 		track_deadline(d, peer_id, dir, seq, deadline_ns);
 }
 
+/* Every peer has our new key: switch to it, then every session is made again with it. */
+static void
+rotation_tick(struct daemon *d)
+{
+	struct hl_job *j;
+	int64_t id = 0;
+	char pk[HL_PUBSTR_MAX];
+
+	hl_rotator_tick(&d->rot, d->dir, &d->id, d->store, &id);
+	if (!id)
+		return;
+	hl_net_identity_changed(d->net);
+	if ((j = hl_job_new(HL_JOB_ROTATED, 0)) != NULL) {
+		j->seq = (uint64_t)id;
+		j->after = hl_wall_ns();
+		if (hl_net_submit(d->net, j) < 0)
+			hl_job_free(j); /* the next start records it */
+	}
+	hl_pubkey_encode(&d->id.pub, pk);
+	notify(d, "key_rotated", "", json_pack("{s:s}", "key", pk));
+}
+
 static void
 on_due_timer(uv_timer_t *t)
 {
@@ -123,6 +210,9 @@ on_due_timer(uv_timer_t *t)
 		    0)
 			continue;
 		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
+			console_message(d, r->peer, r->msg_id, r->dir == HL_DIR_OUT ? "out" : "in",
+			                "overdue");
+		if (r->dir == HL_DIR_OUT ? r->state <= HL_ST_DELIVERED : r->state == HL_ST_RECEIVED)
 			notify(d, "overdue", r->peer,
 			       json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", r->msg_id, "direction",
 			                 r->dir == HL_DIR_OUT ? "out" : "in", "channel",
@@ -131,6 +221,7 @@ on_due_timer(uv_timer_t *t)
 			                 hl_json_time(r->ev.deadline_ns)));
 		hl_event_rows_free(r, 1);
 	}
+	rotation_tick(d);
 }
 
 static void
@@ -139,10 +230,37 @@ on_received(void *ctx, const char *peer, const struct hl_job *j)
 	struct daemon *d = ctx;
 	char id[HL_MSGID_LEN + 1];
 
+	if (j->ev.kind == HL_EV_MESSAGE &&
+	    (j->outcome == HL_RECV_NEW || j->outcome == HL_RECV_REFUSED)) {
+		hl_event_id(j->hash, id);
+		console_message(d, peer, id, "in",
+		                j->outcome == HL_RECV_NEW ? "unacknowledged" : "refused");
+	}
 	if (j->outcome != HL_RECV_NEW)
 		return;
+	if (j->ev.kind == HL_EV_ACK) {
+		hl_event_id(j->ev.ref_hash, id);
+		console_message(d, peer, id, "out", "acknowledged");
+	}
+	if (j->ev.kind == HL_EV_TALKS)
+		console_status(d); /* the talks register changed */
 	if (j->ev.kind == HL_EV_SUSPEND || j->ev.kind == HL_EV_RESUME) {
+		console_channel(d, peer, &j->ev, peer);
 		notify_notice(d, peer, &j->ev, peer);
+		return;
+	}
+	if (j->ev.kind == HL_EV_KEY) {
+		struct hl_rotation r;
+		struct hl_pubkey k;
+		char pk[HL_PUBSTR_MAX];
+		if (hl_rotation_decode(j->ev.body, j->ev.body_len, &r) < 0)
+			return;
+		memcpy(k.x25519, r.new_x25519, 32);
+		memcpy(k.ed25519, r.new_ed25519, 32);
+		hl_pubkey_encode(&k, pk);
+		notify(d, "peer_key_announced", peer,
+		       json_pack("{s:s, s:s, s:o}", "key", pk, "operator", j->ev.operator_name,
+		                 "since", hl_json_time(j->ev.created_ns)));
 		return;
 	}
 	if (j->ev.kind != HL_EV_MESSAGE)
@@ -168,6 +286,7 @@ on_link_test(void *ctx, const char *peer, const char *link, bool ok, double rtt_
 	struct failed_link *f = NULL;
 
 	(void)rtt_ms;
+	console_status(d);
 	for (size_t i = 0; i < d->nfailed; i++)
 		if (strcmp(d->failed[i].peer, peer) == 0 && strcmp(d->failed[i].link, link) == 0)
 			f = &d->failed[i];
@@ -193,6 +312,7 @@ on_checkpoint(void *ctx, const char *peer, void *const *waiters, const struct hl
 {
 	struct daemon *d = ctx;
 
+	console_status(d);
 	for (size_t i = 0; waiters[i]; i++)
 		hl_ctl_reply(waiters[i], json_pack("{s:b, s:s, s:o}", "ok", 1, "peer", peer,
 		                                   "checkpoint", hl_ckpt_json(c)));
@@ -219,6 +339,7 @@ on_codebook(void *ctx, const char *peer, bool agreed, const char *hash_hex, cons
 {
 	struct daemon *d = ctx;
 
+	console_status(d);
 	if (!agreed)
 		notify(d, "codebook_mismatch", peer,
 		       json_pack("{s:o, s:o, s:s, s:s}", "ours",
@@ -228,11 +349,26 @@ on_codebook(void *ctx, const char *peer, bool agreed, const char *hash_hex, cons
 		                 "peer_codebook", hash_hex, "peer_version", version));
 }
 
+/* The peer now uses the key it announced; its former key is refused from now on. */
+static void
+on_peer_key(void *ctx, const char *peer, const struct hl_pubkey *key)
+{
+	struct daemon *d = ctx;
+	char pk[HL_PUBSTR_MAX];
+
+	hl_pubkey_encode(key, pk);
+	notify(d, "peer_key_switched", peer, json_pack("{s:s}", "key", pk));
+}
+
 static void
 on_link_changed(void *ctx, const char *peer, bool up, const char *via, const char *why)
 {
 	struct daemon *d = ctx;
 
+	if (d->console)
+		hl_console_event(d->console, "link",
+		                 json_pack("{s:s, s:s, s:s, s:s}", "peer", peer, "link", via,
+		                           "state", up ? "up" : "down", "reason", up ? "" : why));
 	notify(d, up ? "link_up" : "link_down", peer,
 	       up ? json_pack("{s:s}", "link", via)
 	          : json_pack("{s:s, s:s}", "link", via, "reason", why));
@@ -251,6 +387,7 @@ reload_peers(struct daemon *d)
 	free(peers);
 	if (rc == HL_OK)
 		log_info("peers_loaded", "count=%zu", n);
+	console_status(d);
 	return rc;
 }
 
@@ -292,9 +429,9 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	                "operator", &op) != 0 ||
 	    !b64 == !raw)
 		return err_reply("usage", "send needs peer, body (or body_bytes) and token");
-	for (k = HL_EV_MESSAGE; k <= HL_EV_RESUME && strcmp(kind, hl_kind_name(k)) != 0; k++)
+	for (k = HL_EV_MESSAGE; k <= HL_EV_TALKS && strcmp(kind, hl_kind_name(k)) != 0; k++)
 		;
-	if (k == HL_EV_ACK || k > HL_EV_RESUME || strlen(op) > HL_OPERATOR_MAX ||
+	if (k == HL_EV_ACK || !hl_kind_known(k) || strlen(op) > HL_OPERATOR_MAX ||
 	    !hl_field_valid(op, strlen(op)) || (k != HL_EV_MESSAGE && !*op))
 		return err_reply("usage", "bad kind or operator");
 	if (hl_net_peer_id(d->net, peer, &peer_id) < 0) {
@@ -330,8 +467,17 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 		hl_job_free(j);
 		return err_reply("utf8", "the text is not valid UTF-8");
 	}
-	if (k != HL_EV_MESSAGE &&
-	    (blen > HL_NOTICE_REASON_MAX || !hl_field_valid((const char *)j->body, blen))) {
+	if (k == HL_EV_TALKS) {
+		struct hl_talks_body tb;
+		char terr[HL_TALKS_ERR_MAX];
+		if (strcmp(media, HL_TALKS_MEDIA) != 0 ||
+		    hl_talks_body_decode(j->body, blen, &tb, terr, sizeof terr) < 0) {
+			hl_job_free(j);
+			return err_reply("usage", "not a talks event body");
+		}
+		hl_talks_body_free(&tb);
+	} else if (k != HL_EV_MESSAGE &&
+	           (blen > HL_NOTICE_REASON_MAX || !hl_field_valid((const char *)j->body, blen))) {
 		hl_job_free(j);
 		return err_reply("usage", "a notice's reason is one line of at most 256 bytes");
 	}
@@ -384,25 +530,148 @@ ctl_ack(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	return NULL;
 }
 
+/* Wipe a JSON string in place: a secret the request carried. */
+static void
+wipe_string(json_t *v)
+{
+	if (json_is_string(v))
+		sodium_memzero((char *)(uintptr_t)json_string_value(v), json_string_length(v));
+}
+
+/*
+ * rotate (docs/keys.md): `hotline key rotate` made the new keys, wrote
+ * them to identity.key.next and signed the statement with our current
+ * key; we take the statement and the new secrets (over the owner-only
+ * socket: the daemon cannot open the protected file without the
+ * passphrase), queue the KEY events in one store job, and switch later.
+ */
+static json_t *
+ctl_rotate(struct daemon *d, json_t *req, struct hl_ctl_client *client)
+{
+	const char *stmt64 = NULL, *secret64 = NULL, *op = NULL;
+	uint8_t raw[64], stmt[HL_ROTATION_MAX];
+	size_t slen = 0, rlen = 0;
+	struct hl_rotation r;
+	struct hl_job *j;
+	json_t *reply = NULL;
+
+	if (json_unpack(req, "{s:s, s:s, s:s}", "statement", &stmt64, "secret", &secret64,
+	                "operator", &op) != 0)
+		return err_reply("usage", "rotate needs statement, secret and operator");
+	if (sodium_base642bin(raw, sizeof raw, secret64, strlen(secret64), NULL, &rlen, NULL,
+	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	    rlen != sizeof raw)
+		reply = err_reply("usage", "the secret is not 64 bytes of base64");
+	wipe_string(json_object_get(req, "secret"));
+	if (!reply && (d->rot.pending || d->offering))
+		reply =
+		    err_reply("busy", "a key rotation is already under way: see 'hotline status'");
+	if (!reply && (strlen(op) > HL_OPERATOR_MAX || !*op || !hl_field_valid(op, strlen(op))))
+		reply = err_reply("usage", "bad operator");
+	if (!reply && (sodium_base642bin(stmt, sizeof stmt, stmt64, strlen(stmt64), NULL, &slen,
+	                                 NULL, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	               hl_rotation_decode(stmt, slen, &r) < 0 || hl_rotation_verify(&r) < 0))
+		reply = err_reply("usage", "the rotation statement does not parse or verify");
+	if (!reply && (sodium_memcmp(r.old_x25519, d->id.pub.x25519, 32) != 0 ||
+	               sodium_memcmp(r.old_ed25519, d->id.pub.ed25519, 32) != 0))
+		reply = err_reply("invalid", "the statement does not replace this station's key");
+	if (!reply && hl_identity_from_raw(&d->offered, raw) < 0)
+		reply = err_reply("nomem", "out of memory");
+	sodium_memzero(raw, sizeof raw);
+	if (reply)
+		return reply;
+	if (sodium_memcmp(d->offered.pub.x25519, r.new_x25519, 32) != 0 ||
+	    sodium_memcmp(d->offered.pub.ed25519, r.new_ed25519, 32) != 0) {
+		hl_identity_free(&d->offered);
+		return err_reply("invalid", "the secret is not the announced key's");
+	}
+	if (!(j = hl_job_new(HL_JOB_ROTATE, 0)) || !(j->body = malloc(slen))) {
+		hl_job_free(j);
+		hl_identity_free(&d->offered);
+		return err_reply("nomem", "out of memory");
+	}
+	memcpy(j->body, stmt, slen);
+	j->ev.body_len = (uint32_t)slen;
+	snprintf(j->operator_name, sizeof j->operator_name, "%s", op);
+	j->waiter = client;
+	if (hl_net_submit(d->net, j) < 0) {
+		hl_job_free(j);
+		hl_identity_free(&d->offered);
+		return err_reply("stopping", "the daemon is stopping");
+	}
+	d->offering = true;
+	return NULL; /* answered in rotate_done */
+}
+
+/* The rotation's store job ran: hold the new keys until the switch, answer the CLI. */
+static void
+rotate_done(struct daemon *d, struct hl_job *j)
+{
+	struct hl_rotation_rec rec;
+	bool found = false;
+
+	d->offering = false;
+	if (j->rc == HL_OK && hl_store_rotation_pending(d->store, &rec, &found) == HL_OK && found &&
+	    sodium_memcmp(rec.r.new_x25519, d->offered.pub.x25519, 32) == 0) {
+		hl_rotator_adopt(&d->rot, &d->offered, &rec);
+		log_info("key_rotation_started", "peers=%zu existed=%d operator=\"%s\"", j->limit,
+		         j->outcome, rec.operator_name);
+		hl_ctl_reply(j->waiter, json_pack("{s:b, s:I, s:b}", "ok", 1, "peers",
+		                                  (json_int_t)j->limit, "existed", j->outcome));
+	} else {
+		hl_ctl_reply(
+		    j->waiter,
+		    err_reply(j->rc == HL_ERR_BUSY ? "busy" : "io",
+		              j->rc == HL_ERR_BUSY
+		                  ? "a key rotation is already under way: see 'hotline status'"
+		              : j->rc < 0
+		                  ? hl_strerror(j->rc)
+		                  : "the rotation was recorded, but is not the one under way"));
+	}
+	hl_identity_free(&d->offered);
+	hl_job_free(j);
+}
+
 static void
 on_job_done(void *ctx, struct hl_job *j)
 {
 	struct daemon *d = ctx;
+
+	if (j->kind == HL_JOB_ROTATE) {
+		rotate_done(d, j);
+		return;
+	}
 	const char *code = j->rc == HL_ERR_FULL       ? "full"
+	                   : j->rc == HL_ERR_DISK     ? "disk"
 	                   : j->rc == HL_ERR_NOTFOUND ? "notfound"
 	                   : j->rc == HL_ERR_INVAL    ? "invalid"
 	                                              : "io";
 
+	if (j->rc == HL_ERR_DISK) {
+		hl_ctl_reply(j->waiter,
+		             err_reply(code, "the station's disk failed (I/O error): the "
+		                             "daemon stops; see its log"));
+		hl_job_free(j);
+		return;
+	}
 	if (j->rc < 0) {
 		hl_ctl_reply(j->waiter,
 		             err_reply(code, j->reason[0] ? j->reason : hl_strerror(j->rc)));
 		hl_job_free(j);
 		return;
 	}
-	if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_MESSAGE)
+	if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_MESSAGE) {
 		track_deadline(d, j->peer_id, HL_DIR_OUT, j->ev.seq, j->ev.deadline_ns);
-	else if (j->kind == HL_JOB_APPEND)
+		console_message(d, hl_net_peer_name(d->net, j->peer_id), j->msg_id, "out",
+		                "queued");
+	} else if (j->kind == HL_JOB_APPEND && j->ev.kind == HL_EV_TALKS) {
+		console_status(d); /* the talks register changed */
+	} else if (j->kind == HL_JOB_APPEND) {
+		console_channel(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
 		notify_notice(d, hl_net_peer_name(d->net, j->peer_id), &j->ev, d->cfg.name);
+	} else if (j->kind == HL_JOB_ACK) {
+		console_message(d, j->peer, j->ref_id, "in", "acknowledged");
+	}
 	if (j->kind == HL_JOB_ACK) {
 		hl_ctl_reply(j->waiter, json_pack("{s:b, s:s, s:s}", "ok", 1, "ack_id", j->msg_id,
 		                                  "peer", j->peer));
@@ -443,12 +712,17 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 		return ctl_send(d, req, client);
 	if (strcmp(cmd, "ack") == 0)
 		return ctl_ack(d, req, client);
+	if (strcmp(cmd, "rotate") == 0)
+		return ctl_rotate(d, req, client);
 	if (strcmp(cmd, "status") == 0) {
 		json_t *o = json_pack("{s:b, s:s, s:b, s:i, s:s, s:o}", "ok", 1, "station",
 		                      d->cfg.name, "running", 1, "pid", (int)getpid(), "listen",
 		                      d->cfg.listen, "peers", hl_net_status(d->net));
 		if (hl_status_add_channels(o, d->store, d->cfg.name) < 0)
 			log_warn("status_channels_failed", "%s", "");
+		if (hl_status_add_keys(o, d->store, &d->id.pub) < 0)
+			log_warn("status_keys_failed", "%s", "");
+		hl_rotator_status(&d->rot, o);
 		return o;
 	}
 	if (strcmp(cmd, "checkpoint") == 0) {
@@ -467,6 +741,14 @@ on_ctl(void *ctx, const char *cmd, json_t *req, struct hl_ctl_client *client)
 		             : "too many checkpoints with %s waiting: try again",
 		         peer);
 		return err_reply(rc == HL_ERR_NOTFOUND ? "notfound" : "unavailable", why);
+	}
+	if (strcmp(cmd, "metrics") == 0) {
+		json_t *o = hl_net_metrics(d->net);
+		if (o) {
+			json_object_set_new(o, "ok", json_true());
+			json_object_set_new(o, "peers", hl_net_status(d->net));
+		}
+		return o ? o : err_reply("nomem", "out of memory");
 	}
 	if (strcmp(cmd, "poke") == 0) {
 		hl_net_poke(d->net);
@@ -489,6 +771,7 @@ stop(struct daemon *d, const char *why)
 		return;
 	d->stopping = true;
 	log_info("stopping", "reason=%s", why);
+	hl_console_stop(d->console); /* first: no new request reaches what stops below */
 	uv_close((uv_handle_t *)&d->sigint, NULL);
 	uv_close((uv_handle_t *)&d->sigterm, NULL);
 	uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -497,10 +780,38 @@ stop(struct daemon *d, const char *why)
 	if (d->net)
 		hl_net_stop(d->net);
 	uv_close((uv_handle_t *)&d->due_timer, NULL);
-	hl_notify_stop(d->notify); /* after the net: nothing is queued once it is stopping */
+	uv_close((uv_handle_t *)&d->disk_timer, NULL);
+	hl_notify_proc_stop(d->notify); /* after the net: nothing is queued once it is stopping */
 	d->ctl = NULL;
 	d->net = NULL;
-	d->notify = NULL;
+}
+
+static void
+on_disk_timer(uv_timer_t *t)
+{
+	stop(t->data, "disk_failed");
+}
+
+/*
+ * A write or fsync of the store failed. What the kernel does with the
+ * data of a failed fsync is not known (it may drop it and report success
+ * next time), so the daemon does not carry on as if nothing happened: it
+ * stops, like PostgreSQL, rather than accept messages it may not keep.
+ * What was reported stored was committed before; what failed is not kept
+ * (hl_store_commit). Restarting opens the store afresh.
+ */
+static void
+on_disk_failed(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	if (d->disk_failed || d->stopping)
+		return;
+	d->disk_failed = true;
+	log_error("disk_failed", "what=\"the store's disk returned an I/O error on write or "
+	                         "fsync\" action=stopping");
+	/* not from inside the writer's results: on the next turn of the loop */
+	uv_timer_start(&d->disk_timer, on_disk_timer, 0, 0);
 }
 
 static void
@@ -516,9 +827,35 @@ on_signal(uv_signal_t *s, int signum)
 	stop(d, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
-/* Take the directory's lock, or say which process holds it. */
+/* The web console, if the config asks for one (after everything it talks to is up). */
 static int
-lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
+start_console(struct daemon *d, char *err, size_t errcap)
+{
+	char path[HL_PATH_MAX];
+	struct hl_console_opts o = {
+	    .station = d->cfg.name,
+	    .addr = d->cfg.console,
+	    .idle_s = d->cfg.console_idle_s,
+	    .pwcost = d->cfg.password_cost,
+	    .store_path = path,
+	    .codebook = d->codebook,
+	    .ed25519 = d->id.pub.ed25519,
+	    .language = d->cfg.language,
+	    .max_message_bytes = d->cfg.max_message_bytes,
+	    .handler = on_ctl,
+	    .ctx = d,
+	};
+
+	if (hl_station_path(d->dir, HL_F_STORE, path) < 0) {
+		snprintf(err, errcap, "station directory path too long");
+		return HL_ERR_LIMIT;
+	}
+	return hl_console_start(&d->loop, &o, &d->console, err, errcap);
+}
+
+/* Take the directory's lock, or say which process holds it; owner: the user the daemon becomes. */
+static int
+lock_dir(const char *dir, const struct hl_user *owner, int *fd_out, char *err, size_t errcap)
 {
 	char path[HL_PATH_MAX], pid[32] = "";
 	int fd;
@@ -545,7 +882,8 @@ lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
 		return HL_ERR_EXISTS;
 	}
 	snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-	if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0) {
+	if (ftruncate(fd, 0) != 0 || write(fd, pid, strlen(pid)) < 0 ||
+	    (owner && fchown(fd, owner->uid, owner->gid) != 0)) {
 		snprintf(err, errcap, "cannot write %s: %s", path, strerror(errno));
 		close(fd);
 		return HL_ERR_IO;
@@ -554,54 +892,146 @@ lock_dir(const char *dir, int *fd_out, char *err, size_t errcap)
 	return HL_OK;
 }
 
+/*
+ * Who the daemon runs as. Root needs a user to become (run --user, config
+ * user) or an explicit --allow-root; anyone else may name only itself.
+ * *drop: become *u once the listener is bound.
+ */
+static int
+plan_user(const struct hl_config *cfg, const struct hl_run_opts *opts, struct hl_user *u,
+          bool *drop, char *err, size_t errcap)
+{
+	const char *name = opts->user && *opts->user ? opts->user : cfg->user;
+	int rc;
+
+	*drop = false;
+	if (!*name) {
+		if (geteuid() == 0 && !opts->allow_root) {
+			snprintf(err, errcap,
+			         "refusing to run as root: give --user NAME (or user = NAME in the "
+			         "config) to become that user once the listener is bound, or "
+			         "--allow-root");
+			return HL_ERR_AUTH;
+		}
+		return HL_OK;
+	}
+	if ((rc = hl_sandbox_user(name, u, err, errcap)) < 0)
+		return rc;
+	if (u->uid == 0) {
+		snprintf(err, errcap, "user %s is root: to run as root, say --allow-root", name);
+		return HL_ERR_INVAL;
+	}
+	if (geteuid() != 0) {
+		if (geteuid() == u->uid)
+			return HL_OK; /* already that user (e.g. systemd's User=) */
+		snprintf(err, errcap,
+		         "cannot become user %s: this process is uid %u, not root; start it as "
+		         "root or as %s",
+		         name, (unsigned)geteuid(), name);
+		return HL_ERR_AUTH;
+	}
+	*drop = true;
+	return HL_OK;
+}
+
+/* The identity key could not be opened: the operator's line. */
+static void
+identity_error(int rc, const char *path, char *err, size_t errcap)
+{
+	if (rc == HL_ERR_KEY_PERMS)
+		snprintf(err, errcap, "%s is readable by group or others: chmod 600 it", path);
+	else if (rc == HL_ERR_KEY_LOCKED)
+		snprintf(err, errcap,
+		         "the identity key is protected by a passphrase: give it with "
+		         "--passphrase-fd N (or run in a terminal)");
+	else if (rc == HL_ERR_KEY_BADPASS)
+		snprintf(err, errcap, "wrong passphrase for %s", path);
+	else if (rc == HL_ERR_CORRUPT)
+		snprintf(err, errcap, "%s is damaged or was altered: restore it from a backup",
+		         path);
+	else
+		snprintf(err, errcap, "cannot load %s: %s", path, hl_strerror(rc));
+}
+
+/* Bound as root: become u for good, and check that u can use the station directory. */
+static int
+become(const char *dir, const struct hl_user *u, char *err, size_t errcap)
+{
+	int rc = hl_sandbox_drop(u, err, errcap);
+
+	if (rc < 0)
+		return rc;
+	if (access(dir, R_OK | W_OK | X_OK) != 0) {
+		snprintf(err, errcap, "user %s cannot use %s (%s): chown -R %s: %s", u->name, dir,
+		         strerror(errno), u->name, dir);
+		return HL_ERR_AUTH;
+	}
+	log_info("privileges_dropped", "user=%s uid=%u gid=%u", u->name, (unsigned)u->uid,
+	         (unsigned)u->gid);
+	return HL_OK;
+}
+
 int
-hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t errcap)
+hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_opts *opts,
+               char *err, size_t errcap)
 {
 	struct daemon d = {.dir = dir};
 	struct hl_peer_rec *peers = NULL;
+	struct hl_user user;
 	char path[HL_PATH_MAX];
 	size_t npeers = 0;
-	int lockfd = -1, rc;
+	int lockfd = -1, listen_fd = -1, rc;
+	bool drop;
 
 	signal(SIGPIPE, SIG_IGN);
 	rc = hl_config_load(&d.cfg, dir, err, errcap);
 	if (rc < 0)
 		return rc;
+	if (!opts->verbose)
+		log_set_level((enum log_level)d.cfg.log_level);
 	log_set_prefix(d.cfg.name);
-	rc = lock_dir(dir, &lockfd, err, errcap);
+	if ((rc = plan_user(&d.cfg, opts, &user, &drop, err, errcap)) < 0)
+		return rc;
+	rc = lock_dir(dir, drop ? &user : NULL, &lockfd, err, errcap);
 	if (rc < 0)
 		return rc;
+	/* The hook's helper: forked before the keys are loaded and before the filter. */
+	if (d.cfg.notify[0] && (rc = hl_notify_proc_start(d.cfg.notify, drop ? &user : NULL, pass,
+	                                                  passlen, &d.notify, err, errcap)) < 0)
+		goto out_lock;
 	rc = hl_station_path(dir, HL_F_IDENTITY, path);
 	if (rc == HL_OK)
 		rc = hl_identity_open(&d.id, path, pass, passlen);
+	if (rc == HL_OK) /* a rotation's new keys, protected by the same passphrase */
+		hl_rotator_load(&d.rot, dir, pass, passlen);
 	if (pass)
 		sodium_memzero(pass, passlen); /* used once: not kept for the daemon's life */
 	if (rc < 0) {
-		if (rc == HL_ERR_KEY_PERMS)
-			snprintf(err, errcap, "%s is readable by group or others: chmod 600 it",
-			         path);
-		else if (rc == HL_ERR_KEY_LOCKED)
-			snprintf(err, errcap,
-			         "the identity key is protected by a passphrase: give it with "
-			         "--passphrase-fd N (or run in a terminal)");
-		else if (rc == HL_ERR_KEY_BADPASS)
-			snprintf(err, errcap, "wrong passphrase for %s", path);
-		else if (rc == HL_ERR_CORRUPT)
-			snprintf(err, errcap,
-			         "%s is damaged or was altered: restore it from a backup", path);
-		else
-			snprintf(err, errcap, "cannot load %s: %s", path, hl_strerror(rc));
+		identity_error(rc, path, err, errcap);
 		goto out_lock;
 	}
+	if (drop && ((rc = hl_net_listen(&d.cfg, &listen_fd, err, errcap)) < 0 ||
+	             (rc = become(dir, &user, err, errcap)) < 0))
+		goto out_id;
+	/* Not dumpable (after the drop, which resets it): no core file, no ptrace by the same
+	   user, /proc/PID for root only. */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if ((rc = hl_station_path(dir, HL_F_STORE, path)) < 0 ||
 	    (rc = hl_store_open(path, false, &d.store, err, errcap)) < 0)
 		goto out_id;
+	hl_rotator_reconcile(&d.rot, &d.id, d.store);
 	if ((rc = hl_store_peer_list(d.store, &peers, &npeers)) < 0) {
 		snprintf(err, errcap, "cannot read the peers from the store: %s", hl_strerror(rc));
 		goto out_store;
 	}
+	if (listen_fd < 0 && (rc = hl_net_listen(&d.cfg, &listen_fd, err, errcap)) < 0) {
+		free(peers);
+		goto out_store;
+	}
 	uv_loop_init(&d.loop);
-	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, &d.net, err, errcap);
+	rc = hl_net_start(&d.loop, &d.cfg, &d.id, path, peers, npeers, listen_fd, &d.net, err,
+	                  errcap);
+	listen_fd = -1; /* the net's now */
 	free(peers);
 	if (rc < 0)
 		goto out_loop;
@@ -625,6 +1055,9 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	                                               .link_test = on_link_test,
 	                                               .checkpoint = on_checkpoint,
 	                                               .codebook = on_codebook,
+	                                               .peer_key = on_peer_key,
+	                                               .marked = on_marked,
+	                                               .disk_failed = on_disk_failed,
 	                                               .ctx = &d});
 	if ((rc = hl_station_path(dir, HL_F_CTL, path)) < 0 ||
 	    (rc = hl_ctl_start(&d.loop, path, on_ctl, &d, &d.ctl, err, errcap)) < 0) {
@@ -634,13 +1067,15 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 		d.net = NULL;
 		goto out_loop;
 	}
-	if (hl_notify_start(&d.loop, d.cfg.notify, &d.notify) < 0)
-		log_error("notify_unavailable", "reason=\"out of memory\"");
+	if (d.notify && hl_notify_proc_attach(d.notify, &d.loop) < 0)
+		log_error("notify_unavailable", "reason=\"cannot reach the hook's helper\"");
 	if (hl_store_unacked(d.store, on_unacked, &d) < 0)
 		log_warn("overdue_scan_failed", "%s", "");
 	uv_timer_init(&d.loop, &d.due_timer);
 	d.due_timer.data = &d;
 	uv_timer_start(&d.due_timer, on_due_timer, 1000, 1000);
+	uv_timer_init(&d.loop, &d.disk_timer);
+	d.disk_timer.data = &d;
 	uv_signal_init(&d.loop, &d.sigint);
 	uv_signal_init(&d.loop, &d.sigterm);
 	uv_signal_init(&d.loop, &d.sighup);
@@ -648,6 +1083,25 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	uv_signal_start(&d.sigint, on_signal, SIGINT);
 	uv_signal_start(&d.sigterm, on_signal, SIGTERM);
 	uv_signal_start(&d.sighup, on_signal, SIGHUP);
+	if (d.cfg.console[0] && (rc = start_console(&d, err, errcap)) < 0) {
+		stop(&d, "console_failed");
+		goto out_loop;
+	}
+	if (d.cfg.seccomp) {
+		unsigned rules;
+		char why[256];
+		if (hl_sandbox_seccomp(&rules, why, sizeof why) < 0) {
+			/* Refuse rather than run unconfined without the operator knowing. */
+			snprintf(err, errcap,
+			         "%s: set seccomp = off in the config to run without it", why);
+			stop(&d, "seccomp");
+			rc = HL_ERR_IO;
+			goto out_loop;
+		}
+		log_info("seccomp", "state=on rules=%u", rules);
+	} else {
+		log_warn("seccomp", "state=off reason=config");
+	}
 	{
 		char pk[HL_PUBSTR_MAX];
 		hl_pubkey_encode(&d.id.pub, pk);
@@ -656,8 +1110,17 @@ hl_station_run(const char *dir, char *pass, size_t passlen, char *err, size_t er
 	uv_run(&d.loop, UV_RUN_DEFAULT);
 	log_info("stopped", "%s", "");
 	rc = HL_OK;
+	if (d.disk_failed) {
+		snprintf(err, errcap,
+		         "stopped: the disk failed under the store (an I/O error on write or "
+		         "fsync), so messages could no longer be kept; check the disk (dmesg), run "
+		         "'hotline -d %s verify', then start the daemon again",
+		         dir);
+		rc = HL_ERR_DISK;
+	}
 out_loop:
 	uv_run(&d.loop, UV_RUN_DEFAULT); /* let closing handles finish */
+	hl_console_free(d.console);
 	if (uv_loop_close(&d.loop) != 0)
 		log_warn("loop_not_empty", "%s", "");
 	if (rc == HL_OK) {
@@ -668,8 +1131,14 @@ out_loop:
 out_store:
 	hl_store_close(d.store);
 out_id:
+	if (listen_fd >= 0)
+		close(listen_fd);
+	hl_rotator_free(&d.rot);
+	hl_identity_free(&d.offered);
 	hl_identity_free(&d.id);
 out_lock:
+	hl_notify_proc_stop(d.notify);
+	hl_notify_proc_free(d.notify); /* waits for a running hook to end */
 	close(lockfd);
 	return rc;
 }

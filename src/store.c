@@ -99,8 +99,68 @@ static const char *const migrations[] = {
     "  status INTEGER NOT NULL," /* 0 agreed, 1 mismatch, 2 waiting for the peer */
     "  detail TEXT NOT NULL DEFAULT '',"
     "  UNIQUE (peer_id, initiator, at_ns));",
+    /* 4 -> 5: key lifecycle (docs/keys.md): every key pinned or announced for a peer,
+     * revocations, this station's own rotations */
+    "ALTER TABLE peers ADD COLUMN revoked_ns INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE peers ADD COLUMN revoked_reason TEXT NOT NULL DEFAULT '';"
+    "CREATE TABLE key_history ("
+    "  id INTEGER PRIMARY KEY,"
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+    /* 0 announced (accepted in handshakes, not yet in use), 1 retired, 2 revoked, 3 current */
+    "  state INTEGER NOT NULL CHECK (state IN (0, 1, 2, 3)),"
+    "  x25519 BLOB NOT NULL CHECK (length(x25519) = 32),"
+    "  ed25519 BLOB NOT NULL CHECK (length(ed25519) = 32),"
+    "  event_seq INTEGER NOT NULL DEFAULT 0," /* the peer's KEY event that announced it */
+    "  statement BLOB,"                       /* ... and its body; NULL: pinned by an operator */
+    "  since_ns INTEGER NOT NULL,"            /* pinned, announced, or current since */
+    "  until_ns INTEGER NOT NULL DEFAULT 0,"  /* retired or revoked since */
+    "  reason TEXT NOT NULL DEFAULT '');"
+    "CREATE INDEX key_history_peer ON key_history(peer_id, state);"
+    "INSERT INTO key_history (peer_id, state, x25519, ed25519, since_ns)"
+    "  SELECT id, 3, x25519, ed25519, added_ns FROM peers;"
+    "CREATE TABLE rotations ("
+    "  id INTEGER PRIMARY KEY,"
+    "  old_x25519 BLOB NOT NULL, old_ed25519 BLOB NOT NULL,"
+    "  new_x25519 BLOB NOT NULL UNIQUE, new_ed25519 BLOB NOT NULL,"
+    "  statement BLOB NOT NULL," /* the signed body every peer's KEY event carries */
+    "  operator TEXT NOT NULL,"
+    "  started_ns INTEGER NOT NULL,"
+    "  switched_ns INTEGER NOT NULL DEFAULT 0);" /* 0: still announcing */
+    "CREATE INDEX events_keys ON events(peer_id, dir, seq) WHERE kind = 5;",
+    /* 5 -> 6: talks (docs/talks.md): their events' index, the public record imported */
+    /* Talks events (kind 6) are few: the register is folded from them through this index. */
+    "CREATE INDEX events_talks ON events(peer_id, dir, seq) WHERE kind = 6;"
+    "CREATE TABLE talks_imported ("
+    "  peer_id INTEGER NOT NULL REFERENCES peers(id) ON DELETE CASCADE,"
+    "  id TEXT NOT NULL,"             /* the file's id, e.g. 2024-01-dpct-17 */
+    "  record TEXT NOT NULL,"         /* canonical JSON, sides as self and peer */
+    "  imported_ns INTEGER NOT NULL," /* this station's clock */
+    "  PRIMARY KEY (peer_id, id));",
+    /* 6 -> 7: the console's operator accounts (src/operators.c): Argon2id hashes, never
+     * passwords; generation counts password changes, so older sessions end */
+    "CREATE TABLE operators ("
+    "  name TEXT PRIMARY KEY,"
+    "  role TEXT NOT NULL CHECK (role IN ('watch', 'duty', 'admin')),"
+    "  language TEXT NOT NULL CHECK (language IN ('en', 'zh')),"
+    "  pwhash TEXT NOT NULL,"
+    "  generation INTEGER NOT NULL DEFAULT 1,"
+    "  created_ns INTEGER NOT NULL,"
+    "  changed_ns INTEGER NOT NULL);",
 };
 _Static_assert(ARRAY_SIZE(migrations) == HL_STORE_SCHEMA, "one migration per schema version");
+
+int
+hl_store_err(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_FULL:
+		return HL_ERR_FULL;
+	case SQLITE_IOERR:
+		return HL_ERR_DISK;
+	default:
+		return HL_ERR_IO;
+	}
+}
 
 int
 hl_store_exec(struct hl_store *st, const char *sql)
@@ -112,7 +172,7 @@ hl_store_exec(struct hl_store *st, const char *sql)
 	if (rc != SQLITE_OK) {
 		log_warn("store_error", "op=exec err=\"%s\"", msg ? msg : "?");
 		sqlite3_free(msg);
-		return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
+		return hl_store_err(rc);
 	}
 	return HL_OK;
 }
@@ -132,6 +192,36 @@ user_version(struct hl_store *st, int *v)
 	}
 	sqlite3_finalize(q);
 	return rc;
+}
+
+void
+hl_store_bury_failed_commit(struct hl_store *st)
+{
+	int v;
+
+	/*
+	 * A COMMIT whose fsync failed has still written its frames, commit
+	 * mark included, into the WAL: SQLite only leaves them out of the
+	 * WAL index. If every connection then ends (a crash, or the daemon
+	 * stopping because of it), the next open rebuilds the index from the
+	 * file, finds them valid, and the transaction reported as failed comes
+	 * back: a message "NOT stored" would be sent after all. Any later
+	 * write transaction puts its own frames in their place, and checksums
+	 * chain frame to frame, so what is left of the failed one no longer
+	 * counts. Write one now: the same user_version again, which changes
+	 * nothing but page 1. It may fail too (the disk is failing); its own
+	 * frames are then the ones left over, and they change nothing.
+	 */
+	if (hl_store_exec(st, "BEGIN IMMEDIATE") < 0)
+		return;
+	if (user_version(st, &v) == HL_OK) {
+		char sql[64];
+		snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+		if (hl_store_exec(st, sql) == HL_OK && hl_store_exec(st, "COMMIT") == HL_OK)
+			return;
+	}
+	if (!sqlite3_get_autocommit(st->db))
+		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 static int
@@ -228,7 +318,7 @@ hl_store_step_done(struct hl_store *st, sqlite3_stmt *q)
 	if (rc == SQLITE_CONSTRAINT)
 		return HL_ERR_EXISTS;
 	log_warn("store_error", "err=\"%s\"", sqlite3_errmsg(st->db));
-	return rc == SQLITE_FULL ? HL_ERR_FULL : HL_ERR_IO;
+	return hl_store_err(rc);
 }
 
 int
@@ -256,6 +346,21 @@ hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
 		goto out;
 	id = sqlite3_last_insert_rowid(st->db);
 	rc = HL_ERR_IO;
+	/* The key as pinned by the operator: the first of the peer's key history. */
+	if (sqlite3_prepare_v2(st->db,
+	                       "INSERT INTO key_history (peer_id, state, x25519, ed25519, since_ns)"
+	                       " VALUES (?, 3, ?, ?, ?)",
+	                       -1, &q, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_blob(q, 2, p->key.x25519, 32, SQLITE_STATIC);
+	sqlite3_bind_blob(q, 3, p->key.ed25519, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 4, (sqlite3_int64)p->added_ns);
+	if ((rc = hl_store_step_done(st, q)) < 0)
+		goto out;
+	sqlite3_finalize(q);
+	q = NULL;
+	rc = HL_ERR_IO;
 	/* Every peer starts with one channel, "general". */
 	if (sqlite3_prepare_v2(
 	        st->db, "INSERT INTO channels (peer_id, name, created_ns) VALUES (?, 'general', ?)",
@@ -281,6 +386,9 @@ hl_store_peer_add(struct hl_store *st, const struct hl_peer_rec *p)
 		if (rc < 0)
 			goto out;
 	}
+	/* A rotation of ours under way: the new peer must hear of it too. */
+	if ((rc = hl_store_rotation_notify_all(st, NULL)) < 0)
+		goto out;
 	rc = hl_store_exec(st, "COMMIT");
 out:
 	sqlite3_finalize(q);
@@ -327,7 +435,8 @@ hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n)
 	*out = NULL;
 	*n = 0;
 	if (sqlite3_prepare_v2(st->db,
-	                       "SELECT p.id, p.name, p.x25519, p.ed25519, p.added_ns, l.address"
+	                       "SELECT p.id, p.name, p.x25519, p.ed25519, p.added_ns, l.address,"
+	                       " p.revoked_ns, p.revoked_reason"
 	                       " FROM peers p LEFT JOIN peer_links l ON l.peer_id = p.id"
 	                       " ORDER BY p.name, l.position",
 	                       -1, &q, NULL) != SQLITE_OK)
@@ -353,6 +462,10 @@ hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n)
 			memcpy(p->key.x25519, sqlite3_column_blob(q, 2), 32);
 			memcpy(p->key.ed25519, sqlite3_column_blob(q, 3), 32);
 			p->added_ns = (uint64_t)sqlite3_column_int64(q, 4);
+			p->revoked_ns = (uint64_t)sqlite3_column_int64(q, 6);
+			snprintf(p->revoked_reason, sizeof p->revoked_reason, "%s",
+			         sqlite3_column_text(q, 7) ? (const char *)sqlite3_column_text(q, 7)
+			                                   : "");
 		}
 		if (sqlite3_column_type(q, 5) != SQLITE_NULL && p->nlinks < HL_LINKS_MAX)
 			snprintf(p->links[p->nlinks++], HL_ADDR_MAX, "%s",
@@ -360,6 +473,9 @@ hl_store_peer_list(struct hl_store *st, struct hl_peer_rec **out, size_t *n)
 	}
 	if (s != SQLITE_DONE)
 		goto out;
+	for (size_t i = 0; i < cnt; i++)
+		if ((rc = hl_store_peer_keys(st, &v[i])) < 0)
+			goto out;
 	*out = v;
 	*n = cnt;
 	v = NULL;

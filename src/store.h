@@ -13,20 +13,31 @@
 #include "hl.h"
 #include "keys.h"
 #include "msg.h"
+#include "talks.h"
 #include "util.h"
 
 #define HL_LINKS_MAX 8
-#define HL_STORE_SCHEMA 4
+#define HL_STORE_SCHEMA 7
+#define HL_RETIRED_MAX 4 /* former keys of a peer a record carries, the newest */
 
 struct hl_store;
 
 struct hl_peer_rec {
 	int64_t id;
 	char name[HL_NAME_MAX + 1];
-	struct hl_pubkey key;
+	struct hl_pubkey key; /* the key in use: handshakes, signatures */
 	size_t nlinks;
 	char links[HL_LINKS_MAX][HL_ADDR_MAX];
 	uint64_t added_ns;
+	/* docs/keys.md: */
+	bool has_next;         /* the peer announced a new key, not yet in use */
+	struct hl_pubkey next; /* ... accepted in handshakes beside key, until the peer uses it */
+	uint64_t next_ns;      /* when the announcement was stored here */
+	uint64_t key_since_ns; /* key in use here since */
+	uint64_t revoked_ns;   /* 0, or when an operator revoked the key: no handshake passes */
+	char revoked_reason[HL_NOTICE_REASON_MAX + 1];
+	size_t nretired; /* former keys, newest first: refused, named in the log */
+	uint8_t retired_x25519[HL_RETIRED_MAX][32];
 };
 
 /*
@@ -167,6 +178,9 @@ HL_MUST_CHECK int hl_store_list(struct hl_store *st, enum hl_dir dir, bool all,
 /* The events with this id (normally one). */
 HL_MUST_CHECK int hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **rows,
                                 size_t *n);
+/* Every talks event (kind 6) of both chains with peer_id, by dir then seq. */
+HL_MUST_CHECK int hl_store_talks_events(struct hl_store *st, int64_t peer_id,
+                                        struct hl_event_row **rows, size_t *n);
 /* Our event (dir OUT) or the peer's (IN) at seq: HL_ERR_NOTFOUND. Free with hl_event_rows_free(row,
  * 1). */
 HL_MUST_CHECK int hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir,
@@ -180,6 +194,15 @@ HL_MUST_CHECK int hl_store_unacked(struct hl_store *st,
                                    void (*fn)(void *ctx, int64_t peer_id, enum hl_dir dir,
                                               uint64_t seq, uint64_t deadline_ns),
                                    void *ctx);
+/*
+ * Messages (kind message) counted by direction, stored state and
+ * precedence, with how many of each group are overdue at now_ns: fn once
+ * per group that has any. For metrics (docs/console.md); one scan.
+ */
+HL_MUST_CHECK int hl_store_message_counts(struct hl_store *st, uint64_t now_ns,
+                                          void (*fn)(void *ctx, int dir, int state, unsigned prec,
+                                                     uint64_t n, uint64_t overdue),
+                                          void *ctx);
 /* One event's history, oldest first: calls fn for each state change. */
 HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int dir,
                                    void (*fn)(void *ctx, uint64_t at_ns, const char *state,
@@ -214,6 +237,11 @@ void hl_store_wal_presize(struct hl_store *st, uint64_t bytes);
 void hl_store_memory_temp(struct hl_store *st);
 
 HL_MUST_CHECK int hl_store_begin(struct hl_store *st);
+/*
+ * COMMIT, or roll back and fail: HL_ERR_FULL, HL_ERR_DISK when the disk
+ * failed (a write or fsync returned an I/O error: nothing of the
+ * transaction is kept, even across a crash), HL_ERR_IO.
+ */
 HL_MUST_CHECK int hl_store_commit(struct hl_store *st);
 void hl_store_rollback(struct hl_store *st);
 /* Nested undo inside a transaction: one failed job does not spoil its batch. */
@@ -435,6 +463,134 @@ HL_MUST_CHECK int hl_store_ckpt_save(struct hl_store *st, int64_t peer_id,
  */
 HL_MUST_CHECK int hl_store_ckpt_last(struct hl_store *st, int64_t peer_id, struct hl_ckpt_rec *last,
                                      bool *found, uint64_t *last_agreed_ns, size_t *mismatches);
+
+/* ---- talks (store_talks.c; docs/talks.md) ---- */
+
+/*
+ * The register of talks with peer_id, folded from the talks events of both
+ * chains (reg is the caller's: release it with hl_talks_reg_free).
+ * HL_ERR_IO, HL_ERR_NOMEM.
+ */
+HL_MUST_CHECK int hl_store_talks_load(struct hl_store *st, int64_t peer_id,
+                                      struct hl_talks_reg *reg);
+
+/*
+ * Store records of the public record (a JSON array from
+ * hl_talks_history_parse, each object stored as canonical JSON) for
+ * peer_id, all in one transaction. A record whose id is already stored
+ * with the same contents is left as it is (counted in *unchanged); with
+ * other contents nothing is stored and HL_ERR_EXISTS names it in clash.
+ */
+HL_MUST_CHECK int hl_store_talks_import(struct hl_store *st, int64_t peer_id, const json_t *records,
+                                        size_t *added, size_t *unchanged,
+                                        char clash[static HL_TALKS_IMPORT_ID_MAX + 1]);
+/*
+ * The imported records of peer_id, by their dates then id: a new JSON
+ * array of {"record": {...}, "imported_ns": N}. HL_ERR_IO, HL_ERR_NOMEM,
+ * HL_ERR_CORRUPT (a stored record that is not JSON).
+ */
+HL_MUST_CHECK int hl_store_talks_imported(struct hl_store *st, int64_t peer_id, json_t **out);
+/* ---- keys (store_keys.c; docs/keys.md) ---- */
+
+/* key_history.state */
+enum hl_key_state {
+	HL_KEY_ANNOUNCED = 0,
+	HL_KEY_RETIRED = 1,
+	HL_KEY_REVOKED = 2,
+	HL_KEY_CURRENT = 3
+};
+
+/* Fill p's key fields beyond key (next, retired, key_since_ns) from key_history. */
+HL_MUST_CHECK int hl_store_peer_keys(struct hl_store *st, struct hl_peer_rec *p);
+/*
+ * Revoke the peer's key now, with a reason (one line): HL_ERR_NOTFOUND,
+ * HL_ERR_EXISTS when it is revoked already (*at_ns says since when).
+ */
+HL_MUST_CHECK int hl_store_peer_revoke(struct hl_store *st, const char *name, const char *reason,
+                                       uint64_t *at_ns);
+/*
+ * Pin key as the peer's key from now on, exchanged out of band (the undo of
+ * a revocation, or a peer that lost its key): the revocation is cleared, the
+ * former key kept in the history (revoked if it was, retired otherwise), an
+ * announced key forgotten; a rotation of ours under way is announced to the
+ * peer if it was not yet. *same: key was the pinned one (only the
+ * revocation is cleared). HL_ERR_NOTFOUND; HL_ERR_EXISTS when another peer
+ * has that key.
+ */
+HL_MUST_CHECK int hl_store_peer_repin(struct hl_store *st, const char *name,
+                                      const struct hl_pubkey *key, bool *same);
+/*
+ * The peer has shown its announced key x25519 in a handshake: it switched.
+ * In the caller's transaction: that key becomes the pinned one, the former
+ * one is retired. HL_OK too when it is already done (a repeated proof).
+ */
+HL_MUST_CHECK int hl_store_peer_key_switch(struct hl_store *st, int64_t peer_id,
+                                           const uint8_t x25519[static 32]);
+
+/* One of this station's own rotations (the rotations table). */
+struct hl_rotation_rec {
+	int64_t id;
+	struct hl_rotation r; /* the statement, parsed */
+	uint8_t stmt[HL_ROTATION_MAX];
+	size_t stmt_len;
+	char operator_name[HL_OPERATOR_MAX + 1];
+	uint64_t started_ns, switched_ns; /* switched_ns 0: still waiting for receipts */
+};
+/*
+ * Start a rotation of ours, in the caller's transaction: record the signed
+ * statement (whose old key must be the current one: the caller checks) and
+ * queue a KEY event with it to every peer not revoked. *existed: this very
+ * statement was recorded before (a retry): nothing changes. HL_ERR_BUSY
+ * when another rotation is under way; HL_ERR_INVAL for a statement that
+ * does not parse. *npeers: the peers it goes to.
+ */
+HL_MUST_CHECK int hl_store_rotation_start(struct hl_store *st, const uint8_t *stmt, size_t len,
+                                          const char *operator_name, bool *existed, size_t *npeers);
+/* The rotation under way (*found false when none). */
+HL_MUST_CHECK int hl_store_rotation_pending(struct hl_store *st, struct hl_rotation_rec *out,
+                                            bool *found);
+/* The latest rotation that switched (*found false when none). */
+HL_MUST_CHECK int hl_store_rotation_last(struct hl_store *st, struct hl_rotation_rec *out,
+                                         bool *found);
+/*
+ * Each peer's part in rotation r: fn(name, state, msg_id, revoked) with the
+ * state of the KEY event to it (enum hl_state; -1 when it has none), for
+ * every peer. *waiting counts the peers not revoked whose event is neither
+ * delivered nor acknowledged: the station switches when it reaches 0.
+ */
+HL_MUST_CHECK int hl_store_rotation_peers(struct hl_store *st, const struct hl_rotation_rec *r,
+                                          void (*fn)(void *ctx, const char *peer, int state,
+                                                     const char *msg_id, bool revoked),
+                                          void *ctx, size_t *waiting);
+/*
+ * Queue the KEY event of the rotation under way to every peer not revoked
+ * that has none yet (a peer pinned or re-pinned meanwhile), in the
+ * caller's transaction; *added (may be NULL) counts them. HL_OK when no
+ * rotation is under way.
+ */
+HL_MUST_CHECK int hl_store_rotation_notify_all(struct hl_store *st, size_t *added);
+/* Rotation id switched at at_ns: its old key is history. */
+HL_MUST_CHECK int hl_store_rotation_switched(struct hl_store *st, int64_t id, uint64_t at_ns);
+
+/*
+ * The keys a record with one peer may carry signatures of, oldest first
+ * (docs/transcript.md): this station's (each rotation's old key, then
+ * ours, the current one) and the peer's (its key history but announced
+ * keys, the pinned key last). since_seq: the seq of the KEY event that
+ * introduced the key (in chain out for ours, chain in for the peer's), 0
+ * for a key pinned out of band or the first one.
+ */
+#define HL_RING_MAX 64
+struct hl_keyring {
+	size_t n;
+	struct hl_ring_key {
+		uint8_t ed25519[32];
+		uint64_t since_seq;
+	} k[HL_RING_MAX];
+};
+HL_MUST_CHECK int hl_store_key_rings(struct hl_store *st, int64_t peer_id,
+                                     const uint8_t ours[static 32], struct hl_keyring *station,
+                                     struct hl_keyring *peer);
 
 /* ---- backups (store_backup.c; docs/operations.md, "Backups") ---- */
 

@@ -18,11 +18,15 @@ struct hl_store {
 	int wal_pages; /* pages in the WAL after our last commit (autocheckpoint off) */
 };
 
-/* Run SQL with no result; logs and returns HL_ERR_IO (HL_ERR_FULL on a full disk). */
+/* An SQLite result code as an hl_err: HL_ERR_FULL, HL_ERR_DISK (any SQLITE_IOERR), HL_ERR_IO. */
+int hl_store_err(int sqlite_rc);
+/* Run SQL with no result; logs and returns hl_store_err's code on failure. */
 int hl_store_exec(struct hl_store *st, const char *sql);
 /* Step a statement expected to finish: HL_OK, HL_ERR_EXISTS on a constraint, HL_ERR_FULL,
- * HL_ERR_IO. */
+ * HL_ERR_DISK, HL_ERR_IO. */
 int hl_store_step_done(struct hl_store *st, sqlite3_stmt *q);
+/* After a COMMIT that failed with HL_ERR_DISK: make sure it stays failed (store.c says how). */
+void hl_store_bury_failed_commit(struct hl_store *st);
 
 /*
  * A statement for sql, which must be a string literal (its address is the
@@ -32,5 +36,14 @@ int hl_store_prepare(struct hl_store *st, const char *sql, sqlite3_stmt **q);
 void hl_store_finish(struct hl_store *st, sqlite3_stmt *q);
 /* A 32-byte column (a hash) into out; zeros when it is not 32 bytes. */
 void hl_store_col_hash(sqlite3_stmt *q, int col, uint8_t out[static HL_HASH_LEN]);
+
+/*
+ * The peer's KEY event ev (store_keys.c), in the caller's transaction:
+ * why the store refuses it (why empty: accepted), then, once it is stored
+ * as new, its key recorded as announced.
+ */
+int hl_store_key_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
+                         char why[static HL_REASON_MAX + 1]);
+int hl_store_key_announce(struct hl_store *st, int64_t peer_id, const struct hl_event *ev);
 
 #endif

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "talks.h"
 #include "wire.h"
 #include "store_impl.h"
 
@@ -73,6 +74,7 @@ hl_store_finish(struct hl_store *st, sqlite3_stmt *q)
 }
 
 static void text(sqlite3_stmt *q, int col, char *out, size_t cap);
+static int revoked_why(struct hl_store *st, int64_t peer_id, char why[static HL_REASON_MAX + 1]);
 
 static int64_t
 peer_id_of(struct hl_store *st, const char *name)
@@ -287,6 +289,12 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	why[0] = '\0';
 	if (ev->kind == HL_EV_ACK)
 		return HL_OK; /* answers to what was delivered always travel */
+	if (ev->kind == HL_EV_KEY) {
+		say(why, "a key rotation notice is made by 'hotline key rotate' only");
+		return HL_ERR_INVAL;
+	}
+	if ((rc = revoked_why(st, peer_id, why)) != HL_OK)
+		return rc;
 	if ((rc = channel_get(st, peer_id, ev->channel, &no_suspend)) == HL_ERR_NOTFOUND) {
 		say(why, "no channel '%s' to that peer: see 'hotline channel list'", ev->channel);
 		return rc;
@@ -295,6 +303,7 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 		return rc;
 	switch (ev->kind) {
 	case HL_EV_MESSAGE:
+	case HL_EV_TALKS:
 		if (!ours.active)
 			return HL_OK; /* the peer's suspension: it answers with its signed refusal
 			               */
@@ -333,6 +342,38 @@ hl_store_check_new(struct hl_store *st, int64_t peer_id, const struct hl_event *
 	}
 }
 
+/* A revoked peer takes no new messages or notices: HL_ERR_INVAL, and why. */
+static int
+revoked_why(struct hl_store *st, int64_t peer_id, char why[static HL_REASON_MAX + 1])
+{
+	sqlite3_stmt *q;
+	char at[32], name[HL_NAME_MAX + 1] = "", reason[HL_NOTICE_REASON_MAX + 1] = "";
+	uint64_t revoked = 0;
+	int rc, s;
+
+	if ((rc = hl_store_prepare(
+	         st, "SELECT name, revoked_ns, revoked_reason FROM peers WHERE id = ?", &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	s = sqlite3_step(q);
+	if (s == SQLITE_ROW) {
+		text(q, 0, name, sizeof name);
+		revoked = (uint64_t)sqlite3_column_int64(q, 1);
+		text(q, 2, reason, sizeof reason);
+	}
+	hl_store_finish(st, q);
+	if (s != SQLITE_ROW && s != SQLITE_DONE)
+		return HL_ERR_IO;
+	if (!revoked)
+		return HL_OK;
+	hl_iso_time(revoked, at);
+	say(why,
+	    "the key of peer %s was revoked at %s (%s): nothing goes to it until its key is "
+	    "re-pinned ('hotline peer repin')",
+	    name, at, reason);
+	return HL_ERR_INVAL;
+}
+
 /*
  * Why we refuse the peer's event (why empty: we accept it). Our suspension
  * counts as of now; the peer's as of the event's place in its chain.
@@ -348,8 +389,26 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 
 	if (ev->kind == HL_EV_ACK)
 		return HL_OK;
-	if (ev->kind != HL_EV_MESSAGE && (ev->body_len > HL_NOTICE_REASON_MAX ||
-	                                  !hl_field_valid((const char *)ev->body, ev->body_len))) {
+	if (ev->kind == HL_EV_KEY)
+		return hl_store_key_verdict(st, peer_id, ev, why);
+	if (ev->kind == HL_EV_TALKS) {
+		struct hl_talks_body b = {0};
+		char err[HL_TALKS_ERR_MAX] = "";
+		if (strcmp(ev->media_type, HL_TALKS_MEDIA) != 0 || !ev->operator_name[0])
+			snprintf(err, sizeof err, "media type %s and an operator are required",
+			         HL_TALKS_MEDIA);
+		else if ((rc = hl_talks_body_decode(ev->body, ev->body_len, &b, err, sizeof err)) ==
+		         HL_ERR_NOMEM)
+			return rc;
+		hl_talks_body_free(&b);
+		if (err[0]) {
+			say(why, "talks event refused: %s", err);
+			hl_field_clean(why); /* it may quote the peer's bytes */
+			return HL_OK;
+		}
+	} else if (ev->kind != HL_EV_MESSAGE &&
+	           (ev->body_len > HL_NOTICE_REASON_MAX ||
+	            !hl_field_valid((const char *)ev->body, ev->body_len))) {
 		say(why, "a notice's reason must be one line of UTF-8 text of at most %d bytes",
 		    HL_NOTICE_REASON_MAX);
 		return HL_OK;
@@ -369,6 +428,7 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 		peer_name_of(st, peer_id, peer);
 	switch (ev->kind) {
 	case HL_EV_MESSAGE:
+	case HL_EV_TALKS:
 		if (ours.active)
 			describe(why, ev->channel, self_name(st), &ours);
 		else if (theirs.active)
@@ -623,6 +683,8 @@ hl_store_commit(struct hl_store *st)
 
 	if (rc < 0)
 		hl_store_rollback(st);
+	if (rc == HL_ERR_DISK)
+		hl_store_bury_failed_commit(st);
 	return rc;
 }
 
@@ -795,6 +857,22 @@ hl_store_find(struct hl_store *st, const char *msg_id, struct hl_event_row **row
 }
 
 int
+hl_store_talks_events(struct hl_store *st, int64_t peer_id, struct hl_event_row **rows, size_t *n)
+{
+	sqlite3_stmt *q;
+	int rc;
+
+	/* kind 6 spelled out: the planner uses the partial index events_talks only so */
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT " ROW_COLUMNS "WHERE e.peer_id = ? AND e.kind = 6"
+	                           " ORDER BY e.dir, e.seq",
+	                           &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, peer_id);
+	return read_rows(st, q, rows, n);
+}
+
+int
 hl_store_event_get(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_t seq,
                    struct hl_event_row **row)
 {
@@ -833,6 +911,32 @@ hl_store_unacked(struct hl_store *st,
 	while ((s = sqlite3_step(q)) == SQLITE_ROW)
 		fn(ctx, sqlite3_column_int64(q, 0), (enum hl_dir)sqlite3_column_int(q, 1),
 		   (uint64_t)sqlite3_column_int64(q, 2), (uint64_t)sqlite3_column_int64(q, 3));
+	hl_store_finish(st, q);
+	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
+}
+
+int
+hl_store_message_counts(struct hl_store *st, uint64_t now_ns,
+                        void (*fn)(void *ctx, int dir, int state, unsigned prec, uint64_t n,
+                                   uint64_t overdue),
+                        void *ctx)
+{
+	sqlite3_stmt *q;
+	int rc, s;
+
+	/* Overdue as read_row computes it: a deadline passed, no acknowledgment yet. */
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT dir, state, precedence, count(*),"
+	                           " sum(deadline_ns > 0 AND deadline_ns < ?1 AND"
+	                           "     ((dir = 0 AND state <= 2) OR (dir = 1 AND state = 5)))"
+	                           " FROM events WHERE kind = 1 GROUP BY dir, state, precedence",
+	                           &q)) < 0)
+		return rc;
+	sqlite3_bind_int64(q, 1, (sqlite3_int64)now_ns);
+	while ((s = sqlite3_step(q)) == SQLITE_ROW)
+		fn(ctx, sqlite3_column_int(q, 0), sqlite3_column_int(q, 1),
+		   (unsigned)sqlite3_column_int(q, 2), (uint64_t)sqlite3_column_int64(q, 3),
+		   (uint64_t)sqlite3_column_int64(q, 4));
 	hl_store_finish(st, q);
 	return s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
 }
@@ -1242,9 +1346,11 @@ hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev
 	}
 	if (ev->kind == HL_EV_ACK && (rc = mark_acked(st, peer_id, ev)) < 0)
 		return rc;
-	return insert_event(st, peer_id, HL_DIR_IN, ev, hash,
-	                    ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
-	                    NULL, NULL);
+	if ((rc = insert_event(st, peer_id, HL_DIR_IN, ev, hash,
+	                       ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED, hl_wall_ns(),
+	                       NULL, NULL)) < 0)
+		return rc;
+	return ev->kind == HL_EV_KEY ? hl_store_key_announce(st, peer_id, ev) : HL_OK;
 }
 
 int

@@ -50,6 +50,7 @@ struct hl_storeq {
 	size_t nwork;           /* jobs queued in Q_WORK */
 	bool ckpt_wanted;       /* the WAL is long: checkpoint without waiting for the second */
 	bool redone;            /* an ordinary batch was dropped for urgent work (writer) */
+	bool disk_failed; /* a COMMIT failed with HL_ERR_DISK: the store is not touched again */
 	uv_async_t async;
 	hl_storeq_done_fn *done_fn;
 	void *ctx;
@@ -142,8 +143,22 @@ run_job(struct hl_store *st, struct hl_job *j)
 	}
 	case HL_JOB_CKPT_SAVE:
 		return hl_store_ckpt_save(st, j->peer_id, &j->ckpt);
+	case HL_JOB_ROTATE: {
+		bool existed;
+		size_t n;
+		rc = hl_store_rotation_start(st, j->body, j->ev.body_len, j->operator_name,
+		                             &existed, &n);
+		j->outcome = existed;
+		j->limit = n; /* the peers it goes to */
+		return rc;
+	}
+	case HL_JOB_ROTATED:
+		return hl_store_rotation_switched(st, (int64_t)j->seq, j->after);
+	case HL_JOB_PEER_KEY:
+		return hl_store_peer_key_switch(st, j->peer_id, j->hash);
 	case HL_JOB_ACK: {
 		char id[HL_MSGID_LEN + 1];
+		memcpy(j->ref_id, j->msg_id, sizeof j->ref_id);
 		rc = hl_store_ack_locked(st, j->msg_id, j->operator_name, j->reason,
 		                         sizeof j->reason, id, j->peer);
 		if (rc == HL_OK)
@@ -172,6 +187,9 @@ job_class(const struct hl_job *j)
 	case HL_JOB_APPEND:
 	case HL_JOB_ACK:
 	case HL_JOB_LOAD: /* (not queued here: the reader runs it) */
+	case HL_JOB_ROTATE:
+	case HL_JOB_ROTATED:
+	case HL_JOB_PEER_KEY:
 		return Q_URGENT;
 	case HL_JOB_RECEIVE:
 		return j->ev.precedence <= HL_PREC_IMMEDIATE ? Q_URGENT : Q_WORK;
@@ -394,8 +412,13 @@ writer(void *arg)
 		 * finds the batch dropped after the job in hand and commits
 		 * alone, or, right after such a drop, joins it (the batch then
 		 * commits at once): it never waits for a batch to be built.
+		 * Once the disk failed, nothing more is tried: every job fails.
 		 */
-		rc = hl_store_begin(q->st);
+		pthread_mutex_lock(&q->mu);
+		rc = q->disk_failed ? HL_ERR_DISK : HL_OK;
+		pthread_mutex_unlock(&q->mu);
+		if (rc == HL_OK)
+			rc = hl_store_begin(q->st);
 		uint64_t started = hl_now_ms();
 		bool ordinary = !urgent_batch;
 		size_t w = weight(batch);
@@ -454,9 +477,14 @@ writer(void *arg)
 		/*
 		 * A checkpoint's copy ends in an fsync of everything copied; the
 		 * disk makes our next commits wait behind it. Several small ones
-		 * keep those waits short where one a second could be long.
+		 * keep those waits short where one a second could be long. After
+		 * a failed disk, none (the checkpointer would only write to it).
 		 */
-		if (hl_store_wal_pages(q->st) >= CKPT_PAGES) {
+		if (rc == HL_ERR_DISK) {
+			pthread_mutex_lock(&q->mu);
+			q->disk_failed = true;
+			pthread_mutex_unlock(&q->mu);
+		} else if (hl_store_wal_pages(q->st) >= CKPT_PAGES) {
 			pthread_mutex_lock(&q->mu);
 			q->ckpt_wanted = true;
 			pthread_cond_signal(&q->ckpt_cv);
@@ -484,8 +512,10 @@ reader(void *arg)
 			pthread_cond_wait(&q->rd_cv, &q->mu);
 		if (!(j = fifo_pop(&q->loads)))
 			break; /* stopping: nobody waits for loads any more */
+		bool failed =
+		    q->disk_failed; /* like the writer's jobs: fail, do not touch the store */
 		pthread_mutex_unlock(&q->mu);
-		j->rc = run_job(q->rd_st, j);
+		j->rc = failed ? HL_ERR_DISK : run_job(q->rd_st, j);
 		report(q, j);
 		pthread_mutex_lock(&q->mu);
 	}
@@ -518,6 +548,8 @@ checkpointer(void *arg)
 		if (q->stop)
 			break;
 		q->ckpt_wanted = false;
+		if (q->disk_failed)
+			continue; /* copying the WAL back would only write to a failing disk */
 		pthread_mutex_unlock(&q->mu);
 		hl_store_checkpoint(q->ckpt_st);
 		last = hl_now_ms();
@@ -667,7 +699,8 @@ hl_storeq_stop(struct hl_storeq *q)
 		pthread_join(q->rd_thread, NULL);
 	if (q->ckpt_started)
 		pthread_join(q->ckpt_thread, NULL);
-	hl_store_checkpoint(q->st); /* leave a short WAL behind */
+	if (!q->disk_failed)
+		hl_store_checkpoint(q->st); /* leave a short WAL behind */
 	hl_store_close(q->ckpt_st);
 	hl_store_close(q->rd_st);
 	q->ckpt_st = q->rd_st = NULL;

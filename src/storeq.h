@@ -32,6 +32,10 @@ enum hl_job_kind {
 	HL_JOB_CKPT_VIEW,   /* what we vouch for now: ckpt.ours out (no at_ns, unsigned) */
 	HL_JOB_CKPT_ANSWER, /* our hashes at the seqs of the peer's request ckpt.theirs */
 	HL_JOB_CKPT_SAVE,   /* store ckpt */
+	/* docs/keys.md: */
+	HL_JOB_ROTATE, /* start our rotation: body = statement, operator_name; outcome 1: existed */
+	HL_JOB_ROTATED,  /* our rotation seq (its id) switched at after (ns) */
+	HL_JOB_PEER_KEY, /* the peer showed its announced key: hash holds its X25519 half */
 };
 
 struct hl_job {
@@ -54,6 +58,7 @@ struct hl_job {
 	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
 	bool reason_given;                       /* RECEIVE: reason was decided before the store */
 	char msg_id[HL_MSGID_LEN + 1];           /* ACK in; APPEND and ACK out (the new event) */
+	char ref_id[HL_MSGID_LEN + 1];           /* ACK out: the message acknowledged */
 	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
 	char peer[HL_NAME_MAX + 1];              /* ACK out */
 	void *waiter;                            /* who asked (a control client) */
@@ -83,7 +88,9 @@ struct hl_storeq;
 /*
  * done is called on the loop thread for each finished job, which it must
  * free (hl_job_free), urgent ones first, then once with NULL at the end of
- * each batch.
+ * each batch. Once a COMMIT failed with HL_ERR_DISK (the disk failed),
+ * every later job fails with HL_ERR_DISK without touching the store: the
+ * daemon stops.
  */
 typedef void hl_storeq_done_fn(void *ctx, struct hl_job *job);
 

@@ -43,6 +43,8 @@ struct tx {
 	struct chain_check chain[2];
 	bool any_head;
 	uint64_t top_head; /* the highest seq of the peer's chain under a signed head */
+	/* Every key of each side the record may hold signatures of (docs/keys.md). */
+	struct hl_keyring ks, kp;
 };
 
 static const uint8_t zeros[HL_HASH_LEN];
@@ -123,16 +125,24 @@ sig_ok(const char *domain, const uint8_t *from, const uint8_t *to, const uint8_t
 	return crypto_sign_final_verify(&s, sig, from) == 0;
 }
 
-static const uint8_t *
-key_s(const struct tx *t)
+/* A signature FROM one of from's keys TO one of to's (keys rotate: docs/keys.md). */
+static bool
+ring_ok(const struct hl_keyring *from, const struct hl_keyring *to, const char *domain,
+        const uint8_t *data, size_t len, const uint8_t sig[static HL_SIG_LEN])
 {
-	return t->o->station_ed25519;
+	for (size_t i = from->n; i-- > 0;)
+		for (size_t k = to->n; k-- > 0;)
+			if (sig_ok(domain, from->k[i].ed25519, to->k[k].ed25519, data, len, sig))
+				return true;
+	return false;
 }
 
-static const uint8_t *
-key_p(const struct tx *t)
+/* The peer's signature over data (heads, receipts, refusals). */
+static bool
+peer_signed(const struct tx *t, const char *domain, const uint8_t *data, size_t len,
+            const uint8_t sig[static HL_SIG_LEN])
 {
-	return t->o->peer->key.ed25519;
+	return ring_ok(&t->kp, &t->ks, domain, data, len, sig);
 }
 
 /* Does this export hold event seq of chain dir (checked so far)? */
@@ -219,7 +229,7 @@ check_head(struct tx *t, const struct hl_export_head *h)
 	snprintf(where, sizeof where, "head, chain in, seq %llu", (unsigned long long)h->seq);
 	be64(data, h->seq);
 	memcpy(data + 8, h->hash, HL_HASH_LEN);
-	if (!sig_ok("hotline-head-v1", key_p(t), key_s(t), data, sizeof data, h->sig))
+	if (!peer_signed(t, "hotline-head-v1", data, sizeof data, h->sig))
 		return failed(t, where, "the signature does not verify with %s's key",
 		              t->o->peer->name);
 	if ((rc = check_against(t, HL_DIR_IN, h->seq, h->hash, &match)) < 0)
@@ -243,7 +253,7 @@ check_receipt(struct tx *t, const struct hl_export_receipt *r)
 
 	if (r->ragged)
 		return failed(t, "receipt, chain out", "the stored entries are not whole");
-	if (!sig_ok("hotline-receipt-v1", key_p(t), key_s(t), r->entries, r->n * 40, r->sig))
+	if (!peer_signed(t, "hotline-receipt-v1", r->entries, r->n * 40, r->sig))
 		return failed(t, "receipt, chain out",
 		              "the signature does not verify with %s's key", t->o->peer->name);
 	for (size_t i = 0; i < r->n; i++) {
@@ -281,7 +291,7 @@ check_refusal(struct tx *t, const struct hl_export_refusal *r)
 	data[40] = (uint8_t)(rl >> 8);
 	data[41] = (uint8_t)rl;
 	memcpy(data + 42, r->reason, rl);
-	if (!sig_ok("hotline-refuse-v1", key_p(t), key_s(t), data, 42 + rl, r->sig))
+	if (!peer_signed(t, "hotline-refuse-v1", data, 42 + rl, r->sig))
 		return failed(t, where, "the signature does not verify with %s's key",
 		              t->o->peer->name);
 	if ((rc = check_against(t, HL_DIR_OUT, r->seq, r->hash, &match)) < 0)
@@ -294,9 +304,9 @@ check_refusal(struct tx *t, const struct hl_export_refusal *r)
 }
 
 static bool
-statement_ok(const uint8_t *from, const uint8_t *to, uint64_t at_ns, uint64_t signer_seq,
-             const uint8_t *signer_hash, uint64_t other_seq, const uint8_t *other_hash,
-             const uint8_t *sig)
+statement_ok(const struct hl_keyring *from, const struct hl_keyring *to, uint64_t at_ns,
+             uint64_t signer_seq, const uint8_t *signer_hash, uint64_t other_seq,
+             const uint8_t *other_hash, const uint8_t *sig)
 {
 	uint8_t data[8 + 8 + HL_HASH_LEN + 8 + HL_HASH_LEN];
 
@@ -305,7 +315,7 @@ statement_ok(const uint8_t *from, const uint8_t *to, uint64_t at_ns, uint64_t si
 	memcpy(data + 16, signer_hash, HL_HASH_LEN);
 	be64(data + 48, other_seq);
 	memcpy(data + 56, other_hash, HL_HASH_LEN);
-	return sig_ok("hotline-checkpoint-v1", from, to, data, sizeof data, sig);
+	return ring_ok(from, to, "hotline-checkpoint-v1", data, sizeof data, sig);
 }
 
 /* Step 4. */
@@ -318,13 +328,12 @@ check_checkpoint(struct tx *t, const struct hl_export_checkpoint *c)
 
 	snprintf(where, sizeof where, "checkpoint, station_seq %llu, peer_seq %llu",
 	         (unsigned long long)c->our_seq, (unsigned long long)c->their_seq);
-	if (!statement_ok(key_s(t), key_p(t), c->at_ns, c->our_seq, c->our_hash, c->their_seq,
+	if (!statement_ok(&t->ks, &t->kp, c->at_ns, c->our_seq, c->our_hash, c->their_seq,
 	                  c->their_hash, c->our_sig))
 		return failed(t, where, "%s's statement does not verify with its key",
 		              t->o->station);
-	if (c->answered &&
-	    !statement_ok(key_p(t), key_s(t), c->at_ns, c->their_seq, c->peer_their_hash,
-	                  c->our_seq, c->peer_our_hash, c->peer_sig))
+	if (c->answered && !statement_ok(&t->kp, &t->ks, c->at_ns, c->their_seq, c->peer_their_hash,
+	                                 c->our_seq, c->peer_our_hash, c->peer_sig))
 		return failed(t, where, "%s's statement does not verify with its key",
 		              t->o->peer->name);
 	same = c->answered && sodium_memcmp(c->our_hash, c->peer_our_hash, HL_HASH_LEN) == 0 &&
@@ -553,6 +562,19 @@ on_checkpoint(void *ctx, const struct hl_export_checkpoint *c)
 	                      checkpoint_status(c->status), "detail", c->detail));
 }
 
+/* A key history as the header carries it: [{"ed25519": hex, "since_seq": N}], oldest first. */
+static json_t *
+ring_json(const struct hl_keyring *r)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < r->n; i++)
+		json_array_append_new(arr,
+		                      json_pack("{s:o, s:I}", "ed25519", jhex(r->k[i].ed25519, 32),
+		                                "since_seq", (json_int_t)r->k[i].since_seq));
+	return arr;
+}
+
 /*
  * The record in the order of the JSON lines export: written (t->write)
  * and/or checked (t->check). HL_OK (a failed check is in t->res), or an error.
@@ -568,12 +590,14 @@ walk(struct tx *t)
 	t->line = 1; /* the header */
 	if (t->write) {
 		hl_iso_time(o->now_ns, at);
-		if ((rc = emit(
-		         t, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:I}", "type", "header",
-		                      "format", "hotline-transcript-v1", "station", o->station,
-		                      "station_ed25519", jhex(o->station_ed25519, 32), "peer",
-		                      o->peer->name, "peer_ed25519", jhex(o->peer->key.ed25519, 32),
-		                      "exported_at", at, "since_ns", (json_int_t)o->since_ns))) < 0)
+		if ((rc = emit(t, json_pack("{s:s, s:s, s:s, s:o, s:s, s:o, s:s, s:I, s:o, s:o}",
+		                            "type", "header", "format", "hotline-transcript-v1",
+		                            "station", o->station, "station_ed25519",
+		                            jhex(o->station_ed25519, 32), "peer", o->peer->name,
+		                            "peer_ed25519", jhex(o->peer->key.ed25519, 32),
+		                            "exported_at", at, "since_ns", (json_int_t)o->since_ns,
+		                            "station_keys", ring_json(&t->ks), "peer_keys",
+		                            ring_json(&t->kp)))) < 0)
 			return rc;
 	}
 	if ((rc = hl_store_export_events(t->st, pid, HL_DIR_OUT, t->first[HL_DIR_OUT], on_event,
@@ -791,6 +815,28 @@ put_text(FILE *out, const struct tx *t, const struct hl_event_row *r)
 		        id, (unsigned long long)r->ev.ref_seq);
 		html(out, r->ev.operator_name);
 		return;
+	case HL_EV_KEY: {
+		struct hl_rotation rot;
+		char key[2 * 32 + 1];
+		fputs("new identity key of ", out);
+		html(out, r->dir == HL_DIR_OUT ? t->o->station : t->o->peer->name);
+		if (hl_rotation_decode(r->ev.body, r->ev.body_len, &rot) == HL_OK) {
+			hex(key, rot.new_ed25519, 32);
+			fprintf(out, ": Ed25519 <span class=\"mono\">%s</span>", key);
+			hex(key, rot.old_ed25519, 32);
+			fprintf(out, ", replacing <span class=\"mono\">%s</span>", key);
+		}
+		fputs(" (operator ", out);
+		html(out, r->ev.operator_name);
+		fputs(")", out);
+		return;
+	}
+	case HL_EV_TALKS: {
+		char *d = hl_talks_describe(r->ev.body, r->ev.body_len);
+		html(out, d ? d : "[talks event]");
+		free(d);
+		return;
+	}
 	case HL_EV_SUSPEND:
 	case HL_EV_RESUME:
 		fputs(r->ev.kind == HL_EV_SUSPEND ? "suspended by " : "resumed by ", out);
@@ -894,6 +940,194 @@ on_checkpoint_row(void *ctx, const struct hl_export_checkpoint *c)
 	return ferror(out) ? HL_ERR_IO : HL_OK;
 }
 
+/* ---- talks (docs/talks.md): the register folded from the record, readouts side by side ---- */
+
+static void
+jhtml(FILE *out, const json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	if (s)
+		html(out, s);
+	else
+		fputs("&ndash;", out);
+}
+
+/* One history entry: what it did, or why it did not apply. */
+static void
+talks_step(FILE *out, const json_t *h)
+{
+	const char *type = json_string_value(json_object_get(h, "type"));
+	const json_t *d = json_object_get(h, "dates");
+
+	fputs("<tr><td>", out);
+	jhtml(out, h, "at");
+	fputs("</td><td>", out);
+	jhtml(out, h, "by");
+	fputs("<br>", out);
+	jhtml(out, h, "operator");
+	fputs("</td><td class=\"id\">", out);
+	jhtml(out, h, "id");
+	fputs("</td><td class=\"t\">", out);
+	html(out, type ? type : "?");
+	if (json_is_object(d)) {
+		fputs(" to ", out);
+		jhtml(out, d, "from");
+		fputs(" &ndash; ", out);
+		jhtml(out, d, "to");
+	}
+	if (json_is_string(json_object_get(h, "item"))) {
+		fputs(": ", out);
+		jhtml(out, h, "item");
+	}
+	if (json_is_string(json_object_get(h, "reason"))) {
+		fputs(": ", out);
+		jhtml(out, h, "reason");
+	}
+	if (json_is_integer(json_object_get(h, "version")))
+		fprintf(out, " (version %lld)",
+		        (long long)json_integer_value(json_object_get(h, "version")));
+	fputs("</td><td", out);
+	if (json_is_true(json_object_get(h, "applied"))) {
+		fputs(">applied", out);
+	} else {
+		fputs(" class=\"refused\">not applied: ", out);
+		jhtml(out, h, "note");
+	}
+	fputs("</td></tr>\n", out);
+}
+
+static void
+talks_block(FILE *out, const json_t *o, const char *const names[2])
+{
+	const json_t *d = json_object_get(o, "dates"), *agenda = json_object_get(o, "agenda");
+	const json_t *hist = json_object_get(o, "history"), *rd = json_object_get(o, "readouts");
+
+	fputs("<h3>", out);
+	jhtml(out, o, "title");
+	fputs(" <span class=\"mono\">", out);
+	jhtml(out, o, "id");
+	fputs("</span></h3>\n<p>", out);
+	if (json_is_string(json_object_get(o, "series"))) {
+		if (json_is_string(json_object_get(o, "round_name"))) {
+			jhtml(out, o, "round_name");
+			fputs(" round of ", out);
+		}
+		jhtml(out, o, "series");
+		fputs(". ", out);
+	}
+	fputs("Proposed by ", out);
+	jhtml(out, o, "proposed_by");
+	fputs(" (", out);
+	jhtml(out, o, "operator");
+	fputs(") at ", out);
+	jhtml(out, o, "proposed_at");
+	fputs(". Level ", out);
+	jhtml(out, o, "level");
+	fputs("; dates ", out);
+	if (json_is_object(d)) {
+		jhtml(out, d, "from");
+		fputs(" to ", out);
+		jhtml(out, d, "to");
+	} else {
+		fputs("none", out);
+	}
+	fputs("; place ", out);
+	jhtml(out, o, "place");
+	fputs(".<br><b>State: ", out);
+	jhtml(out, o, "state_text");
+	fputs("</b>", out);
+	if (json_is_string(json_object_get(o, "refused"))) {
+		fputs(" (", out);
+		jhtml(out, o, "refused");
+		fputs(")", out);
+	}
+	fputs("</p>\n", out);
+	if (json_array_size(agenda)) {
+		fputs("<p>Agenda:</p>\n<ol>\n", out);
+		for (size_t i = 0; i < json_array_size(agenda); i++) {
+			fputs("<li>", out);
+			jhtml(out, json_array_get(agenda, i), "item");
+			fputs(" <span class=\"note\">(", out);
+			jhtml(out, json_array_get(agenda, i), "by");
+			fputs(")</span></li>\n", out);
+		}
+		fputs("</ol>\n", out);
+	}
+	if (json_array_size(hist)) {
+		fputs("<table>\n<thead><tr><th>At (sender's clock)</th><th>By</th><th>ID</th>"
+		      "<th>What</th><th>Applied</th></tr></thead>\n<tbody>\n",
+		      out);
+		for (size_t i = 0; i < json_array_size(hist); i++)
+			talks_step(out, json_array_get(hist, i));
+		fputs("</tbody>\n</table>\n", out);
+	}
+	/* The two readouts side by side, each signed by its own station's chain. */
+	fputs("<table>\n<thead><tr>", out);
+	for (int s = 0; s < 2; s++) {
+		fputs("<th>Readout of ", out);
+		html(out, names[s]);
+		fputs("</th>", out);
+	}
+	fputs("</tr></thead>\n<tbody><tr>", out);
+	for (int s = 0; s < 2; s++) {
+		const json_t *v = json_object_get(rd, names[s]);
+		fputs("<td class=\"t\">", out);
+		if (!json_array_size(v))
+			fputs("<span class=\"note\">none</span>", out);
+		for (size_t k = json_array_size(v); k-- > 0;) {
+			const json_t *r = json_array_get(v, k);
+			fprintf(out, "<span class=\"note\">version %lld%s, ",
+			        (long long)json_integer_value(json_object_get(r, "version")),
+			        k + 1 < json_array_size(v) ? " (superseded)" : "");
+			jhtml(out, r, "operator");
+			fputs(", ", out);
+			jhtml(out, r, "at");
+			fputs(", <span class=\"mono\">", out);
+			jhtml(out, r, "id");
+			fputs("</span></span>\n", out);
+			jhtml(out, r, "text");
+			fputs(k ? "\n\n" : "", out);
+		}
+		fputs("</td>", out);
+	}
+	fputs("</tr></tbody>\n</table>\n", out);
+}
+
+static int
+talks_section(struct tx *t)
+{
+	const struct hl_transcript_opts *o = t->o;
+	const char *const names[2] = {o->station, o->peer->name};
+	struct hl_talks_reg reg;
+	FILE *out = t->out;
+	int rc;
+
+	if ((rc = hl_store_talks_load(t->st, o->peer->id, &reg)) < 0)
+		return rc;
+	fputs("<h2>Talks</h2>\n", out);
+	if (!reg.ntalks)
+		fputs("<p>No talks on the record.</p>\n", out);
+	else
+		fputs(
+		    "<p class=\"note\">The register as folded from every talks event of both "
+		    "chains (docs/talks.md), whatever the export's start; each readout is an event "
+		    "of its own station's chain, covered by that station's signed heads. Talks "
+		    "imported from the public record are not part of this record.</p>\n",
+		    out);
+	for (size_t i = 0; rc == HL_OK && i < reg.ntalks; i++) {
+		json_t *j = hl_talks_json(&reg.talks[i], names);
+		if (!j) {
+			rc = HL_ERR_NOMEM;
+			break;
+		}
+		talks_block(out, j, names);
+		json_decref(j);
+	}
+	hl_talks_reg_free(&reg);
+	return rc;
+}
+
 static int
 page(struct tx *t)
 {
@@ -925,7 +1159,10 @@ page(struct tx *t)
 	if ((rc = hl_store_export_timeline(t->st, o->peer->id, t->first[HL_DIR_OUT],
 	                                   t->first[HL_DIR_IN], on_row, t)) < 0)
 		return rc;
-	fputs("</tbody>\n</table>\n<h2>Checkpoints</h2>\n", out);
+	fputs("</tbody>\n</table>\n", out);
+	if ((rc = talks_section(t)) < 0)
+		return rc;
+	fputs("<h2>Checkpoints</h2>\n", out);
 	if (t->res->checkpoints == 0) {
 		fputs("<p>No checkpoints.</p>\n", out);
 	} else {
@@ -963,7 +1200,8 @@ hl_transcript_write(struct hl_store *st, const struct hl_transcript_opts *o, FIL
 	memset(res, 0, sizeof *res);
 	if ((rc = hl_store_export_begin(st)) < 0)
 		return rc;
-	if ((rc = hl_store_export_first(st, o->peer->id, HL_DIR_OUT, o->since_ns,
+	if ((rc = hl_store_key_rings(st, o->peer->id, o->station_ed25519, &t.ks, &t.kp)) < 0 ||
+	    (rc = hl_store_export_first(st, o->peer->id, HL_DIR_OUT, o->since_ns,
 	                                &t.first[HL_DIR_OUT])) < 0 ||
 	    (rc = hl_store_export_first(st, o->peer->id, HL_DIR_IN, o->since_ns,
 	                                &t.first[HL_DIR_IN])) < 0)
@@ -1067,7 +1305,7 @@ hl_transcript_parse_time(const char *s, uint64_t *ns)
 	}
 	if (*p)
 		return HL_ERR_INVAL;
-	secs = days_since_epoch(y, mo, d) * 86400 + h * 3600u + mi * 60u + sec;
+	secs = days_since_epoch(y, mo, d) * 86400 + (uint64_t)h * 3600 + (uint64_t)mi * 60 + sec;
 	*ns = secs * UINT64_C(1000000000) + frac;
 	return HL_OK;
 }

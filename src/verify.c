@@ -260,8 +260,7 @@ check_event(struct hl_verify_result *res, struct chainpos *pos, const struct hl_
 		failure(res, w, "the id is not the hash's first 12 hex characters (%s)", a);
 		bad = true;
 	}
-	if (ev->kind < HL_EV_MESSAGE || ev->kind > HL_EV_RESUME ||
-	    ev->precedence >= HL_PREC_COUNT) {
+	if (!hl_kind_known(ev->kind) || ev->precedence >= HL_PREC_COUNT) {
 		failure(res, w, "kind %u or precedence %u is not one hotline writes", ev->kind,
 		        ev->precedence);
 		bad = true;
@@ -306,13 +305,193 @@ agreed_cp(struct hl_verify_result *res, uint64_t at_ns, uint64_t out_seq, uint64
 	}
 }
 
+/* ---- keys over time (docs/keys.md, docs/transcript.md) ---- */
+
+static int
+ring_index(const struct hl_keyring *r, const uint8_t k[static 32])
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (sodium_memcmp(r->k[i].ed25519, k, 32) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* One key: the ring of a record made before key histories (or without one in its header). */
+static void
+ring_one(struct hl_keyring *r, const uint8_t k[static 32])
+{
+	memset(r, 0, sizeof *r);
+	memcpy(r->k[0].ed25519, k, 32);
+	r->n = 1;
+}
+
+/* A statement's signature, checked FROM from TO to: HL_OK or HL_ERR_AUTH. */
+typedef int sig_fn(const void *arg, const uint8_t from[static 32], const uint8_t to[static 32]);
+
+/*
+ * Which key of `from` made this signature, towards any key of `to`: its
+ * index, or -1 when none did. The newest keys are tried first.
+ */
+static int
+ring_signer(const struct hl_keyring *from, const struct hl_keyring *to, sig_fn *fn, const void *arg)
+{
+	for (size_t i = from->n; i-- > 0;)
+		for (size_t k = to->n; k-- > 0;)
+			if (fn(arg, from->k[i].ed25519, to->k[k].ed25519) == HL_OK)
+				return (int)i;
+	return -1;
+}
+
+struct head_arg {
+	uint64_t seq;
+	const uint8_t *hash, *sig;
+};
+static int
+head_sig(const void *arg, const uint8_t from[static 32], const uint8_t to[static 32])
+{
+	const struct head_arg *a = arg;
+	return hl_head_verify(a->seq, a->hash, a->sig, from, to);
+}
+
+struct receipt_arg {
+	const uint8_t *entries, *sig;
+	size_t n;
+};
+static int
+receipt_sig(const void *arg, const uint8_t from[static 32], const uint8_t to[static 32])
+{
+	const struct receipt_arg *a = arg;
+	return hl_receipt_verify(a->entries, a->n, a->sig, from, to);
+}
+
+struct refusal_arg {
+	uint64_t seq;
+	const uint8_t *hash, *sig;
+	const char *reason;
+	size_t len;
+};
+static int
+refusal_sig(const void *arg, const uint8_t from[static 32], const uint8_t to[static 32])
+{
+	const struct refusal_arg *a = arg;
+	return hl_refuse_verify(a->seq, a->hash, a->reason, a->len, a->sig, from, to);
+}
+
+struct cp_arg {
+	uint64_t at_ns, signer_seq, other_seq;
+	const uint8_t *signer_hash, *other_hash, *sig;
+};
+static int
+cp_sig(const void *arg, const uint8_t from[static 32], const uint8_t to[static 32])
+{
+	const struct cp_arg *a = arg;
+	return hl_checkpoint_verify(a->at_ns, a->signer_seq, a->signer_hash, a->other_seq,
+	                            a->other_hash, a->sig, from, to);
+}
+
+/*
+ * The order of one chain's signed heads, taken by seq: once a head is
+ * signed with a newer key, an older one signs no later head (the old key
+ * is refused after the switch), and a key introduced by the KEY event at
+ * seq N signs only heads at N or above.
+ */
+struct head_order {
+	int top;          /* the newest key seen so far; -1: none */
+	uint64_t top_seq; /* the seq of the head that first used it */
+};
+
+static void
+check_head_key(struct hl_verify_result *res, struct head_order *o, const struct hl_keyring *ring,
+               int idx, uint64_t seq, struct where w)
+{
+	if (ring->k[idx].since_seq > seq) {
+		failure(res, w,
+		        "signed with a key (key %d of %zu) announced only at seq %llu, after this "
+		        "head",
+		        idx + 1, ring->n, (unsigned long long)ring->k[idx].since_seq);
+		res->heads_bad++;
+	} else if (idx < o->top) {
+		failure(res, w,
+		        "signed with a former key (key %d of %zu) after a head signed with a newer "
+		        "one (seq %llu): an old key used after the switch",
+		        idx + 1, ring->n, (unsigned long long)o->top_seq);
+		res->heads_bad++;
+	} else if (idx > o->top) {
+		o->top = idx;
+		o->top_seq = seq;
+	}
+}
+
+/*
+ * A KEY event (not refused) of the chain whose sender has ring: its
+ * statement parses, is signed by the old key it names, that old key is
+ * one of the sender's, and the new key is the next one in the ring,
+ * introduced at this very seq; or, when the ring lacks it, the rotation
+ * is still under way (the old key is the current one). confirmed marks
+ * the ring's keys so introduced.
+ */
+static void
+check_rotation(struct hl_verify_result *res, const struct hl_keyring *ring, bool *confirmed,
+               const struct hl_event *ev, struct where w)
+{
+	struct hl_rotation r;
+	int io, in;
+
+	res->rotations++;
+	if (hl_rotation_decode(ev->body, ev->body_len, &r) < 0) {
+		failure(res, w, "the key rotation statement does not parse");
+	} else if (hl_rotation_verify(&r) < 0) {
+		failure(res, w, "the key rotation statement's signature does not verify");
+	} else if ((io = ring_index(ring, r.old_ed25519)) < 0) {
+		failure(res, w, "the key rotation replaces a key that is not one of the sender's");
+	} else if ((in = ring_index(ring, r.new_ed25519)) >= 0) {
+		if (in == io + 1 && ring->k[in].since_seq == ev->seq) {
+			confirmed[in] = true;
+			return;
+		}
+		failure(res, w,
+		        "the key rotation does not match the key history (its new key is key %d "
+		        "of %zu, introduced at seq %llu)",
+		        in + 1, ring->n, (unsigned long long)ring->k[in].since_seq);
+	} else if ((size_t)io + 1 == ring->n) {
+		return; /* under way: announced, not used yet */
+	} else {
+		failure(res, w, "the key rotation announces a key the key history does not hold");
+	}
+	res->rotations_bad++;
+}
+
+/* Keys said to come from a KEY event (since_seq > 0) that no such event introduced. */
+static void
+unconfirmed_keys(struct hl_verify_result *res, const struct hl_keyring *ring, const bool *confirmed,
+                 bool in, const struct hl_transcript *t)
+{
+	for (size_t i = 0; i < ring->n; i++) {
+		uint64_t seq = ring->k[i].since_seq;
+		if (!seq || confirmed[i])
+			continue;
+		if (t) { /* a file: only where it holds (or should hold) that seq */
+			const struct hl_verify_seqhash *v = in ? t->in : t->out;
+			size_t n = in ? t->nin : t->nout;
+			if (t->since_ns && (!n || seq < v[0].seq))
+				continue;
+		}
+		res->rotations_bad++;
+		failure(res, (struct where){"event", in ? "in" : "out", seq, NULL, 0},
+		        "key %zu of the %s's keys is said to be introduced at seq %llu, but no key "
+		        "rotation there introduced it",
+		        i + 1, in ? "peer" : "station", (unsigned long long)seq);
+	}
+}
+
 /* ---- the store ---- */
 
 struct sctx {
 	struct hl_store *st;
 	int64_t peer_id;
-	const uint8_t *S, *P; /* ours, the peer's */
 	struct hl_verify_result *res;
+	bool confirmed[2]
+	              [HL_RING_MAX]; /* the rings' keys a KEY event introduced: ours, the peer's */
 };
 
 /* The hash of event (dir, seq); *found false when the chain does not hold it. */
@@ -447,8 +626,9 @@ check_refusal_row(struct sctx *v, sqlite3_stmt *q, const struct hl_event *ev,
 	if (!(sig = col_fixed(q, 16, HL_SIG_LEN))) {
 		res->refusals_bad++;
 		failure(res, w, "the refusal's signature is not 64 bytes");
-	} else if (hl_refuse_verify(ev->seq, c->hash, c->reason, c->reason_len, sig, v->P, v->S) <
-	           0) {
+	} else if (ring_signer(&res->peer_keys, &res->station_keys, refusal_sig,
+	                       &(struct refusal_arg){ev->seq, c->hash, sig, c->reason,
+	                                             c->reason_len}) < 0) {
 		res->refusals_bad++;
 		failure(res, w, "the peer's refusal signature does not verify (reason \"%.80s\")",
 		        c->reason);
@@ -496,6 +676,11 @@ scan_chain(struct sctx *v, int dir, uint64_t head_seq)
 			continue;
 		if (dir == HL_DIR_OUT && c.refused)
 			check_refusal_row(v, q, &ev, &c);
+		if (ev.kind == HL_EV_KEY && !c.refused)
+			check_rotation(
+			    res, dir == HL_DIR_IN ? &res->peer_keys : &res->station_keys,
+			    v->confirmed[dir == HL_DIR_IN], &ev,
+			    (struct where){"event", c.in ? "in" : "out", ev.seq, c.id, 0});
 		if (dir == HL_DIR_IN && ev.seq > head_seq && !above++)
 			first_above = ev.seq;
 	}
@@ -515,6 +700,7 @@ static int
 check_heads(struct sctx *v)
 {
 	struct hl_verify_result *res = v->res;
+	struct head_order order[2] = {{-1, 0}, {-1, 0}};
 	sqlite3_stmt *q;
 	int rc = HL_OK, s;
 
@@ -544,12 +730,16 @@ check_heads(struct sctx *v)
 		}
 		hex12(hash, id);
 		/* The chain's sender signs its head: the peer for chain in, we for chain out. */
-		if (hl_head_verify(seq, hash, sig, in ? v->P : v->S, in ? v->S : v->P) < 0) {
+		const struct hl_keyring *from = in ? &res->peer_keys : &res->station_keys;
+		int idx = ring_signer(from, in ? &res->station_keys : &res->peer_keys, head_sig,
+		                      &(struct head_arg){seq, hash, sig});
+		if (idx < 0) {
 			res->heads_bad++;
 			failure(res, w, "the %s signature over the head does not verify",
 			        in ? "peer's" : "station's");
 			continue;
 		}
+		check_head_key(res, &order[in], from, idx, seq, w);
 		if ((rc = event_hash(v, in ? HL_DIR_IN : HL_DIR_OUT, seq, held, &found)) < 0)
 			break;
 		if (found && sodium_memcmp(held, hash, HL_HASH_LEN) != 0) {
@@ -591,7 +781,7 @@ check_receipts(struct sctx *v)
 		int len = sqlite3_column_bytes(q, 0);
 		const uint8_t *sig = col_fixed(q, 1, HL_SIG_LEN);
 		size_t n = len > 0 ? (size_t)len / 40 : 0;
-		uint64_t first = n ? hl_get_u64(entries) : 0;
+		uint64_t first = n && entries ? hl_get_u64(entries) : 0; /* NULL on OOM */
 		struct where w = {"receipt", "out", first, NULL, 0};
 		bool bad = false;
 
@@ -601,7 +791,8 @@ check_receipts(struct sctx *v)
 			failure(res, w, "the receipt's entries or signature have the wrong length");
 			continue;
 		}
-		if (hl_receipt_verify(entries, n, sig, v->P, v->S) < 0) {
+		if (ring_signer(&res->peer_keys, &res->station_keys, receipt_sig,
+		                &(struct receipt_arg){entries, sig, n}) < 0) {
 			res->receipts_bad++;
 			failure(
 			    res, w,
@@ -672,14 +863,16 @@ check_cp(struct hl_verify_result *res, const struct cpcheck *k)
 
 	hl_iso_time(k->at_ns, at);
 	res->checkpoints++;
-	if (hl_checkpoint_verify(k->at_ns, k->s_seq, k->s_hash, k->p_seq, k->p_hash, k->s_sig,
-	                         res->station_pk, res->peer_pk) < 0) {
+	if (ring_signer(&res->station_keys, &res->peer_keys, cp_sig,
+	                &(struct cp_arg){k->at_ns, k->s_seq, k->p_seq, k->s_hash, k->p_hash,
+	                                 k->s_sig}) < 0) {
 		failure(res, w, "checkpoint at %s: the station's own signature does not verify",
 		        at);
 		bad = true;
 	}
-	if (answered && hl_checkpoint_verify(k->at_ns, k->p_seq, k->pp_hash, k->s_seq, k->ps_hash,
-	                                     k->p_sig, res->peer_pk, res->station_pk) < 0) {
+	if (answered && ring_signer(&res->peer_keys, &res->station_keys, cp_sig,
+	                            &(struct cp_arg){k->at_ns, k->p_seq, k->s_seq, k->pp_hash,
+	                                             k->ps_hash, k->p_sig}) < 0) {
 		failure(res, w, "checkpoint at %s: the peer's signature does not verify", at);
 		bad = true;
 	}
@@ -797,7 +990,7 @@ int
 hl_verify_store(struct hl_store *st, const struct hl_peer_rec *peer, const uint8_t ours[static 32],
                 struct hl_verify_result *res)
 {
-	struct sctx v = {st, peer->id, ours, peer->key.ed25519, res};
+	struct sctx v = {.st = st, .peer_id = peer->id, .res = res};
 	sqlite3_stmt *q;
 	int rc, s;
 
@@ -808,6 +1001,8 @@ hl_verify_store(struct hl_store *st, const struct hl_peer_rec *peer, const uint8
 	/* Read everything in one read transaction: one consistent snapshot of the record. */
 	if ((rc = hl_store_exec(st, "BEGIN")) < 0)
 		return rc;
+	if ((rc = hl_store_key_rings(st, peer->id, ours, &res->station_keys, &res->peer_keys)) < 0)
+		goto out;
 	if ((rc = hl_store_prepare(st,
 	                           "SELECT coalesce(max(seq), 0) FROM heads WHERE peer_id = ?"
 	                           " AND dir = 1",
@@ -825,6 +1020,8 @@ hl_verify_store(struct hl_store *st, const struct hl_peer_rec *peer, const uint8
 	    (rc = scan_chain(&v, HL_DIR_IN, res->head_seq)) < 0 || (rc = check_heads(&v)) < 0 ||
 	    (rc = check_receipts(&v)) < 0)
 		goto out;
+	unconfirmed_keys(res, &res->station_keys, v.confirmed[0], false, NULL);
+	unconfirmed_keys(res, &res->peer_keys, v.confirmed[1], true, NULL);
 	rc = check_checkpoints(&v);
 out:
 	(void)hl_store_exec(st, "COMMIT");
@@ -857,6 +1054,8 @@ struct fctx {
 	bool stop;              /* a malformed line: reading stops */
 	struct chainpos pos[2]; /* out, in */
 	uint64_t above, first_above;
+	bool confirmed[2][HL_RING_MAX]; /* as in struct sctx */
+	struct head_order order;        /* of the peer's heads */
 	uint64_t count[6]; /* events out, events in, heads, receipts, refusals, checkpoints */
 };
 
@@ -1064,6 +1263,53 @@ expected(const struct hl_transcript *t, int dir, uint64_t seq)
 	return !t->since_ns || (n && seq >= v[0].seq);
 }
 
+/*
+ * A key history of the header ("station_keys", "peer_keys"): 1 to
+ * HL_RING_MAX objects {"ed25519": hex, "since_seq": N}, oldest first, the
+ * last one the header's key (current). An export made before key
+ * histories has none: the one key then.
+ */
+static bool
+ring_field(struct fctx *fc, json_t *o, const char *key, const uint8_t current[static 32],
+           struct hl_keyring *ring)
+{
+	json_t *arr = json_object_get(o, key), *e;
+	size_t i;
+
+	ring_one(ring, current);
+	if (!arr)
+		return true;
+	if (!json_is_array(arr) || json_array_size(arr) == 0 ||
+	    json_array_size(arr) > HL_RING_MAX) {
+		bad_line(fc, "field '%s' must be an array of 1 to %d keys", key, HL_RING_MAX);
+		return false;
+	}
+	memset(ring, 0, sizeof *ring);
+	json_array_foreach(arr, i, e)
+	{
+		json_t *seq = json_object_get(e, "since_seq");
+		if (!json_is_object(e) ||
+		    !hex_json(json_object_get(e, "ed25519"), ring->k[i].ed25519, 32) ||
+		    !json_is_integer(seq) || json_integer_value(seq) < 0) {
+			bad_line(fc,
+			         "entry %zu of '%s' must be {\"ed25519\": hex, \"since_seq\": n}",
+			         i + 1, key);
+			return false;
+		}
+		ring->k[i].since_seq = (uint64_t)json_integer_value(seq);
+		if (ring_index(ring, ring->k[i].ed25519) >= 0) {
+			bad_line(fc, "entry %zu of '%s' repeats a key", i + 1, key);
+			return false;
+		}
+		ring->n = i + 1;
+	}
+	if (sodium_memcmp(ring->k[ring->n - 1].ed25519, current, 32) != 0) {
+		bad_line(fc, "the last key of '%s' is not the header's key", key);
+		return false;
+	}
+	return true;
+}
+
 static int
 on_header(struct fctx *fc, json_t *o)
 {
@@ -1103,6 +1349,9 @@ on_header(struct fctx *fc, json_t *o)
 		bad_line(fc, "the station's and the peer's keys are the same");
 		return HL_OK;
 	}
+	if (!ring_field(fc, o, "station_keys", fc->res->station_pk, &fc->res->station_keys) ||
+	    !ring_field(fc, o, "peer_keys", fc->res->peer_pk, &fc->res->peer_keys))
+		return HL_OK;
 	snprintf(fc->res->peer, sizeof fc->res->peer, "%s", t->peer);
 	t->header = true;
 	fc->section = SEC_HEADER + 1;
@@ -1184,6 +1433,14 @@ on_event(struct fctx *fc, json_t *o)
 	if (check_event(fc->res, &fc->pos[dir], &ev, &c, t->since_ns ? 0 : 1, !c.in, UINT64_MAX)) {
 		rc = dir == HL_DIR_OUT ? push(&t->out, &t->nout, &t->capout, ev.seq, hash)
 		                       : push(&t->in, &t->nin, &t->capin, ev.seq, hash);
+		if (ev.kind == HL_EV_KEY && !c.refused) {
+			char id[HL_MSGID_LEN + 1];
+			hex12(hash, id);
+			check_rotation(
+			    fc->res, c.in ? &fc->res->peer_keys : &fc->res->station_keys,
+			    fc->confirmed[dir], &ev,
+			    (struct where){"event", c.in ? "in" : "out", ev.seq, id, fc->line});
+		}
 	}
 	fc->count[dir]++;
 	free(body);
@@ -1208,11 +1465,14 @@ on_head(struct fctx *fc, json_t *o)
 	res->heads++;
 	hex12(hash, id);
 	struct where w = {"head", "in", seq, id, fc->line};
-	if (hl_head_verify(seq, hash, sig, res->peer_pk, res->station_pk) < 0) {
+	int idx = ring_signer(&res->peer_keys, &res->station_keys, head_sig,
+	                      &(struct head_arg){seq, hash, sig});
+	if (idx < 0) {
 		res->heads_bad++;
 		failure(res, w, "the peer's signature over the head does not verify");
 		return HL_OK;
 	}
+	check_head_key(res, &fc->order, &res->peer_keys, idx, seq, w);
 	if (seq > res->head_seq)
 		res->head_seq = seq;
 	if ((e = held(fc->t, HL_DIR_IN, seq)) && sodium_memcmp(e->hash, hash, HL_HASH_LEN) != 0) {
@@ -1260,7 +1520,8 @@ on_receipt(struct fctx *fc, json_t *o)
 	fc->count[3]++;
 	res->receipts++;
 	struct where w = {"receipt", "out", hl_get_u64(entries), NULL, fc->line};
-	if (hl_receipt_verify(entries, n, sig, res->peer_pk, res->station_pk) < 0) {
+	if (ring_signer(&res->peer_keys, &res->station_keys, receipt_sig,
+	                &(struct receipt_arg){entries, sig, n}) < 0) {
 		res->receipts_bad++;
 		failure(res, w,
 		        "the peer's signature over the receipt (%zu entr%s from seq %llu) does not "
@@ -1322,7 +1583,8 @@ on_refusal(struct fctx *fc, json_t *o)
 	res->refusals++;
 	hex12(hash, id);
 	struct where w = {"refusal", "out", seq, id, fc->line};
-	if (hl_refuse_verify(seq, hash, reason, len, sig, res->peer_pk, res->station_pk) < 0) {
+	if (ring_signer(&res->peer_keys, &res->station_keys, refusal_sig,
+	                &(struct refusal_arg){seq, hash, sig, reason, len}) < 0) {
 		res->refusals_bad++;
 		failure(res, w, "the peer's refusal signature does not verify");
 	} else if ((ev = held(fc->t, HL_DIR_OUT, seq))) {
@@ -1525,6 +1787,8 @@ finish(struct fctx *fc)
 	if (expect && res->head_seq >= expect)
 		gap(res, true, expect, res->head_seq, res->head_seq, true, 0);
 	unsigned_tail(res, above, first_above);
+	unconfirmed_keys(res, &res->station_keys, fc->confirmed[HL_DIR_OUT], false, t);
+	unconfirmed_keys(res, &res->peer_keys, fc->confirmed[HL_DIR_IN], true, t);
 }
 
 /* Lines from a buffer or a FILE, each at most max bytes. */
@@ -1604,7 +1868,7 @@ next_line(struct reader *r, const uint8_t **line, size_t *n, bool *nl)
 static int
 read_all(struct reader *r, struct hl_transcript *t)
 {
-	struct fctx fc = {.t = t, .res = &t->res};
+	struct fctx fc = {.t = t, .res = &t->res, .order = {-1, 0}};
 	const uint8_t *line;
 	size_t n;
 	bool nl = true;

@@ -50,8 +50,16 @@ struct hl_verify_chain {
 
 struct hl_verify_result {
 	char peer[HL_NAME_MAX + 1]; /* the peer: as pinned here, or the file's header.peer */
-	uint8_t station_pk[32];     /* S: the station whose record this is */
-	uint8_t peer_pk[32];        /* P: its peer */
+	uint8_t station_pk[32];     /* S: the station whose record this is (its key now) */
+	uint8_t peer_pk[32];        /* P: its peer (its key now) */
+	/*
+	 * Every key of S and of P the record may hold signatures of, oldest
+	 * first, the current one last (docs/transcript.md, "Keys over time"):
+	 * a signature verifies when it is one of these keys' towards one of
+	 * the other side's. KEY events (rotations) must match them.
+	 */
+	struct hl_keyring station_keys, peer_keys;
+	uint64_t rotations, rotations_bad; /* KEY events of both chains checked */
 	struct hl_verify_chain out, in;
 	uint64_t heads, heads_bad; /* the peer's signed heads of chain in */
 	uint64_t head_seq;         /* the highest of them; 0: none */

@@ -72,7 +72,9 @@ uint64_t hl_get_u64(const uint8_t *p);
  * sent, so that a station that predates it (and refuses trailing bytes)
  * still links. Unknown flag bits are ignored.
  */
-#define HL_WIRE_VERSION 3
+#define HL_WIRE_VERSION 4
+/* Since version 4 a station knows KEY events (kind 5): they are sent only to such peers. */
+#define HL_WIRE_VERSION_KEYS 4
 /* Since version 3 a station knows the CODEBOOK frame: it is sent only to such peers. */
 #define HL_WIRE_VERSION_CODEBOOK 3
 /* Since version 2 a station knows TEST frames and test sessions; it tests only such peers. */

@@ -132,32 +132,6 @@ stop beijing
 ok "key passphrase: changed; the old one fails, the new one links"
 
 # ---- no passphrase and no secret in any log or output ----
-# Every form a 64-byte secret (x25519_sk || ed25519 seed) or its halves could
-# take: base64url as in the file, base64, hex (grep -i: either case).
-secret_forms() { # KEYFILE: prints one form a line
-	local b64 raw
-	b64=$(tail -n 1 "$1")
-	echo "$b64"
-	raw=$(printf '%s' "$b64" | tr '_-' '/+')
-	while [ $((${#raw} % 4)) -ne 0 ]; do raw="$raw="; done
-	printf '%s' "$raw" | base64 -d >"$T/raw.bin" || fail "cannot decode $1"
-	[ "$(stat -c %s "$T/raw.bin")" -eq 64 ] || fail "$1 does not hold 64 bytes"
-	base64 -w0 "$T/raw.bin"
-	echo
-	od -An -v -tx1 "$T/raw.bin" | tr -d ' \n'
-	echo
-	for part in "0 32" "32 32"; do
-		set -- $part
-		dd if="$T/raw.bin" bs=1 skip="$1" count="$2" status=none >"$T/part.bin"
-		od -An -v -tx1 "$T/part.bin" | tr -d ' \n'
-		echo
-		base64 -w0 "$T/part.bin" | tr -d '='
-		echo
-		base64 -w0 "$T/part.bin" | tr '+/' '-_' | tr -d '='
-		echo
-	done
-	rm -f "$T/raw.bin" "$T/part.bin"
-}
 # washington's secret in clear: remove its protection (this output is checked too).
 hl -d "$W" key passphrase --passphrase-fd 3 --remove 3<"$T/pass2" </dev/null >"$T/out.key-remove" 2>&1 ||
 	fail "key passphrase --remove: $(cat "$T/out.key-remove")"

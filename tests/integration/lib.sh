@@ -7,6 +7,9 @@
 # Environment: HOTLINE and TESTPEER name the binaries under test.
 set -u
 HOTLINE=${HOTLINE:?set HOTLINE to the hotline binary}
+# The tests run as whoever runs them, often root: let the daemons run as root
+# (docs/operations.md, "Sandbox"; 31-sandbox.sh tests the refusal and --user).
+export HOTLINE_ALLOW_ROOT=1
 TESTPEER=${TESTPEER:-$(dirname "$HOTLINE")/hl-testpeer}
 T=$(mktemp -d /tmp/hl-it.XXXXXX)
 declare -A PID PORT
@@ -61,7 +64,7 @@ new_station() {
 		fail "init $name"
 }
 
-key_of() { hl -d "$T/$1" id | cut -d' ' -f2; }
+key_of() { hl -d "$T/$1" id 2>/dev/null | cut -d' ' -f2; }
 
 # pin A B [extra link ...]: A pins B, reaching it at the given links (default B's port).
 pin() {
@@ -170,3 +173,31 @@ check_transcript() {
 
 # set_config NAME KEY VALUE: append a tuning key to a station's config.
 set_config() { echo "$2 = $3" >>"$T/$1/config"; }
+
+# secret_forms KEYFILE: every form the 64-byte secret of a clear (v1)
+# identity.key (x25519_sk || ed25519 seed) or its halves could take in a log:
+# base64url as in the file, base64, hex (grep -i: either case); one a line.
+secret_forms() {
+	local b64 raw
+	b64=$(tail -n 1 "$1")
+	echo "$b64"
+	raw=$(printf '%s' "$b64" | tr '_-' '/+')
+	while [ $((${#raw} % 4)) -ne 0 ]; do raw="$raw="; done
+	printf '%s' "$raw" | base64 -d >"$T/raw.bin" || fail "cannot decode $1"
+	[ "$(stat -c %s "$T/raw.bin")" -eq 64 ] || fail "$1 does not hold 64 bytes"
+	base64 -w0 "$T/raw.bin"
+	echo
+	od -An -v -tx1 "$T/raw.bin" | tr -d ' \n'
+	echo
+	for part in "0 32" "32 32"; do
+		set -- $part
+		dd if="$T/raw.bin" bs=1 skip="$1" count="$2" status=none >"$T/part.bin"
+		od -An -v -tx1 "$T/part.bin" | tr -d ' \n'
+		echo
+		base64 -w0 "$T/part.bin" | tr -d '='
+		echo
+		base64 -w0 "$T/part.bin" | tr '+/' '-_' | tr -d '='
+		echo
+	done
+	rm -f "$T/raw.bin" "$T/part.bin"
+}

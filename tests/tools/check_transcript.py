@@ -9,9 +9,13 @@ procedure" over a file made by `hotline transcript PEER --format jsonl`.
     check_transcript.py FILE [--station-key KEY] [--peer-key KEY]
 
 KEY is an hl1: string (as `hotline id` prints it) or an Ed25519 public key
-in hex: the header's keys must then be those. Prints "ok: ..." and exits
+in hex: the header's keys must then include it (a station's keys over
+time, docs/transcript.md "Keys over time"). Prints "ok: ..." and exits
 0, or prints the first failure ("FAIL: line N (type, chain C, seq S):
 what") and exits 1; 2 for a usage error. Warnings go to stderr.
+
+Every kind of event (1-4, 5: key rotation, 6: talks) is hashed and
+chained alike; the checker does not judge what an event says.
 
 Needs Python 3 and PyNaCl (Debian: python3-nacl) for Ed25519ph.
 """
@@ -20,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 import struct
 import sys
 
@@ -116,6 +121,29 @@ def signed(domain, frm, to, data, sig):
         return False
 
 
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}\Z")
+KIND_KEY = 5
+
+
+def parse_rotation(body):
+    """A key rotation statement (docs/keys.md): dict, or None when malformed."""
+    if len(body) < 2 or body[0] != 1:
+        return None
+    n = body[1]
+    if len(body) != 2 + n + 4 * 32 + 8 + 64:
+        return None
+    try:
+        name = body[2:2 + n].decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    p = 2 + n
+    old_x, old_ed, new_x, new_ed = (body[p + 32 * i:p + 32 * (i + 1)] for i in range(4))
+    if not NAME.match(name) or ZEROS in (old_x, old_ed, new_x, new_ed) or \
+            old_x == new_x or old_ed == new_ed:
+        return None
+    return dict(old_ed=old_ed, new_ed=new_ed, signed=body[:-64], sig=body[-64:])
+
+
 def parse_key(text):
     """An hl1: string (docs/transcript.md, "Keys and encodings") or 64 hex digits."""
     if text.startswith("hl1:"):
@@ -140,6 +168,11 @@ class Checker:
     def __init__(self, station_key=None, peer_key=None):
         self.want_s, self.want_p = station_key, peer_key
         self.S = self.P = None
+        # Each side's keys over time, oldest first: [(ed25519, since_seq)].
+        self.ring = {"out": [], "in": []}
+        self.confirmed = {"out": set(), "in": set()}
+        self.head_top = (-1, 0)  # the newest of the peer's keys seen on a head, and where
+        self.heads_by_key = {}
         self.since = 0
         self.section = -1
         # Per chain: the first seq, and the hashes from there on (consecutive).
@@ -193,10 +226,57 @@ class Checker:
         self.S = ln.hex("station_ed25519", 32)
         self.P = ln.hex("peer_ed25519", 32)
         self.since = ln.int("since_ns")
-        if self.want_s is not None and self.S != self.want_s:
-            ln.fail("station_ed25519 is not the station key given")
-        if self.want_p is not None and self.P != self.want_p:
-            ln.fail("peer_ed25519 is not the peer key given")
+        self.ring["out"] = self.keys(ln, "station_keys", self.S)
+        self.ring["in"] = self.keys(ln, "peer_keys", self.P)
+        if self.want_s is not None and self.want_s not in [k for k, _ in self.ring["out"]]:
+            ln.fail("the station key given is not one of the header's station keys")
+        if self.want_p is not None and self.want_p not in [k for k, _ in self.ring["in"]]:
+            ln.fail("the peer key given is not one of the header's peer keys")
+
+    def keys(self, ln, name, current):
+        """A key history of the header; absent: the header's key alone."""
+        if name not in ln.obj:
+            return [(current, 0)]
+        arr = ln.obj[name]
+        if not isinstance(arr, list) or not 1 <= len(arr) <= 64:
+            ln.fail(f"'{name}' is not a list of 1 to 64 keys")
+        ring = []
+        for e in arr:
+            k = ln.hex("ed25519", 32, obj=e)
+            if k in [x for x, _ in ring]:
+                ln.fail(f"'{name}' repeats a key")
+            ring.append((k, ln.int("since_seq", obj=e)))
+        if ring[-1][0] != current:
+            ln.fail(f"the last key of '{name}' is not the header's key")
+        return ring
+
+    def signer(self, frm, to, domain, data, sig):
+        """Index in ring frm of the key that signed (towards any key of to), or None."""
+        for i in reversed(range(len(self.ring[frm]))):
+            for k, _ in reversed(self.ring[to]):
+                if signed(domain, self.ring[frm][i][0], k, data, sig):
+                    return i
+        return None
+
+    def rotation(self, ln, chain, seq, body):
+        """A key rotation (KEY event) must match its sender's key history."""
+        ring = self.ring[chain]
+        r = parse_rotation(body)
+        if r is None:
+            ln.fail("the key rotation statement does not parse")
+        if not signed(b"hotline-rotate-v1", r["old_ed"], r["new_ed"], r["signed"], r["sig"]):
+            ln.fail("the key rotation statement's signature does not verify")
+        keys = [k for k, _ in ring]
+        if r["old_ed"] not in keys:
+            ln.fail("the key rotation replaces a key that is not one of the sender's")
+        io = keys.index(r["old_ed"])
+        if r["new_ed"] in keys:
+            i = keys.index(r["new_ed"])
+            if i != io + 1 or ring[i][1] != seq:
+                ln.fail("the key rotation does not match the key history")
+            self.confirmed[chain].add(i)
+        elif io != len(ring) - 1:
+            ln.fail("the key rotation announces a key the key history does not hold")
 
     def on_event(self, ln):
         chain = ln.str("chain")
@@ -253,6 +333,8 @@ class Checker:
                     "without its body")
         if ident != h.hex()[:12]:
             ln.fail("the id is not the first 12 hex characters of the hash")
+        if ln.int("kind", U8) == KIND_KEY and state != "refused":
+            self.rotation(ln, chain, seq, body)
         hashes.append(h)
         self.counts["events_" + chain] += 1
 
@@ -263,9 +345,18 @@ class Checker:
         h = ln.hex("hash", 32)
         sig = ln.hex("sig", 64)
         ln.int("at_ns")
-        # Step 2.
-        if not signed(b"hotline-head-v1", self.P, self.S, u64(seq) + h, sig):
+        # Step 2: signed by one of the peer's keys, an older one never after a newer one.
+        i = self.signer("in", "out", b"hotline-head-v1", u64(seq) + h, sig)
+        if i is None:
             ln.fail("the signature does not verify with the peer's key")
+        if self.ring["in"][i][1] > seq:
+            ln.fail(f"signed with a key announced only at seq {self.ring['in'][i][1]}")
+        if i < self.head_top[0]:
+            ln.fail(f"signed with a former key after a head signed with a newer one "
+                    f"(seq {self.head_top[1]})")
+        if i > self.head_top[0]:
+            self.head_top = (i, seq)
+        self.heads_by_key[i] = self.heads_by_key.get(i, 0) + 1
         held = self.held("in", seq)
         if held is not None and held != h:
             ln.fail(f"the signed hash is not that of event seq {seq} of chain in")
@@ -293,7 +384,7 @@ class Checker:
             data += u64(e[0]) + h
             pairs.append((e[0], h))
         # Step 3.
-        if not signed(b"hotline-receipt-v1", self.P, self.S, data, sig):
+        if self.signer("in", "out", b"hotline-receipt-v1", data, sig) is None:
             ln.fail("the signature does not verify with the peer's key")
         for i, (seq, h) in enumerate(pairs):
             held = self.held("out", seq)
@@ -313,7 +404,7 @@ class Checker:
             ln.fail("the reason is longer than 65535 bytes")
         # Step 3.
         data = u64(seq) + h + struct.pack(">H", len(reason)) + reason
-        if not signed(b"hotline-refuse-v1", self.P, self.S, data, sig):
+        if self.signer("in", "out", b"hotline-refuse-v1", data, sig) is None:
             ln.fail("the signature does not verify with the peer's key")
         held = self.held("out", seq)
         if held is not None and held != h:
@@ -333,8 +424,8 @@ class Checker:
         s_ph = ln.hex("peer_hash", 32, obj=mine)
         s_sig = ln.hex("sig", 64, obj=mine)
         # Step 4: each statement, signed by its station over its own chain first.
-        if not signed(b"hotline-checkpoint-v1", self.S, self.P,
-                      u64(at) + u64(sseq) + s_sh + u64(pseq) + s_ph, s_sig):
+        if self.signer("out", "in", b"hotline-checkpoint-v1",
+                       u64(at) + u64(sseq) + s_sh + u64(pseq) + s_ph, s_sig) is None:
             ln.fail("the station's statement does not verify with its key")
         if theirs is None:
             if status != "waiting":
@@ -343,8 +434,8 @@ class Checker:
             p_ph = ln.hex("peer_hash", 32, obj=theirs)
             p_sh = ln.hex("station_hash", 32, obj=theirs)
             p_sig = ln.hex("sig", 64, obj=theirs)
-            if not signed(b"hotline-checkpoint-v1", self.P, self.S,
-                          u64(at) + u64(pseq) + p_ph + u64(sseq) + p_sh, p_sig):
+            if self.signer("in", "out", b"hotline-checkpoint-v1",
+                           u64(at) + u64(pseq) + p_ph + u64(sseq) + p_sh, p_sig) is None:
                 ln.fail("the peer's statement does not verify with its key")
             same = p_ph == s_ph and p_sh == s_sh
             if status not in ("agreed", "mismatch"):
@@ -371,6 +462,14 @@ class Checker:
     def finish(self, n):
         if not self.ended:
             raise Failure(f"line {n + 1}", "no end line: the file is truncated")
+        for chain in ("out", "in"):
+            for i, (_, seq) in enumerate(self.ring[chain]):
+                first = self.first[chain]
+                if seq and i not in self.confirmed[chain] and \
+                        (self.since == 0 or (first is not None and seq >= first)):
+                    raise Failure("header", f"key {i + 1} of the {chain} chain's sender is said "
+                                  f"to come from the key rotation at seq {seq}, which is not "
+                                  "there")
         if self.first["in"] is not None:
             last = self.first["in"] + len(self.hashes["in"]) - 1
             if self.top_head is None or self.top_head < last:
@@ -409,6 +508,10 @@ def main(argv):
     k = c.counts
     print(f"ok: {k['events_out']} events out, {k['events_in']} in, {k['heads']} heads, "
           f"{k['receipts']} receipts, {k['refusals']} refusals, {k['checkpoints']} checkpoints")
+    if len(c.ring["out"]) > 1 or len(c.ring["in"]) > 1:
+        by = ", ".join(f"key {i + 1}: {c.heads_by_key.get(i, 0)}" for i in range(len(c.ring["in"])))
+        print(f"keys: the station's {len(c.ring['out'])}, the peer's {len(c.ring['in'])}; "
+              f"the peer's heads by key: {by}")
     return 0
 
 

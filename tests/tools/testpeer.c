@@ -8,6 +8,8 @@
  *   hl-testpeer handshake DIR ADDR HL1KEY     link as DIR's station, ping once, exit 0 on a pong
  *   hl-testpeer replay DIR ADDR HL1KEY        link, then replay message 0: exit 0 if refused
  *   hl-testpeer tamper DIR ADDR HL1KEY        link, send a corrupted frame: exit 0 if dropped
+ *   hl-testpeer keys DIR ADDR HL1KEY          link, ping, print the session's two keys (hex,
+ *                                             base64, base64url: what a log must never hold)
  *   hl-testpeer garbage|oversized|empty|truncated ADDR
  *                                             send hostile bytes: exit 0 if the station hangs up
  */
@@ -152,6 +154,18 @@ main(int argc, char **argv)
 		c->fd = hl_client_dial(argv[3]);
 		if (c->fd >= 0 && hl_client_write_all(c->fd, msg0, len) == 0)
 			rc = expect_hangup(c, 5000);
+	} else if (strcmp(argv[1], "keys") == 0) {
+		const uint8_t *k[] = {c->sess.tx.k, c->sess.rx.k};
+		for (size_t i = 0; i < 2; i++) {
+			char hex[2 * HL_NOISE_KEYLEN + 1], b64[64], url[64];
+			sodium_bin2hex(hex, sizeof hex, k[i], HL_NOISE_KEYLEN);
+			sodium_bin2base64(b64, sizeof b64, k[i], HL_NOISE_KEYLEN,
+			                  sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+			sodium_bin2base64(url, sizeof url, k[i], HL_NOISE_KEYLEN,
+			                  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+			printf("%s\n%s\n%s\n", hex, b64, url);
+		}
+		rc = 0;
 	} else if (strcmp(argv[1], "tamper") == 0) {
 		size_t n = 0;
 		uint8_t body[16] = {0};

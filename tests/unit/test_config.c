@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "log.h"
 #include "t.h"
 
 static char err[256];
@@ -95,6 +96,38 @@ test_parse_ok(void)
 	T_OK(rc == HL_OK, "len bounds the text (no NUL needed)");
 	T_OK(strcmp(cfg.name, "abc") == 0 && strcmp(cfg.listen, "h:1") == 0,
 	     "values read within len");
+}
+
+/* The daemon's keys: who it runs as, its seccomp filter, its log level. */
+static void
+test_daemon_keys(void)
+{
+	struct hl_config cfg;
+	int rc;
+
+	hl_config_defaults(&cfg);
+	T_OK(cfg.user[0] == '\0' && cfg.seccomp && cfg.log_level == LOG_INFO,
+	     "defaults: no user, seccomp on, log level info");
+	rc = parse(&cfg,
+	           "name = a\nlisten = h:1\nuser = hotline\nseccomp = off\nlog_level = warn\n");
+	T_OK(rc == HL_OK && strcmp(cfg.user, "hotline") == 0 && !cfg.seccomp &&
+	         cfg.log_level == LOG_WARN,
+	     "user, seccomp = off, log_level = warn (err \"%s\")", err);
+	rc = parse(&cfg, "name = a\nlisten = h:1\nseccomp = on\nlog_level = debug\n");
+	T_OK(rc == HL_OK && cfg.seccomp && cfg.log_level == LOG_DEBUG, "seccomp = on, debug");
+	rc = parse(&cfg, "name = a\nlisten = h:1\nuser = svc.hot-line_2\n");
+	T_OK(rc == HL_OK && strcmp(cfg.user, "svc.hot-line_2") == 0, "user with . - _ digits");
+	refused("name = a\nlisten = h:1\nseccomp = yes\n", "line 3: seccomp: must be on or off",
+	        "seccomp takes on or off only");
+	refused("name = a\nlisten = h:1\nlog_level = verbose\n", "line 3: log_level: must be",
+	        "an unknown log level");
+	refused("name = a\nlisten = h:1\nuser = -rf\n", "line 3: user: must be a user name",
+	        "a user name starting with -");
+	refused("name = a\nlisten = h:1\nuser = a b\n",
+	        "line 3: user:", "a user name with a space");
+	refused("name = a\nlisten = h:1\nuser = abcdefghijklmnopqrstuvwxyz0123456\n",
+	        "line 3: user:", "a 33-character user name");
+	refused("name = a\nlisten = h:1\nuser =\n", "line 3: user:", "an empty user");
 }
 
 static void
@@ -208,6 +241,7 @@ main(void)
 {
 	test_defaults();
 	test_parse_ok();
+	test_daemon_keys();
 	test_parse_errors();
 	test_load_format();
 	return t_done();

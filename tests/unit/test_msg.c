@@ -566,8 +566,12 @@ test_data_bad(void)
 	T_EQ_INT(decode_event(&ev), HL_OK, "kind SUSPEND");
 	ev.kind = HL_EV_RESUME;
 	T_EQ_INT(decode_event(&ev), HL_OK, "kind RESUME");
-	ev.kind = 5;
-	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 5");
+	ev.kind = HL_EV_KEY;
+	T_EQ_INT(decode_event(&ev), HL_OK, "kind KEY (5)");
+	ev.kind = HL_EV_TALKS;
+	T_EQ_INT(decode_event(&ev), HL_OK, "kind TALKS");
+	ev.kind = 7;
+	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 7");
 	ev.kind = 0xff;
 	T_EQ_INT(decode_event(&ev), HL_ERR_PROTO, "kind 255");
 	ev.kind = HL_EV_ACK;
@@ -978,6 +982,90 @@ test_field_clean(void)
 	}
 }
 
+/* Key rotation statements (docs/keys.md): encode, parse, verify, and what breaks them. */
+static void
+test_rotation(void)
+{
+	struct hl_rotation r = {0}, back;
+	uint8_t buf[HL_ROTATION_MAX + 8], other_x[32];
+	size_t len = 0;
+
+	snprintf(r.station, sizeof r.station, "washington");
+	randombytes_buf(r.old_x25519, 32);
+	memcpy(r.old_ed25519, ka.pk, 32);
+	randombytes_buf(r.new_x25519, 32);
+	memcpy(r.new_ed25519, kb.pk, 32);
+	r.at_ns = UINT64_C(1795600000000000000);
+	T_EQ_INT(hl_rotation_encode(&r, ka.sk, buf, sizeof buf, &len), HL_OK, "encode");
+	T_EQ_INT(len, 2 + 10 + 128 + 8 + 64, "its length");
+	T_OK(buf[0] == HL_ROTATION_VERSION && buf[1] == 10 &&
+	         memcmp(buf + 2, "washington", 10) == 0,
+	     "version and name lead");
+	T_OK(memcmp(buf + len - 64, r.sig, 64) == 0, "the signature ends it, and is returned");
+	T_EQ_INT(hl_rotation_decode(buf, len, &back), HL_OK, "decode");
+	T_OK(memcmp(&back, &r, sizeof r) == 0, "round trip");
+	T_EQ_INT(hl_rotation_verify(&back), HL_OK, "the old key's signature verifies");
+
+	/* Any changed byte fails: a field the signature covers, or the signature itself. */
+	for (size_t i = 2 + 10; i < len; i++) {
+		buf[i] ^= 0x01;
+		int rc = hl_rotation_decode(buf, len, &back);
+		T_OK(rc == HL_ERR_PROTO || hl_rotation_verify(&back) == HL_ERR_AUTH,
+		     "byte %zu changed: refused", i);
+		buf[i] ^= 0x01;
+		if (i > 2 + 10 + 8 && i < len - 80)
+			i += 7; /* a sample of the middle is enough */
+	}
+	/* Signed by another key than the old one it names. */
+	T_EQ_INT(hl_rotation_encode(&r, kc.sk, buf, sizeof buf, &len), HL_OK,
+	         "encode with the wrong secret");
+	T_EQ_INT(hl_rotation_decode(buf, len, &back), HL_OK, "it parses");
+	T_EQ_INT(hl_rotation_verify(&back), HL_ERR_AUTH, "but does not verify");
+	T_EQ_INT(hl_rotation_encode(&r, ka.sk, buf, sizeof buf, &len), HL_OK, "encode again");
+
+	/* Malformed bodies. */
+	T_EQ_INT(hl_rotation_decode(buf, len - 1, &back), HL_ERR_PROTO, "one byte short");
+	T_OK(back.station[0] == '\0' && back.at_ns == 0, "nothing kept on an error");
+	T_EQ_INT(hl_rotation_decode(buf, 0, &back), HL_ERR_PROTO, "empty");
+	memcpy(frame, buf, len);
+	frame[len] = 0;
+	T_EQ_INT(hl_rotation_decode(frame, len + 1, &back), HL_ERR_PROTO, "a trailing byte");
+	frame[0] = 2;
+	T_EQ_INT(hl_rotation_decode(frame, len, &back), HL_ERR_PROTO, "version 2");
+	memcpy(frame, buf, len);
+	frame[2] = 'W';
+	T_EQ_INT(hl_rotation_decode(frame, len, &back), HL_ERR_PROTO, "a name that is not a name");
+	memcpy(frame, buf, len);
+	frame[1] = 200;
+	T_EQ_INT(hl_rotation_decode(frame, len, &back), HL_ERR_PROTO,
+	         "a name longer than the body");
+
+	/* What encode refuses to sign. */
+	back = r;
+	memcpy(back.new_ed25519, back.old_ed25519, 32);
+	T_EQ_INT(hl_rotation_encode(&back, ka.sk, buf, sizeof buf, &len), HL_ERR_INVAL,
+	         "the same Ed25519 key");
+	back = r;
+	memcpy(back.new_x25519, back.old_x25519, 32);
+	T_EQ_INT(hl_rotation_encode(&back, ka.sk, buf, sizeof buf, &len), HL_ERR_INVAL,
+	         "the same X25519 key");
+	back = r;
+	memset(back.new_x25519, 0, 32);
+	T_EQ_INT(hl_rotation_encode(&back, ka.sk, buf, sizeof buf, &len), HL_ERR_INVAL,
+	         "an all-zero key");
+	back = r;
+	back.station[0] = '\0';
+	T_EQ_INT(hl_rotation_encode(&back, ka.sk, buf, sizeof buf, &len), HL_ERR_INVAL, "no name");
+	T_EQ_INT(hl_rotation_encode(&r, ka.sk, buf, 100, &len), HL_ERR_INVAL, "a short buffer");
+	T_EQ_INT(len, 0, "nothing written");
+	/* A body with the same keys, hand-made, is refused when parsed too. */
+	T_EQ_INT(hl_rotation_encode(&r, ka.sk, buf, sizeof buf, &len), HL_OK, "encode");
+	memcpy(other_x, r.old_x25519, 32);
+	memcpy(buf + 2 + 10 + 64, other_x, 32); /* new_x25519 := old_x25519 */
+	T_EQ_INT(hl_rotation_decode(buf, len, &back), HL_ERR_PROTO, "parsed: the same X25519 key");
+	T_OK(strcmp(hl_kind_name(HL_EV_KEY), "key rotation") == 0, "kind name");
+}
+
 int
 main(void)
 {
@@ -1000,5 +1088,6 @@ main(void)
 	test_refuse();
 	test_head();
 	test_domains();
+	test_rotation();
 	return t_done();
 }

@@ -1062,6 +1062,124 @@ test_not_kept(void)
 	free(res);
 }
 
+/* A head of from's chain at seq, signed by signer towards to_pk, stored at `at` as the peer's. */
+static void
+put_head_signed(struct hl_store *at, int64_t peer_id, uint64_t seq,
+                const uint8_t hash[static HL_HASH_LEN], const struct hl_identity *signer,
+                const uint8_t *to_pk)
+{
+	uint8_t buf[256], h[HL_HASH_LEN];
+	const uint8_t *sig;
+	size_t len;
+
+	if (hl_head_encode(seq, hash, signer->ed25519_sk, signer->pub.ed25519, to_pk, buf,
+	                   sizeof buf, &len) < 0 ||
+	    hl_head_decode(buf, len, signer->pub.ed25519, to_pk, &seq, h, &sig) < 0 ||
+	    hl_store_put_head(at, peer_id, HL_DIR_IN, seq, h, sig) < 0)
+		bail("head");
+}
+
+/*
+ * A record across a key rotation (docs/keys.md): alpha rotates from ra0 to
+ * ra1 between two bursts. Both records verify, each with both of alpha's
+ * keys; then a head signed by the old key after the switch, a head signed
+ * by the new key before it was announced, and a key history that does not
+ * match the KEY event each fail.
+ */
+static void
+test_rotation(void)
+{
+	struct hl_identity ra0, ra1;
+	struct hl_verify_result *res = calloc(1, sizeof *res);
+	struct hl_store *a, *b;
+	struct hl_rotation r = {0};
+	uint8_t stmt[HL_ROTATION_MAX], h[HL_HASH_LEN];
+	size_t len = 0, npeers = 0;
+	bool existed = false;
+
+	if (!res || hl_identity_generate(&ra0) < 0 || hl_identity_generate(&ra1) < 0)
+		bail("rotation setup");
+	a = open_at("ra.db", true);
+	b = open_at("rb.db", true);
+	pin(a, "bravo", &id_b);
+	pin(b, "alpha", &ra0);
+	send_text(a, "bravo", "general", HL_PREC_ROUTINE, "before the rotation");
+	travel(a, "bravo", &ra0, b, "alpha", &id_b); /* seq 1, head by ra0 */
+	snprintf(r.station, sizeof r.station, "alpha");
+	memcpy(r.old_x25519, ra0.pub.x25519, 32);
+	memcpy(r.old_ed25519, ra0.pub.ed25519, 32);
+	memcpy(r.new_x25519, ra1.pub.x25519, 32);
+	memcpy(r.new_ed25519, ra1.pub.ed25519, 32);
+	r.at_ns = hl_wall_ns();
+	if (hl_rotation_encode(&r, ra0.ed25519_sk, stmt, sizeof stmt, &len) < 0 ||
+	    hl_store_begin(a) < 0 ||
+	    hl_store_rotation_start(a, stmt, len, "Col. A", &existed, &npeers) < 0 ||
+	    hl_store_commit(a) < 0)
+		bail("rotation start");
+	travel(a, "bravo", &ra0, b, "alpha", &id_b); /* seq 2: the KEY event, head by ra0 */
+	if (hl_store_rotation_switched(a, 1, hl_wall_ns()) < 0 || hl_store_begin(b) < 0 ||
+	    hl_store_peer_key_switch(b, peer_of(b, "alpha").id, ra1.pub.x25519) < 0 ||
+	    hl_store_commit(b) < 0)
+		bail("switch");
+	send_text(a, "bravo", "general", HL_PREC_ROUTINE, "after the rotation");
+	travel(a, "bravo", &ra1, b, "alpha", &id_b); /* seq 3, head by ra1 */
+	send_text(a, "bravo", "general", HL_PREC_ROUTINE, "and again");
+	travel(a, "bravo", &ra1, b, "alpha", &id_b); /* seq 4, head by ra1 */
+	send_text(b, "alpha", "general", HL_PREC_ROUTINE, "understood");
+	travel(b, "alpha", &id_b, a, "bravo", &ra1); /* receipts TO ra1 */
+
+	verify_file_store("rb.db", "alpha", &id_b, res);
+	show(res);
+	T_EQ_INT(res->nfailures, 0, "rotation: bravo's record verifies across it");
+	T_OK(res->peer_keys.n == 2 && res->peer_keys.k[1].since_seq == 2 && res->rotations == 1 &&
+	         res->rotations_bad == 0 && res->heads == 4,
+	     "rotation: alpha's two keys, the new one from seq 2; one rotation; four heads");
+	verify_file_store("ra.db", "bravo", &ra1, res);
+	show(res);
+	T_EQ_INT(res->nfailures, 0, "rotation: alpha's record verifies across it");
+	T_OK(res->station_keys.n == 2 && res->station_keys.k[1].since_seq == 2 &&
+	         res->rotations == 1 && res->receipts == 4,
+	     "rotation: alpha's own two keys, the rotation, four receipts by bravo");
+	hl_store_close(a);
+	hl_store_close(b); /* its WAL goes into the file the copies are made of */
+
+	/* The old key signs a head after the switch. */
+	copy_file("rb.db", "rt.db");
+	{
+		struct hl_store *t = open_at("rt.db", false);
+		hash_of(t, "alpha", HL_DIR_IN, 4, h);
+		put_head_signed(t, peer_of(t, "alpha").id, 4, h, &ra0, id_b.pub.ed25519);
+		verify_file_store("rt.db", "alpha", &id_b, res);
+		show(res);
+		T_OK(res->nfailures > 0 && names(res, "head", "in", 4) &&
+		         strstr(res->failures[0].what, "former key"),
+		     "rotation: a head of the old key after the switch fails");
+		hl_store_close(t);
+	}
+	/* The new key signs a head before the KEY event announced it. */
+	copy_file("rb.db", "rt.db");
+	{
+		struct hl_store *t = open_at("rt.db", false);
+		hash_of(t, "alpha", HL_DIR_IN, 1, h);
+		put_head_signed(t, peer_of(t, "alpha").id, 1, h, &ra1, id_b.pub.ed25519);
+		verify_file_store("rt.db", "alpha", &id_b, res);
+		show(res);
+		T_OK(res->nfailures > 0 && names(res, "head", "in", 1) &&
+		         strstr(res->failures[0].what, "announced only at seq 2"),
+		     "rotation: a head of the new key before its announcement fails");
+		hl_store_close(t);
+	}
+	/* The key history no longer matches the KEY event. */
+	tampered("rb.db", "alpha", &id_b, "UPDATE key_history SET event_seq = 3 WHERE state = 3",
+	         "event", "in", 2, "rotation: the key history moved off its KEY event");
+	/* Without the old key in the history, what it signed no longer verifies. */
+	tampered("rb.db", "alpha", &id_b, "DELETE FROM key_history WHERE state = 1", "event", "in",
+	         2, "rotation: the old key dropped from the history");
+	hl_identity_free(&ra0);
+	hl_identity_free(&ra1);
+	free(res);
+}
+
 int
 main(void)
 {
@@ -1135,6 +1253,7 @@ main(void)
 	}
 	test_files(b);
 	test_not_kept();
+	test_rotation();
 	hl_store_close(a);
 	hl_store_close(b);
 
@@ -1194,8 +1313,11 @@ main(void)
 	free(res);
 	{
 		char p[512];
-		const char *files[] = {"a.db",     "b.db",     "t.db",     "a.db-wal", "a.db-shm",
-		                       "b.db-wal", "b.db-shm", "t.db-wal", "t.db-shm"};
+		const char *files[] = {
+		    "a.db",      "b.db",      "t.db",      "a.db-wal",  "a.db-shm",  "b.db-wal",
+		    "b.db-shm",  "t.db-wal",  "t.db-shm",  "ra.db",     "rb.db",     "rt.db",
+		    "ra.db-wal", "ra.db-shm", "rb.db-wal", "rb.db-shm", "rt.db-wal", "rt.db-shm",
+		    "c.db",      "c.db-wal",  "c.db-shm",  "d.db",      "d.db-wal",  "d.db-shm"};
 		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 			path_of(p, sizeof p, files[i]);
 			unlink(p);
