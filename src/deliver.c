@@ -984,14 +984,16 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 			bool first = j->outcome == HL_RECV_NEW || j->outcome == HL_RECV_REFUSED;
 			bool refused =
 			    j->outcome == HL_RECV_REFUSED || j->outcome == HL_RECV_REFUSED_AGAIN;
-			if (j->tag != d->gen)
-				; /* that session is gone: the retransmission gets the answer */
-			else if (send_presigned(d, j->ev.seq, j->hash, !refused))
-				; /* the receipt is on its way */
-			else if (refused)
-				send_refusal(d, j->ev.seq, j->hash, j->reason);
-			else
-				add_receipt(d, j->ev.seq, j->hash);
+			/*
+			 * A session gone: the retransmission gets the answer. A
+			 * presigned receipt sent: it is on its way.
+			 */
+			if (j->tag == d->gen && !send_presigned(d, j->ev.seq, j->hash, !refused)) {
+				if (refused)
+					send_refusal(d, j->ev.seq, j->hash, j->reason);
+				else
+					add_receipt(d, j->ev.seq, j->hash);
+			}
 			if (first && d->io.received)
 				d->io.received(d->io.ctx, j);
 			if (first)

@@ -299,7 +299,7 @@ send_frame(struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 	if (c->corked && !c->closing) {
 		/* Seal straight into the cork: one write (one syscall) for all of them. */
 		if (c->ocap - c->olen < HL_RECORD_MAX) {
-			size_t ncap = c->ocap ? c->ocap * 2 : 4 * HL_RECORD_MAX;
+			size_t ncap = c->ocap ? c->ocap * 2 : (size_t)4 * HL_RECORD_MAX;
 			uint8_t *nb = realloc(c->obuf, ncap);
 			if (!nb)
 				return HL_ERR_NOMEM;
