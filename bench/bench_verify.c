@@ -95,7 +95,7 @@ fill_ours(struct hl_store *st, int64_t pid, uint64_t n, const struct hl_identity
 			return -1;
 		for (size_t i = 0; i < k; i++)
 			if (hl_store_mark_delivered(st, pid, part[i].seq, part[i].hash,
-			                            buf + len - HL_SIG_LEN) < 0)
+			                            buf + len - HL_SIG_LEN, 0, 0) < 0)
 				return -1;
 		if (hl_store_put_receipt(st, pid, part, k, buf + len - HL_SIG_LEN) < 0)
 			return -1;

@@ -30,7 +30,11 @@ echo "hotline benchmark ($(nproc) cores, $(uname -r)); both ends on this machine
 echo "== the seccomp filter"
 "$ROOT/$BUILD/bench_seccomp"
 echo "== link"
-"$ROOT/$BUILD/bench_link" "$D/bench" "127.0.0.1:$p" "$("$H" -d "$D/beijing" id | cut -d' ' -f2)"
+"$ROOT/$BUILD/bench_link" "$D/bench" "127.0.0.1:$p" "$("$H" -d "$D/beijing" id | cut -d' ' -f2)" |
+	tee "$D/link.out"
+# The loopback round trip, for bench_msg's ratios against the floor.
+HL_BENCH_RTT_US=$(awk '/floor: plain loopback TCP round trip/ {print $(NF-5)}' "$D/link.out")
+export HL_BENCH_RTT_US
 
 # Messaging: a second station, washington, with its daemon, sends to beijing.
 while :; do
@@ -52,4 +56,7 @@ done
 echo "== messages (washington -> beijing, both daemons running, WAL + synchronous=FULL)"
 "$ROOT/$BUILD/bench_msg" "$D/washington" beijing
 kill "$WPID" 2>/dev/null
+# The store's share of a message, one operation at a time, without daemons.
+mkdir -p "$D/store"
+"$ROOT/$BUILD/bench_store" "$D/store" 20000
 "$ROOT/$BUILD/bench_verify" "$H" "$D/verify" # the record: 1,000,000 events (HL_BENCH_VERIFY_N)

@@ -24,16 +24,22 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Print p50 and p99 of n samples (microseconds); sorts v. */
-static inline void
+/* p99 of the last report() */
+static double report_p99;
+
+/* Print p50 and p99 of n samples (microseconds); sorts v; returns p50 (0: none). */
+static inline double
 report(const char *what, double *v, size_t n)
 {
+	report_p99 = 0;
 	if (n == 0) {
 		printf("%-52s (no samples)\n", what);
-		return;
+		return 0;
 	}
 	qsort(v, n, sizeof *v, cmp_double);
 	printf("%-52s p50 %8.1f us   p99 %8.1f us   (n=%zu)\n", what, v[n / 2], v[n * 99 / 100], n);
+	report_p99 = v[n * 99 / 100];
+	return v[n / 2];
 }
 
 #endif

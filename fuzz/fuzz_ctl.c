@@ -3,7 +3,8 @@
  * fuzz_ctl.c: libFuzzer harness for hl_ctl_parse_request (src/ctl.c). The
  * input is one request line as it arrives on the control socket. An
  * accepted request must be a JSON object whose "cmd" is the string handed
- * back; a refused one must leave nothing behind.
+ * back, and the raw body it announces ("body_bytes") must be within the
+ * request limit; a refused one must leave nothing behind.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    json_string_value(json_object_get(req, "cmd")) != cmd)
 		abort();
 	(void)strlen(cmd);
+	if (hl_ctl_body_bytes(req) > HL_CTL_REQUEST_MAX ||
+	    (json_object_get(req, "body_bytes") &&
+	     !json_is_integer(json_object_get(req, "body_bytes"))))
+		abort();
 	/* What the daemon does next with a request: dump it (for logs) and drop it. */
 	{
 		char *text = json_dumps(req, JSON_COMPACT);

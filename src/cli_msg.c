@@ -69,15 +69,19 @@ print_rotation(const struct hl_event_row *r)
  * runs: the caller then writes the store itself.
  */
 static int
-via_daemon(json_t *req, json_t **resp)
+via_daemon(json_t *req, const uint8_t *body, size_t len, json_t **resp)
 {
 	char path[HL_PATH_MAX];
 	int rc;
 
 	*resp = NULL;
-	if (hl_station_path(station_dir, HL_F_CTL, path) < 0)
-		return HL_ERR_CLOSED;
-	rc = hl_ctl_call(path, req, resp, 30000);
+	if (!req || hl_station_path(station_dir, HL_F_CTL, path) < 0) {
+		json_decref(req);
+		return req ? HL_ERR_CLOSED : HL_ERR_NOMEM;
+	}
+	/* A body goes raw after the request line: nothing to encode, nothing to parse. */
+	rc = body ? hl_ctl_call_body(path, req, body, len, resp, 30000)
+	          : hl_ctl_call(path, req, resp, 30000);
 	json_decref(req);
 	return rc;
 }
@@ -194,18 +198,13 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 	char token_hex[2 * HL_TOKEN_LEN + 1], why[HL_REASON_MAX + 1] = "";
 	const char *kind = hl_kind_name(ev->kind);
 	const char *what = ev->kind == HL_EV_TALKS ? "talks event" : kind;
-	size_t cap = sodium_base64_encoded_len(ev->body_len, sodium_base64_VARIANT_ORIGINAL);
-	char *b64 = malloc(cap);
 	uint64_t deadline = hl_now_ms() + 30000;
 	int rc = HL_ERR_AGAIN;
 	bool retry = false; /* after the first attempt, any may have landed */
 	bool maybe = false; /* a request may have reached the daemon, unanswered */
 
-	if (!b64)
-		return fail("out of memory");
 	randombytes_buf(token, sizeof token);
 	sodium_bin2hex(token_hex, sizeof token_hex, token, sizeof token);
-	sodium_bin2base64(b64, cap, ev->body, ev->body_len, sodium_base64_VARIANT_ORIGINAL);
 	while (hl_now_ms() < deadline) {
 		json_t *resp = NULL;
 		int lockfd = try_station_lock();
@@ -216,13 +215,12 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 			maybe = false;
 			break;
 		}
-		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}",
-		                          "cmd", "send", "kind", kind, "peer", to, "channel",
-		                          ev->channel, "precedence", hl_prec_name(ev->precedence),
-		                          "media_type", ev->media_type, "operator",
-		                          ev->operator_name, "body", b64, "token", token_hex,
-		                          "retry", retry),
-		                &resp);
+		rc = via_daemon(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:b}", "cmd",
+		                          "send", "kind", kind, "peer", to, "channel", ev->channel,
+		                          "precedence", hl_prec_name(ev->precedence), "media_type",
+		                          ev->media_type, "operator", ev->operator_name, "token",
+		                          token_hex, "retry", retry),
+		                ev->body ? ev->body : (const uint8_t *)"", ev->body_len, &resp);
 		if (rc == HL_OK) {
 			const char *got = json_string_value(json_object_get(resp, "id"));
 			const char *code = json_string_value(json_object_get(resp, "code"));
@@ -243,7 +241,6 @@ queue_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev, const cha
 		retry = true;
 		usleep(100000); /* the daemon is starting or stopping: ask again */
 	}
-	free(b64);
 	if (rc == HL_ERR_FULL)
 		return fail("the disk is full: the %s was NOT stored; free space and try again",
 		            what);
@@ -881,7 +878,7 @@ cmd_ack(int argc, char **argv)
 			break;
 		}
 		if (via_daemon(json_pack("{s:s, s:s, s:s}", "cmd", "ack", "id", id, "operator", op),
-		               &resp) != HL_OK) {
+		               NULL, 0, &resp) != HL_OK) {
 			lost = true; /* no answer: the daemon is starting, stopping or died */
 			continue;
 		}

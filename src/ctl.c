@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -30,6 +31,11 @@ struct hl_ctl_client {
 	struct hl_ctl_client *next, *prev;
 	char *buf; /* grows up to HL_CTL_REQUEST_MAX */
 	size_t cap;
+	json_t *req;            /* the request line, parsed, while its body arrives */
+	const char *cmd;        /* in req */
+	size_t body_off;        /* where the raw body starts in buf */
+	size_t body_len;        /* its length ("body_bytes") */
+	bool in_handler;        /* hl_ctl_body is valid */
 	hl_ctl_local_fn *local; /* an in-process client: no pipe, answered through this */
 	void *local_arg;
 };
@@ -53,6 +59,7 @@ on_client_closed(uv_handle_t *h)
 		ctl->clients = cl->next;
 	if (cl->next)
 		cl->next->prev = cl->prev;
+	json_decref(cl->req);
 	if (cl->buf) /* a request may have carried a secret (docs/keys.md, the rotation) */
 		sodium_memzero(cl->buf, cl->cap);
 	free(cl->buf);
@@ -137,13 +144,34 @@ hl_ctl_parse_request(const char *buf, size_t len, json_t **req, const char **cmd
 	if (!r)
 		return HL_ERR_PROTO;
 	c = json_object_get(r, "cmd");
-	if (!json_is_object(r) || !json_is_string(c)) {
+	json_t *bb = json_object_get(r, "body_bytes");
+	if (!json_is_object(r) || !json_is_string(c) ||
+	    (bb && (!json_is_integer(bb) || json_integer_value(bb) < 0 ||
+	            json_integer_value(bb) > (json_int_t)HL_CTL_REQUEST_MAX))) {
 		json_decref(r);
 		return HL_ERR_PROTO;
 	}
 	*req = r;
 	*cmd = json_string_value(c);
 	return HL_OK;
+}
+
+size_t
+hl_ctl_body_bytes(const json_t *req)
+{
+	json_t *bb = json_object_get(req, "body_bytes");
+
+	return json_is_integer(bb) ? (size_t)json_integer_value(bb) : 0;
+}
+
+const uint8_t *
+hl_ctl_body(const struct hl_ctl_client *cl, size_t *len)
+{
+	*len = 0;
+	if (!cl->in_handler || !json_object_get(cl->req, "body_bytes"))
+		return NULL;
+	*len = cl->body_len;
+	return (const uint8_t *)cl->buf + cl->body_off;
 }
 
 static void
@@ -167,9 +195,7 @@ static void
 client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
 	struct hl_ctl_client *cl = s->data;
-	char *nl;
-	json_t *req;
-	const char *cmd;
+	size_t old = cl->len;
 
 	(void)buf;
 	if (nread < 0) {
@@ -178,25 +204,41 @@ client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	}
 	if (nread == 0 || !cl->buf)
 		return;
-	nl = memchr(cl->buf + cl->len, '\n', (size_t)nread);
 	cl->len += (size_t)nread;
-	if (!nl) {
-		if (cl->len == HL_CTL_REQUEST_MAX) {
+	if (!cl->req) {
+		char *nl = memchr(cl->buf + old, '\n', (size_t)nread);
+		if (!nl) {
+			if (cl->len == HL_CTL_REQUEST_MAX) {
+				uv_read_stop(s);
+				client_reply(cl, error_reply("request too long"));
+			}
+			return;
+		}
+		if (hl_ctl_parse_request(cl->buf, (size_t)(nl - cl->buf), &cl->req, &cl->cmd) < 0) {
+			uv_read_stop(s);
+			log_warn("ctl_refused", "reason=bad_request");
+			client_reply(
+			    cl, error_reply("bad request: expected a JSON object with \"cmd\""));
+			return;
+		}
+		cl->body_off = (size_t)(nl - cl->buf) + 1;
+		cl->body_len = hl_ctl_body_bytes(cl->req);
+		if (cl->body_len > HL_CTL_REQUEST_MAX - cl->body_off) {
 			uv_read_stop(s);
 			client_reply(cl, error_reply("request too long"));
+			return;
 		}
-		return;
 	}
+	if (cl->len - cl->body_off < cl->body_len)
+		return; /* the body is still on its way */
 	uv_read_stop(s);
-	if (hl_ctl_parse_request(cl->buf, (size_t)(nl - cl->buf), &req, &cmd) < 0) {
-		log_warn("ctl_refused", "reason=bad_request");
-		client_reply(cl, error_reply("bad request: expected a JSON object with \"cmd\""));
-		return;
-	}
-	json_t *resp = cl->ctl->fn(cl->ctl->ctx, cmd, req, cl);
+	cl->in_handler = true;
+	json_t *resp = cl->ctl->fn(cl->ctl->ctx, cl->cmd, cl->req, cl);
+	cl->in_handler = false;
+	json_decref(cl->req);
+	cl->req = NULL;
 	if (resp)
 		client_reply(cl, resp);
-	json_decref(req);
 }
 
 void
@@ -301,7 +343,8 @@ hl_ctl_stop(struct hl_ctl *ctl)
 }
 
 int
-hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
+hl_ctl_call_body(const char *path, json_t *req, const void *body, size_t blen, json_t **resp,
+                 int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char *text = NULL, buf[HL_CTL_RESPONSE_MAX];
@@ -313,6 +356,8 @@ hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
 	*resp = NULL;
 	if (strlen(path) >= sizeof sa.sun_path)
 		return HL_ERR_LIMIT;
+	if (body && json_object_set_new(req, "body_bytes", json_integer((json_int_t)blen)) != 0)
+		return HL_ERR_NOMEM;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -327,8 +372,19 @@ hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
 	len = strlen(text);
 	sent_len = len + 1;
 	text[len] = '\n'; /* json_dumps leaves room: replace the NUL, send len+1 */
-	for (size_t off = 0; off < len + 1;) {
-		ssize_t w = send(fd, text + off, len + 1 - off, MSG_NOSIGNAL);
+	/* The line, then the raw body: both in one call when they fit. */
+	for (size_t off = 0; off < len + 1 + (body ? blen : 0);) {
+		struct iovec iov[2];
+		int n = 0;
+		if (off < len + 1)
+			iov[n++] = (struct iovec){text + off, len + 1 - off};
+		if (body && blen)
+			iov[n++] = off <= len + 1
+			               ? (struct iovec){(void *)(uintptr_t)body, blen}
+			               : (struct iovec){(char *)(uintptr_t)body + (off - len - 1),
+			                                blen - (off - len - 1)};
+		ssize_t w = sendmsg(fd, &(struct msghdr){.msg_iov = iov, .msg_iovlen = (size_t)n},
+		                    MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -363,4 +419,10 @@ out:
 	free(text);
 	close(fd);
 	return rc;
+}
+
+int
+hl_ctl_call(const char *path, json_t *req, json_t **resp, int timeout_ms)
+{
+	return hl_ctl_call_body(path, req, NULL, 0, resp, timeout_ms);
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sodium.h>
 
 #include "content.h"
@@ -14,8 +15,27 @@
 #define PARTIALS_MAX 8    /* events being reassembled at once (one per precedence is normal) */
 #define HEAD_EVERY 1024   /* sign the chain head at least this often while sending */
 #define HEAD_MIN_MS 200   /* and, when the queue drains, at most this often (hl_deliver_tick) */
-#define LOAD_PAGE 1024    /* events read from the store at once: bounds how long a load takes */
-#define SENT_JOB 256      /* "sent" marks per store job */
+#define LOAD_PAGE 256     /* events read at once: a page is taken in by the loop in one go */
+/*
+ * Flow window: ROUTINE and PRIORITY bytes on the wire without a receipt,
+ * at most about twice what the line delivers in its fastest round trip
+ * (bandwidth x delay, measured from the receipts), within these bounds
+ * (at least enough for the peer to gather a full batch).
+ * Beyond it they wait here, not in the sockets, so that a FLASH message
+ * finds at most a round trip's worth of traffic ahead of it in the pipe
+ * and in the peer's store queue.
+ */
+#define WINDOW_MIN (1u << 20)
+#define WINDOW_MAX (32u << 20)
+#define RATE_TICKS 10         /* the delivery rate is the best of the last 10 ticks (1 s) */
+#define RTT_KEEP_US 10000000u /* the fastest round trip is the best of the last 10 s */
+#define SENT_JOB 32           /* "sent" marks per store job: urgent work waits for one job */
+#define MARK_JOB 32           /* "delivered" marks per store job, likewise */
+/*
+ * "sent" is written only for what still waits for its receipt a tick or two
+ * (100-200 ms) after it went out: most receipts come sooner, and the
+ * receipt's own write then records both (one row write instead of two).
+ */
 #define TAKE_BACK_MAX ((size_t)64 << 20) /* bytes of our returned events held at once */
 #define RESYNC_WAIT_MS 10000 /* our events the peer holds but does not give back: an error */
 
@@ -23,9 +43,12 @@ struct item {
 	struct hl_event ev;
 	uint8_t hash[HL_HASH_LEN];
 	uint8_t *body;
-	uint32_t offset; /* body bytes sent in this session */
-	bool sent;       /* all of it on the wire in this session */
-	bool done;       /* receipted or refused: gone from the queue */
+	uint32_t offset;  /* body bytes sent in this session */
+	bool sent;        /* all of it on the wire in this session */
+	uint64_t sent_ns; /* when it was, wall clock */
+	uint64_t sent_us; /* ... on the monotonic clock, for the round trip */
+	uint32_t wire;    /* bytes of it counted in the flow window */
+	bool done;        /* receipted or refused: gone from the queue */
 };
 
 struct partial {
@@ -64,13 +87,34 @@ struct hl_deliver {
 	uint64_t floor_seq;
 	uint8_t floor_hash[HL_HASH_LEN];
 	bool loading, load_again;
-	uint64_t *sent_seqs;
-	size_t nsent, sent_cap;
+	struct mark {
+		uint64_t seq, at_ns;
+	} * marks; /* "sent" marks not written yet, oldest first */
+	size_t nmarks, marks_cap;
+	size_t nold; /* the first nold of them are a tick old or more */
 	uint64_t sent_since_head;
 	uint64_t last_head_ms; /* heads go out at most every HEAD_MIN_MS while idle */
+	/* the flow window (WINDOW_MIN) */
+	size_t inflight, window;
+	uint64_t receipted;         /* bytes receipted since the last tick */
+	uint64_t rates[RATE_TICKS]; /* bytes receipted per tick, the last RATE_TICKS */
+	unsigned rate_at;
+	uint64_t min_rtt_us, min_rtt_at; /* the fastest round trip lately, and when */
 
 	/* inbound */
 	struct partial partials[PARTIALS_MAX];
+	/*
+	 * Receipts of urgent events, signed while the store commits them
+	 * (the signature costs as much as a fast disk's fsync): sent the
+	 * moment the commit returns, and only then.
+	 */
+	struct presigned {
+		bool used;
+		uint64_t seq, gen;
+		uint8_t hash[HL_HASH_LEN];
+		size_t len;
+		uint8_t body[2 + 40 + HL_SIG_LEN]; /* a RECEIPT of one entry */
+	} pre[PARTIALS_MAX];
 	struct hl_receipt_entry *receipts;
 	size_t nreceipts, receipts_cap;
 
@@ -127,6 +171,7 @@ hl_deliver_new(int64_t peer_id, const char *peer_name, const struct hl_identity 
 	d->max_bytes = max_message_bytes;
 	d->q = q;
 	d->io = io;
+	d->window = WINDOW_MIN;
 	return d;
 }
 
@@ -144,6 +189,7 @@ clear_items(struct hl_deliver *d)
 	d->more = false;
 	d->unsent = 0;
 	d->urgent_out = 0;
+	d->inflight = 0;
 }
 
 static void
@@ -152,6 +198,7 @@ clear_partials(struct hl_deliver *d)
 	for (size_t i = 0; i < PARTIALS_MAX; i++) {
 		free(d->partials[i].body);
 		memset(&d->partials[i], 0, sizeof d->partials[i]);
+		d->pre[i].used = false;
 	}
 }
 
@@ -188,7 +235,7 @@ hl_deliver_free(struct hl_deliver *d)
 	clear_partials(d);
 	clear_resync(d);
 	free(d->items);
-	free(d->sent_seqs);
+	free(d->marks);
 	free(d->receipts);
 	free(d->waiters);
 	free(d);
@@ -245,39 +292,99 @@ submit_load(struct hl_deliver *d)
 	hl_storeq_submit(d->q, j);
 }
 
+static struct item *find_item(struct hl_deliver *d, uint64_t seq);
+
+/* Write the first n "sent" marks, of the events that still wait for their receipt. */
 static void
-flush_sent(struct hl_deliver *d)
+flush_sent(struct hl_deliver *d, size_t n)
 {
+	size_t keep = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct item *it = find_item(d, d->marks[i].seq);
+		if (it && !it->done)
+			d->marks[keep++] = d->marks[i];
+	}
 	/*
 	 * In jobs of at most SENT_JOB marks: the store thread commits between
 	 * jobs, so one huge job would hold an urgent commit back behind it.
 	 */
-	for (size_t off = 0; off < d->nsent; off += SENT_JOB) {
-		size_t n = d->nsent - off < SENT_JOB ? d->nsent - off : SENT_JOB;
+	for (size_t off = 0; off < keep; off += SENT_JOB) {
+		size_t k = keep - off < SENT_JOB ? keep - off : SENT_JOB;
 		struct hl_job *j = hl_job_new(HL_JOB_SENT, d->peer_id);
-		if (!j || !(j->seqs = malloc(n * sizeof *j->seqs))) {
+		if (!j || !(j->seqs = malloc(k * sizeof *j->seqs)) ||
+		    !(j->times = malloc(k * sizeof *j->times))) {
 			hl_job_free(j);
 			break; /* the marks are cosmetic: "queued" until the receipt */
 		}
-		memcpy(j->seqs, d->sent_seqs + off, n * sizeof *j->seqs);
-		j->nseqs = n;
+		for (size_t i = 0; i < k; i++) {
+			j->seqs[i] = d->marks[off + i].seq;
+			j->times[i] = d->marks[off + i].at_ns;
+		}
+		j->nseqs = k;
 		hl_storeq_submit(d->q, j);
 	}
-	d->nsent = 0;
+	if (n == 0)
+		return;
+	memmove(d->marks, d->marks + n, (d->nmarks - n) * sizeof *d->marks);
+	d->nmarks -= n;
+	d->nold = d->nold > n ? d->nold - n : 0;
+}
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
 static void
-note_sent(struct hl_deliver *d, uint64_t seq)
+note_sent(struct hl_deliver *d, struct item *it)
 {
-	if (d->nsent == d->sent_cap) {
-		size_t ncap = d->sent_cap ? d->sent_cap * 2 : 64;
-		uint64_t *nv = realloc(d->sent_seqs, ncap * sizeof *nv);
+	it->sent_ns = hl_wall_ns();
+	it->sent_us = now_us();
+	if (d->nmarks == d->marks_cap) {
+		size_t ncap = d->marks_cap ? d->marks_cap * 2 : 64;
+		struct mark *nv = realloc(d->marks, ncap * sizeof *nv);
 		if (!nv)
 			return; /* the state stays "queued" in the store: cosmetic, not a loss */
-		d->sent_seqs = nv;
-		d->sent_cap = ncap;
+		d->marks = nv;
+		d->marks_cap = ncap;
 	}
-	d->sent_seqs[d->nsent++] = seq;
+	d->marks[d->nmarks].seq = it->ev.seq;
+	d->marks[d->nmarks].at_ns = it->sent_ns;
+	d->nmarks++;
+}
+
+/* The window's measures: the fastest round trip, the bytes delivered. */
+static void
+window_sample(struct hl_deliver *d, const struct item *it)
+{
+	uint64_t now = now_us(), rtt = now - it->sent_us;
+
+	if (!d->min_rtt_us || rtt < d->min_rtt_us || now - d->min_rtt_at > RTT_KEEP_US) {
+		d->min_rtt_us = rtt ? rtt : 1;
+		d->min_rtt_at = now;
+	}
+	d->receipted += it->ev.body_len;
+}
+
+/* Once a tick: window = 2 x best rate x fastest round trip, within bounds. */
+static void
+window_tick(struct hl_deliver *d)
+{
+	uint64_t best = 0, w;
+
+	d->rates[d->rate_at++ % RATE_TICKS] = d->receipted;
+	d->receipted = 0;
+	for (unsigned i = 0; i < RATE_TICKS; i++)
+		if (d->rates[i] > best)
+			best = d->rates[i];
+	/* best bytes per 100 ms tick; rtt in us: bytes in one rtt = best * rtt / 100000 */
+	w = 2 * best * d->min_rtt_us / 100000u;
+	d->window = w < WINDOW_MIN ? WINDOW_MIN : w > WINDOW_MAX ? WINDOW_MAX : (size_t)w;
 }
 
 void
@@ -301,6 +408,7 @@ hl_deliver_set_peer_version(struct hl_deliver *d, unsigned version)
 void
 hl_deliver_up(struct hl_deliver *d)
 {
+	flush_sent(d, d->nmarks); /* a session replaced: what went out on the old one */
 	d->up = true;
 	d->peer_version = 0;
 	d->up_ns = hl_wall_ns();
@@ -317,15 +425,17 @@ hl_deliver_down(struct hl_deliver *d)
 {
 	d->up = false;
 	d->gen++;
-	flush_sent(d);
+	flush_sent(d, d->nmarks);
 	clear_partials(d);
 	clear_resync(d);
 	d->nreceipts = 0;
 	d->unsent = 0;
 	d->urgent_out = 0;
+	d->inflight = 0;
 	for (size_t i = 0; i < d->n; i++) {
 		d->items[i]->offset = 0;
 		d->items[i]->sent = false;
+		d->items[i]->wire = 0;
 		d->unsent += !d->items[i]->done;
 	}
 	memset(d->cursor, 0, sizeof d->cursor);
@@ -355,8 +465,6 @@ reserve(struct hl_deliver *d, size_t more)
 	d->cap = ncap;
 	return true;
 }
-
-static struct item *find_item(struct hl_deliver *d, uint64_t seq);
 
 /*
  * Queue an event (taking its body) in seq order, unless it is queued
@@ -492,6 +600,9 @@ hl_deliver_pump(struct hl_deliver *d)
 	send_returns(d);
 	if (d->up && d->ans_more && !d->ans_loading && !d->rq_active && d->unsent < LOAD_PAGE / 2)
 		submit_answered(d);
+	if (!d->up)
+		return;
+	d->io.cork(d->io.ctx, true);
 	while (d->up && d->io.backlog(d->io.ctx) < BACKLOG_MAX) {
 		struct item *it = pick(d);
 		size_t len = 0;
@@ -509,22 +620,30 @@ hl_deliver_pump(struct hl_deliver *d)
 		 */
 		if (it->ev.precedence == HL_PREC_ROUTINE && d->urgent_out > 0)
 			break;
+		bool windowed = it->ev.precedence >= HL_PREC_PRIORITY;
+		if (windowed && it->offset == 0 && d->inflight >= d->window)
+			break; /* the receipts open it again (one begun goes on: its receipt is due)
+			        */
 		if (hl_data_encode(&it->ev, it->offset, d->buf, sizeof d->buf, &len, &taken) < 0 ||
 		    d->io.send(d->io.ctx, HL_FT_DATA, d->buf, len) < 0)
 			break;
 		it->offset += taken;
+		if (windowed) {
+			it->wire += (uint32_t)len;
+			d->inflight += len;
+		}
 		if (it->offset >= it->ev.body_len) {
 			it->sent = true;
 			d->unsent--;
 			d->urgent_out += it->ev.precedence < HL_PREC_ROUTINE;
-			note_sent(d, it->ev.seq);
+			note_sent(d, it);
 			/* A notice is signed by the head that covers it: at once, not in a while.
 			 */
 			if (++d->sent_since_head >= HEAD_EVERY || it->ev.kind >= HL_EV_SUSPEND)
 				send_head(d, false);
 		}
 	}
-	flush_sent(d);
+	d->io.cork(d->io.ctx, false);
 }
 
 void
@@ -537,6 +656,10 @@ hl_deliver_stopping(struct hl_deliver *d)
 void
 hl_deliver_tick(struct hl_deliver *d)
 {
+	/* Marks a tick old whose receipt has not come: written now. */
+	flush_sent(d, d->nold);
+	d->nold = d->nmarks;
+	window_tick(d);
 	if (d->up && !pick(d))
 		send_head(d, true);
 	if (d->up && d->resync_ms && !d->resync_warned &&
@@ -602,6 +725,12 @@ finish_item(struct hl_deliver *d, struct item *it, const char *refusal)
 	if (it && !it->done) {
 		it->done = true;
 		d->ndone++;
+		if (it->wire) {
+			d->inflight -= it->wire < d->inflight ? it->wire : d->inflight;
+			it->wire = 0;
+			if (it->sent)
+				window_sample(d, it);
+		}
 		if (it->sent && it->ev.precedence < HL_PREC_ROUTINE && d->urgent_out > 0 &&
 		    --d->urgent_out == 0)
 			hl_deliver_pump(d); /* ROUTINE traffic may go on */
@@ -1007,6 +1136,50 @@ taken_back(struct hl_deliver *d, struct hl_job *j)
 
 /* ---- inbound ---- */
 
+/* Sign the receipt of an urgent event now, while the store commits it. */
+static void
+presign_receipt(struct hl_deliver *d, const struct hl_receipt_entry *e)
+{
+	struct presigned *ps = &d->pre[0];
+
+	for (size_t i = 0; i < PARTIALS_MAX; i++)
+		if (!d->pre[i].used || d->pre[i].gen != d->gen) {
+			ps = &d->pre[i];
+			break;
+		}
+	/* (all in use: the first is overwritten; its receipt then goes the batched way) */
+	if (hl_receipt_encode(e, 1, d->id->ed25519_sk, d->id->pub.ed25519, d->peer_ed, ps->body,
+	                      sizeof ps->body, &ps->len) < 0) {
+		ps->used = false;
+		return;
+	}
+	ps->used = true;
+	ps->seq = e->seq;
+	ps->gen = d->gen;
+	memcpy(ps->hash, e->hash, HL_HASH_LEN);
+}
+
+/*
+ * The event (seq, hash) is committed: its presigned receipt goes now when
+ * it is accepted (true), or is dropped; false: it had none, or it could not
+ * be sent (it then goes in the batch's receipt).
+ */
+static bool
+send_presigned(struct hl_deliver *d, uint64_t seq, const uint8_t hash[static HL_HASH_LEN],
+               bool accepted)
+{
+	for (size_t i = 0; i < PARTIALS_MAX; i++) {
+		struct presigned *ps = &d->pre[i];
+		if (ps->used && ps->gen == d->gen && ps->seq == seq &&
+		    memcmp(ps->hash, hash, HL_HASH_LEN) == 0) {
+			ps->used = false;
+			return accepted && d->up &&
+			       d->io.send(d->io.ctx, HL_FT_RECEIPT, ps->body, ps->len) == 0;
+		}
+	}
+	return false;
+}
+
 static int
 on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
 {
@@ -1077,7 +1250,13 @@ on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
 	}
 	j->tag = d->gen;
 	memset(p, 0, sizeof *p);
-	hl_storeq_submit(d->q, j);
+	j->reason_given = j->reason[0] != '\0';
+	bool presign = j->ev.precedence <= HL_PREC_IMMEDIATE && !j->reason_given;
+	struct hl_receipt_entry e = {.seq = j->ev.seq};
+	memcpy(e.hash, j->hash, HL_HASH_LEN);
+	hl_storeq_submit(d->q, j); /* j is the store thread's now */
+	if (presign)
+		presign_receipt(d, &e);
 	return HL_OK;
 }
 
@@ -1139,8 +1318,11 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 
 	if (hl_receipt_decode(body, len, d->peer_ed, d->id->pub.ed25519, &n, &entries, &sig) < 0)
 		return HL_ERR_PROTO;
+	uint64_t at_ns = hl_wall_ns(); /* "delivered" is now, not when the store gets to it */
+	/* The receipt as signed, kept whole (after its marks: the queue keeps the order). */
 	j = hl_job_new(HL_JOB_RECEIPT, d->peer_id);
-	if (!j || !(j->entries = calloc(n, sizeof *j->entries))) {
+	if (!j || !(j->entries = calloc(n, sizeof *j->entries)) ||
+	    !(j->times = calloc(n, sizeof *j->times))) {
 		hl_job_free(j);
 		return HL_ERR_NOMEM;
 	}
@@ -1148,13 +1330,39 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 		struct item *it;
 		hl_receipt_entry_get(entries, i, &j->entries[i]);
 		it = find_item(d, j->entries[i].seq);
-		if (it && sodium_memcmp(it->hash, j->entries[i].hash, HL_HASH_LEN) == 0)
+		if (it && sodium_memcmp(it->hash, j->entries[i].hash, HL_HASH_LEN) == 0) {
+			j->times[i] = it->sent_ns;
 			finish_item(d, it, NULL);
+		}
 	}
 	j->nentries = n;
 	memcpy(j->sig, sig, HL_SIG_LEN);
+	/*
+	 * The delivered marks, in jobs of at most MARK_JOB: the store thread
+	 * lets urgent work in between jobs, and a receipt of 512 marks is
+	 * milliseconds of work.
+	 */
+	for (size_t off = 0; off < n; off += MARK_JOB) {
+		size_t k = n - off < MARK_JOB ? n - off : MARK_JOB;
+		struct hl_job *m = hl_job_new(HL_JOB_RECEIPT, d->peer_id);
+		if (!m || !(m->entries = malloc(k * sizeof *m->entries)) ||
+		    !(m->times = malloc(k * sizeof *m->times))) {
+			hl_job_free(m);
+			hl_job_free(j);
+			return HL_ERR_NOMEM;
+		}
+		memcpy(m->entries, j->entries + off, k * sizeof *m->entries);
+		memcpy(m->times, j->times + off, k * sizeof *m->times);
+		m->nentries = k;
+		m->at_ns = at_ns;
+		memcpy(m->sig, sig, HL_SIG_LEN);
+		hl_storeq_submit(d->q, m);
+	}
+	j->keep_only = true;
 	hl_storeq_submit(d->q, j);
 	compact(d);
+	if (d->inflight < d->window)
+		hl_deliver_pump(d); /* the window opened */
 	return HL_OK;
 }
 
@@ -1173,9 +1381,12 @@ on_refuse(struct hl_deliver *d, const uint8_t *body, size_t len)
 		return HL_ERR_PROTO;
 	}
 	memcpy(j->sig, sig, HL_SIG_LEN);
+	j->at_ns = hl_wall_ns();
 	it = find_item(d, j->seq);
-	if (it && sodium_memcmp(it->hash, j->hash, HL_HASH_LEN) == 0)
+	if (it && sodium_memcmp(it->hash, j->hash, HL_HASH_LEN) == 0) {
+		j->sent_ns = it->sent_ns;
 		finish_item(d, it, j->reason);
+	}
 	log_warn("refused_by_peer", "peer=%s seq=%llu reason=\"%s\"", d->name,
 	         (unsigned long long)j->seq, j->reason);
 	hl_storeq_submit(d->q, j);
@@ -1286,22 +1497,27 @@ hl_deliver_done(struct hl_deliver *d, struct hl_job *j)
 			if (d->up)
 				d->io.drop(d->io.ctx, "store_failed");
 		} else {
-			/* Stored: tell the station once, whatever became of the session. */
+			/* Stored: answer first (the sender waits), then tell the station. */
 			bool first = j->outcome == HL_RECV_NEW || j->outcome == HL_RECV_REFUSED;
+			bool refused =
+			    j->outcome == HL_RECV_REFUSED || j->outcome == HL_RECV_REFUSED_AGAIN;
+			/*
+			 * A session gone: the retransmission gets the answer. A
+			 * presigned receipt sent: it is on its way.
+			 */
+			if (j->tag == d->gen && !send_presigned(d, j->ev.seq, j->hash, !refused)) {
+				if (refused)
+					send_refusal(d, j->ev.seq, j->hash, j->reason);
+				else
+					add_receipt(d, j->ev.seq, j->hash);
+			}
 			if (first && d->io.received)
 				d->io.received(d->io.ctx, j);
 			if (first)
 				log_info("received", "peer=%s seq=%llu kind=%s precedence=%s%s",
 				         d->name, (unsigned long long)j->ev.seq,
 				         hl_kind_name(j->ev.kind), hl_prec_name(j->ev.precedence),
-				         j->outcome == HL_RECV_REFUSED ? " refused=1" : "");
-			if (j->tag != d->gen)
-				break; /* that session is gone: the retransmission gets the answer
-				        */
-			if (j->outcome == HL_RECV_REFUSED || j->outcome == HL_RECV_REFUSED_AGAIN)
-				send_refusal(d, j->ev.seq, j->hash, j->reason);
-			else
-				add_receipt(d, j->ev.seq, j->hash);
+				         refused ? " refused=1" : "");
 		}
 		break;
 	default:

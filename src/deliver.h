@@ -22,6 +22,11 @@ struct hl_deliver_io {
 	int (*send)(void *ctx, uint8_t type, const uint8_t *body, size_t len);
 	/* Bytes queued for the socket and not yet written. */
 	size_t (*backlog)(void *ctx);
+	/*
+	 * While corked, frames are sealed into a buffer; uncorking writes them
+	 * in one go (a burst of DATA frames costs one syscall, not one each).
+	 */
+	void (*cork)(void *ctx, bool on);
 	/* Drop the session (the peer will retransmit on the next one). */
 	void (*drop)(void *ctx, const char *why);
 	/* A waited-for event was receipted (refused: reason not NULL). */

@@ -58,6 +58,10 @@ struct conn {
 	uint64_t last_io_ms;     /* test sessions: last frame in or answer out */
 	struct hl_session *sess; /* every key of the session: sodium_malloc'd (locked, guarded) */
 	struct hl_frame_reader rd;
+	/* Corked (hl_deliver_io.cork): sealed frames wait here, to leave in one write. */
+	bool corked;
+	uint8_t *obuf;
+	size_t olen, ocap;
 	struct conn *next, *prev;
 };
 
@@ -290,11 +294,42 @@ send_frame(struct conn *c, uint8_t type, const uint8_t *body, size_t len)
 {
 	struct hl_net *net = c->net;
 	size_t n = 0;
-	int rc = hl_session_seal(c->sess, type, body, len, net->out, sizeof net->out, &n);
+	int rc;
 
+	if (c->corked && !c->closing) {
+		/* Seal straight into the cork: one write (one syscall) for all of them. */
+		if (c->ocap - c->olen < HL_RECORD_MAX) {
+			size_t ncap = c->ocap ? c->ocap * 2 : (size_t)4 * HL_RECORD_MAX;
+			uint8_t *nb = realloc(c->obuf, ncap);
+			if (!nb)
+				return HL_ERR_NOMEM;
+			c->obuf = nb;
+			c->ocap = ncap;
+		}
+		rc = hl_session_seal(c->sess, type, body, len, c->obuf + c->olen, c->ocap - c->olen,
+		                     &n);
+		if (rc == HL_OK)
+			c->olen += n;
+		return rc;
+	}
+	rc = hl_session_seal(c->sess, type, body, len, net->out, sizeof net->out, &n);
 	if (rc < 0)
 		return rc;
 	return conn_write(c, net->out, n);
+}
+
+/* Frames sealed from now on wait (cork), or leave in one write (uncork). */
+static void
+conn_cork(struct conn *c, bool on)
+{
+	if (on) {
+		c->corked = true;
+		return;
+	}
+	c->corked = false;
+	if (c->olen && conn_write(c, c->obuf, c->olen) < 0 && !c->closing)
+		conn_close(c, "write_failed");
+	c->olen = 0;
 }
 
 /* ---- closing ---- */
@@ -313,6 +348,7 @@ on_close(uv_handle_t *h)
 		c->next->prev = c->prev;
 	hl_session_wipe(c->sess);
 	sodium_free(c->sess);
+	free(c->obuf);
 	free(c);
 	net_unref(net);
 }
@@ -1437,7 +1473,16 @@ io_backlog(void *ctx)
 {
 	struct peer *p = ctx;
 
-	return p->current ? p->current->tcp.write_queue_size : 0;
+	return p->current ? p->current->tcp.write_queue_size + p->current->olen : 0;
+}
+
+static void
+io_cork(void *ctx, bool on)
+{
+	struct peer *p = ctx;
+
+	if (p->current)
+		conn_cork(p->current, on);
 }
 
 static void
@@ -1511,9 +1556,10 @@ peer_new(struct hl_net *net, const struct hl_peer_rec *r)
 		return NULL;
 	p->net = net;
 	p->id = r->id;
-	p->dl = hl_deliver_new(
-	    r->id, r->name, net->id, p->sess_ed, net->cfg->max_message_bytes, net->q,
-	    (struct hl_deliver_io){io_send, io_backlog, io_drop, io_settled, io_received, p});
+	p->dl =
+	    hl_deliver_new(r->id, r->name, net->id, p->sess_ed, net->cfg->max_message_bytes, net->q,
+	                   (struct hl_deliver_io){io_send, io_backlog, io_cork, io_drop, io_settled,
+	                                          io_received, p});
 	p->ck = hl_ckpt_new(r->id, r->name, net->cfg->name, net->id, p->sess_ed, net->q,
 	                    (struct hl_ckpt_io){io_send, io_ckpt_done, p});
 	if (!p->dl || !p->ck) {
@@ -1706,7 +1752,9 @@ job_done(void *ctx, struct hl_job *job)
 			hl_deliver_done(net->peers[i]->dl, NULL);
 		} else if (net->peers[i]->id == job->peer_id) {
 			if (job->rc == HL_OK && net->hooks.marked &&
-			    (job->kind == HL_JOB_SENT || job->kind == HL_JOB_RECEIPT ||
+			    (job->kind == HL_JOB_SENT ||
+			     (job->kind == HL_JOB_RECEIPT &&
+			      !job->keep_only) || /* (marked in jobs) */
 			     job->kind == HL_JOB_REFUSED))
 				net->hooks.marked(net->hooks.ctx, net->peers[i]->name, job);
 			hl_deliver_done(net->peers[i]->dl, job);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * log.c: logfmt lines on stderr, one per event, written with a single
- * write(2) so lines from several processes never interleave.
+ * write(2) of whole lines (at most PIPE_BUF bytes when several are held)
+ * so lines from several processes never interleave.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,35 @@
 
 static enum log_level min_level = LOG_INFO;
 static char prefix[80];
+
+/* Held lines (log_hold): one thread holds at a time, the daemon's loop. */
+static _Thread_local bool holding;
+static struct {
+	size_t len;
+	char buf[4096]; /* PIPE_BUF: a write of whole lines this size never interleaves */
+} held;
+
+static void
+out(const char *data, size_t len)
+{
+	ssize_t w = write(STDERR_FILENO, data, len);
+	(void)w;
+}
+
+void
+log_hold(void)
+{
+	holding = true;
+}
+
+void
+log_release(void)
+{
+	holding = false;
+	if (held.len)
+		out(held.buf, held.len);
+	held.len = 0;
+}
 
 void
 log_set_level(enum log_level lvl)
@@ -83,8 +113,20 @@ log_event(enum log_level lvl, const char *event, const char *fmt, ...)
 	if ((size_t)n > sizeof line - 2)
 		n = (int)sizeof line - 2;
 	line[n++] = '\n';
-	ssize_t w = write(STDERR_FILENO, line, (size_t)n);
-	(void)w;
+	if (!holding || lvl >= LOG_ERROR) {
+		if (holding && held.len) { /* what was held comes first */
+			out(held.buf, held.len);
+			held.len = 0;
+		}
+		out(line, (size_t)n);
+		return;
+	}
+	if (held.len + (size_t)n > sizeof held.buf) {
+		out(held.buf, held.len);
+		held.len = 0;
+	}
+	memcpy(held.buf + held.len, line, (size_t)n);
+	held.len += (size_t)n;
 }
 
 /* Append s to line at *n (bounded by cap); signal-safe. */

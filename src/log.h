@@ -26,6 +26,17 @@ void log_event(enum log_level lvl, const char *event, const char *fmt, ...) HL_P
 #define log_error(ev, ...) log_event(LOG_ERROR, ev, __VA_ARGS__)
 
 /*
+ * Between log_hold() and log_release(), this thread's lines are kept and
+ * then written together (whole lines, in order, in writes of at most
+ * PIPE_BUF bytes, which never interleave with other processes' lines): a
+ * batch of a thousand received messages logs a line each, and a syscall
+ * each cost more than storing them. Errors are never held. Holds do not nest, and one thread at a
+ * time holds (the daemon's loop thread).
+ */
+void log_hold(void);
+void log_release(void);
+
+/*
  * For a signal handler: the same line format, built without allocation,
  * locks or stdio (clock_gettime and one write(2)): event, then k1=v1 (v1
  * must need no quoting) and k2=v2.

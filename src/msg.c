@@ -76,6 +76,17 @@ hl_utf8_valid(const uint8_t *s, size_t len)
 		uint8_t c = s[i];
 		size_t n;
 		uint32_t cp;
+		/* ASCII, 8 bytes at a time: most text is, and this runs on every message. */
+		while (len - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, 8);
+			if (w & UINT64_C(0x8080808080808080))
+				break;
+			i += 8;
+		}
+		if (i == len)
+			break;
+		c = s[i];
 		if (c < 0x80) {
 			i++;
 			continue;

@@ -417,17 +417,19 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	int wait = 0, retry = 0;
 	unsigned prec;
 	int64_t peer_id;
-	size_t blen = 0, b64len;
+	size_t blen = 0, b64len = 0, rawlen = 0, cap;
+	const uint8_t *raw = hl_ctl_body(client, &rawlen);
 	struct hl_job *j;
 	char why[256];
 
 	unsigned k;
 
-	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s:s, s?b, s:s, s?b, s?s, s?s}", "peer", &peer,
+	if (json_unpack(req, "{s:s, s?s, s?s, s?s, s?s, s?b, s:s, s?b, s?s, s?s}", "peer", &peer,
 	                "channel", &channel, "precedence", &prec_s, "media_type", &media, "body",
 	                &b64, "wait", &wait, "token", &token, "retry", &retry, "kind", &kind,
-	                "operator", &op) != 0)
-		return err_reply("usage", "send needs peer, body and token");
+	                "operator", &op) != 0 ||
+	    !b64 == !raw)
+		return err_reply("usage", "send needs peer, body (or body_bytes) and token");
 	for (k = HL_EV_MESSAGE; k <= HL_EV_TALKS && strcmp(kind, hl_kind_name(k)) != 0; k++)
 		;
 	if (k == HL_EV_ACK || !hl_kind_known(k) || strlen(op) > HL_OPERATOR_MAX ||
@@ -440,19 +442,25 @@ ctl_send(struct daemon *d, json_t *req, struct hl_ctl_client *client)
 	if (!hl_name_valid(channel) || hl_prec_parse(prec_s, &prec) < 0 ||
 	    strlen(media) > HL_MEDIA_MAX || !hl_field_valid(media, strlen(media)))
 		return err_reply("usage", "bad channel, precedence or media type");
-	b64len = strlen(b64);
-	if (b64len / 4 * 3 > (size_t)d->cfg.max_message_bytes + 3) {
+	/* The body comes raw after the request line (the CLI), or in base64 inside it. */
+	if (b64)
+		b64len = strlen(b64);
+	cap = raw ? rawlen : b64len / 4 * 3 + 3;
+	if ((raw ? rawlen : b64len / 4 * 3) > (size_t)d->cfg.max_message_bytes + (raw ? 0 : 3)) {
 		snprintf(why, sizeof why, "the message is larger than max_message_bytes (%u bytes)",
 		         d->cfg.max_message_bytes);
 		return err_reply("toolarge", why);
 	}
-	if (!(j = hl_job_new(HL_JOB_APPEND, peer_id)) || !(j->body = malloc(b64len / 4 * 3 + 3))) {
+	if (!(j = hl_job_new(HL_JOB_APPEND, peer_id)) || !(j->body = malloc(cap ? cap : 1))) {
 		hl_job_free(j);
 		return err_reply("nomem", "out of memory");
 	}
-	if (sodium_base642bin(j->body, b64len / 4 * 3 + 3, b64, b64len, NULL, &blen, NULL,
-	                      sodium_base64_VARIANT_ORIGINAL) != 0 ||
-	    blen > d->cfg.max_message_bytes) {
+	if (raw) {
+		memcpy(j->body, raw, rawlen);
+		blen = rawlen;
+	} else if (sodium_base642bin(j->body, cap, b64, b64len, NULL, &blen, NULL,
+	                             sodium_base64_VARIANT_ORIGINAL) != 0 ||
+	           blen > d->cfg.max_message_bytes) {
 		hl_job_free(j);
 		return err_reply("usage", "body is not base64 or too large");
 	}

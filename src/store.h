@@ -218,6 +218,23 @@ HL_MUST_CHECK int hl_store_history(struct hl_store *st, const char *msg_id, int 
  */
 void hl_store_autocheckpoint(struct hl_store *st, bool on);
 void hl_store_checkpoint(struct hl_store *st);
+/* With automatic checkpoints off: the WAL's size in pages after this connection's last commit. */
+int hl_store_wal_pages(const struct hl_store *st);
+/*
+ * Grow the WAL file to about bytes (at most an eighth of the free space)
+ * with zeros, best effort. A commit that extends the WAL has its fdatasync
+ * commit the file's new size through the file system's journal too, and
+ * costs two to three times one that overwrites: after this, commits
+ * overwrite (SQLite restarts the WAL from its start after each complete
+ * checkpoint, and ignores what follows the last valid frame).
+ */
+void hl_store_wal_presize(struct hl_store *st, uint64_t bytes);
+/*
+ * Keep this connection's temporary data (the savepoints' journals of the
+ * writer's batches) in memory: spilled to files, each job that touched a
+ * few hundred rows created, wrote and removed one.
+ */
+void hl_store_memory_temp(struct hl_store *st);
 
 /*
  * Let this connection fold the WAL into the database and delete it when it
@@ -251,14 +268,25 @@ HL_MUST_CHECK int hl_store_pending_page(struct hl_store *st, int64_t peer_id, ui
                                         uint64_t *page_end, bool *more);
 /* How many of our events to peer_id wait for a receipt (queued or sent). */
 HL_MUST_CHECK int hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n);
-HL_MUST_CHECK int hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq);
-/* The peer's signed receipt for our event (seq, hash): delivered. */
+/* Our event went on the wire (whole) at sent_ns: sent, unless it is past queued. */
+HL_MUST_CHECK int hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq,
+                                     uint64_t sent_ns);
+/*
+ * The peer's signed receipt for our event (seq, hash), which came at at_ns
+ * (0: now): delivered. sent_ns is when the event went on the wire (0: the
+ * receipt's time), kept unless a sent time is there already: the daemon
+ * writes "sent" only for what waits for its receipt, so most events go
+ * from queued to delivered in one write.
+ */
 HL_MUST_CHECK int hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
                                           const uint8_t hash[static HL_HASH_LEN],
-                                          const uint8_t sig[static HL_SIG_LEN]);
+                                          const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns,
+                                          uint64_t at_ns);
+/* The peer's signed refusal of our event (seq, hash); sent_ns and at_ns as for delivered. */
 HL_MUST_CHECK int hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
                                         const uint8_t hash[static HL_HASH_LEN], const char *reason,
-                                        const uint8_t sig[static HL_SIG_LEN]);
+                                        const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns,
+                                        uint64_t at_ns);
 
 /* REFUSED_AGAIN: a retransmission of what was refused before, answered the same way. */
 enum hl_recv_outcome { HL_RECV_NEW, HL_RECV_DUPLICATE, HL_RECV_REFUSED, HL_RECV_REFUSED_AGAIN };

@@ -15,6 +15,7 @@ struct hl_store {
 	} cache[64];
 	size_t ncached;
 	char self[HL_NAME_MAX + 1]; /* hl_store_set_self */
+	int wal_pages; /* pages in the WAL after our last commit (autocheckpoint off) */
 };
 
 /* An SQLite result code as an hl_err: HL_ERR_FULL, HL_ERR_DISK (any SQLITE_IOERR), HL_ERR_IO. */
@@ -53,9 +54,12 @@ int hl_store_key_announce(struct hl_store *st, int64_t peer_id, const struct hl_
 #define ROW_COLUMNS ROW_FIELDS " FROM events e JOIN peers p ON p.id = e.peer_id "
 /* Every row of q (ROW_FIELDS) into *rows (hl_event_rows_free); finishes q. */
 int hl_store_read_rows(struct hl_store *st, sqlite3_stmt *q, struct hl_event_row **rows, size_t *n);
-/* Insert one event row; fields from ev, the rest as given. HL_ERR_EXISTS on a seq held. */
+/*
+ * Insert one event row; fields from ev, the rest as given (token: the send's idempotency
+ * token, NULL for none). HL_ERR_EXISTS on a seq held.
+ */
 int hl_store_insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
                           const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
-                          const char *reason);
+                          const char *reason, const uint8_t *token);
 
 #endif

@@ -10,10 +10,14 @@
  * - A seq is stored once per direction (primary key); a retransmission is
  *   answered from what is stored, never stored again.
  */
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "talks.h"
@@ -460,7 +464,7 @@ receive_verdict(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
 int
 hl_store_insert_event(struct hl_store *st, int64_t peer_id, int dir, const struct hl_event *ev,
                       const uint8_t hash[static HL_HASH_LEN], int state, uint64_t received_ns,
-                      const char *reason)
+                      const char *reason, const uint8_t *token)
 {
 	sqlite3_stmt *q;
 	char id[HL_MSGID_LEN + 1];
@@ -471,8 +475,8 @@ hl_store_insert_event(struct hl_store *st, int64_t peer_id, int dir, const struc
 	         st,
 	         "INSERT INTO events (peer_id, dir, seq, msg_id, hash, prev, kind,"
 	         " precedence, created_ns, deadline_ns, channel, media_type, operator,"
-	         " ref_seq, ref_hash, body, state, received_ns, reason)"
-	         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+	         " ref_seq, ref_hash, body, state, received_ns, reason, client_token)"
+	         " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 	         &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
@@ -495,14 +499,17 @@ hl_store_insert_event(struct hl_store *st, int64_t peer_id, int dir, const struc
 	sqlite3_bind_int(q, 17, state);
 	sqlite3_bind_int64(q, 18, (sqlite3_int64)received_ns);
 	sqlite3_bind_text(q, 19, reason ? reason : "", -1, SQLITE_STATIC);
+	if (token)
+		sqlite3_bind_blob(q, 20, token, HL_TOKEN_LEN, SQLITE_STATIC);
 	rc = hl_store_step_done(st, q);
 	hl_store_finish(st, q);
 	return rc;
 }
 
-int
-hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
-                       uint8_t hash[static HL_HASH_LEN])
+/* Append ev to our chain to peer_id, with the sender's retry token (NULL: none). */
+static int
+append_event(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+             uint8_t hash[static HL_HASH_LEN], const uint8_t *token)
 {
 	sqlite3_stmt *q;
 	int rc;
@@ -525,7 +532,15 @@ hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		return HL_ERR_IO;
 	hl_event_hash(ev, hash);
-	return hl_store_insert_event(st, peer_id, HL_DIR_OUT, ev, hash, HL_ST_QUEUED, 0, NULL);
+	return hl_store_insert_event(st, peer_id, HL_DIR_OUT, ev, hash, HL_ST_QUEUED, 0, NULL,
+	                             token);
+}
+
+int
+hl_store_append_locked(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
+                       uint8_t hash[static HL_HASH_LEN])
+{
+	return append_event(st, peer_id, ev, hash, NULL);
 }
 
 int
@@ -568,27 +583,74 @@ hl_store_append_once(struct hl_store *st, int64_t peer_id, struct hl_event *ev,
 	if (s != SQLITE_DONE)
 		return HL_ERR_IO;
 	/* Checked after the retry lookup: a retry of what landed gets its event, not a verdict. */
-	if ((rc = hl_store_check_new(st, peer_id, ev, why)) < 0 ||
-	    (rc = hl_store_append_locked(st, peer_id, ev, hash)) < 0)
+	if ((rc = hl_store_check_new(st, peer_id, ev, why)) < 0)
 		return rc;
-	if ((rc =
-	         hl_store_prepare(st,
-	                          "UPDATE events SET client_token = ? WHERE peer_id = ? AND dir = 0"
-	                          " AND seq = ?",
-	                          &q)) < 0)
-		return rc;
-	sqlite3_bind_blob(q, 1, token, HL_TOKEN_LEN, SQLITE_STATIC);
-	sqlite3_bind_int64(q, 2, peer_id);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)ev->seq);
-	rc = hl_store_step_done(st, q);
-	hl_store_finish(st, q);
-	return rc;
+	return append_event(st, peer_id, ev, hash, token);
+}
+
+static int
+on_wal_commit(void *ctx, sqlite3 *db, const char *name, int pages)
+{
+	(void)db;
+	(void)name;
+	((struct hl_store *)ctx)->wal_pages = pages;
+	return SQLITE_OK;
 }
 
 void
 hl_store_autocheckpoint(struct hl_store *st, bool on)
 {
-	sqlite3_wal_autocheckpoint(st->db, on ? 1000 : 0);
+	if (on)
+		sqlite3_wal_autocheckpoint(st->db, 1000);
+	else
+		sqlite3_wal_hook(st->db, on_wal_commit, st); /* (replaces the automatic one) */
+}
+
+int
+hl_store_wal_pages(const struct hl_store *st)
+{
+	return st->wal_pages;
+}
+
+void
+hl_store_wal_presize(struct hl_store *st, uint64_t bytes)
+{
+	static const char zeros[65536];
+	sqlite3_filename db = sqlite3_db_filename(st->db, "main");
+	const char *wal = db ? sqlite3_filename_wal(db) : NULL;
+	struct statvfs vfs;
+	struct stat sb;
+	int fd;
+
+	/* Under the write lock: nobody appends frames while the file grows. */
+	if (!wal || !*wal || hl_store_begin(st) < 0)
+		return;
+	fd = open(wal, O_WRONLY | O_CLOEXEC);
+	if (fd >= 0 && fstat(fd, &sb) == 0 && fstatvfs(fd, &vfs) == 0) {
+		uint64_t room = (uint64_t)vfs.f_bavail * vfs.f_frsize / 8;
+		uint64_t want = bytes < room ? bytes : room;
+		off_t at = sb.st_size;
+		while ((uint64_t)at < want) {
+			size_t n = want - (uint64_t)at < sizeof zeros
+			               ? (size_t)(want - (uint64_t)at)
+			               : sizeof zeros;
+			ssize_t w = pwrite(fd, zeros, n, at);
+			if (w <= 0)
+				break;
+			at += w;
+		}
+		if (at > sb.st_size && ((uint64_t)at < want || fdatasync(fd) != 0))
+			(void)!ftruncate(fd, sb.st_size); /* as it was */
+	}
+	if (fd >= 0)
+		close(fd);
+	hl_store_rollback(st);
+}
+
+void
+hl_store_memory_temp(struct hl_store *st)
+{
+	(void)hl_store_exec(st, "PRAGMA temp_store = MEMORY");
 }
 
 void
@@ -601,16 +663,34 @@ hl_store_checkpoint(struct hl_store *st)
 		log_debug("checkpoint_failed", "err=\"%s\"", sqlite3_errmsg(st->db));
 }
 
+/*
+ * A literal statement with no result, prepared once (the cache): parsing
+ * BEGIN, COMMIT and the savepoints every time cost more than the work of
+ * a FLASH message's whole transaction.
+ */
+static int
+run_cached(struct hl_store *st, const char *sql)
+{
+	sqlite3_stmt *q;
+	int rc = hl_store_prepare(st, sql, &q);
+
+	if (rc < 0)
+		return rc;
+	rc = hl_store_step_done(st, q);
+	hl_store_finish(st, q);
+	return rc;
+}
+
 int
 hl_store_begin(struct hl_store *st)
 {
-	return hl_store_exec(st, "BEGIN IMMEDIATE");
+	return run_cached(st, "BEGIN IMMEDIATE");
 }
 
 int
 hl_store_commit(struct hl_store *st)
 {
-	int rc = hl_store_exec(st, "COMMIT");
+	int rc = run_cached(st, "COMMIT");
 
 	if (rc < 0)
 		hl_store_rollback(st);
@@ -1126,7 +1206,7 @@ hl_store_pending_count(struct hl_store *st, int64_t peer_id, size_t *n)
 	" AND state <= " #max
 static int
 update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *hash, const char *sql,
-           uint64_t now, const char *text_arg, const uint8_t *proof)
+           uint64_t now, const char *text_arg, const uint8_t *proof, uint64_t sent_ns)
 {
 	sqlite3_stmt *q;
 	int rc;
@@ -1141,13 +1221,15 @@ update_out(struct hl_store *st, int64_t peer_id, uint64_t seq, const uint8_t *ha
 		sqlite3_bind_text(q, 5, text_arg, -1, SQLITE_STATIC);
 	if (proof)
 		sqlite3_bind_blob(q, 6, proof, HL_SIG_LEN, SQLITE_STATIC);
+	if (sent_ns)
+		sqlite3_bind_int64(q, 7, (sqlite3_int64)sent_ns);
 	rc = hl_store_step_done(st, q);
 	hl_store_finish(st, q);
 	return rc;
 }
 
 int
-hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
+hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq, uint64_t sent_ns)
 {
 	sqlite3_stmt *q;
 	int rc;
@@ -1160,7 +1242,7 @@ hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
 	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
-	sqlite3_bind_int64(q, 3, (sqlite3_int64)hl_wall_ns());
+	sqlite3_bind_int64(q, 3, (sqlite3_int64)(sent_ns ? sent_ns : hl_wall_ns()));
 	rc = hl_store_step_done(st, q);
 	hl_store_finish(st, q);
 	return rc;
@@ -1169,21 +1251,31 @@ hl_store_mark_sent(struct hl_store *st, int64_t peer_id, uint64_t seq)
 int
 hl_store_mark_delivered(struct hl_store *st, int64_t peer_id, uint64_t seq,
                         const uint8_t hash[static HL_HASH_LEN],
-                        const uint8_t sig[static HL_SIG_LEN])
+                        const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns, uint64_t at_ns)
 {
+	uint64_t now = at_ns ? at_ns : hl_wall_ns();
+
+	/* ?7: when it went on the wire; a "sent" mark written before keeps its own time. */
 	return update_out(st, peer_id, seq, hash,
-	                  UPDATE_OUT("state = 2, delivered_ns = ?4, proof = ?6", 1), hl_wall_ns(),
-	                  NULL, sig);
+	                  UPDATE_OUT("state = 2, delivered_ns = ?4, proof = ?6, sent_ns = CASE"
+	                             " sent_ns WHEN 0 THEN ?7 ELSE sent_ns END",
+	                             1),
+	                  now, NULL, sig, sent_ns && sent_ns <= now ? sent_ns : now);
 }
 
 int
 hl_store_mark_refused(struct hl_store *st, int64_t peer_id, uint64_t seq,
                       const uint8_t hash[static HL_HASH_LEN], const char *reason,
-                      const uint8_t sig[static HL_SIG_LEN])
+                      const uint8_t sig[static HL_SIG_LEN], uint64_t sent_ns, uint64_t at_ns)
 {
-	return update_out(st, peer_id, seq, hash,
-	                  UPDATE_OUT("state = 4, refused_ns = ?4, reason = ?5, proof = ?6", 1),
-	                  hl_wall_ns(), reason, sig);
+	uint64_t now = at_ns ? at_ns : hl_wall_ns();
+
+	return update_out(
+	    st, peer_id, seq, hash,
+	    UPDATE_OUT("state = 4, refused_ns = ?4, reason = ?5, proof = ?6, sent_ns ="
+	               " CASE sent_ns WHEN 0 THEN ?7 ELSE sent_ns END",
+	               1),
+	    now, reason, sig, sent_ns && sent_ns <= now ? sent_ns : now);
 }
 
 /* The peer acknowledged our event (seq, hash): by whom, when (its clock). */
@@ -1194,111 +1286,74 @@ mark_acked(struct hl_store *st, int64_t peer_id, const struct hl_event *ack)
 	                  UPDATE_OUT("state = 3, acked_ns = ?4, acked_by = ?5, delivered_ns = CASE"
 	                             " delivered_ns WHEN 0 THEN ?4 ELSE delivered_ns END",
 	                             2),
-	                  ack->created_ns, ack->operator_name, NULL);
-}
-
-/* 32 bytes of the column, or found = false when there is no such row. */
-static int
-neighbour(struct hl_store *st, int64_t peer_id, uint64_t seq, const char *sql,
-          uint8_t out[static HL_HASH_LEN], bool *found)
-{
-	sqlite3_stmt *q;
-	int rc, s;
-
-	*found = false;
-	if ((rc = hl_store_prepare(st, sql, &q)) < 0)
-		return rc;
-	sqlite3_bind_int64(q, 1, peer_id);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)seq);
-	s = sqlite3_step(q);
-	if (s == SQLITE_ROW) {
-		hl_store_col_hash(q, 0, out);
-		*found = true;
-	}
-	hl_store_finish(st, q);
-	return s == SQLITE_ROW || s == SQLITE_DONE ? HL_OK : HL_ERR_IO;
+	                  ack->created_ns, ack->operator_name, NULL, 0);
 }
 
 /*
- * The peer's chain must link: seq 1 starts from zeros, and the neighbours
- * already stored (events arrive out of seq order when precedence reorders
- * them) must agree with this one. Otherwise HL_ERR_CORRUPT.
+ * Store an event of the peer's chain, once. One read finds the event (a
+ * duplicate, or the peer rewrote its chain) and its neighbours already
+ * stored (events arrive out of seq order when precedence reorders them),
+ * which must agree with it: seq 1 starts from zeros, seq-1's hash is this
+ * prev, seq+1's prev is this hash. Otherwise HL_ERR_CORRUPT.
  */
-static int
-check_links(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
-            const uint8_t hash[static HL_HASH_LEN])
-{
-	static const uint8_t zeros[HL_HASH_LEN];
-	uint8_t other[HL_HASH_LEN];
-	bool found;
-	int rc;
-
-	if (ev->seq == 1)
-		return memcmp(ev->prev, zeros, HL_HASH_LEN) == 0 ? HL_OK : HL_ERR_CORRUPT;
-	if ((rc = neighbour(st, peer_id, ev->seq - 1,
-	                    "SELECT hash FROM events WHERE peer_id = ? AND dir = 1 AND seq = ?",
-	                    other, &found)) < 0)
-		return rc;
-	if (found && memcmp(other, ev->prev, HL_HASH_LEN) != 0)
-		return HL_ERR_CORRUPT;
-	if ((rc = neighbour(st, peer_id, ev->seq + 1,
-	                    "SELECT prev FROM events WHERE peer_id = ? AND dir = 1 AND seq = ?",
-	                    other, &found)) < 0)
-		return rc;
-	if (found && memcmp(other, hash, HL_HASH_LEN) != 0)
-		return HL_ERR_CORRUPT;
-	return HL_OK;
-}
-
 int
 hl_store_receive(struct hl_store *st, int64_t peer_id, const struct hl_event *ev,
                  const uint8_t hash[static HL_HASH_LEN], int *outcome,
                  char reason[static HL_REASON_MAX + 1])
 {
+	static const uint8_t zeros[HL_HASH_LEN];
 	sqlite3_stmt *q;
-	bool preset = reason[0] != '\0';
+	bool preset = reason[0] != '\0', bad = false;
+	int64_t seq = (int64_t)ev->seq;
 	int rc, s;
 
 	*outcome = HL_RECV_NEW;
-	if ((rc = hl_store_prepare(
-	         st,
-	         "SELECT hash, state, reason FROM events WHERE peer_id = ? AND dir = 1"
-	         " AND seq = ?",
-	         &q)) < 0)
+	if (ev->seq == 1 && memcmp(ev->prev, zeros, HL_HASH_LEN) != 0)
+		bad = true;
+	if ((rc = hl_store_prepare(st,
+	                           "SELECT seq, hash, prev, state, reason FROM events"
+	                           " WHERE peer_id = ? AND dir = 1 AND seq BETWEEN ? AND ?",
+	                           &q)) < 0)
 		return rc;
 	sqlite3_bind_int64(q, 1, peer_id);
-	sqlite3_bind_int64(q, 2, (sqlite3_int64)ev->seq);
-	s = sqlite3_step(q);
-	if (s == SQLITE_ROW) {
-		uint8_t old[HL_HASH_LEN];
-		hl_store_col_hash(q, 0, old);
-		if (memcmp(old, hash, HL_HASH_LEN) != 0) {
+	sqlite3_bind_int64(q, 2, seq - 1);
+	sqlite3_bind_int64(q, 3, seq < INT64_MAX ? seq + 1 : seq);
+	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
+		int64_t at = sqlite3_column_int64(q, 0);
+		uint8_t h[HL_HASH_LEN];
+		if (at == seq) {
+			hl_store_col_hash(q, 1, h);
+			if (memcmp(h, hash, HL_HASH_LEN) != 0) {
+				hl_store_finish(st, q);
+				return HL_ERR_CORRUPT; /* the peer rewrote its chain */
+			}
+			*outcome = sqlite3_column_int(q, 3) == HL_ST_REFUSED ? HL_RECV_REFUSED_AGAIN
+			                                                     : HL_RECV_DUPLICATE;
+			text(q, 4, reason, HL_REASON_MAX + 1);
 			hl_store_finish(st, q);
-			return HL_ERR_CORRUPT; /* the peer rewrote its chain */
+			return HL_OK;
 		}
-		*outcome = sqlite3_column_int(q, 1) == HL_ST_REFUSED ? HL_RECV_REFUSED_AGAIN
-		                                                     : HL_RECV_DUPLICATE;
-		text(q, 2, reason, HL_REASON_MAX + 1);
-		hl_store_finish(st, q);
-		return HL_OK;
+		hl_store_col_hash(q, at < seq ? 1 : 2, h);
+		if (memcmp(h, at < seq ? ev->prev : hash, HL_HASH_LEN) != 0)
+			bad = true;
 	}
 	hl_store_finish(st, q);
 	if (s != SQLITE_DONE)
 		return HL_ERR_IO;
-	if ((rc = check_links(st, peer_id, ev, hash)) < 0)
-		return rc;
+	if (bad)
+		return HL_ERR_CORRUPT;
 	if (!preset && (rc = receive_verdict(st, peer_id, ev, reason)) < 0)
 		return rc;
 	if (reason[0]) {
 		*outcome = HL_RECV_REFUSED;
 		return hl_store_insert_event(st, peer_id, HL_DIR_IN, ev, hash, HL_ST_REFUSED,
-		                             hl_wall_ns(), reason);
+		                             hl_wall_ns(), reason, NULL);
 	}
 	if (ev->kind == HL_EV_ACK && (rc = mark_acked(st, peer_id, ev)) < 0)
 		return rc;
 	if ((rc = hl_store_insert_event(st, peer_id, HL_DIR_IN, ev, hash,
 	                                ev->kind == HL_EV_ACK ? HL_ST_ACKED : HL_ST_RECEIVED,
-	                                hl_wall_ns(), NULL)) < 0)
+	                                hl_wall_ns(), NULL, NULL)) < 0)
 		return rc;
 	return ev->kind == HL_EV_KEY ? hl_store_key_announce(st, peer_id, ev) : HL_OK;
 }
@@ -1359,17 +1414,18 @@ hl_store_put_head(struct hl_store *st, int64_t peer_id, enum hl_dir dir, uint64_
 void
 hl_store_savepoint(struct hl_store *st)
 {
-	sqlite3_exec(st->db, "SAVEPOINT job", NULL, NULL, NULL);
+	(void)run_cached(st, "SAVEPOINT job");
 }
 
 void
 hl_store_savepoint_release(struct hl_store *st)
 {
-	sqlite3_exec(st->db, "RELEASE job", NULL, NULL, NULL);
+	(void)run_cached(st, "RELEASE job");
 }
 
 void
 hl_store_savepoint_rollback(struct hl_store *st)
 {
-	sqlite3_exec(st->db, "ROLLBACK TO job; RELEASE job", NULL, NULL, NULL);
+	(void)run_cached(st, "ROLLBACK TO job");
+	(void)run_cached(st, "RELEASE job");
 }

@@ -196,7 +196,7 @@ hl_store_take_back(struct hl_store *st, int64_t peer_id, const struct hl_event_r
 			return HL_ERR_CORRUPT; /* not the continuation of our chain as it is */
 		/* Sent: it goes to the peer again, which answers with its receipt (or refusal). */
 		if ((rc = hl_store_insert_event(st, peer_id, HL_DIR_OUT, &r->ev, r->hash,
-		                                HL_ST_SENT, 0, NULL)) < 0)
+		                                HL_ST_SENT, 0, NULL, NULL)) < 0)
 			return rc;
 		memcpy(prev, r->hash, HL_HASH_LEN);
 		if (r->ev.kind != HL_EV_ACK)

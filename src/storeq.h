@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * storeq.h: the daemon's store work, off the loop thread. One writer
- * thread with its own store connection takes every job queued so far and
+ * thread with its own store connection takes the jobs queued so far and
  * runs them in one transaction: one fsync for the batch (group commit).
- * It never waits to fill a batch, so a FLASH message costs one commit,
- * not a timer. Results come back on the loop thread, after the COMMIT,
- * which is what lets a receipt leave only for what is on disk.
+ * Jobs are served by class: urgent work (what operators wait for) first,
+ * never waiting to fill a batch nor behind a batch in progress (it joins
+ * it, and the batch commits at once); bookkeeping rides along with it;
+ * the rest gathers into batches. Loads of pending events run on a reader
+ * thread with a connection of its own. Results come back on the loop
+ * thread, after the COMMIT, which is what lets a receipt leave only for
+ * what is on disk.
  */
 #ifndef HL_STOREQ_H
 #define HL_STOREQ_H
@@ -16,8 +20,8 @@
 
 enum hl_job_kind {
 	HL_JOB_RECEIVE, /* store an event of the peer's chain */
-	HL_JOB_SENT,    /* mark our events sent: seqs[] */
-	HL_JOB_RECEIPT, /* the peer's receipt: entries[] with their signature */
+	HL_JOB_SENT,    /* mark our events sent: seqs[] at times[] */
+	HL_JOB_RECEIPT, /* the peer's receipt: mark entries[] delivered; or keep it (keep_only) */
 	HL_JOB_REFUSED, /* the peer's refusal of seq */
 	HL_JOB_HEAD,    /* the peer's signed chain head */
 	HL_JOB_LOAD,    /* read our pending events with seq > after */
@@ -52,9 +56,14 @@ struct hl_job {
 	uint8_t hash[HL_HASH_LEN], sig[HL_SIG_LEN];
 	uint64_t *seqs;
 	size_t nseqs;
+	uint64_t *times;  /* SENT: when each of seqs went out; RECEIPT: each entry's (0: unknown) */
+	uint64_t sent_ns; /* REFUSED: when it went out (0: unknown) */
+	uint64_t at_ns;   /* RECEIPT, REFUSED: when the peer's answer came (wall clock) */
 	struct hl_receipt_entry *entries;
 	size_t nentries;
+	bool keep_only; /* RECEIPT: keep the signed receipt (entries as signed), no marks */
 	char reason[HL_REASON_MAX + 1];          /* REFUSED in, RECEIVE and APPEND/ACK errors out */
+	bool reason_given;                       /* RECEIVE: reason was decided before the store */
 	char msg_id[HL_MSGID_LEN + 1];           /* ACK in; APPEND and ACK out (the new event) */
 	char ref_id[HL_MSGID_LEN + 1];           /* ACK out: the message acknowledged */
 	char operator_name[HL_OPERATOR_MAX + 1]; /* ACK in */
@@ -89,9 +98,10 @@ struct hl_storeq;
 
 /*
  * done is called on the loop thread for each finished job, which it must
- * free (hl_job_free), then once with NULL at the end of each batch. Once a
- * COMMIT failed with HL_ERR_DISK (the disk failed), every later job fails
- * with HL_ERR_DISK without touching the store: the daemon stops.
+ * free (hl_job_free), urgent ones first, then once with NULL at the end of
+ * each batch. Once a COMMIT failed with HL_ERR_DISK (the disk failed),
+ * every later job fails with HL_ERR_DISK without touching the store: the
+ * daemon stops.
  */
 typedef void hl_storeq_done_fn(void *ctx, struct hl_job *job);
 

@@ -84,7 +84,7 @@ receipted(struct hl_store *st, int64_t bravo, uint64_t seq)
 	uint8_t sig[HL_SIG_LEN] = {0};
 
 	if (hl_store_event_get(st, bravo, HL_DIR_OUT, seq, &r) < 0 ||
-	    hl_store_mark_delivered(st, bravo, seq, r->hash, sig) < 0)
+	    hl_store_mark_delivered(st, bravo, seq, r->hash, sig, 0, 0) < 0)
 		bail("receipt");
 	hl_event_rows_free(r, 1);
 }

@@ -261,7 +261,7 @@ main(void)
 	      "bravo: the new key announced, the old one still pinned");
 	T_EQ_INT(receive(sb, alpha_at_b, &ev, &outcome, reason), HL_OK, "again");
 	T_EQ_INT(outcome, HL_RECV_DUPLICATE, "a duplicate");
-	T_EQ_INT(hl_store_mark_delivered(sa, bravo, 1, hash, sig), HL_OK, "bravo's receipt");
+	T_EQ_INT(hl_store_mark_delivered(sa, bravo, 1, hash, sig, 0, 0), HL_OK, "bravo's receipt");
 	CHECK(hl_store_rotation_peers(sa, &rot, NULL, NULL, &waiting) == HL_OK && waiting == 0,
 	      "alpha waits for nobody now");
 	hl_event_rows_free(rows, n);

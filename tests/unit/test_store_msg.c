@@ -627,35 +627,47 @@ test_back_on_a(void)
 	int outcome, rc;
 
 	randombytes_buf(sig, sizeof sig);
+	/* Every one but seq 2, whose receipt will come before its "sent" mark is written. */
 	for (uint64_t s = 1; s <= NEV; s++)
-		T_EQ_INT(hl_store_mark_sent(st, pb, s), HL_OK, "mark sent");
+		if (s != 2)
+			T_EQ_INT(hl_store_mark_sent(st, pb, s, base_ns + 7000 + s), HL_OK,
+			         "mark sent");
 	T_EQ_INT(state_of(st, sent_id[0], HL_DIR_OUT), HL_ST_SENT, "seq 1 sent");
-	T_OK(find_one(st, sent_id[0], HL_DIR_OUT, &r) && r.sent_ns != 0, "sent_ns set");
+	T_OK(find_one(st, sent_id[0], HL_DIR_OUT, &r) && r.sent_ns == base_ns + 7001,
+	     "sent_ns is the time given");
+	T_EQ_INT(state_of(st, sent_id[1], HL_DIR_OUT), HL_ST_QUEUED, "seq 2 still queued");
 
 	memcpy(wrong, sent_hash[0], HL_HASH_LEN);
 	wrong[0] ^= 1;
-	T_EQ_INT(hl_store_mark_delivered(st, pb, 1, wrong, sig), HL_OK,
+	T_EQ_INT(hl_store_mark_delivered(st, pb, 1, wrong, sig, 0, 0), HL_OK,
 	         "receipt with a wrong hash");
 	T_EQ_INT(state_of(st, sent_id[0], HL_DIR_OUT), HL_ST_SENT, "leaves seq 1 sent");
-	T_EQ_INT(hl_store_mark_delivered(st, pb, 1, sent_hash[0], sig), HL_OK,
+	T_EQ_INT(hl_store_mark_delivered(st, pb, 1, sent_hash[0], sig, 0, 0), HL_OK,
 	         "receipt with the right hash");
 	T_EQ_INT(state_of(st, sent_id[0], HL_DIR_OUT), HL_ST_DELIVERED, "seq 1 delivered");
 	T_OK(find_one(st, sent_id[0], HL_DIR_OUT, &r) && r.delivered_ns != 0, "delivered_ns set");
-	T_EQ_INT(hl_store_mark_sent(st, pb, 1), HL_OK, "seq 1 sent again (a retransmission)");
+	T_OK(r.sent_ns == base_ns + 7001, "the sent mark written before keeps its time");
+	T_EQ_INT(hl_store_mark_sent(st, pb, 1, 0), HL_OK, "seq 1 sent again (a retransmission)");
 	T_EQ_INT(state_of(st, sent_id[0], HL_DIR_OUT), HL_ST_DELIVERED, "stays delivered");
-	T_EQ_INT(hl_store_mark_delivered(st, pb, 2, sent_hash[1], sig), HL_OK, "seq 2 delivered");
-	T_EQ_INT(hl_store_mark_delivered(st, pb, 5, sent_hash[4], sig), HL_OK, "seq 5 delivered");
+	T_EQ_INT(
+	    hl_store_mark_delivered(st, pb, 2, sent_hash[1], sig, base_ns + 8000, base_ns + 9000),
+	    HL_OK, "seq 2 delivered, straight from queued");
+	T_OK(find_one(st, sent_id[1], HL_DIR_OUT, &r) && r.state == HL_ST_DELIVERED &&
+	         r.sent_ns == base_ns + 8000 && r.delivered_ns == base_ns + 9000,
+	     "one write records both: sent, then delivered when the receipt came");
+	T_EQ_INT(hl_store_mark_delivered(st, pb, 5, sent_hash[4], sig, 0, 0), HL_OK,
+	         "seq 5 delivered");
 	T_OK(find_one(st, sent_id[4], HL_DIR_OUT, &r) && r.overdue,
 	     "seq 5 delivered but unacknowledged: still overdue");
 
-	T_EQ_INT(hl_store_mark_refused(st, pb, 4, sent_hash[3], "no channel 'ops'", sig), HL_OK,
-	         "seq 4 refused");
+	T_EQ_INT(hl_store_mark_refused(st, pb, 4, sent_hash[3], "no channel 'ops'", sig, 0, 0),
+	         HL_OK, "seq 4 refused");
 	T_OK(find_one(st, sent_id[3], HL_DIR_OUT, &r) && r.state == HL_ST_REFUSED &&
 	         strcmp(r.reason, "no channel 'ops'") == 0,
 	     "refused with the reason (\"%s\")", r.reason);
-	T_EQ_INT(hl_store_mark_refused(st, pb, 6, sent_hash[5], "too large", sig), HL_OK,
+	T_EQ_INT(hl_store_mark_refused(st, pb, 6, sent_hash[5], "too large", sig, 0, 0), HL_OK,
 	         "seq 6 refused");
-	T_EQ_INT(hl_store_mark_delivered(st, pb, 6, sent_hash[5], sig), HL_OK,
+	T_EQ_INT(hl_store_mark_delivered(st, pb, 6, sent_hash[5], sig, 0, 0), HL_OK,
 	         "a late receipt for refused seq 6");
 	T_EQ_INT(state_of(st, sent_id[5], HL_DIR_OUT), HL_ST_REFUSED, "stays refused");
 	rc = pending(st, pb, 0, &rows, &n);
@@ -781,9 +793,9 @@ travel(struct hl_store *from, int64_t to_pid_at_from, struct hl_store *to, int64
 			static const uint8_t sig[HL_SIG_LEN];
 			int rc = outcome == HL_RECV_REFUSED
 			             ? hl_store_mark_refused(from, to_pid_at_from, rows[i].ev.seq,
-			                                     rows[i].hash, reason, sig)
+			                                     rows[i].hash, reason, sig, 0, 0)
 			             : hl_store_mark_delivered(from, to_pid_at_from, rows[i].ev.seq,
-			                                       rows[i].hash, sig);
+			                                       rows[i].hash, sig, 0, 0);
 			if (rc < 0 || hl_store_commit(from) < 0)
 				outcome = -1;
 		}

@@ -233,8 +233,8 @@ build(void)
 	        0)
 		bail("receipt");
 	CHECK(hl_store_begin(st) == HL_OK &&
-	          hl_store_mark_delivered(st, peer.id, 1, out_hash[1], sig) == HL_OK &&
-	          hl_store_mark_delivered(st, peer.id, 2, out_hash[2], sig) == HL_OK &&
+	          hl_store_mark_delivered(st, peer.id, 1, out_hash[1], sig, 0, 0) == HL_OK &&
+	          hl_store_mark_delivered(st, peer.id, 2, out_hash[2], sig, 0, 0) == HL_OK &&
 	          hl_store_put_receipt(st, peer.id, e, 2, sig) == HL_OK &&
 	          hl_store_commit(st) == HL_OK,
 	      "store the receipt");
@@ -244,8 +244,8 @@ build(void)
 	if (hl_refuse_encode(3, out_hash[3], reason, bravo.ed25519_sk, bravo.pub.ed25519,
 	                     alpha.pub.ed25519, buf, sizeof buf, &len) < 0)
 		bail("refusal");
-	CHECK(hl_store_mark_refused(st, peer.id, 3, out_hash[3], reason, buf + len - HL_SIG_LEN) ==
-	          HL_OK,
+	CHECK(hl_store_mark_refused(st, peer.id, 3, out_hash[3], reason, buf + len - HL_SIG_LEN, 0,
+	                            0) == HL_OK,
 	      "store the refusal");
 	if (hl_head_encode(3, in_hash[3], bravo.ed25519_sk, bravo.pub.ed25519, alpha.pub.ed25519,
 	                   buf, sizeof buf, &len) < 0)

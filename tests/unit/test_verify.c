@@ -159,14 +159,14 @@ travel(struct hl_store *from, const char *to_name, const struct hl_identity *fid
 			bail("receipt");
 		for (size_t i = 0; i < ne; i++)
 			if (hl_store_mark_delivered(from, to_id, entries[i].seq, entries[i].hash,
-			                            sig) < 0)
+			                            sig, 0, 0) < 0)
 				bail("mark delivered");
 		if (hl_store_put_receipt(from, to_id, entries, ne, sig) < 0)
 			bail("put receipt");
 	}
 	for (size_t i = 0; i < nr; i++)
 		if (hl_store_mark_refused(from, to_id, refused[i].seq, refused[i].hash,
-		                          refused[i].reason, refused[i].sig) < 0)
+		                          refused[i].reason, refused[i].sig, 0, 0) < 0)
 			bail("mark refused");
 	if (hl_store_commit(from) < 0)
 		bail("commit");
