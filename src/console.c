@@ -391,6 +391,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 			s->next = c->next_seq;
 			s->pending = status_event;
 			s->plen = strlen(status_event);
+			s->owned = false;
 			break;
 		}
 		if (s->next < c->next_seq) {
@@ -410,6 +411,7 @@ stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		if (now_ms() >= s->last_write_ms + PING_MS) {
 			s->pending = ping;
 			s->plen = strlen(ping);
+			s->owned = false;
 			break;
 		}
 		cond_wait_until(c, s->last_write_ms + PING_MS);

@@ -42,10 +42,10 @@ entry(const struct hl_event_row *r, const struct hl_codebook *cb)
 
 	if (!o)
 		return NULL;
-	if (r->ev.kind == HL_EV_MESSAGE && !r->ev.media_type[0])
+	/* a text message's text, or a notice's reason */
+	if ((r->ev.kind == HL_EV_MESSAGE && !r->ev.media_type[0]) || r->ev.kind == HL_EV_SUSPEND ||
+	    r->ev.kind == HL_EV_RESUME)
 		add_text(o, r->ev.body, r->ev.body_len, HL_CAPI_PREVIEW_MAX);
-	else if (r->ev.kind == HL_EV_SUSPEND || r->ev.kind == HL_EV_RESUME)
-		add_text(o, r->ev.body, r->ev.body_len, HL_CAPI_PREVIEW_MAX); /* the reason */
 	if ((both = hl_row_rendered(r, cb)))
 		json_object_set_new(o, "rendered", both);
 	return o;

@@ -986,10 +986,10 @@ answered_loaded(struct hl_deliver *d, struct hl_job *j)
 	    answered < d->up_ns)
 		log_warn("resync_peer_lacks",
 		         "peer=%s seq=%llu why=\"it answered it once and no longer holds it\"",
-		         d->name, (unsigned long long)j->rows[0].ev.seq);
-	if (j->nrows)
+		         d->name, (unsigned long long)r0->ev.seq);
+	if (r0)
 		log_info("resync_sending_again", "peer=%s seqs=%llu-%llu%s", d->name,
-		         (unsigned long long)j->rows[0].ev.seq,
+		         (unsigned long long)r0->ev.seq,
 		         (unsigned long long)j->rows[j->nrows - 1].ev.seq, j->more ? "+" : "");
 	for (size_t i = 0; i < j->nrows; i++) {
 		struct hl_event_row *r = &j->rows[i];

@@ -104,7 +104,7 @@ check_wal(const char *path, struct hl_store_check *out, char *err, size_t errcap
 
 	if (rc == HL_ERR_CORRUPT) {
 		/* A CLI writing at this very moment could look like damage: look again. */
-		struct timespec ts = {0, 200 * 1000 * 1000};
+		struct timespec ts = {0, 200L * 1000 * 1000};
 		nanosleep(&ts, NULL);
 		rc = wal_once(path, &v);
 	}
