@@ -10,6 +10,11 @@
  *   hl-testpeer tamper DIR ADDR HL1KEY        link, send a corrupted frame: exit 0 if dropped
  *   hl-testpeer keys DIR ADDR HL1KEY          link, ping, print the session's two keys (hex,
  *                                             base64, base64url: what a log must never hold)
+ *   hl-testpeer oldpeer DIR ADDR HL1KEY VERSION SECONDS
+ *                                             link with a HELLO of wire version VERSION, then for
+ *                                             SECONDS print "data seq=N kind=K offset=O" for each
+ *                                             DATA frame (kind "-" past offset 0); answers pings,
+ *                                             never receipts; exit 0 unless the station hangs up
  *   hl-testpeer garbage|oversized|empty|truncated ADDR
  *                                             send hostile bytes: exit 0 if the station hangs up
  */
@@ -20,6 +25,7 @@
 #include <sodium.h>
 
 #include "client.h"
+#include "msg.h"
 #include "station.h"
 #include "util.h"
 
@@ -50,14 +56,22 @@ expect_hangup(struct hl_client *c, int timeout_ms)
 	return 1;
 }
 
+/* HELLO as a station of wire version `version` (wire.h: version u8, name length u8, name). */
+static int
+hello(struct hl_client *c, uint8_t version)
+{
+	uint8_t body[10] = {version, 8, 't', 'e', 's', 't', 'p', 'e', 'e', 'r'};
+
+	return hl_client_send(c, HL_FT_HELLO, body, sizeof body);
+}
+
 static int
 linked(struct hl_client *c)
 {
 	uint8_t ping[16] = {0};
 	struct hl_session_event ev;
 
-	if (hl_client_send(c, HL_FT_HELLO, (const uint8_t *)"\x01\x08testpeer", 10) < 0 ||
-	    hl_client_send(c, HL_FT_PING, ping, sizeof ping) < 0)
+	if (hello(c, 1) < 0 || hl_client_send(c, HL_FT_PING, ping, sizeof ping) < 0)
 		return -1;
 	for (int i = 0; i < 10; i++) {
 		if (hl_client_recv(c, &ev, 3000) < 0)
@@ -66,6 +80,57 @@ linked(struct hl_client *c)
 			return 0;
 	}
 	return -1;
+}
+
+/*
+ * An older peer: what the station sends to a peer of this wire version in
+ * one session. No receipt ever, so nothing counts as delivered and a later
+ * session gets it all again.
+ */
+static int
+oldpeer(struct hl_client *c, const char *version, const char *seconds)
+{
+	char *end;
+	unsigned long v = strtoul(version, &end, 10), secs;
+
+	if (*end || v < 1 || v > 255 || (secs = strtoul(seconds, &end, 10), *end || secs > 600)) {
+		fprintf(stderr, "testpeer: bad VERSION or SECONDS\n");
+		return 2;
+	}
+	if (hello(c, (uint8_t)v) < 0)
+		return 1;
+	uint64_t deadline = hl_now_ms() + secs * 1000u;
+	for (uint64_t now; (now = hl_now_ms()) < deadline;) {
+		struct hl_session_event ev;
+		struct hl_event e;
+		const uint8_t *chunk;
+		size_t chunk_len;
+		uint64_t seq;
+		uint32_t offset;
+		int rc = hl_client_recv(c, &ev, (int)(deadline - now));
+		if (rc == HL_ERR_AGAIN)
+			break;
+		if (rc < 0) {
+			fprintf(stderr, "testpeer: the session ended: %s\n", hl_strerror(rc));
+			return 1;
+		}
+		if (!ev.frame)
+			continue;
+		if (ev.type == HL_FT_PING && hl_client_send(c, HL_FT_PONG, ev.body, ev.len) < 0)
+			return 1;
+		if (ev.type != HL_FT_DATA)
+			continue;
+		if (hl_data_decode(ev.body, ev.len, &seq, &offset, &e, &chunk, &chunk_len) < 0) {
+			fprintf(stderr, "testpeer: a malformed DATA frame\n");
+			return 1;
+		}
+		if (offset == 0)
+			printf("data seq=%llu kind=%u offset=0\n", (unsigned long long)seq, e.kind);
+		else
+			printf("data seq=%llu kind=- offset=%u\n", (unsigned long long)seq, offset);
+		fflush(stdout);
+	}
+	return 0;
 }
 
 static int
@@ -132,18 +197,21 @@ main(int argc, char **argv)
 	}
 	if (argc == 3)
 		return hostile(argv[1], argv[2]);
-	if (argc != 5 || hl_pubkey_decode(argv[4], &pk) < 0 || load(argv[2], &id) < 0) {
+	bool old = argc == 7 && strcmp(argv[1], "oldpeer") == 0;
+	if ((argc != 5 && !old) || hl_pubkey_decode(argv[4], &pk) < 0 || load(argv[2], &id) < 0) {
 		fprintf(stderr, "usage: see the comment at the top of tests/tools/testpeer.c\n");
 		return 2;
 	}
 	c = calloc(1, sizeof *c);
 	if (!c)
 		return 2;
-	if (hl_client_open(c, argv[3], &id, pk.x25519, 3000) < 0 || linked(c) < 0) {
+	if (hl_client_open(c, argv[3], &id, pk.x25519, 3000) < 0 || (!old && linked(c) < 0)) {
 		fprintf(stderr, "testpeer: could not link to %s\n", argv[3]);
 		goto out;
 	}
-	if (strcmp(argv[1], "handshake") == 0) {
+	if (old) {
+		rc = oldpeer(c, argv[5], argv[6]);
+	} else if (strcmp(argv[1], "handshake") == 0) {
 		rc = 0;
 	} else if (strcmp(argv[1], "replay") == 0) {
 		uint8_t msg0[HL_RECORD_MAX];
