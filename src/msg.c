@@ -73,7 +73,7 @@ hl_utf8_valid(const uint8_t *s, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		uint8_t c = s[i];
+		uint8_t c;
 		size_t n;
 		uint32_t cp;
 		/* ASCII, 8 bytes at a time: most text is, and this runs on every message. */
