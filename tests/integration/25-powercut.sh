@@ -39,10 +39,9 @@ ok "a store without page checksums gets them at the first start, whole"
 # Python cannot preload the instrumented shim of the ASan build: the plain build's test covers it.
 case $SHIM in
 *build-asan*) ;;
-*) for s in 1 2 3; do
-	out=$(SURVIVOR_SEED=$s python3 "$(dirname "$0")/../powercut/survivor.py" "$SHIM" 2>&1) ||
-		fail "a process that outlived the cut damaged the store (seed $s): $(tail -n 1 <<<"$out")"
-done
+*) # Seed 1 loses every unsynced sector: without the shim's fix the store is damaged (1 s).
+	out=$(SURVIVOR_SEED=1 python3 "$(dirname "$0")/../powercut/survivor.py" "$SHIM" 2>&1) ||
+		fail "a process that outlived the cut damaged the store: $(tail -n 1 <<<"$out")"
 	ok "a process that outlives a power cut writes on the store as the disk has it" ;;
 esac
 
