@@ -32,7 +32,8 @@
  * from HL_POWERCUT_SEED, so a cut replays from its seed (the thread interleaving of the daemon does
  * not: see the doc). The WAL index (-shm) is not a file SQLite relies on:
  * it is memory shared through a mapping that SQLite rebuilds from the WAL
- * once no process holds it; it passes through, and the test deletes it
+ * once no process holds it; it passes through, the cut zeroes its header
+ * (for a process that outlives it: shm_lost), and the test deletes it
  * before the restart, as a power cut loses it.
  *
  * Environment: HL_POWERCUT_SEED (required; without it the shim does
