@@ -34,6 +34,17 @@ out=$(hl -d "$T/old" check) || fail "the converted store does not check: $out"
 [ "$(hl -d "$T/old" outbox --json | jq length)" = 2 ] || fail "messages lost in the conversion"
 ok "a store without page checksums gets them at the first start, whole"
 
+# A process that outlives a cut (a command waiting on the daemon) must not write on the dead
+# daemon's WAL index: pages it says are in the database the cut may have put back (pcvfs.c).
+# Python cannot preload the instrumented shim of the ASan build: the plain build's test covers it.
+case $SHIM in
+*build-asan*) ;;
+*) # Seed 1 loses every unsynced sector: without the shim's fix the store is damaged (1 s).
+	out=$(SURVIVOR_SEED=1 python3 "$(dirname "$0")/../powercut/survivor.py" "$SHIM" 2>&1) ||
+		fail "a process that outlived the cut damaged the store: $(tail -n 1 <<<"$out")"
+	ok "a process that outlives a power cut writes on the store as the disk has it" ;;
+esac
+
 SEED=${SEED:-$((RANDOM * 32768 + RANDOM))}
 echo "# seed $SEED (replay with SEED=$SEED, or tests/powercut/run.sh --seed $SEED --cuts $CUTS --corruptions $CORRUPTIONS)"
 out=$(python3 "$(dirname "$0")/../powercut/powercut.py" --hotline "$HOTLINE" --shim "$SHIM" \

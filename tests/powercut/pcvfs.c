@@ -32,7 +32,8 @@
  * from HL_POWERCUT_SEED, so a cut replays from its seed (the thread interleaving of the daemon does
  * not: see the doc). The WAL index (-shm) is not a file SQLite relies on:
  * it is memory shared through a mapping that SQLite rebuilds from the WAL
- * once no process holds it; it passes through, and the test deletes it
+ * once no process holds it; it passes through, the cut zeroes its header
+ * (for a process that outlives it: shm_lost), and the test deletes it
  * before the restart, as a power cut loses it.
  *
  * Environment: HL_POWERCUT_SEED (required; without it the shim does
@@ -353,6 +354,40 @@ cut_file(struct node *n, struct tally *t)
 		say("powercut: ftruncate %s: %s\n", n->path, strerror(errno));
 }
 
+/*
+ * The WAL index is lost with the power, for every process of the machine.
+ * Here only this one dies: a process that outlives the cut (a command that
+ * had the store open and writes it itself once the daemon's lock is free)
+ * would go on with this process's index, and its nBackfill says which
+ * pages a checkpoint copied into the database file: SQLite syncs that copy
+ * only once the whole WAL is in, so the cut may just have put those pages
+ * back as they were, and the survivor would read them there and commit on
+ * pages that never were (an index missing rows its table holds). Zero both
+ * copies of the index's header, once the files are as the disk has them:
+ * the next transaction of any survivor rebuilds the index from the WAL, as
+ * a process started after the power came back would (tests/powercut/survivor.py).
+ */
+static void
+shm_lost(const struct node *n)
+{
+	static const unsigned char zero[136]; /* two WalIndexHdr and the WalCkptInfo */
+	size_t len = strlen(n->path);
+	char path[4096];
+	int fd;
+
+	if (len < 4 || strcmp(n->path + len - 4, "-wal") != 0 || len >= sizeof path)
+		return;
+	memcpy(path, n->path, len - 4);
+	memcpy(path + len - 4, "-shm", 5);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return; /* no index: nothing to lose */
+	if (real_size(fd) >= (sqlite3_int64)sizeof zero &&
+	    pwrite(fd, zero, sizeof zero, 0) != (ssize_t)sizeof zero)
+		say("powercut: pwrite %s: %s\n", path, strerror(errno));
+	close(fd);
+}
+
 /* The power cut (mu held): every file's unsynced sectors survive or not, then the end. */
 static void __attribute__((noreturn)) cut(const char *what, const struct node *at)
 {
@@ -367,6 +402,8 @@ static void __attribute__((noreturn)) cut(const char *what, const struct node *a
 	for (struct node *n = nodes; n; n = n->next)
 		if (n->n)
 			cut_file(n, &t);
+	for (struct node *n = nodes; n; n = n->next)
+		shm_lost(n);
 	say("powercut: cut before op %llu (%s of %s): chance %llu%%, %zu unsynced sectors: %zu "
 	    "written, %zu lost, %zu rewritten by another process; torn %s@%lld after %lld bytes; "
 	    "truncations %zu of %zu\n",

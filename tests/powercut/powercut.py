@@ -172,6 +172,7 @@ class Station:
             p.wait()
         self.bg = []
         self.run.collect_all()
+        self.run.integrity(self, "after power loss")
         try:
             os.unlink(os.path.join(self.dir, "station.db-shm"))
         except FileNotFoundError:
@@ -252,6 +253,40 @@ class Run:
             s.cli("channel", "add", o.name, "maritime")
         for s in self.st:
             s.start_up()
+
+    def integrity(self, s, when, live=False):
+        """PRAGMA integrity_check of s's store: live, read in place (a snapshot); else on a
+        copy of the stopped station's files, as its next start recovers them. The daemon's
+        start checks pages (quick_check), not that every index holds its table's rows."""
+        if live:
+            with closing(s.db()) as db:
+                r = [x[0] for x in db.execute("PRAGMA integrity_check")]
+            if r != ["ok"]:
+                raise Violation("%s: integrity_check %s: %s" % (s.name, when, "; ".join(r[:3])))
+            return
+        d = tempfile.mkdtemp(dir=self.tmp)
+        for suffix in ("", "-wal", "-tip"):
+            p = os.path.join(s.dir, "station.db" + suffix)
+            if os.path.exists(p):
+                shutil.copy(p, os.path.join(d, "station.db" + suffix))
+        try:
+            db = sqlite3.connect(os.path.join(d, "station.db"))
+            try:
+                r = [x[0] for x in db.execute("PRAGMA integrity_check")]
+            finally:
+                db.close()
+        except sqlite3.Error as e:
+            r = ["error: %s" % e]
+        if r != ["ok"]:
+            keep = os.path.join(self.tmp, "integrity-%s-%d" % (s.name, self.ncmd))
+            shutil.copytree(d, keep)
+            for suffix in ("", "-wal", "-tip"):
+                p = os.path.join(s.dir, "station.db" + suffix)
+                if os.path.exists(p):
+                    shutil.copy(p, os.path.join(keep, "orig-station.db" + suffix))
+            raise Violation("%s: integrity_check %s: %s (copy in %s)" % (
+                s.name, when, "; ".join(r[:3]), keep))
+        shutil.rmtree(d)
 
     # ---- traffic ----
 
@@ -371,6 +406,8 @@ class Run:
                     "%s: %s (pid %d) still running" % (s.name, " ".join(p.args[3:5]), p.pid)
                     for s in self.st for p, *_ in s.bg) or "events pending"))
             time.sleep(0.1)
+        for s in self.st:
+            self.integrity(s, "settled after " + what, live=True)
         c = {s.name: self.chains(s) for s in self.st}
         for s in self.st:
             o = self.other(s)
