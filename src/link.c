@@ -215,7 +215,7 @@ peer_key_switched(struct peer *p, const char *how)
 
 	hl_x25519_b64(p->key.x25519, old);
 	hl_x25519_b64(p->next.x25519, neu);
-	memmove(p->retired[1], p->retired[0], (size_t)(HL_RETIRED_MAX - 1) * 32);
+	memmove(p->retired[1], p->retired[0], (HL_RETIRED_MAX - 1) * sizeof p->retired[0]);
 	memcpy(p->retired[0], p->key.x25519, 32);
 	if (p->nretired < HL_RETIRED_MAX)
 		p->nretired++;

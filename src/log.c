@@ -217,7 +217,11 @@ const char *
 log_q(char *buf, size_t cap, const char *value)
 {
 	size_t o = 0;
-	bool plain = *value != '\0';
+	bool plain;
+
+	if (!value) /* an absent value logs as "" rather than crash the logger */
+		value = "";
+	plain = *value != '\0';
 
 	for (const char *p = value; *p; p++)
 		if (*p == ' ' || *p == '"' || *p == '=' || (unsigned char)*p < 0x20)

@@ -44,7 +44,7 @@ void log_release(void);
 void log_sigsafe(enum log_level lvl, const char *event, const char *k1, const char *v1,
                  const char *k2, long v2);
 
-/* Quote a value for logfmt into buf (always NUL-terminated); returns buf. */
+/* Quote a value for logfmt into buf (always NUL-terminated; NULL is ""); returns buf. */
 const char *log_q(char *buf, size_t cap, const char *value);
 
 /* For broken invariants only: log and abort. */

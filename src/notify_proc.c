@@ -178,11 +178,9 @@ hl_notify_proc_start(const char *command, const struct hl_user *drop, void *wipe
 int
 hl_notify_proc_attach(struct hl_notify_proc *np, uv_loop_t *loop)
 {
-	int rc;
-
 	uv_pipe_init(loop, &np->pipe, 0);
 	np->pipe.data = np;
-	if ((rc = uv_pipe_open(&np->pipe, np->fd)) != 0) {
+	if (uv_pipe_open(&np->pipe, np->fd) != 0) {
 		uv_close((uv_handle_t *)&np->pipe, NULL);
 		return HL_ERR_IO;
 	}

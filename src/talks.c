@@ -102,6 +102,8 @@ hl_talks_ordinal(unsigned n, char out[static 16])
 
 /* ---- the body ---- */
 
+#define HASH_HEX_LEN ((size_t)2 * HL_HASH_LEN) /* a hash in hex */
+
 #define BAD(...)                                                                                   \
 	do {                                                                                       \
 		snprintf(err, errcap, __VA_ARGS__);                                                \
@@ -118,12 +120,13 @@ has_after(unsigned type)
 static int
 check_dates(const char *from, const char *to, char *err, size_t errcap)
 {
+	/* absent dates are "" from here on: not valid, and printable */
+	from = from ? from : "";
+	to = to ? to : "";
 	if (!hl_talks_date_valid(from))
-		BAD("the start date '%.32s' is not a date YYYY-MM-DD (e.g. 2027-01-08)",
-		    from ? from : "");
+		BAD("the start date '%.32s' is not a date YYYY-MM-DD (e.g. 2027-01-08)", from);
 	if (!hl_talks_date_valid(to))
-		BAD("the end date '%.32s' is not a date YYYY-MM-DD (e.g. 2027-01-09)",
-		    to ? to : "");
+		BAD("the end date '%.32s' is not a date YYYY-MM-DD (e.g. 2027-01-09)", to);
 	if (strcmp(to, from) < 0)
 		BAD("the end date %s is before the start date %s", to, from);
 	return HL_OK;
@@ -345,8 +348,8 @@ hex_member(const json_t *o, const char *key, uint8_t out[static HL_HASH_LEN])
 	const char *s = str(o, key);
 	size_t n = 0;
 
-	return s && strlen(s) == 2 * HL_HASH_LEN &&
-	       sodium_hex2bin(out, HL_HASH_LEN, s, 2 * HL_HASH_LEN, NULL, &n, NULL) == 0 &&
+	return s && strlen(s) == HASH_HEX_LEN &&
+	       sodium_hex2bin(out, HL_HASH_LEN, s, HASH_HEX_LEN, NULL, &n, NULL) == 0 &&
 	       n == HL_HASH_LEN;
 }
 
@@ -624,6 +627,7 @@ fold(struct hl_talks *t)
 		t->state = HL_TS_REFUSED;
 		t->awaiting = -1;
 	}
+	/* NOLINTNEXTLINE(bugprone-sizeof-expression): evs is an array of pointers */
 	qsort(t->evs + 1, t->nevs - 1, sizeof *t->evs, cmp_rev);
 	for (size_t i = 1; i < t->nevs; i++) {
 		struct hl_talks_event *e = t->evs[i];
@@ -661,7 +665,7 @@ hl_talks_reg_build(struct hl_talks_reg *reg)
 	}
 	if (np && !(reg->talks = calloc(np, sizeof *reg->talks)))
 		return HL_ERR_NOMEM;
-	for (size_t i = 0; i < reg->nevents; i++)
+	for (size_t i = 0; i < reg->nevents && k < np; i++) /* the np counted above */
 		if (reg->events[i].parsed && reg->events[i].b.type == HL_TK_PROPOSE)
 			reg->talks[k++].proposal = &reg->events[i];
 	reg->ntalks = k;
@@ -669,6 +673,7 @@ hl_talks_reg_build(struct hl_talks_reg *reg)
 	for (int pass = 0; pass < 2; pass++) {
 		for (size_t j = 0; j < reg->ntalks; j++) {
 			struct hl_talks *t = &reg->talks[j];
+			/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
 			if (pass == 1 && !(t->evs = calloc(t->nevs, sizeof *t->evs)))
 				return HL_ERR_NOMEM;
 			if (pass == 1)
@@ -722,7 +727,7 @@ hl_talks_find(const struct hl_talks_reg *reg, const char *id, bool *ambiguous)
 	size_t n = strlen(id);
 
 	*ambiguous = false;
-	if (n < HL_MSGID_LEN || n > 2 * HL_HASH_LEN)
+	if (n < HL_MSGID_LEN || n > HASH_HEX_LEN)
 		return NULL;
 	for (size_t j = 0; j < reg->ntalks; j++) {
 		sodium_bin2hex(hex, sizeof hex, reg->talks[j].proposal->hash, HL_HASH_LEN);

@@ -331,6 +331,10 @@ hl_talks_history_parse(const void *data, size_t len, const char *self, json_t **
 			}
 			both[i++] = k;
 		}
+		if (i != 2 || !both[0] || !both[1]) { /* size 2 was checked: cannot happen */
+			rc = bad(&c, "'stations' must name the two stations");
+			goto out;
+		}
 		if (strcmp(both[0], self) != 0 && strcmp(both[1], self) != 0) {
 			rc =
 			    bad(&c,

@@ -26,6 +26,7 @@ RELAY=${RELAY:-$(dirname "$HOTLINE")/hl-relay}
 FAILSYNC=${FAILSYNC:-$(dirname "$HOTLINE")/libhl-failsync.so}
 FX_STRICT=${FX_STRICT:-1}
 FX_FS_MB=${FX_FS_MB:-48}
+FX_STOP_MS=${FX_STOP_MS:-30000} # a daemon or the relay stops within this of being told to
 FX_SCENARIOS="net-cut net-blackhole net-slow net-halfclose net-corrupt proc-kill proc-stop disk-full disk-fsync mixed"
 ASAN_BUILD=0
 grep -q __asan_init "$HOTLINE" 2>/dev/null && ASAN_BUILD=1
@@ -36,22 +37,131 @@ ROOT_FS=0
 
 rmdir "$T" 2>/dev/null # lib.sh's; each generation makes its own
 declare -A FX_FS FX_RELAY_PORT C
-declare -a BG_PIDS=()
-RELAY_PID=
+declare -a BG_PIDS=() BG_NAMES=()
 RELAY_CTL=
 FX_VIOLATIONS=0
 FX_GEN=0
 
-# Everything this harness started goes, then the file systems.
-fx_cleanup() {
-	local n p
-	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for n in "${!PID[@]}"; do
-		kill -CONT "${PID[$n]}" 2>/dev/null
-		kill -9 "${PID[$n]}" 2>/dev/null
+# Processes. This harness never calls bash's `wait` on a daemon or the relay,
+# and never waits without a deadline. Each daemon (and the relay) runs under a
+# wrapper subshell whose only child it is: the wrapper writes the child's pid
+# to $T/NAME.pid, waits for it and writes its exit status to $T/NAME.rc. The
+# harness polls for that file with a deadline (fx_reap). Why: pid_max is 32768
+# here and the harness forks ~30 processes a second beside other workloads,
+# so pids come round every few minutes; bash 5.2 remembers dead children by
+# pid (its job table and saved statuses), and a `wait PID` (or kill -0, which
+# as root succeeds on anyone's process) on a pid that has come round again
+# refers to another process: the soak's one-hour run blocked for good in
+# bash's wait4(-1) after a disk-fsync round in which a daemon had stopped and
+# been restarted five times. A pid is only signalled while its .rc file is
+# absent (the wrapper reaps the child and writes .rc at once, so until then
+# the pid cannot be anyone else's).
+#
+# fx_spawn NAME CMD...: run CMD under a wrapper (stderr to $T/NAME.log); PID[NAME].
+fx_spawn() {
+	local name=$1 i
+	shift
+	rm -f "$T/$name.rc" "$T/$name.pid"
+	(
+		"$@" 2>>"$T/$name.log" &
+		echo $! >"$T/$name.pid"
+		wait $!
+		echo $? >"$T/$name.rc.tmp"
+		mv "$T/$name.rc.tmp" "$T/$name.rc"
+	) 2>/dev/null & # (bash's "Killed" notices)
+	unset "PID[$name]"
+	for i in $(seq 1 100); do # the wrapper forks at once, even on a loaded machine
+		if [ -s "$T/$name.pid" ]; then
+			PID[$name]=$(<"$T/$name.pid")
+			return 0
+		fi
+		sleep 0.05
 	done
-	[ -n "$RELAY_PID" ] && kill -9 "$RELAY_PID" 2>/dev/null
-	wait 2>/dev/null
+	violation "no pid from the wrapper of $name after 5 s"
+	return 1
+}
+# alive NAME: NAME's process runs (not a zombie awaiting its wrapper's reap).
+alive() {
+	local st
+	[ -n "${PID[$1]:-}" ] && [ ! -e "$T/$1.rc" ] || return 1
+	{ read -r st <"/proc/${PID[$1]}/stat"; } 2>/dev/null || return 1
+	st=${st##*) }
+	[ "${st%% *}" != Z ]
+}
+# sig SIGNAL NAME: signal NAME's process if it has not been reaped.
+sig() { [ -n "${PID[$2]:-}" ] && [ ! -e "$T/$2.rc" ] && kill "-$1" "${PID[$2]}" 2>/dev/null; }
+# fx_reap NAME LIMIT_MS: wait (at most LIMIT_MS) for NAME's process to end; RC
+# = its exit status; 1 if it is still there at the limit.
+fx_reap() {
+	local name=$1 limit=$2 t0
+	RC=
+	t0=$(ms_now)
+	until [ -e "$T/$name.rc" ]; do
+		[ $(($(ms_now) - t0)) -gt "$limit" ] && return 1
+		sleep 0.05
+	done
+	RC=$(<"$T/$name.rc")
+	rm -f "$T/$name.rc" "$T/$name.pid"
+	unset "PID[$name]"
+	return 0
+}
+# fx_bg NAME CMD...: CMD in the background; $T/NAME.done when it returns.
+fx_bg() {
+	local name=$1
+	shift
+	rm -f "$T/$name.done"
+	(
+		"$@"
+		: >"$T/$name.done"
+	) &
+	BG_PIDS+=($!)
+	BG_NAMES+=("$name")
+}
+# fx_bg_wait LIMIT_MS: every fx_bg job returned (1 past the limit; those left are killed).
+fx_bg_wait() {
+	local limit=$1 t0 n i left
+	t0=$(ms_now)
+	while :; do
+		left=
+		for n in "${BG_NAMES[@]}"; do [ -e "$T/$n.done" ] || left="$left $n"; done
+		[ -z "$left" ] && break
+		if [ $(($(ms_now) - t0)) -gt "$limit" ]; then
+			for i in "${!BG_NAMES[@]}"; do
+				[ -e "$T/${BG_NAMES[$i]}.done" ] || kill_job "${BG_PIDS[$i]}"
+			done
+			BG_PIDS=() BG_NAMES=()
+			LEFT=$left
+			return 1
+		fi
+		sleep 0.1
+	done
+	BG_PIDS=() BG_NAMES=()
+	return 0
+}
+# kill_job PID: SIGKILL a background subshell of this shell and what it runs
+# now, if PID is still this shell's child (not a pid come round to someone else).
+kill_job() {
+	local st c
+	{ read -r st <"/proc/$1/stat"; } 2>/dev/null || return 0
+	st=${st##*) }
+	st=${st#* }
+	[ "${st%% *}" = "$BASHPID" ] || return 0
+	for c in $(cat "/proc/$1/task/"*/children 2>/dev/null); do kill -9 "$c" 2>/dev/null; done
+	kill -9 "$1" 2>/dev/null
+}
+
+# Everything this harness started goes, then the file systems (every step bounded).
+fx_cleanup() {
+	local n p i
+	for p in "${BG_PIDS[@]}"; do kill_job "$p"; done
+	for n in "${!PID[@]}"; do
+		sig CONT "$n"
+		sig 9 "$n"
+	done
+	for i in $(seq 1 50); do # the wrappers end when their child has
+		[ -z "$(jobs -pr)" ] && break
+		sleep 0.1
+	done
 	for n in "${!FX_FS[@]}"; do umount "${FX_FS[$n]}" 2>/dev/null; done
 	[ "${FX_KEEP:-0}" = 1 ] || rm -rf "$T"
 }
@@ -67,8 +177,13 @@ rsleep() {
 	sleep "$((R / 1000)).$(printf '%03d' $((R % 1000)))"
 }
 now_s() { date +%s; }
-# FX_DEBUG=1: where the time goes.
-tick() { [ "${FX_DEBUG:-0}" = 1 ] && echo "#   $(date +%T.%N | cut -c1-12) $*"; return 0; }
+# FX_DEBUG=1: where the time goes. FX_HEARTBEAT=FILE: the last step, for
+# the soak's watchdog (tests/soak.sh).
+tick() {
+	[ "${FX_DEBUG:-0}" = 1 ] && echo "#   $(date +%T.%N | cut -c1-12) $*"
+	[ -n "${FX_HEARTBEAT:-}" ] && printf '%(%s)T gen %s round %s %s: %s\n' -1 "$FX_GEN" "${FX_ROUND:-0}" "${FX_SCN:-}" "$*" >"$FX_HEARTBEAT"
+	return 0
+}
 
 # A violation: fatal in strict mode, counted otherwise.
 violation() {
@@ -104,13 +219,13 @@ hx() {
 # fx_start NAME: run NAME's daemon with the fsync shim; wait until it answers.
 fx_start() {
 	local name=$1 i
-	LD_PRELOAD=$FAILSYNC HL_FAILSYNC_FILE="$T/$name.diskfail" \
-		"$HOTLINE" -d "$T/$name" run --verbose 2>>"$T/$name.log" &
-	PID[$name]=$!
+	fx_spawn "$name" env LD_PRELOAD="$FAILSYNC" HL_FAILSYNC_FILE="$T/$name.diskfail" \
+		"$HOTLINE" -d "$T/$name" run --verbose || return 1
 	for i in $(seq 1 200); do
 		hl -d "$T/$name" status --json 2>/dev/null | jq -e '.running' >/dev/null && return 0
-		kill -0 "${PID[$name]}" 2>/dev/null || {
-			violation "$name exited at start: $(tail -n 3 "$T/$name.log")"
+		alive "$name" || {
+			fx_reap "$name" 5000
+			violation "$name exited at start (status $RC): $(tail -n 3 "$T/$name.log")"
 			return 1
 		}
 		sleep 0.05
@@ -118,7 +233,7 @@ fx_start() {
 	violation "$name did not start"
 }
 
-running() { [ -n "${PID[$1]:-}" ] && kill -0 "${PID[$1]}" 2>/dev/null; }
+running() { alive "$1"; }
 
 # fx_setup: a new generation: two stations behind the relay.
 fx_setup() {
@@ -147,10 +262,9 @@ fx_setup() {
 		: >"$T/$s.log"
 	done
 	RELAY_CTL=$(free_port)
-	"$RELAY" --seed "$FX_SEED" "$RELAY_CTL" \
+	fx_spawn relay "$RELAY" --seed "$FX_SEED" "$RELAY_CTL" \
 		"washington:${FX_RELAY_PORT[washington]}:${PORT[washington]}" \
-		"beijing:${FX_RELAY_PORT[beijing]}:${PORT[beijing]}" 2>>"$T/relay.log" &
-	RELAY_PID=$!
+		"beijing:${FX_RELAY_PORT[beijing]}:${PORT[beijing]}" || fail "the relay did not start"
 	wait_for 5000 relay stats || fail "the relay did not start: $(cat "$T/relay.log")"
 	# Each pins the other at the relay: the link named X is the way to X.
 	pin washington beijing "127.0.0.1:${FX_RELAY_PORT[beijing]}"
@@ -162,15 +276,22 @@ fx_setup() {
 }
 
 # fx_teardown: stop both daemons (status 0: under ASan, no leak) and the relay.
+# A daemon that does not stop within FX_STOP_MS of SIGTERM is a violation,
+# and is killed.
 fx_teardown() {
 	local s rc
+	tick teardown
 	for s in washington beijing; do
 		running "$s" || continue
-		kill -TERM "${PID[$s]}"
-		wait "${PID[$s]}"
-		rc=$?
-		unset "PID[$s]"
-		[ $rc -eq 0 ] || violation "$s exited with status $rc on SIGTERM: $(tail -n 20 "$T/$s.log")"
+		sig TERM "$s"
+		if fx_reap "$s" "$FX_STOP_MS"; then
+			[ "$RC" -eq 0 ] || violation "$s exited with status $RC on SIGTERM: $(tail -n 20 "$T/$s.log")"
+		else
+			violation "$s did not stop within $((FX_STOP_MS / 1000)) s of SIGTERM: $(tail -n 5 "$T/$s.log")"
+			sig CONT "$s"
+			sig 9 "$s"
+			fx_reap "$s" 10000 || violation "$s did not die on SIGKILL"
+		fi
 	done
 	# What the relay did to the bytes, over the generation (both links).
 	if relay stats; then
@@ -184,10 +305,13 @@ fx_teardown() {
 		done
 	fi
 	relay quit >/dev/null
-	wait "$RELAY_PID" 2>/dev/null
-	rc=$?
-	[ $rc -eq 0 ] || violation "the relay exited with status $rc: $(tail -n 20 "$T/relay.log")"
-	RELAY_PID=
+	if fx_reap relay "$FX_STOP_MS"; then
+		[ "$RC" -eq 0 ] || violation "the relay exited with status $RC: $(tail -n 20 "$T/relay.log")"
+	else
+		violation "the relay did not quit within $((FX_STOP_MS / 1000)) s"
+		sig 9 relay
+		fx_reap relay 10000
+	fi
 	if [ "$FX_GEN_BAD" = 1 ] && [ -n "${FX_KEEP_DIR:-}" ]; then
 		mkdir -p "$FX_KEEP_DIR" # before the tmpfs go: the stations live there
 		cp -r "$T" "$FX_KEEP_DIR/gen-$FX_GEN" 2>/dev/null
@@ -327,9 +451,8 @@ fault_proc_kill() {
 	pick_station
 	v=$V
 	running "$v" || return 0
-	kill -9 "${PID[$v]}"
-	wait "${PID[$v]}" 2>/dev/null
-	unset "PID[$v]"
+	sig 9 "$v"
+	fx_reap "$v" 10000 || violation "$v did not die within 10 s of SIGKILL"
 	count faults
 	rsleep 0 1000
 	fx_start "$v"
@@ -339,10 +462,10 @@ fault_proc_stop() {
 	pick_station
 	v=$V
 	running "$v" || return 0
-	kill -STOP "${PID[$v]}"
+	sig STOP "$v"
 	count faults
 	rsleep 200 4000
-	kill -CONT "${PID[$v]}"
+	sig CONT "$v"
 }
 # The disk fills: a filler takes what is left of the station's tmpfs.
 fault_disk_full() {
@@ -366,11 +489,8 @@ fault_disk_fsync() {
 	touch "$T/$v.diskfail"
 	count faults
 	# Traffic goes both ways, so a commit comes soon; a stopped peer's may not.
-	if wait_for 15000 eval '! kill -0 "${PID[$v]}" 2>/dev/null'; then
-		wait "${PID[$v]}"
-		rc=$?
-		unset "PID[$v]"
-		[ $rc -eq 1 ] || violation "$v exited with status $rc after fsync failed (want 1)"
+	if fx_reap "$v" 15000; then
+		[ "$RC" -eq 1 ] || violation "$v exited with status $RC after fsync failed (want 1)"
 		grep -q 'event=disk_failed' "$T/$v.log" || violation "$v stopped without logging disk_failed"
 	else
 		violation "$v did not stop within 15 s of fsync failing"
@@ -413,14 +533,11 @@ fx_round() {
 	FX_FAULTS_BEFORE=${C[$FX_SCN.faults]:-0}
 	rm -f "$T/stop"
 	FX_TAGS="${FX_TAGS:-} $tw:washington:beijing $tb:beijing:washington"
-	fx_sender washington beijing "$tw" &
-	BG_PIDS+=($!)
-	fx_sender beijing washington "$tb" &
-	BG_PIDS+=($!)
-	fx_acker washington beijing &
-	BG_PIDS+=($!)
-	fx_acker beijing washington &
-	BG_PIDS+=($!)
+	tick "round $FX_ROUND $FX_SCN"
+	fx_bg "$tw" fx_sender washington beijing "$tw"
+	fx_bg "$tb" fx_sender beijing washington "$tb"
+	fx_bg acker-w fx_acker washington beijing
+	fx_bg acker-b fx_acker beijing washington
 	end=$(($(now_s) + secs))
 	sleep 0.5
 	while [ "$(now_s)" -lt "$end" ]; do
@@ -440,9 +557,9 @@ fx_round() {
 	done
 	tick faults over
 	touch "$T/stop"
-	wait "${BG_PIDS[@]}" 2>/dev/null
+	# a send waits at most 30 s for a daemon that does not answer
+	fx_bg_wait 90000 || violation "traffic did not stop within 90 s (a hotline command hung):$LEFT"
 	tick traffic over
-	BG_PIDS=()
 	fx_check
 	echo "# gen $FX_GEN round $FX_ROUND $FX_SCN: sent ${R_SENT} accepted ${R_ACC} not-stored ${R_REJ} uncertain ${R_MAYBE} delivered ${R_DEL} acks ${R_ACKS} faults +${R_FAULTS} violations ${C[$FX_SCN.violations]:-0} ($(($(now_s) - t0)) s)"
 }
@@ -451,14 +568,14 @@ fx_round() {
 fx_heal() {
 	local s
 	relay clear all || violation "the relay does not answer: $(tail -n 5 "$T/relay.log")"
-	kill -0 "$RELAY_PID" 2>/dev/null || violation "the relay died"
+	alive relay || violation "the relay died"
 	for s in washington beijing; do
 		rm -f "$T/$s.diskfail"
 		[ -n "${FX_FS[$s]:-}" ] && rm -f "${FX_FS[$s]}/filler"
-		[ -n "${PID[$s]:-}" ] && kill -CONT "${PID[$s]}" 2>/dev/null
+		sig CONT "$s"
 		if ! running "$s"; then
-			violation "$s is not running at the end of the round: $(grep -v debug "$T/$s.log" | tail -n 5)"
-			unset "PID[$s]"
+			fx_reap "$s" 5000
+			violation "$s is not running at the end of the round (status ${RC:-unknown}): $(grep -v debug "$T/$s.log" | tail -n 5)"
 			fx_start "$s"
 		fi
 	done
