@@ -976,7 +976,7 @@ answered_loaded(struct hl_deliver *d, struct hl_job *j)
 	 * lost it (a restored backup, a damaged store). Past a gap, an event is
 	 * only ahead of one still in flight (sent again, a duplicate there).
 	 */
-	const struct hl_event_row *r0 = j->nrows ? &j->rows[0] : NULL;
+	const struct hl_event_row *r0 = j->nrows && j->rows ? &j->rows[0] : NULL;
 	uint64_t answered = r0 ? (r0->delivered_ns ? r0->delivered_ns
 	                          : r0->refused_ns ? r0->refused_ns
 	                                           : r0->acked_ns)
@@ -991,7 +991,7 @@ answered_loaded(struct hl_deliver *d, struct hl_job *j)
 		log_info("resync_sending_again", "peer=%s seqs=%llu-%llu%s", d->name,
 		         (unsigned long long)r0->ev.seq,
 		         (unsigned long long)j->rows[j->nrows - 1].ev.seq, j->more ? "+" : "");
-	for (size_t i = 0; i < j->nrows; i++) {
+	for (size_t i = 0; r0 && i < j->nrows; i++) {
 		struct hl_event_row *r = &j->rows[i];
 		if (insert_item(d, &r->ev, r->hash, r->body))
 			r->body = NULL;
