@@ -87,6 +87,7 @@ while [ $(($(now_s) - start)) -lt "$DURATION" ]; do
 	while [ -d "/proc/$gpid" ] && ! grep -q '^[^)]*) Z' "/proc/$gpid/stat" 2>/dev/null; do
 		sleep 2
 		beat=$(cat "$STATE.beat" 2>/dev/null) || continue
+		[[ $beat =~ ^[0-9]+\  ]] || continue # (an arithmetic error here once ended the soak)
 		if [ $(($(now_s) - ${beat%% *})) -gt "$STUCK_S" ]; then
 			stuck=${beat#* }
 			break
@@ -121,7 +122,7 @@ while [ $(($(now_s) - start)) -lt "$DURATION" ]; do
 	fi
 	[ -n "$stuck" ] && round=$((round + 1)) # the stuck round has a number too
 done
-rm -f "$STATE" "$STATE.beat" "$STATE.dir" "$STATE.tmp"
+rm -f "$STATE" "$STATE.beat" "$STATE.beat.new" "$STATE.dir" "$STATE.tmp"
 FX_VIOLATIONS=0
 for s in $FX_SCENARIOS; do FX_VIOLATIONS=$((FX_VIOLATIONS + ${C[$s.violations]:-0})); done
 FX_VIOLATIONS=$((FX_VIOLATIONS + ${C[.violations]:-0})) # at setup, before any round

@@ -181,7 +181,9 @@ now_s() { date +%s; }
 # the soak's watchdog (tests/soak.sh).
 tick() {
 	[ "${FX_DEBUG:-0}" = 1 ] && echo "#   $(date +%T.%N | cut -c1-12) $*"
-	[ -n "${FX_HEARTBEAT:-}" ] && printf '%(%s)T gen %s round %s %s: %s\n' -1 "$FX_GEN" "${FX_ROUND:-0}" "${FX_SCN:-}" "$*" >"$FX_HEARTBEAT"
+	# Written aside, then renamed: the watchdog never reads half a line.
+	[ -n "${FX_HEARTBEAT:-}" ] && printf '%(%s)T gen %s round %s %s: %s\n' -1 "$FX_GEN" "${FX_ROUND:-0}" "${FX_SCN:-}" "$*" >"$FX_HEARTBEAT.new" &&
+		mv -f "$FX_HEARTBEAT.new" "$FX_HEARTBEAT"
 	return 0
 }
 
