@@ -63,40 +63,6 @@ hex32(const uint8_t *b, char out[static 65])
 	sodium_bin2hex(out, 65, b, 32);
 }
 
-/* "peer P, line N, head, chain C, seq S, id I: what" (the parts known). */
-static void
-problem_text(const struct hl_verify_problem *p, const char *peer, char *out, size_t cap)
-{
-	size_t n = 0;
-
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		if (n < cap)                                                                       \
-			n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__);                      \
-	} while (0)
-	out[0] = '\0';
-	if (peer && *peer)
-		ADD("peer %s, ", peer);
-	if (p->line)
-		ADD("line %llu, ", (unsigned long long)p->line);
-	/* The type, unless the text says it ("checkpoint at T: ...") or it is a store's event. */
-	if (p->type && *p->type && (p->line || strcmp(p->type, "event") != 0) &&
-	    strncmp(p->what, p->type, strlen(p->type)) != 0)
-		ADD("%s, ", p->type);
-	if (p->chain[0])
-		ADD("chain %s, ", p->chain);
-	if (p->seq)
-		ADD("seq %llu, ", (unsigned long long)p->seq);
-	if (p->id[0])
-		ADD("id %s, ", p->id);
-	if (n >= 2 && n < cap)
-		n -= 2;
-	if (n < cap)
-		out[n] = '\0';
-	ADD("%s%s", n ? ": " : "", p->what);
-#undef ADD
-}
-
 static json_t *
 problem_json(const struct hl_verify_problem *p)
 {
@@ -243,14 +209,14 @@ print_result(const struct hl_verify_result *r)
 	}
 	printf("\n");
 	for (uint64_t i = 0; i < r->nwarnings && i < HL_VERIFY_KEEP; i++) {
-		problem_text(&r->warnings[i], NULL, line, sizeof line);
+		hl_verify_problem_text(&r->warnings[i], NULL, line, sizeof line);
 		printf("  warning: %s\n", line);
 	}
 	if (r->nwarnings > HL_VERIFY_KEEP)
 		printf("  ... and %llu more warnings\n",
 		       (unsigned long long)(r->nwarnings - HL_VERIFY_KEEP));
 	for (uint64_t i = 0; i < r->nfailures && i < HL_VERIFY_KEEP; i++) {
-		problem_text(&r->failures[i], NULL, line, sizeof line);
+		hl_verify_problem_text(&r->failures[i], NULL, line, sizeof line);
 		printf("  FAILED: %s\n", line);
 	}
 	if (r->nfailures > HL_VERIFY_KEEP)
@@ -398,7 +364,7 @@ verify_store(const char *only, bool json)
 		}
 		if (r->nfailures && ok) {
 			ok = false;
-			problem_text(&r->failures[0], r->peer, first, sizeof first);
+			hl_verify_problem_text(&r->failures[0], r->peer, first, sizeof first);
 		}
 		free(r);
 	}
@@ -553,7 +519,7 @@ verify_file(const char *path, const char *only, bool json)
 		snprintf(first, sizeof first, "%s", keyfail);
 	else if (!ok) {
 		char p[1100];
-		problem_text(&t->res.failures[0], NULL, p, sizeof p);
+		hl_verify_problem_text(&t->res.failures[0], NULL, p, sizeof p);
 		snprintf(first, sizeof first, "%s %s", path, p);
 	}
 	doc = json_pack("{s:s, s:s, s:I, s:o, s:o}", "mode", "file", "file", path, "lines",
@@ -717,10 +683,10 @@ verify_against(const char *path, const char *only, bool json)
 	if (why[0]) {
 		snprintf(first, sizeof first, "%s", why);
 	} else if (t->res.nfailures) {
-		problem_text(&t->res.failures[0], NULL, p, sizeof p);
+		hl_verify_problem_text(&t->res.failures[0], NULL, p, sizeof p);
 		snprintf(first, sizeof first, "%s %s", path, p);
 	} else if (r->nfailures) {
-		problem_text(&r->failures[0], r->peer, first, sizeof first);
+		hl_verify_problem_text(&r->failures[0], r->peer, first, sizeof first);
 	} else if (cmp.theirs.differ || cmp.ours.differ) {
 		const struct hl_verify_cmp *c = cmp.theirs.differ ? &cmp.theirs : &cmp.ours;
 		char fi[HL_MSGID_LEN + 1], hi[HL_MSGID_LEN + 1];

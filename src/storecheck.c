@@ -212,21 +212,10 @@ check_record(struct hl_store *st, const uint8_t ours[static 32], struct hl_store
 		out->events += res->out.events + res->in.events;
 		out->lacking += res->in.missing;
 		if (res->ndamage) {
-			size_t k = (size_t)snprintf(
-			    err, errcap, "the record with %s does not verify: ", peers[i].name);
-#define ADD(...)                                                                                   \
-	do {                                                                                       \
-		if (k < errcap)                                                                    \
-			k += (size_t)snprintf(err + k, errcap - k, __VA_ARGS__);                   \
-	} while (0)
-			if (p->chain[0])
-				ADD("chain %s, ", p->chain);
-			if (p->seq)
-				ADD("seq %llu, ", (unsigned long long)p->seq);
-			if (p->id[0])
-				ADD("id %s, ", p->id);
-			ADD("%s (%s)", p->what, p->type);
-#undef ADD
+			char what[HL_VERIFY_WHAT_MAX + 128];
+			hl_verify_problem_text(p, NULL, what, sizeof what);
+			snprintf(err, errcap, "the record with %s does not verify: %s",
+			         peers[i].name, what);
 			rc = HL_ERR_CORRUPT;
 		}
 	}

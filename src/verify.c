@@ -2072,3 +2072,37 @@ done:
 	(void)hl_store_exec(st, "COMMIT");
 	return rc;
 }
+
+/* "peer P, line N, head, chain C, seq S, id I: what" (the parts known). */
+void
+hl_verify_problem_text(const struct hl_verify_problem *p, const char *peer, char *out, size_t cap)
+{
+	size_t n = 0;
+
+#define ADD(...)                                                                                   \
+	do {                                                                                       \
+		if (n < cap)                                                                       \
+			n += (size_t)snprintf(out + n, cap - n, __VA_ARGS__);                      \
+	} while (0)
+	out[0] = '\0';
+	if (peer && *peer)
+		ADD("peer %s, ", peer);
+	if (p->line)
+		ADD("line %llu, ", (unsigned long long)p->line);
+	/* The type, unless the text says it ("checkpoint at T: ...") or it is a store's event. */
+	if (p->type && *p->type && (p->line || strcmp(p->type, "event") != 0) &&
+	    strncmp(p->what, p->type, strlen(p->type)) != 0)
+		ADD("%s, ", p->type);
+	if (p->chain[0])
+		ADD("chain %s, ", p->chain);
+	if (p->seq)
+		ADD("seq %llu, ", (unsigned long long)p->seq);
+	if (p->id[0])
+		ADD("id %s, ", p->id);
+	if (n >= 2 && n < cap)
+		n -= 2;
+	if (n < cap)
+		out[n] = '\0';
+	ADD("%s%s", n ? ": " : "", p->what);
+#undef ADD
+}

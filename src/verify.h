@@ -81,6 +81,10 @@ struct hl_verify_result {
 	struct hl_verify_problem damage;
 };
 
+/* One problem as "peer P, line N, head, chain C, seq S, id I: what" (the parts known). */
+void hl_verify_problem_text(const struct hl_verify_problem *p, const char *peer, char *out,
+                            size_t cap);
+
 /*
  * Verify the record with one pinned peer (steps 1-4 over the tables): S is
  * ours (our Ed25519 public key), P the peer's pinned key. res is zeroed
