@@ -214,6 +214,7 @@ copy_db(const char *src, const char *tmp, char *err, size_t errcap)
 	unlink_suffix(tmp, "-journal");
 	unlink_suffix(tmp, "-wal");
 	unlink_suffix(tmp, "-shm");
+	unlink_suffix(tmp, "-tip");
 	if (sqlite3_open_v2(src, &s, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 		snprintf(err, errcap, "cannot open %s: %s", src,
 		         s ? sqlite3_errmsg(s) : "out of memory");
@@ -272,6 +273,8 @@ copy_db(const char *src, const char *tmp, char *err, size_t errcap)
 		goto out;
 	}
 	d = NULL;
+	/* The copy's WAL (the source's mode, until DELETE above) is gone: so is its tip. */
+	unlink_suffix(tmp, "-tip");
 	if (sync_path(tmp, false) != 0) {
 		snprintf(err, errcap, "cannot fsync %s: %s", tmp, strerror(errno));
 		goto out;
@@ -283,6 +286,7 @@ out:
 	if (rc < 0) {
 		unlink_suffix(tmp, "");
 		unlink_suffix(tmp, "-journal");
+		unlink_suffix(tmp, "-tip");
 	}
 	return rc;
 }

@@ -25,7 +25,8 @@ grep -q "^backup of $T/beijing/station.db written to $T/b1.db: [0-9]* bytes, sch
 	fail "backup output: $out"
 n1=$(sqlite3 -readonly "$T/b1.db" "SELECT count(*) FROM events")
 [ "$(sqlite3 -readonly "$T/b1.db" "PRAGMA integrity_check")" = ok ] || fail "the backup is damaged"
-[ ! -e "$T/b1.db.tmp" ] && [ ! -e "$T/b1.db-wal" ] || fail "the backup left files beside it"
+left=$(cd "$T" && ls -d b1.db?* 2>/dev/null)
+[ -z "$left" ] || fail "the backup left files beside it: $left"
 ok "backup under load: $n1 events, integrity ok"
 
 hl -d "$T/beijing" backup "$T/b1.db" >/dev/null 2>"$T/err"
@@ -52,6 +53,8 @@ done
 out=$(hl -d "$T/copy" restore "$T/b1.db") || fail "restore: $out"
 grep -q "^restored $T/b1.db into $T/copy/station.db: .* $n1 events" <<<"$out" || fail "restore output: $out"
 out=$(hl -d "$T/copy" verify) || fail "the restored store does not verify: $out"
+left=$(cd "$T/copy" && ls -d station.db.tmp* 2>/dev/null)
+[ -z "$left" ] || fail "the restore left files beside the store: $left"
 grep -q "^verify: OK$" <<<"$out" || fail "no OK: $out"
 ok "restored into a fresh copy: $n1 events, verify OK"
 
