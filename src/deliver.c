@@ -949,7 +949,7 @@ returns_loaded(struct hl_deliver *d, struct hl_job *j)
 	d->rq_i = d->rh_i = 0;
 	d->rq_off = 0;
 	d->rq_more = j->more;
-	if (j->nrows) {
+	if (d->nrq) { /* (j->nrows is 0 now: the rows are d's) */
 		log_info("resync_giving_back", "peer=%s seqs=%llu-%llu%s", d->name,
 		         (unsigned long long)d->rq[0].ev.seq,
 		         (unsigned long long)d->rq[d->nrq - 1].ev.seq, d->rq_more ? "+" : "");
