@@ -1023,8 +1023,8 @@ hl_station_run(const char *dir, char *pass, size_t passlen, const struct hl_run_
 	/* Never run on a damaged store: what it would serve and forward is not the record. */
 	{
 		char why[768];
-		if ((rc = hl_store_check(path, d.id.pub.ed25519, true, &chk, why, sizeof why)) <
-		    0) {
+		if ((rc = hl_store_check(path, d.id.pub.ed25519, HL_CHECK_CONVERT, &chk, why,
+		                         sizeof why)) < 0) {
 			if (rc == HL_ERR_CORRUPT)
 				snprintf(
 				    err, errcap,

@@ -140,16 +140,19 @@ sqlite_why(struct hl_store *st, int code, char *out, size_t cap)
 		snprintf(out, cap, "%s", st ? sqlite3_errmsg(st->db) : sqlite3_errstr(code));
 }
 
+/* SQLite's own check, quick_check or (full) integrity_check: the first problem in err. */
 static int
-quick_check(struct hl_store *st, struct hl_store_check *out, char *err, size_t errcap)
+sqlite_check(struct hl_store *st, bool full, struct hl_store_check *out, char *err, size_t errcap)
 {
+	const char *name = full ? "integrity_check" : "quick_check";
+	char sql[32], why[600];
 	sqlite3_stmt *q;
-	char why[600];
 	int s;
 
-	if ((s = sqlite3_prepare_v2(st->db, "PRAGMA quick_check", -1, &q, NULL)) != SQLITE_OK) {
+	snprintf(sql, sizeof sql, "PRAGMA %s", name);
+	if ((s = sqlite3_prepare_v2(st->db, sql, -1, &q, NULL)) != SQLITE_OK) {
 		sqlite_why(st, s, why, sizeof why);
-		snprintf(err, errcap, "quick_check cannot run: %s", why);
+		snprintf(err, errcap, "%s cannot run: %s", name, why);
 		return HL_ERR_CORRUPT;
 	}
 	while ((s = sqlite3_step(q)) == SQLITE_ROW) {
@@ -163,14 +166,14 @@ quick_check(struct hl_store *st, struct hl_store_check *out, char *err, size_t e
 			snprintf(err, errcap, "page %llu of %s fails its checksum",
 			         (unsigned long long)page, file);
 		else
-			snprintf(err, errcap, "SQLite's quick_check: %.*s", (int)strcspn(row, "\n"),
+			snprintf(err, errcap, "SQLite's %s: %.*s", name, (int)strcspn(row, "\n"),
 			         row);
 		sqlite3_finalize(q);
 		return HL_ERR_CORRUPT;
 	}
 	if (s != SQLITE_DONE) {
 		sqlite_why(st, sqlite3_extended_errcode(st->db), why, sizeof why);
-		snprintf(err, errcap, "SQLite's quick_check stopped: %s", why);
+		snprintf(err, errcap, "SQLite's %s stopped: %s", name, why);
 		sqlite3_finalize(q);
 		return HL_ERR_CORRUPT;
 	}
@@ -255,27 +258,28 @@ add_sums(struct hl_store *st, struct hl_store_check *out, char *err, size_t errc
 	return HL_OK;
 }
 
-static int check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
+static int check(const char *path, const uint8_t ours[static 32], bool wal, unsigned flags,
                  struct hl_store_check *out, char *err, size_t errcap);
 
 int
-hl_store_check(const char *path, const uint8_t ours[static 32], bool convert,
+hl_store_check(const char *path, const uint8_t ours[static 32], unsigned flags,
                struct hl_store_check *out, char *err, size_t errcap)
 {
-	return check(path, ours, true, convert, out, err, errcap);
+	return check(path, ours, true, flags, out, err, errcap);
 }
 
 int
-hl_store_check_live(const char *path, const uint8_t ours[static 32], struct hl_store_check *out,
-                    char *err, size_t errcap)
+hl_store_check_live(const char *path, const uint8_t ours[static 32], unsigned flags,
+                    struct hl_store_check *out, char *err, size_t errcap)
 {
-	return check(path, ours, false, false, out, err, errcap);
+	return check(path, ours, false, flags & ~(unsigned)HL_CHECK_CONVERT, out, err, errcap);
 }
 
 static int
-check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
+check(const char *path, const uint8_t ours[static 32], bool wal, unsigned flags,
       struct hl_store_check *out, char *err, size_t errcap)
 {
+	const bool full = flags & HL_CHECK_FULL;
 	struct hl_store *st = NULL;
 	uint64_t t = hl_now_ms();
 	int rc, reserve = -1;
@@ -300,7 +304,7 @@ check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
 		}
 		return rc;
 	}
-	if ((rc = quick_check(st, out, err, errcap)) < 0)
+	if ((rc = sqlite_check(st, full, out, err, errcap)) < 0)
 		goto out;
 	out->quick_ms = hl_now_ms() - t;
 	t = hl_now_ms();
@@ -309,10 +313,10 @@ check(const char *path, const uint8_t ours[static 32], bool wal, bool convert,
 	out->verify_ms = hl_now_ms() - t;
 	sqlite3_file_control(st->db, "main", SQLITE_FCNTL_RESERVE_BYTES, &reserve);
 	out->sums = reserve == HL_PAGESUM_RESERVE;
-	if (!out->sums && convert) {
+	if (!out->sums && (flags & HL_CHECK_CONVERT)) {
 		t = hl_now_ms();
 		if ((rc = add_sums(st, out, err, errcap)) < 0 ||
-		    (rc = quick_check(st, out, err, errcap)) < 0)
+		    (rc = sqlite_check(st, false, out, err, errcap)) < 0)
 			goto out;
 		out->convert_ms = hl_now_ms() - t;
 		out->sums = true;
