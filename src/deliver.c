@@ -690,32 +690,42 @@ find_item(struct hl_deliver *d, uint64_t seq)
 	return lo < d->n && d->items[lo]->ev.seq == seq ? d->items[lo] : NULL;
 }
 
-/* Drop finished items once they are half the queue; cursors restart (they skip sent ones). */
+/*
+ * Drop finished items once they are half the queue; cursors restart (they
+ * skip sent ones). Only those below the first item not done go, the last
+ * of them the floor a head may name (send_head). A finished item past an
+ * unfinished one (a FLASH receipted before an earlier ROUTINE) stays, its
+ * body freed, until it is below too: dropped sooner, no head would ever
+ * name it, the floor stopping short of it for good.
+ */
 static void
 compact(struct hl_deliver *d)
 {
-	size_t w = 0;
+	size_t k = 0;
 
 	if (d->ndone < 64 || d->ndone * 2 < d->n)
 		return;
-	/* The done items below the first one not done: the peer holds them all, a head may name
-	 * them. */
-	for (size_t i = 0; i < d->n && d->items[i]->done; i++) {
-		if (d->items[i]->ev.seq > d->floor_seq) {
-			d->floor_seq = d->items[i]->ev.seq;
-			memcpy(d->floor_hash, d->items[i]->hash, HL_HASH_LEN);
-		}
+	while (k < d->n && d->items[k]->done)
+		k++;
+	if (k && d->items[k - 1]->ev.seq > d->floor_seq) {
+		d->floor_seq = d->items[k - 1]->ev.seq;
+		memcpy(d->floor_hash, d->items[k - 1]->hash, HL_HASH_LEN);
 	}
 	for (size_t i = 0; i < d->n; i++) {
-		if (d->items[i]->done) {
-			free(d->items[i]->body);
-			free(d->items[i]);
-		} else {
-			d->items[w++] = d->items[i];
-		}
+		struct item *it = d->items[i];
+		if (!it->done)
+			continue;
+		free(it->body);
+		it->body = NULL;
+		it->ev.body = NULL;
+		if (i < k)
+			free(it);
 	}
-	d->n = w;
-	d->ndone = 0;
+	/* an array of pointers: sizeof *d->items is a pointer's size */
+	memmove(d->items, d->items + k,
+	        (d->n - k) * sizeof *d->items); /* NOLINT(bugprone-sizeof-expression) */
+	d->n -= k;
+	d->ndone -= k;
 	memset(d->cursor, 0, sizeof d->cursor);
 }
 

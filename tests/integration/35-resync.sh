@@ -6,6 +6,9 @@
 # LOAD_PAGE), so the give-back spans three pages. washington takes all of them
 # back, its record verifies, every message is delivered once, and the restored mark
 # is lifted: a new message goes out.
+# Then beijing restores a backup that lacks washington's last 200 events (100
+# ROUTINE of 20 KB, then 100 FLASH): washington sends them again, the FLASH
+# ones first, and its next head covers them all, the ROUTINE receipted last.
 . "$(dirname "$0")/lib.sh"
 
 new_station washington
@@ -49,3 +52,21 @@ id=$(hl -d "$T/washington" send --to beijing --text "after the restore") || fail
 wait_for 10000 sh -c "[ \"\$('$HOTLINE' -d '$T/washington' show $id --json | jq -r .state)\" = delivered ]" ||
 	fail "the message after the restore was not delivered"
 ok "every message delivered once, the record verifies, a new message goes out"
+
+# beijing loses washington's newest 200 events: washington sends them again, most urgent first.
+hl -d "$T/beijing" backup "$T/b-old.db" >/dev/null || fail "beijing's backup"
+"$LOAD" "$T/washington" beijing 100 20000 routine >/dev/null || fail "the ROUTINE load"
+"$LOAD" "$T/washington" beijing 100 50 flash >/dev/null || fail "the FLASH load"
+wait_for 60000 all_delivered washington 902 || fail "the 200 were not all delivered"
+top=$(sqlite3 -readonly "$T/washington/station.db" "SELECT max(seq) FROM events WHERE dir = 0")
+stop beijing
+hl -d "$T/beijing" restore --force "$T/b-old.db" >/dev/null || fail "beijing's restore"
+start beijing
+held() { [ "$(sqlite3 -readonly "$T/beijing/station.db" "SELECT count(*) FROM events WHERE dir = 1")" -eq "$top" ]; }
+wait_for 30000 held || fail "beijing does not hold washington's $top events again"
+head_at() { [ "$(sqlite3 -readonly "$T/beijing/station.db" \
+	"SELECT coalesce(max(seq), 0) FROM heads WHERE dir = 1")" -ge "$top" ]; }
+wait_for 10000 head_at || fail "washington's head stops at $(sqlite3 -readonly "$T/beijing/station.db" \
+	"SELECT max(seq) FROM heads WHERE dir = 1") below its chain's $top (the FLASH ones, receipted first, are under no head)"
+out=$(hl -d "$T/beijing" verify) || fail "beijing's record does not verify: $out"
+ok "beijing, restored, got washington's last 200 again under a head over all $top"
