@@ -1,6 +1,6 @@
 # Front door over Meson/Ninja. Every target installs missing Debian packages
 # first (scripts/deps.sh), so a fresh Debian 12 machine needs only these.
-.PHONY: all build demo test bench fuzz soak soak-powercut lint clean deps install
+.PHONY: all build demo test bench bench-trace fuzz soak soak-powercut lint clean deps install
 
 BUILD ?= build
 ASAN ?= build-asan
@@ -41,6 +41,14 @@ test: build build-asan
 bench: build
 	sh bench/run.sh $(BUILD)
 
+# Where a FLASH message's time goes, step by step (docs/performance.md): a
+# build with trace points (-Dtrace=true) in build-trace, 1,000 FLASH messages
+# on an idle line; TRACE=backlog: 200 more with 100,000 ROUTINE in flight.
+bench-trace: deps
+	@[ -f build-trace/build.ninja ] || meson setup build-trace -Dtrace=true >/dev/null
+	ninja -C build-trace
+	sh bench/trace.sh build-trace $(TRACE)
+
 # The long power-cut and corruption series (docs/reliability.md); `make soak` calls it.
 # Override the counts or replay a run: make soak-powercut CUTS=50 CORRUPTIONS=20 SEED=42
 CUTS ?= 500
@@ -66,4 +74,4 @@ lint: build
 	sh scripts/lint.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-fuzz compile_commands.json
+	rm -rf $(BUILD) $(ASAN) build-fuzz build-trace compile_commands.json

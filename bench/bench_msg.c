@@ -29,6 +29,7 @@
 #include "stats.h"
 #include "station.h"
 #include "store.h"
+#include "trace.h"
 
 static double
 bench_fsync(const char *dir)
@@ -68,6 +69,7 @@ flash_once(const char *ctl, const char *peer, const uint8_t *body, size_t len)
 	double t0 = now_us(), dt = -1;
 	const char *state;
 
+	HL_TRACE_POINT("client: FLASH send begins");
 	randombytes_buf(token, sizeof token);
 	sodium_bin2hex(hex, sizeof hex, token, sizeof token);
 	req = json_pack("{s:s, s:s, s:s, s:b, s:s}", "cmd", "send", "peer", peer, "precedence",
@@ -76,6 +78,7 @@ flash_once(const char *ctl, const char *peer, const uint8_t *body, size_t len)
 	    (state = json_string_value(json_object_get(resp, "state"))) &&
 	    strcmp(state, "delivered") == 0)
 		dt = now_us() - t0;
+	HL_TRACE_POINT("client: FLASH answered");
 	json_decref(req);
 	json_decref(resp);
 	return dt;

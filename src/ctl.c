@@ -13,6 +13,7 @@
 
 #include "ctl.h"
 #include "log.h"
+#include "trace.h"
 #include "util.h"
 
 struct hl_ctl {
@@ -119,6 +120,7 @@ client_reply(struct hl_ctl_client *cl, json_t *resp)
 	r->text = line;
 	r->req.data = cl;
 	uv_buf_t buf = uv_buf_init(line, (unsigned)(n + 1));
+	HL_TRACE_POINT("ctl: reply written");
 	if (uv_write(&r->req, (uv_stream_t *)&cl->pipe, &buf, 1, on_reply_written) < 0) {
 		free(line);
 		free(r);
@@ -233,6 +235,7 @@ client_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 		return; /* the body is still on its way */
 	uv_read_stop(s);
 	cl->in_handler = true;
+	HL_TRACE_POINT("ctl: request read");
 	json_t *resp = cl->ctl->fn(cl->ctl->ctx, cl->cmd, cl->req, cl);
 	cl->in_handler = false;
 	json_decref(cl->req);

@@ -9,6 +9,7 @@
 #include "content.h"
 #include "deliver.h"
 #include "log.h"
+#include "trace.h"
 #include "wire.h"
 
 #define BACKLOG_MAX 65536 /* bytes queued on the socket before we stop and wait */
@@ -627,6 +628,8 @@ hl_deliver_pump(struct hl_deliver *d)
 		if (hl_data_encode(&it->ev, it->offset, d->buf, sizeof d->buf, &len, &taken) < 0 ||
 		    d->io.send(d->io.ctx, HL_FT_DATA, d->buf, len) < 0)
 			break;
+		if (it->ev.precedence == HL_PREC_FLASH && it->offset == 0)
+			HL_TRACE_POINT("deliver: FLASH frame out");
 		it->offset += taken;
 		if (windowed) {
 			it->wire += (uint32_t)len;
@@ -1183,6 +1186,7 @@ send_presigned(struct hl_deliver *d, uint64_t seq, const uint8_t hash[static HL_
 		if (ps->used && ps->gen == d->gen && ps->seq == seq &&
 		    memcmp(ps->hash, hash, HL_HASH_LEN) == 0) {
 			ps->used = false;
+			HL_TRACE_POINT("deliver: presigned receipt out");
 			return accepted && d->up &&
 			       d->io.send(d->io.ctx, HL_FT_RECEIPT, ps->body, ps->len) == 0;
 		}
@@ -1202,6 +1206,8 @@ on_data(struct hl_deliver *d, const uint8_t *body, size_t len)
 
 	if (hl_data_decode(body, len, &seq, &offset, &hdr, &chunk, &clen) < 0)
 		return HL_ERR_PROTO;
+	if (hdr.precedence == HL_PREC_FLASH && offset == 0)
+		HL_TRACE_POINT("deliver: FLASH frame in");
 	for (size_t i = 0; i < PARTIALS_MAX; i++)
 		if (d->partials[i].used && d->partials[i].ev.seq == seq)
 			p = &d->partials[i];
@@ -1326,6 +1332,7 @@ on_receipt(struct hl_deliver *d, const uint8_t *body, size_t len)
 	struct hl_job *j;
 	size_t n;
 
+	HL_TRACE_POINT("deliver: receipt in");
 	if (hl_receipt_decode(body, len, d->peer_ed, d->id->pub.ed25519, &n, &entries, &sig) < 0)
 		return HL_ERR_PROTO;
 	uint64_t at_ns = hl_wall_ns(); /* "delivered" is now, not when the store gets to it */

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "storeq.h"
+#include "trace.h"
 
 /*
  * The class of a job. Each class is a queue of its own, kept in order;
@@ -493,6 +494,8 @@ writer(void *arg)
 			q->redone = false;
 			pthread_mutex_unlock(&q->mu);
 		}
+		if (!ordinary)
+			HL_TRACE_POINT("store: urgent commit begins");
 		if (rc == HL_OK && (rc = hl_store_commit(q->st)) < 0) {
 			log_error("store_commit_failed", "err=\"%s\"", hl_strerror(rc));
 			for (struct hl_job *j = batch; j; j = j->next)
@@ -514,6 +517,8 @@ writer(void *arg)
 			pthread_cond_signal(&q->ckpt_cv);
 			pthread_mutex_unlock(&q->mu);
 		}
+		if (!ordinary)
+			HL_TRACE_POINT("store: urgent commit done");
 		report(q, batch);
 	}
 	return NULL;
@@ -596,6 +601,7 @@ on_async(uv_async_t *a)
 	pthread_mutex_unlock(&q->mu);
 	if (!list)
 		return;
+	HL_TRACE_POINT("store: results reach the loop");
 	log_hold(); /* a batch's "received" lines: one write, not one each */
 	/* Urgent results first (a FLASH receipt does not wait behind a batch's bookkeeping). */
 	for (int pass = 0; pass < 2; pass++) {
@@ -679,6 +685,8 @@ hl_storeq_start(uv_loop_t *loop, const char *store_path, hl_storeq_done_fn *done
 void
 hl_storeq_submit(struct hl_storeq *q, struct hl_job *job)
 {
+	if (job_class(job) == Q_URGENT)
+		HL_TRACE_POINT("store: urgent job queued");
 	pthread_mutex_lock(&q->mu);
 	if (job->kind == HL_JOB_LOAD) {
 		fifo_push(&q->loads, job);
