@@ -47,7 +47,7 @@ bench: build
 bench-trace: deps
 	@[ -f build-trace/build.ninja ] || meson setup build-trace -Dtrace=true >/dev/null
 	ninja -C build-trace
-	sh bench/trace.sh build-trace $(TRACE)
+	bash bench/trace.sh build-trace $(TRACE)
 
 # The long power-cut and corruption series (docs/reliability.md); `make soak` calls it.
 # Override the counts or replay a run: make soak-powercut CUTS=50 CORRUPTIONS=20 SEED=42

@@ -7,6 +7,7 @@
  * Built only with -Dtrace=true.
  */
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@ static struct {
 	const char *step;
 } recs[TRACE_MAX];
 static atomic_uint nrecs;
+static atomic_bool on; /* records are taken: the file is open, not yet written */
 static FILE *out;
 
 void
@@ -30,7 +32,7 @@ hl_trace(const char *step)
 	struct timespec t;
 	unsigned i;
 
-	if (!out)
+	if (!atomic_load(&on))
 		return;
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	i = atomic_fetch_add(&nrecs, 1u);
@@ -43,13 +45,17 @@ hl_trace(const char *step)
 static void
 trace_write(void)
 {
-	unsigned n = atomic_load(&nrecs);
+	long pid = (long)getpid();
+	unsigned n;
 
+	atomic_store(&on, false); /* no more: the records below stay as they are */
+	n = atomic_load(&nrecs);
 	if (n > TRACE_MAX)
 		n = TRACE_MAX;
 	for (unsigned i = 0; i < n; i++)
-		fprintf(out, "%llu %ld %s\n", (unsigned long long)recs[i].ns, (long)getpid(),
-		        recs[i].step);
+		if (recs[i].step) /* a slot taken by a thread still running may be unfilled */
+			fprintf(out, "%llu %ld %s\n", (unsigned long long)recs[i].ns, pid,
+			        recs[i].step);
 	fclose(out);
 	out = NULL;
 }
@@ -63,6 +69,6 @@ trace_open(void)
 	if (!dir ||
 	    snprintf(path, sizeof path, "%s/trace.%ld", dir, (long)getpid()) >= (int)sizeof path)
 		return;
-	if ((out = fopen(path, "w")))
-		atexit(trace_write);
+	if ((out = fopen(path, "w")) && atexit(trace_write) == 0)
+		atomic_store(&on, true);
 }
